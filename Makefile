@@ -1,0 +1,38 @@
+# The two commands the README promises: `make run` starts the server on its embedded default, `make test` runs
+# every test. Everything else here is for developers.
+
+GO      ?= go
+BIN     ?= bin
+PKGS    := ./...
+
+.PHONY: run test bench demo build generate vet fmt clean
+
+run:
+	$(GO) run ./cmd/plugzapi
+
+# -race everywhere; the end-to-end suite builds the server binary itself and runs it as a separate process.
+test: vet
+	$(GO) test -race -timeout 14m $(PKGS)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt: the files above need formatting"; exit 1)
+	$(GO) vet $(PKGS)
+
+# Benchmarks print medians of several runs; see bench/README.md for what each measures.
+bench:
+	$(GO) run ./bench/cmd/plugzapi-bench
+
+demo: build
+	./scripts/demo.sh
+
+build:
+	mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/plugzapi ./cmd/plugzapi
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/wasim ./cmd/wasim
+
+# Regenerates the protobuf code from proto/ (buf and protoc-gen-go are Go tools: nothing to install).
+generate:
+	$(GO) tool -modfile=tools/go.mod buf generate
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,270 @@
+package actors
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/plugzapi/plugzapi/events"
+	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/whatsapp"
+)
+
+// EventLog is an instance's event stream: appended with optimistic concurrency (expectedSeq is the last seq the
+// caller knows), in one transaction with the caller's own changes (inTx), and read back for recovery.
+type EventLog interface {
+	Append(ctx context.Context, instanceID string, expectedSeq int64, events []*eventsv1.Event, inTx func(*sql.Tx) error) ([]*eventsv1.Event, error)
+	Load(ctx context.Context, instanceID string, afterSeq int64, fn func(*eventsv1.Event) error) error
+}
+
+// Snapshots shorten recovery: the state after a seq, so that only later events need replaying.
+type Snapshots interface {
+	SaveSnapshot(ctx context.Context, instanceID string, seq int64, state []byte) error
+	LoadSnapshot(ctx context.Context, instanceID string) (snap events.Snapshot, ok bool, err error)
+}
+
+// Vault keeps message content, encrypted, only as long as it is needed. Writes take the transaction of the
+// event that starts or ends the content's life.
+type Vault interface {
+	Put(ctx context.Context, q store.Querier, key string, plaintext []byte) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Delete(ctx context.Context, q store.Querier, key string) (bool, error)
+	DeletePrefix(ctx context.Context, q store.Querier, prefix string) (int64, error)
+}
+
+// Sessions opens instances' WhatsApp clients.
+type Sessions interface {
+	Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (*whatsapp.Conn, error)
+	DeleteDevice(ctx context.Context, deviceJID string) error
+}
+
+// deps is what every instance actor of a System shares.
+type deps struct {
+	log       *slog.Logger
+	events    EventLog
+	snapshots Snapshots
+	vault     Vault
+	sessions  Sessions
+	cfg       Config
+}
+
+// instance is the actor of one WhatsApp instance. Its mailbox is the instance's queue: commands, WhatsApp events
+// and the results of its own network calls arrive there and are handled one at a time, so nothing here needs a
+// lock. Network calls run on goroutines that report back as messages.
+type instance struct {
+	id   string
+	deps *deps
+	log  *slog.Logger
+	st   *state
+
+	self   *actor.PID
+	system *actor.ActorSystem
+
+	// The WhatsApp client. gen changes whenever it is replaced, so events of an old client are recognised.
+	conn    *whatsapp.Conn
+	gen     int
+	linking bool
+	qr      whatsapp.QRCode
+	// qrWaiters are requests for a QR code made before the first code arrived.
+	qrWaiters []*actor.PID
+
+	// Messages accepted but not yet appended, and whether a flush is waiting in the mailbox.
+	pending     []pendingEnqueue
+	flushPosted bool
+
+	// The send loop: one message in flight at a time, the next not before nextSendAt.
+	inflight   string
+	nextSendAt time.Time
+	wakeTimer  *time.Timer
+	sendErrors int
+	// resolved caches the WhatsApp account of each phone number sent to.
+	resolved map[string]types.JID
+
+	sinceSnapshot int
+}
+
+func newInstance(id string, d *deps) *instance {
+	return &instance{id: id, deps: d, log: d.log.With("instance", id), resolved: map[string]types.JID{}}
+}
+
+// Receive handles one message of the mailbox.
+func (a *instance) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.self, a.system = ctx.Self(), ctx.ActorSystem()
+		if err := a.recover(); err != nil {
+			// Without its state the instance cannot serve; failing makes the supervisor try again.
+			panic(fmt.Errorf("recover instance %s: %w", a.id, err))
+		}
+	case *actor.Stopping, *actor.Restarting:
+		a.closeConn()
+		a.stopWake()
+
+	case enqueueText:
+		a.enqueue(ctx, m.msg)
+	case flushEnqueues:
+		a.flush(ctx)
+	case listQueue:
+		ctx.Respond(reply{a.queueItems(), nil})
+	case cancelQueued:
+		ctx.Respond(reply{nil, a.cancel(m.zaapID)})
+	case clearQueue:
+		n, err := a.clear()
+		ctx.Respond(reply{n, err})
+	case getStatus:
+		ctx.Respond(reply{a.status(), nil})
+	case getDevice:
+		ctx.Respond(a.device())
+	case getQRCode:
+		a.qrCode(ctx)
+	case pairPhone:
+		a.pairPhone(ctx, m.phone)
+	case restart:
+		ctx.Respond(reply{nil, a.restart()})
+	case restoreSession:
+		ctx.Respond(reply{nil, a.restoreSession()})
+	case logout:
+		a.logout(ctx)
+	case configureWebhooks:
+		ctx.Respond(reply{nil, a.configureWebhooks(m.urls)})
+	case deleteInstance:
+		ctx.Respond(reply{nil, a.delete()})
+		ctx.Stop(ctx.Self())
+
+	case waEvent:
+		// Messages and receipts come with a sender waiting to acknowledge them to WhatsApp; other events do not.
+		// Events of a client that was replaced are answered (so that its handler returns) and forgotten.
+		var err error
+		if m.gen == a.gen {
+			err = a.handleWhatsApp(m.event)
+		}
+		if ctx.Sender() != nil {
+			ctx.Respond(reply{nil, err})
+		}
+	case sendDone:
+		a.sent(m)
+	case pairPhoneDone:
+		a.system.Root.Send(m.requester, reply{m.code, m.err})
+	case logoutDone:
+		a.loggedOut(m)
+	case linkFailed:
+		if m.gen == a.gen {
+			a.log.Warn("could not start linking", "err", m.err)
+			a.endLinking(m.err)
+		}
+	case wake:
+		a.trySend()
+	}
+}
+
+// recover rebuilds the state from the latest snapshot and the events after it, then resumes: a linked instance
+// reconnects, and its queue goes out once it is connected.
+func (a *instance) recover() error {
+	ctx := context.Background()
+	a.st = newState()
+	saved, ok, err := a.deps.snapshots.LoadSnapshot(ctx, a.id)
+	if err != nil {
+		return fmt.Errorf("load snapshot: %w", err)
+	}
+	if ok {
+		var snap actorsv1.InstanceSnapshot
+		if err := proto.Unmarshal(saved.State, &snap); err != nil {
+			return fmt.Errorf("decode snapshot at %d: %w", saved.Seq, err)
+		}
+		a.st = stateFromSnapshot(&snap)
+	}
+	err = a.deps.events.Load(ctx, a.id, a.st.seq, func(e *eventsv1.Event) error {
+		a.st.apply(e)
+		a.sinceSnapshot++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load events after %d: %w", a.st.seq, err)
+	}
+	if a.st.deleted {
+		return nil
+	}
+	if a.st.connected {
+		// The events say connected, but this is a new process: the connection is gone until it is made again.
+		if err := a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
+			Disconnected: &eventsv1.Disconnected{Reason: "server restarted"}}}); err != nil {
+			return err
+		}
+	}
+	if a.st.deviceJID != "" {
+		a.connect()
+	}
+	return nil
+}
+
+// persist appends events (their payloads set; the envelope is filled here) in one transaction with inTx, and
+// applies them to the state.
+func (a *instance) persist(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) error {
+	now := time.Now().UnixMilli()
+	for _, e := range evs {
+		e.InstanceId, e.TimeMs = a.id, now
+	}
+	stored, err := a.deps.events.Append(context.Background(), a.id, a.st.seq, evs, inTx)
+	if err != nil {
+		return fmt.Errorf("append events of instance %s: %w", a.id, err)
+	}
+	for _, e := range stored {
+		a.st.apply(e)
+	}
+	a.sinceSnapshot += len(stored)
+	if a.sinceSnapshot >= a.deps.cfg.SnapshotEvery {
+		a.saveSnapshot()
+	}
+	return nil
+}
+
+func (a *instance) saveSnapshot() {
+	raw, err := proto.Marshal(a.st.snapshot())
+	if err == nil {
+		err = a.deps.snapshots.SaveSnapshot(context.Background(), a.id, a.st.seq, raw)
+	}
+	if err != nil {
+		// Only recovery time suffers: the events are the truth.
+		a.log.Warn("could not save snapshot", "seq", a.st.seq, "err", err)
+		return
+	}
+	a.sinceSnapshot = 0
+}
+
+// pace is the pause after a message before the next one: the message's own delayMessage, or a random pause in
+// the configured range so that the number does not send like a machine.
+func (a *instance) pace(m *actorsv1.QueuedMessage) time.Duration {
+	if d := m.GetDelayMessageS(); d > 0 {
+		return time.Duration(d) * time.Second
+	}
+	lo, hi := a.deps.cfg.SendDelayMin, a.deps.cfg.SendDelayMax
+	if hi <= lo {
+		return lo
+	}
+	return lo + rand.N(hi-lo)
+}
+
+// configureWebhooks records new webhook targets, in kind order so that the log reads the same every time.
+func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string) error {
+	kinds := slices.Sorted(maps.Keys(urls))
+	evs := make([]*eventsv1.Event, len(kinds))
+	for i, kind := range kinds {
+		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+			WebhookConfigured: &eventsv1.WebhookConfigured{Kind: kind, Url: urls[kind]}}}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return a.persist(nil, evs...)
+}

@@ -1,0 +1,276 @@
+package actors
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/plugzapi/plugzapi/events"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/whatsapp"
+)
+
+// Status texts PlugZapi's GET /status uses.
+const (
+	statusNotConnected   = "You are not connected."
+	statusRestoreSession = "You need to restore the session."
+)
+
+// openConn replaces the WhatsApp client with a new one on deviceJID ("" for a new, unlinked device). Events of
+// the client reach the mailbox tagged with its generation; messages and receipts wait there until they are stored,
+// so that WhatsApp is acknowledged only for what is durable.
+func (a *instance) openConn(deviceJID string) error {
+	a.closeConn()
+	a.gen++
+	gen, self, root, timeout := a.gen, a.self, a.system.Root, a.deps.cfg.RequestTimeout
+	handle := func(e whatsapp.Event) bool {
+		switch e.(type) {
+		case whatsapp.MessageReceived, whatsapp.ReceiptReceived:
+			res, err := root.RequestFuture(self, waEvent{gen: gen, event: e}, timeout).Result()
+			if err != nil {
+				return false
+			}
+			r, _ := res.(reply)
+			return r.err == nil
+		default:
+			root.Send(self, waEvent{gen: gen, event: e})
+			return true
+		}
+	}
+	conn, err := a.deps.sessions.Open(context.Background(), deviceJID, a.st.sessionName, handle)
+	if err != nil {
+		return err
+	}
+	a.conn = conn
+	return nil
+}
+
+// closeConn drops the WhatsApp client. Disconnecting runs in the background: it must not wait on a handler that
+// waits on this actor.
+func (a *instance) closeConn() {
+	if a.conn == nil {
+		return
+	}
+	go a.conn.Close()
+	a.conn = nil
+	a.linking = false
+	a.qr = whatsapp.QRCode{}
+	a.inflight = ""
+}
+
+// connect connects the linked device. A device whose session is gone is recorded as logged out.
+func (a *instance) connect() {
+	if err := a.openConn(a.st.deviceJID); err != nil {
+		a.log.Warn("cannot open the linked device", "device", a.st.deviceJID, "err", err)
+		if errors.Is(err, whatsapp.ErrNoSession) {
+			a.recordLoggedOut("the device's session is gone; link the instance again", false)
+		}
+		return
+	}
+	conn, gen, self, root := a.conn, a.gen, a.self, a.system.Root
+	go func() {
+		if err := conn.Connect(); err != nil {
+			root.Send(self, linkFailed{gen: gen, err: err})
+		}
+	}()
+}
+
+// startLinking opens a new device and connects it for QR codes, unless a link is already under way.
+func (a *instance) startLinking() error {
+	if a.linking {
+		return nil
+	}
+	if err := a.openConn(""); err != nil {
+		return fmt.Errorf("open a new device: %w", err)
+	}
+	a.linking = true
+	conn, gen, self, root := a.conn, a.gen, a.self, a.system.Root
+	handle := func(e whatsapp.Event) bool {
+		root.Send(self, waEvent{gen: gen, event: e})
+		return true
+	}
+	go func() {
+		if err := conn.Link(handle); err != nil {
+			root.Send(self, linkFailed{gen: gen, err: err})
+		}
+	}()
+	return nil
+}
+
+// endLinking gives up the current link attempt; the next QR request starts a new one.
+func (a *instance) endLinking(cause error) {
+	a.closeConn()
+	for _, w := range a.qrWaiters {
+		a.system.Root.Send(w, reply{err: fmt.Errorf("%w: %v", ErrQRNotReady, cause)})
+	}
+	a.qrWaiters = nil
+}
+
+// qrCode answers with the current QR code, starting a link when none is under way. Requests that come before
+// the first code wait for it.
+func (a *instance) qrCode(ctx actor.Context) {
+	if a.st.deviceJID != "" {
+		ctx.Respond(reply{err: ErrAlreadyConnected})
+		return
+	}
+	if a.qr.Code != "" && time.Now().Before(a.qr.Expires) {
+		ctx.Respond(reply{value: a.qr.Code})
+		return
+	}
+	if err := a.startLinking(); err != nil {
+		ctx.Respond(reply{err: err})
+		return
+	}
+	a.qrWaiters = append(a.qrWaiters, ctx.Sender())
+}
+
+// pairPhone asks WhatsApp for a code to link the instance by typing it on the phone.
+func (a *instance) pairPhone(ctx actor.Context, phone string) {
+	if !whatsapp.IsPhoneNumber(phone) {
+		ctx.Respond(reply{err: ErrInvalidPhone})
+		return
+	}
+	if a.st.deviceJID != "" {
+		ctx.Respond(reply{err: ErrAlreadyConnected})
+		return
+	}
+	if err := a.startLinking(); err != nil {
+		ctx.Respond(reply{err: err})
+		return
+	}
+	conn, requester, self, root, timeout := a.conn, ctx.Sender(), a.self, a.system.Root, a.deps.cfg.RequestTimeout
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		code, err := conn.PairPhone(c, phone)
+		root.Send(self, pairPhoneDone{requester: requester, code: code, err: err})
+	}()
+}
+
+// restart drops the connection and makes it again.
+func (a *instance) restart() error {
+	if a.st.connected {
+		if err := a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
+			Disconnected: &eventsv1.Disconnected{Reason: "restarted by the API"}}}); err != nil {
+			return err
+		}
+	}
+	if a.st.deviceJID == "" {
+		a.closeConn()
+		return nil
+	}
+	a.connect()
+	return nil
+}
+
+// restoreSession reconnects a linked instance that is not connected.
+func (a *instance) restoreSession() error {
+	if a.st.deviceJID == "" {
+		return ErrNotLinked
+	}
+	if a.conn == nil || !a.st.connected {
+		a.connect()
+	}
+	return nil
+}
+
+// logout unlinks the device from the phone; the request is answered when it is done.
+func (a *instance) logout(ctx actor.Context) {
+	if a.st.deviceJID == "" {
+		a.closeConn()
+		ctx.Respond(reply{})
+		return
+	}
+	conn, requester, self, root, timeout := a.conn, ctx.Sender(), a.self, a.system.Root, a.deps.cfg.RequestTimeout
+	device, sessions := a.st.deviceJID, a.deps.sessions
+	a.conn = nil
+	a.gen++
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var err error
+		if conn != nil {
+			err = conn.Logout(c)
+		} else {
+			err = sessions.DeleteDevice(c, device)
+		}
+		root.Send(self, logoutDone{requester: requester, err: err})
+	}()
+}
+
+func (a *instance) loggedOut(d logoutDone) {
+	err := d.err
+	if err == nil {
+		err = a.recordLoggedOut("logged out by the API", true)
+	}
+	a.system.Root.Send(d.requester, reply{err: err})
+}
+
+func (a *instance) recordLoggedOut(reason string, byAPI bool) error {
+	if a.st.deviceJID == "" && !a.st.connected {
+		return nil
+	}
+	return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_LoggedOut{
+		LoggedOut: &eventsv1.LoggedOut{Reason: reason, ByApi: byAPI}}})
+}
+
+func (a *instance) status() Status {
+	switch {
+	case a.st.connected:
+		return Status{Connected: true, Session: true, SmartphoneConnected: true}
+	case a.st.deviceJID != "":
+		return Status{Session: true, Error: statusRestoreSession}
+	default:
+		return Status{Error: statusNotConnected}
+	}
+}
+
+func (a *instance) device() reply {
+	if a.st.deviceJID == "" {
+		return reply{err: ErrNotLinked}
+	}
+	return reply{value: Device{
+		Phone:        a.st.phone,
+		Platform:     a.st.platform,
+		BusinessName: a.st.businessName,
+		SessionName:  a.st.sessionName,
+		Name:         a.st.name,
+	}}
+}
+
+// delete records the instance's end and unlinks its device; the actor stops after answering.
+func (a *instance) delete() error {
+	device := a.st.deviceJID
+	conn := a.conn
+	a.conn = nil
+	a.stopWake()
+	err := a.persist(func(tx *sql.Tx) error {
+		if _, err := a.deps.vault.DeletePrefix(context.Background(), tx, events.VaultPrefix(a.id)); err != nil {
+			return err
+		}
+		return store.DeleteInstance(context.Background(), tx, a.id)
+	}, &eventsv1.Event{Payload: &eventsv1.Event_InstanceDeleted{InstanceDeleted: &eventsv1.InstanceDeleted{}}})
+	if err != nil {
+		return err
+	}
+	sessions, timeout, log := a.deps.sessions, a.deps.cfg.RequestTimeout, a.log
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var err error
+		if conn != nil {
+			err = conn.Logout(c)
+		} else if device != "" {
+			err = sessions.DeleteDevice(c, device)
+		}
+		if err != nil {
+			log.Warn("could not unlink the device of a deleted instance", "device", device, "err", err)
+		}
+	}()
+	return nil
+}

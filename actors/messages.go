@@ -1,0 +1,73 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.mau.fi/whatsmeow/types"
+
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/whatsapp"
+)
+
+// Commands an instance actor answers. Each is sent with RequestFuture and answered with a reply.
+type (
+	enqueueText       struct{ msg SendText }
+	listQueue         struct{}
+	cancelQueued      struct{ zaapID string }
+	clearQueue        struct{}
+	getStatus         struct{}
+	getQRCode         struct{}
+	pairPhone         struct{ phone string }
+	restart           struct{}
+	logout            struct{}
+	restoreSession    struct{}
+	getDevice         struct{}
+	configureWebhooks struct {
+		urls map[eventsv1.WebhookKind]string
+	}
+	deleteInstance struct{}
+)
+
+// reply carries a command's answer, or its error, back through the future.
+type reply struct {
+	value any
+	err   error
+}
+
+// Messages an instance actor sends itself, from the goroutines that do its network I/O.
+type (
+	// waEvent is an event of the WhatsApp client of generation gen; events of replaced clients are dropped.
+	waEvent struct {
+		gen   int
+		event whatsapp.Event
+	}
+	// sendDone reports how sending the head of the queue went.
+	sendDone struct {
+		gen      int
+		zaapID   string
+		resolved types.JID
+		sentAt   time.Time
+		err      error
+	}
+	// pairPhoneDone carries a phone-pairing code (or error) to the request waiting for it.
+	pairPhoneDone struct {
+		requester *actor.PID
+		code      string
+		err       error
+	}
+	// logoutDone reports the end of a logout to the request waiting for it.
+	logoutDone struct {
+		requester *actor.PID
+		err       error
+	}
+	// linkFailed reports that starting a link (connecting for QR codes) failed.
+	linkFailed struct {
+		gen int
+		err error
+	}
+	// flushEnqueues makes the messages accepted since the last flush durable.
+	flushEnqueues struct{}
+	// wake asks the actor to look at its queue again: a pause between messages is over, or a retry is due.
+	wake struct{}
+)

@@ -1,0 +1,289 @@
+package actors
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/asynkron/protoactor-go/actor"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/plugzapi/plugzapi/events"
+	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/whatsapp"
+)
+
+// maxEnqueueBatch bounds how many messages one append takes (the event log accepts up to 1000 events).
+const maxEnqueueBatch = 256
+
+// pendingEnqueue is a message accepted by the actor but not yet durable: its requester waits for the flush.
+type pendingEnqueue struct {
+	msg       SendText
+	queued    Queued
+	requester *actor.PID
+}
+
+// enqueue checks a message and gives it its IDs; it becomes durable at the next flush. The flush is posted behind
+// whatever is already in the mailbox, so messages that arrive together are appended together (one fsync for all),
+// while a lone message is not kept waiting.
+func (a *instance) enqueue(ctx actor.Context, m SendText) {
+	if _, err := whatsapp.RecipientJID(m.Phone); err != nil {
+		ctx.Respond(reply{err: fmt.Errorf("%w: %v", ErrInvalidPhone, err)})
+		return
+	}
+	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
+		ctx.Respond(reply{err: ErrQueueFull})
+		return
+	}
+	a.pending = append(a.pending, pendingEnqueue{
+		msg:       m,
+		queued:    Queued{ZaapID: watermill.NewULID(), MessageID: whatsmeow.GenerateMessageID()},
+		requester: ctx.Sender(),
+	})
+	if !a.flushPosted {
+		a.flushPosted = true
+		ctx.Send(ctx.Self(), flushEnqueues{})
+	}
+}
+
+// flush makes pending messages durable: their MessageQueued events and their content in the vault, in one
+// transaction, before each requester hears "queued".
+func (a *instance) flush(ctx actor.Context) {
+	batch := a.pending[:min(len(a.pending), maxEnqueueBatch)]
+	a.pending = a.pending[len(batch):]
+	a.flushPosted = len(a.pending) > 0
+	if a.flushPosted {
+		ctx.Send(ctx.Self(), flushEnqueues{})
+	}
+	if len(batch) == 0 {
+		return
+	}
+	evs := make([]*eventsv1.Event, len(batch))
+	for i, p := range batch {
+		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{
+			ZaapId:        p.queued.ZaapID,
+			MessageId:     p.queued.MessageID,
+			Phone:         p.msg.Phone,
+			Type:          eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+			ReplyTo:       p.msg.ReplyTo,
+			DelayMessageS: int32(p.msg.DelayMessage / time.Second),
+			DelayTypingS:  int32(p.msg.DelayTyping / time.Second),
+			Size:          int64(len(p.msg.Message)),
+		}}}
+	}
+	err := a.persist(func(tx *sql.Tx) error {
+		for _, p := range batch {
+			key := events.OutboundVaultKey(a.id, p.queued.MessageID)
+			if err := a.deps.vault.Put(context.Background(), tx, key, []byte(p.msg.Message)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, evs...)
+	for _, p := range batch {
+		r := reply{value: p.queued}
+		if err != nil {
+			r = reply{err: err}
+		}
+		a.system.Root.Send(p.requester, r)
+	}
+	a.trySend()
+}
+
+// queueItems lists the queue without content: the caller reads the text from the vault, off the actor.
+func (a *instance) queueItems() []QueueItem {
+	items := make([]QueueItem, len(a.st.queue))
+	for i, m := range a.st.queue {
+		items[i] = QueueItem{
+			ZaapID:       m.GetZaapId(),
+			MessageID:    m.GetMessageId(),
+			Phone:        m.GetPhone(),
+			DelayMessage: time.Duration(m.GetDelayMessageS()) * time.Second,
+			DelayTyping:  time.Duration(m.GetDelayTypingS()) * time.Second,
+			Created:      time.UnixMilli(m.GetCreatedMs()),
+		}
+	}
+	return items
+}
+
+// cancel removes one waiting message. The one being sent cannot be taken back.
+func (a *instance) cancel(zaapID string) error {
+	m := a.st.find(zaapID)
+	if m == nil || zaapID == a.inflight {
+		return ErrQueueItemNotFound
+	}
+	return a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m))
+}
+
+// clear removes every waiting message but the one being sent, and returns how many it removed.
+func (a *instance) clear() (int, error) {
+	var cancelled []*eventsv1.Event
+	var ids []string
+	for _, m := range a.st.queue {
+		if m.GetZaapId() == a.inflight {
+			continue
+		}
+		cancelled = append(cancelled, cancelledEvent(m))
+		ids = append(ids, m.GetMessageId())
+	}
+	if len(cancelled) == 0 {
+		return 0, nil
+	}
+	if err := a.persist(a.destroyContent(ids...), cancelled...); err != nil {
+		return 0, err
+	}
+	return len(cancelled), nil
+}
+
+// destroyContent deletes queued messages' content from the vault, in the transaction of the event that ends
+// their time in the queue.
+func (a *instance) destroyContent(messageIDs ...string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		for _, id := range messageIDs {
+			if _, err := a.deps.vault.Delete(context.Background(), tx, events.OutboundVaultKey(a.id, id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func cancelledEvent(m *actorsv1.QueuedMessage) *eventsv1.Event {
+	return &eventsv1.Event{Payload: &eventsv1.Event_MessageCancelled{MessageCancelled: &eventsv1.MessageCancelled{
+		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId()}}}
+}
+
+// trySend starts sending the head of the queue when the instance is connected, nothing is in flight, and the
+// pause after the previous message is over.
+func (a *instance) trySend() {
+	if a.conn == nil || !a.st.connected || a.inflight != "" || len(a.st.queue) == 0 {
+		return
+	}
+	if wait := time.Until(a.nextSendAt); wait > 0 {
+		a.wakeIn(wait)
+		return
+	}
+	m := a.st.queue[0]
+	a.inflight = m.GetZaapId()
+	conn, gen, resolved := a.conn, a.gen, a.resolved[m.GetPhone()]
+	go func() {
+		done := sendDone{gen: gen, zaapID: m.GetZaapId(), resolved: resolved}
+		done.sentAt, done.resolved, done.err = a.send(conn, m, resolved)
+		a.system.Root.Send(a.self, done)
+	}()
+}
+
+// send runs off the actor: it reads the content, finds the recipient's account, shows "typing…" when asked, and
+// sends with the message's own WhatsApp ID.
+func (a *instance) send(conn *whatsapp.Conn, m *actorsv1.QueuedMessage, to types.JID) (time.Time, types.JID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.deps.cfg.SendTimeout+time.Duration(m.GetDelayTypingS())*time.Second)
+	defer cancel()
+	text, err := a.deps.vault.Get(ctx, events.OutboundVaultKey(a.id, m.GetMessageId()))
+	if err != nil {
+		return time.Time{}, to, fmt.Errorf("read content: %w", err)
+	}
+	if to.IsEmpty() {
+		jid, err := whatsapp.RecipientJID(m.GetPhone())
+		if err != nil {
+			return time.Time{}, to, err
+		}
+		if jid.Server == types.DefaultUserServer {
+			if jid, err = conn.Resolve(ctx, m.GetPhone()); err != nil {
+				return time.Time{}, to, err
+			}
+		}
+		to = jid
+	}
+	if d := m.GetDelayTypingS(); d > 0 {
+		if err := conn.ShowTyping(ctx, to, time.Duration(d)*time.Second); err != nil {
+			a.log.Debug("could not show typing", "err", err)
+		}
+	}
+	at, err := conn.SendText(ctx, to, m.GetMessageId(), string(text), m.GetReplyTo())
+	return at, to, err
+}
+
+// sent records how a send went. A message WhatsApp took leaves the queue with MessageSent, and its content is
+// destroyed in the same transaction; one that can never go leaves with MessageFailed; any other failure keeps it
+// at the head of the queue, to be sent again with the same ID.
+func (a *instance) sent(d sendDone) {
+	if d.zaapID != a.inflight {
+		return
+	}
+	a.inflight = ""
+	m := a.st.find(d.zaapID)
+	if m == nil {
+		return
+	}
+	if !d.resolved.IsEmpty() {
+		a.resolved[m.GetPhone()] = d.resolved
+	}
+	destroy := a.destroyContent(m.GetMessageId())
+	switch {
+	case d.err == nil:
+		err := a.persist(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sentAt.UnixMilli()}}})
+		if err != nil {
+			// The message went out but is not recorded: it will be sent again with the same ID, which WhatsApp
+			// takes as the same message.
+			a.log.Error("could not record a sent message", "message_id", m.GetMessageId(), "err", err)
+			a.retryLater()
+			return
+		}
+		a.sendErrors = 0
+		a.nextSendAt = time.Now().Add(a.pace(m))
+	case whatsapp.IsPermanent(d.err):
+		a.log.Info("message cannot be sent", "message_id", m.GetMessageId(), "err", d.err)
+		err := a.persist(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageFailed{MessageFailed: &eventsv1.MessageFailed{
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), Error: failureText(d.err)}}})
+		if err != nil {
+			a.log.Error("could not record a failed message", "message_id", m.GetMessageId(), "err", err)
+			a.retryLater()
+			return
+		}
+	default:
+		a.log.Warn("send failed, will retry", "message_id", m.GetMessageId(), "err", d.err)
+		a.retryLater()
+		return
+	}
+	a.trySend()
+}
+
+// failureText is what the delivery webhook says about a message that cannot be sent.
+func failureText(err error) string {
+	switch {
+	case errors.Is(err, whatsapp.ErrNotOnWhatsApp):
+		return "Phone number does not exist"
+	case errors.Is(err, whatsapp.ErrInvalidRecipient):
+		return "Invalid phone number"
+	default:
+		return err.Error()
+	}
+}
+
+// retryLater tries the head of the queue again after a pause that grows with repeated failures (capped), unless
+// a reconnect comes first.
+func (a *instance) retryLater() {
+	a.sendErrors++
+	backoff := time.Second << min(a.sendErrors, 6)
+	a.nextSendAt = time.Now().Add(backoff)
+	a.wakeIn(backoff)
+}
+
+func (a *instance) wakeIn(d time.Duration) {
+	a.stopWake()
+	self, root := a.self, a.system.Root
+	a.wakeTimer = time.AfterFunc(d, func() { root.Send(self, wake{}) })
+}
+
+func (a *instance) stopWake() {
+	if a.wakeTimer != nil {
+		a.wakeTimer.Stop()
+		a.wakeTimer = nil
+	}
+}

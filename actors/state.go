@@ -1,0 +1,142 @@
+package actors
+
+import (
+	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+)
+
+// recentInboundLimit bounds how many received message IDs an instance remembers to drop redeliveries: WhatsApp
+// redelivers only what was not acknowledged, which is at most the last few messages before a crash.
+const recentInboundLimit = 512
+
+// state is what an instance's events say about it. apply is the only thing that changes it, so replaying the
+// events (after a snapshot) rebuilds it exactly.
+type state struct {
+	seq          int64
+	name         string
+	sessionName  string
+	deviceJID    string
+	phone        string
+	platform     string
+	businessName string
+	connected    bool
+	deleted      bool
+	queue        []*actorsv1.QueuedMessage
+	recent       []string
+	recentSet    map[string]struct{}
+}
+
+func newState() *state { return &state{recentSet: map[string]struct{}{}} }
+
+func (s *state) apply(e *eventsv1.Event) {
+	s.seq = e.GetSeq()
+	switch p := e.GetPayload().(type) {
+	case *eventsv1.Event_InstanceCreated:
+		s.name = p.InstanceCreated.GetName()
+		s.sessionName = p.InstanceCreated.GetSessionName()
+	case *eventsv1.Event_InstanceDeleted:
+		s.deleted = true
+		s.queue = nil
+	case *eventsv1.Event_MessageQueued:
+		q := p.MessageQueued
+		s.queue = append(s.queue, &actorsv1.QueuedMessage{
+			ZaapId:        q.GetZaapId(),
+			MessageId:     q.GetMessageId(),
+			Phone:         q.GetPhone(),
+			ReplyTo:       q.GetReplyTo(),
+			DelayMessageS: q.GetDelayMessageS(),
+			DelayTypingS:  q.GetDelayTypingS(),
+			Size:          q.GetSize(),
+			CreatedMs:     e.GetTimeMs(),
+		})
+	case *eventsv1.Event_MessageSent:
+		s.dequeue(p.MessageSent.GetZaapId())
+	case *eventsv1.Event_MessageFailed:
+		s.dequeue(p.MessageFailed.GetZaapId())
+	case *eventsv1.Event_MessageCancelled:
+		s.dequeue(p.MessageCancelled.GetZaapId())
+	case *eventsv1.Event_MessageReceived:
+		s.remember(p.MessageReceived.GetMessageId())
+	case *eventsv1.Event_Paired:
+		s.deviceJID = p.Paired.GetJid()
+		s.platform = p.Paired.GetPlatform()
+		s.businessName = p.Paired.GetBusinessName()
+	case *eventsv1.Event_Connected:
+		s.connected = true
+		s.phone = p.Connected.GetPhone()
+	case *eventsv1.Event_Disconnected:
+		s.connected = false
+	case *eventsv1.Event_LoggedOut:
+		s.connected = false
+		s.deviceJID, s.phone, s.platform, s.businessName = "", "", "", ""
+	}
+}
+
+func (s *state) dequeue(zaapID string) {
+	for i, m := range s.queue {
+		if m.GetZaapId() == zaapID {
+			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *state) find(zaapID string) *actorsv1.QueuedMessage {
+	for _, m := range s.queue {
+		if m.GetZaapId() == zaapID {
+			return m
+		}
+	}
+	return nil
+}
+
+func (s *state) remember(messageID string) {
+	if _, ok := s.recentSet[messageID]; ok {
+		return
+	}
+	s.recent = append(s.recent, messageID)
+	s.recentSet[messageID] = struct{}{}
+	if len(s.recent) > recentInboundLimit {
+		delete(s.recentSet, s.recent[0])
+		s.recent = s.recent[1:]
+	}
+}
+
+func (s *state) received(messageID string) bool {
+	_, ok := s.recentSet[messageID]
+	return ok
+}
+
+func (s *state) snapshot() *actorsv1.InstanceSnapshot {
+	return &actorsv1.InstanceSnapshot{
+		Seq:           s.seq,
+		Name:          s.name,
+		SessionName:   s.sessionName,
+		DeviceJid:     s.deviceJID,
+		Phone:         s.phone,
+		Platform:      s.platform,
+		BusinessName:  s.businessName,
+		Connected:     s.connected,
+		Deleted:       s.deleted,
+		Queue:         s.queue,
+		RecentInbound: s.recent,
+	}
+}
+
+func stateFromSnapshot(snap *actorsv1.InstanceSnapshot) *state {
+	s := newState()
+	s.seq = snap.GetSeq()
+	s.name = snap.GetName()
+	s.sessionName = snap.GetSessionName()
+	s.deviceJID = snap.GetDeviceJid()
+	s.phone = snap.GetPhone()
+	s.platform = snap.GetPlatform()
+	s.businessName = snap.GetBusinessName()
+	s.connected = snap.GetConnected()
+	s.deleted = snap.GetDeleted()
+	s.queue = snap.GetQueue()
+	for _, id := range snap.GetRecentInbound() {
+		s.remember(id)
+	}
+	return s
+}

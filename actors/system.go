@@ -1,0 +1,206 @@
+package actors
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/plugzapi/plugzapi/events"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+)
+
+// ErrUnavailable is returned when an instance did not answer in time (it is busy or restarting).
+var ErrUnavailable = errors.New("the instance did not answer in time")
+
+// System runs the instance actors of this server, one per instance, and is the application the HTTP API calls:
+// it finds an instance's actor and asks it, and it creates and deletes instances.
+type System struct {
+	actors   *actor.ActorSystem
+	deps     *deps
+	db       *sql.DB
+	view     InstanceView
+	webhooks WebhookTargets
+	admin    AdminTokens
+
+	mu   sync.RWMutex
+	pids map[string]*actor.PID
+	// tokens holds the SHA-256 of each instance's token once it has been checked against the database.
+	tokens map[string][32]byte
+}
+
+// ask sends a command to an instance's actor and waits for its reply, no longer than the context allows.
+func (s *System) ask(ctx context.Context, id string, cmd any) (any, error) {
+	s.mu.RLock()
+	pid := s.pids[id]
+	s.mu.RUnlock()
+	if pid == nil {
+		return nil, ErrInstanceNotFound
+	}
+	timeout := s.deps.cfg.RequestTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("instance %s: %w", id, ctx.Err())
+	}
+	res, err := s.actors.Root.RequestFuture(pid, cmd, timeout).Result()
+	if err != nil {
+		if errors.Is(err, actor.ErrTimeout) {
+			return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
+		}
+		return nil, fmt.Errorf("instance %s: %w", id, err)
+	}
+	r, ok := res.(reply)
+	if !ok {
+		return nil, fmt.Errorf("instance %s: unexpected answer %T", id, res)
+	}
+	return r.value, r.err
+}
+
+// spawn starts the actor of an instance; it recovers its state from the event log before its first message.
+func (s *System) spawn(id string) error {
+	props := actor.PropsFromProducer(func() actor.Actor { return newInstance(id, s.deps) })
+	pid, err := s.actors.Root.SpawnNamed(props, "instance/"+id)
+	if err != nil {
+		return fmt.Errorf("spawn instance %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.pids[id] = pid
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop stops every instance actor, each closing its WhatsApp connection, and waits for them (no longer than ctx).
+func (s *System) Stop(ctx context.Context) {
+	s.mu.Lock()
+	pids := s.pids
+	s.pids = map[string]*actor.PID{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pid := range pids {
+		wg.Go(func() { _ = s.actors.Root.PoisonFuture(pid).Wait() })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.deps.log.Warn("instances did not all stop in time", "err", ctx.Err())
+	}
+	s.actors.Shutdown()
+}
+
+// SendText queues a text message on an instance.
+func (s *System) SendText(ctx context.Context, id string, msg SendText) (Queued, error) {
+	v, err := s.ask(ctx, id, enqueueText{msg: msg})
+	if err != nil {
+		return Queued{}, err
+	}
+	return v.(Queued), nil
+}
+
+// Queue lists an instance's queued messages with their text, in sending order.
+func (s *System) Queue(ctx context.Context, id string) ([]QueueItem, error) {
+	v, err := s.ask(ctx, id, listQueue{})
+	if err != nil {
+		return nil, err
+	}
+	items := v.([]QueueItem)
+	listed := items[:0]
+	for _, item := range items {
+		text, err := s.deps.vault.Get(ctx, events.OutboundVaultKey(id, item.MessageID))
+		if err != nil {
+			// Sent or cancelled since the listing: it is no longer queued.
+			continue
+		}
+		item.Message = string(text)
+		listed = append(listed, item)
+	}
+	return listed, nil
+}
+
+// QueueCount returns how many messages wait in an instance's queue.
+func (s *System) QueueCount(ctx context.Context, id string) (int, error) {
+	v, err := s.ask(ctx, id, listQueue{})
+	if err != nil {
+		return 0, err
+	}
+	return len(v.([]QueueItem)), nil
+}
+
+// CancelQueued removes one message from an instance's queue before it is sent.
+func (s *System) CancelQueued(ctx context.Context, id, zaapID string) error {
+	_, err := s.ask(ctx, id, cancelQueued{zaapID: zaapID})
+	return err
+}
+
+// ClearQueue removes every message waiting in an instance's queue.
+func (s *System) ClearQueue(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, clearQueue{})
+	return err
+}
+
+// Status reports an instance's connection state.
+func (s *System) Status(ctx context.Context, id string) (Status, error) {
+	v, err := s.ask(ctx, id, getStatus{})
+	if err != nil {
+		return Status{}, err
+	}
+	return v.(Status), nil
+}
+
+// Device describes an instance's linked account and device.
+func (s *System) Device(ctx context.Context, id string) (Device, error) {
+	v, err := s.ask(ctx, id, getDevice{})
+	if err != nil {
+		return Device{}, err
+	}
+	return v.(Device), nil
+}
+
+// QRCode returns the code to scan to link an instance, starting a link when none is under way.
+func (s *System) QRCode(ctx context.Context, id string) (string, error) {
+	v, err := s.ask(ctx, id, getQRCode{})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// PhoneCode asks WhatsApp for a code that links an instance when typed on the phone of the given number.
+func (s *System) PhoneCode(ctx context.Context, id, phone string) (string, error) {
+	v, err := s.ask(ctx, id, pairPhone{phone: phone})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// Restart drops an instance's connection and connects again.
+func (s *System) Restart(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, restart{})
+	return err
+}
+
+// Disconnect logs an instance out of WhatsApp; linking it again needs a new QR code or phone code.
+func (s *System) Disconnect(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, logout{})
+	return err
+}
+
+// RestoreSession reconnects a linked instance that lost its connection.
+func (s *System) RestoreSession(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, restoreSession{})
+	return err
+}
+
+// SetWebhooks sets where an instance's webhooks go; an empty URL removes one.
+func (s *System) SetWebhooks(ctx context.Context, id string, urls map[eventsv1.WebhookKind]string) error {
+	_, err := s.ask(ctx, id, configureWebhooks{urls: urls})
+	return err
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server can be told, from flags or PLUGZAPI_* environment variables (a flag wins).
+// Its zero value is not meant to be used: loadConfig starts from defaultConfig, which works with no settings.
+type Config struct {
+	Addr                  string
+	DataDir               string
+	SendDelayMin          time.Duration
+	SendDelayMax          time.Duration
+	Simulator             string
+	AdminToken            string
+	AllowInsecureWebhooks bool
+	DeviceName            string
+	LogLevel              slog.Level
+	LogJSON               bool
+	ShutdownTimeout       time.Duration
+	DurableCommits        bool
+	MaxQueueWhileOffline  int
+	WebhookTimeout        time.Duration
+	WebhookRetryMax       time.Duration
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr:                 ":8080",
+		DataDir:              "./data",
+		SendDelayMin:         time.Second,
+		SendDelayMax:         3 * time.Second,
+		DeviceName:           "plugzapi",
+		LogLevel:             slog.LevelInfo,
+		ShutdownTimeout:      20 * time.Second,
+		DurableCommits:       true,
+		MaxQueueWhileOffline: 1000,
+		WebhookTimeout:       10 * time.Second,
+		WebhookRetryMax:      5 * time.Minute,
+	}
+}
+
+// setting is one configurable value: its flag, its environment variable and how to parse it.
+type setting struct {
+	name, env, usage string
+	set              func(string) error
+	show             func() string
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"addr", "PLUGZAPI_ADDR", "address the HTTP API listens on", str(&c.Addr), func() string { return c.Addr }},
+		{"data", "PLUGZAPI_DATA", "directory of the database and the vault key", str(&c.DataDir), func() string { return c.DataDir }},
+		{"send-delay", "PLUGZAPI_SEND_DELAY", "pause between two messages of an instance: a range like 1s-3s, a fixed duration, or 0",
+			c.setSendDelay, func() string { return fmt.Sprintf("%s-%s", c.SendDelayMin, c.SendDelayMax) }},
+		{"wa-simulator", "PLUGZAPI_WA_SIMULATOR", "host:port of a wasim WhatsApp simulator to use instead of WhatsApp (trusts the simulator's root key: tests and demos only)",
+			str(&c.Simulator), func() string { return c.Simulator }},
+		{"admin-token", "PLUGZAPI_ADMIN_TOKEN", "the admin API's bearer token; when unset one is generated at first start and printed once",
+			str(&c.AdminToken), func() string { return redact(c.AdminToken) }},
+		{"allow-insecure-webhooks", "PLUGZAPI_ALLOW_INSECURE_WEBHOOKS", "accept http:// webhook URLs (1/0)",
+			boolean(&c.AllowInsecureWebhooks), func() string { return strconv.FormatBool(c.AllowInsecureWebhooks) }},
+		{"device-name", "PLUGZAPI_DEVICE_NAME", "name a linked instance shows on the phone unless the instance has a sessionName",
+			str(&c.DeviceName), func() string { return c.DeviceName }},
+		{"webhook-timeout", "PLUGZAPI_WEBHOOK_TIMEOUT", "how long one webhook request may take before it counts as failed",
+			duration(&c.WebhookTimeout), func() string { return c.WebhookTimeout.String() }},
+		{"webhook-retry-max", "PLUGZAPI_WEBHOOK_RETRY_MAX", "longest pause between two attempts of a failing webhook (the pause doubles from 1s up to this)",
+			duration(&c.WebhookRetryMax), func() string { return c.WebhookRetryMax.String() }},
+		{"max-queue-offline", "PLUGZAPI_MAX_QUEUE_OFFLINE", "messages a disconnected instance holds before refusing more",
+			integer(&c.MaxQueueWhileOffline), func() string { return strconv.Itoa(c.MaxQueueWhileOffline) }},
+		{"durable-commits", "PLUGZAPI_DURABLE_COMMITS", "fsync every commit (1); 0 survives a process crash but not a power loss, and is faster",
+			boolean(&c.DurableCommits), func() string { return strconv.FormatBool(c.DurableCommits) }},
+		{"log-level", "PLUGZAPI_LOG_LEVEL", "debug, info, warn or error", c.setLogLevel, func() string { return c.LogLevel.String() }},
+		{"log-json", "PLUGZAPI_LOG_JSON", "log JSON lines instead of text (1/0)", boolean(&c.LogJSON), func() string { return strconv.FormatBool(c.LogJSON) }},
+		{"shutdown-timeout", "PLUGZAPI_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take",
+			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
+	}
+}
+
+// loadConfig reads the environment, then the flags.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("plugzapi", flag.ContinueOnError)
+	for _, s := range c.settings() {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(v); err != nil {
+				return c, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+		fs.Func(s.name, fmt.Sprintf("%s (env %s, default %s)", s.usage, s.env, s.show()), s.set)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("the listen address is empty")
+	case c.DataDir == "":
+		return errors.New("the data directory is empty")
+	case c.SendDelayMin < 0 || c.SendDelayMax < c.SendDelayMin:
+		return fmt.Errorf("send delay %s-%s is not an ordered, non-negative range", c.SendDelayMin, c.SendDelayMax)
+	case c.MaxQueueWhileOffline < 1:
+		return errors.New("the offline queue limit must be at least 1")
+	case c.ShutdownTimeout <= 0:
+		return errors.New("the shutdown timeout must be positive")
+	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
+		return errors.New("webhook timeout and retry pause must be positive")
+	}
+	return nil
+}
+
+func (c *Config) setSendDelay(v string) error {
+	lo, hi, isRange := strings.Cut(v, "-")
+	min, err := parseDelay(lo)
+	if err != nil {
+		return err
+	}
+	max := min
+	if isRange {
+		if max, err = parseDelay(hi); err != nil {
+			return err
+		}
+	}
+	c.SendDelayMin, c.SendDelayMax = min, max
+	return nil
+}
+
+func parseDelay(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	return time.ParseDuration(strings.TrimSpace(v))
+}
+
+func (c *Config) setLogLevel(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }
+
+func str(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
+
+func boolean(p *bool) func(string) error {
+	return func(v string) (err error) { *p, err = strconv.ParseBool(v); return err }
+}
+
+func integer(p *int) func(string) error {
+	return func(v string) (err error) { *p, err = strconv.Atoi(v); return err }
+}
+
+func duration(p *time.Duration) func(string) error {
+	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
+}
+
+func redact(secret string) string {
+	if secret == "" {
+		return "unset"
+	}
+	return "set"
+}
+
+// osEnv is the real environment, for loadConfig.
+func osEnv(key string) string { return os.Getenv(key) }

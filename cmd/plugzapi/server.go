@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+
+	"github.com/plugzapi/plugzapi/actors"
+	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/consumers"
+	"github.com/plugzapi/plugzapi/events/webhooks"
+	httpapi "github.com/plugzapi/plugzapi/http"
+	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/whatsapp"
+)
+
+func newLogger(cfg Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// serve runs the server until ctx ends, then shuts it down in order: no new requests, then the instances
+// (closing their WhatsApp connections), then the event consumers, then the storage.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			err = errors.Join(err, closers[i]())
+		}
+	}()
+
+	sync := "FULL"
+	if !cfg.DurableCommits {
+		sync = "NORMAL"
+	}
+	db, err := store.Open(ctx, store.Config{Dir: cfg.DataDir, Synchronous: sync}, log.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, db.Close)
+
+	generated, err := db.EnsureAdminToken(ctx, cfg.AdminToken)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		// Printed once, to stdout, apart from the logs: only its hash is kept.
+		fmt.Printf("\nAdmin token (shown only now; set PLUGZAPI_ADMIN_TOKEN to choose your own):\n\n    %s\n\n", generated)
+	}
+
+	evlog, err := events.Open(ctx, db, events.Config{}, log.With("component", "events"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, evlog.Close)
+
+	hooks := webhooks.Config{
+		AllowInsecure:  cfg.AllowInsecureWebhooks,
+		RequestTimeout: cfg.WebhookTimeout,
+		BackoffMax:     cfg.WebhookRetryMax,
+	}
+	cons, err := consumers.Start(ctx, db, evlog, consumers.Config{Webhooks: hooks}, log.With("component", "consumers"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, cons.Close)
+
+	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), store.DriverName, whatsapp.Options{
+		Logger:     log.With("component", "whatsapp"),
+		Redirect:   simulatorRedirect(cfg.Simulator, log),
+		DeviceName: cfg.DeviceName,
+		Sealer:     db.Vault(),
+	})
+	if err != nil {
+		return err
+	}
+
+	acfg := actors.DefaultConfig()
+	acfg.SendDelayMin, acfg.SendDelayMax = cfg.SendDelayMin, cfg.SendDelayMax
+	acfg.MaxQueueWhileDisconnected = cfg.MaxQueueWhileOffline
+	system, err := actors.NewSystem(acfg, actors.SystemDeps{
+		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
+		Sessions: sessions, View: cons.View, Webhooks: cons.Webhooks, Admin: db,
+	})
+	if err != nil {
+		return err
+	}
+	if err := system.Start(ctx); err != nil {
+		return err
+	}
+	closers = append(closers, func() error {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		system.Stop(stopCtx)
+		return nil
+	})
+
+	handler, err := httpapi.NewRouter(httpapi.Config{}, httpapi.Deps{
+		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
+		Session: system, Connection: system, Sender: system, QueueView: system, QueueEditor: system,
+		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(),
+		CheckWebhookURL: func(raw string) error { return webhooks.CheckURL(raw, cfg.AllowInsecureWebhooks) },
+		Logger:          log.With("component", "http"),
+	})
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, cfg, handler, log)
+}
+
+// listenAndServe serves the API until ctx ends, then lets requests in flight finish.
+func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down the API: %w", err)
+	}
+	return nil
+}
+
+// simulatorRedirect returns, when a simulator address is configured, what points every WhatsApp client at it.
+// Trusting the simulator's root key makes this process unable to talk to the real WhatsApp, and anyone holding
+// the (public) simulator key able to impersonate WhatsApp to it: hence the explicit setting and the warning.
+func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
+	if addr == "" {
+		return nil
+	}
+	wasim.TrustRoot()
+	log.Warn("USING THE WHATSAPP SIMULATOR: its public test root key is trusted instead of WhatsApp's. "+
+		"Never run production traffic like this.", "simulator", addr)
+	return func(cli *whatsmeow.Client) { wasim.Configure(cli, addr) }
+}

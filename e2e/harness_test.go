@@ -1,0 +1,408 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/plugzapi/plugzapi/wasim"
+)
+
+// serverBinary is the plugzapi binary under test, built once by TestMain.
+var serverBinary string
+
+func TestMain(m *testing.M) {
+	wasim.TrustRoot()
+	dir, err := os.MkdirTemp("", "plugzapi-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	serverBinary = filepath.Join(dir, "plugzapi")
+	args := []string{"build", "-o", serverBinary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/plugzapi/plugzapi/cmd/plugzapi")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build the server:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// eventually polls check until it returns nil, failing the test with check's last error at the deadline.
+func eventually(t testing.TB, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startSimulator starts a wasim simulator for one test.
+func startSimulator(t testing.TB) *wasim.Simulator {
+	t.Helper()
+	sim, err := wasim.Start(context.Background(), wasim.Options{Logger: testLogger(t, "wasim")})
+	if err != nil {
+		t.Fatalf("start simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+// addAccount registers a simulated WhatsApp account (its phone is then ready to scan codes, send and read).
+func addAccount(t testing.TB, sim *wasim.Simulator, phone, name string) *wasim.Account {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	acct, err := sim.AddAccount(ctx, phone, name)
+	if err != nil {
+		t.Fatalf("add account %s: %v", phone, err)
+	}
+	return acct
+}
+
+// testLogger logs at warning level and above into the test's log, so failures show what the parts said.
+func testLogger(t testing.TB, component string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("component", component)
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// adminToken is the admin token every test server runs with.
+const adminToken = "e2e-admin-token-0123456789"
+
+// server is one plugzapi process and its data directory, which outlives the process across restarts.
+type server struct {
+	t       testing.TB
+	dataDir string
+	env     []string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	base    string // http://host:port of the running process
+	logPath string
+	exited  chan struct{}
+	starts  int
+}
+
+// serverOption changes a test server's environment.
+type serverOption func(env map[string]string)
+
+func withEnv(key, value string) serverOption {
+	return func(env map[string]string) { env[key] = value }
+}
+
+// startServer starts plugzapi against the simulator, with no pacing between messages and insecure webhooks
+// allowed (the test receiver is plain HTTP).
+func startServer(t testing.TB, sim *wasim.Simulator, opts ...serverOption) *server {
+	t.Helper()
+	env := map[string]string{
+		"PLUGZAPI_ADDR":                    "127.0.0.1:0",
+		"PLUGZAPI_WA_SIMULATOR":            sim.Addr(),
+		"PLUGZAPI_ADMIN_TOKEN":             adminToken,
+		"PLUGZAPI_SEND_DELAY":              "0",
+		"PLUGZAPI_ALLOW_INSECURE_WEBHOOKS": "1",
+		"PLUGZAPI_LOG_LEVEL":               "info",
+	}
+	for _, o := range opts {
+		o(env)
+	}
+	s := &server{t: t, dataDir: t.TempDir()}
+	env["PLUGZAPI_DATA"] = s.dataDir
+	s.env = os.Environ()
+	for k, v := range env {
+		s.env = append(s.env, k+"="+v)
+	}
+	t.Cleanup(s.stop)
+	s.start()
+	return s
+}
+
+var listenLine = regexp.MustCompile(`msg="?listening"? .*addr=(\S+)`)
+
+// start runs the binary and waits until it answers /healthz.
+func (s *server) start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.starts++
+	s.logPath = filepath.Join(s.dataDir, fmt.Sprintf("server-%d.log", s.starts))
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		s.t.Fatalf("create server log: %v", err)
+	}
+	cmd := exec.Command(serverBinary)
+	cmd.Env = s.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		s.t.Fatalf("server stderr: %v", err)
+	}
+	cmd.Stdout = logFile
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start server: %v", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		defer logFile.Close()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logFile, line)
+			if m := listenLine.FindStringSubmatch(line); m != nil && !found {
+				found = true
+				addr <- m[1]
+			}
+		}
+	}()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case <-exited:
+		s.t.Fatalf("server exited at start:\n%s", s.logTail())
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		s.t.Fatalf("server did not start listening:\n%s", s.logTail())
+	}
+	s.cmd, s.exited = cmd, exited
+	logPath, start := s.logPath, s.starts
+	s.t.Cleanup(func() {
+		if b, _ := os.ReadFile(logPath); bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+			s.t.Errorf("the server (start %d) reported a data race:\n%s", start, b)
+		}
+		if s.t.Failed() {
+			s.t.Logf("server log (start %d):\n%s", start, readTail(logPath, 150))
+		}
+	})
+}
+
+// kill ends the process with SIGKILL: no shutdown, no flush, like a crash or a power cut of the process.
+func (s *server) kill() {
+	s.t.Helper()
+	s.signal(syscall.SIGKILL)
+}
+
+// stop ends the process gracefully (SIGTERM) and waits for it.
+func (s *server) stop() { s.signal(syscall.SIGTERM) }
+
+func (s *server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Errorf("server did not stop within 60s after %s", sig)
+	}
+	s.cmd = nil
+}
+
+// restart stops the process gracefully and starts it again on the same data.
+func (s *server) restart() {
+	s.t.Helper()
+	s.stop()
+	s.start()
+}
+
+func (s *server) logTail() string { return readTail(s.logPath, 80) }
+
+func readTail(path string, lines int) string {
+	b, _ := os.ReadFile(path)
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// response is an API answer.
+type response struct {
+	status int
+	body   []byte
+}
+
+func (r response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+
+// call makes an API request; body, when not nil, is sent as JSON (a string or []byte is sent as it is).
+func (s *server) call(t testing.TB, method, path string, body any, header ...string) response {
+	t.Helper()
+	var reader io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		reader = strings.NewReader(b)
+	case []byte:
+		reader = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("encode request: %v", err)
+		}
+		reader = bytes.NewReader(raw)
+	}
+	s.mu.Lock()
+	base := s.base
+	s.mu.Unlock()
+	req, err := http.NewRequest(method, base+path, reader)
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, body: raw}
+}
+
+// admin makes an admin API request.
+func (s *server) admin(t testing.TB, method, path string, body any) response {
+	t.Helper()
+	return s.call(t, method, path, body, "Authorization", "Bearer "+adminToken)
+}
+
+// instance is an instance's credentials on a server.
+type instance struct {
+	srv       *server
+	id, token string
+}
+
+func (in instance) path(rest string) string {
+	return "/instances/" + in.id + "/token/" + in.token + "/" + rest
+}
+
+func (in instance) call(t testing.TB, method, rest string, body any) response {
+	t.Helper()
+	return in.srv.call(t, method, in.path(rest), body)
+}
+
+// createInstance creates an instance whose every webhook goes to hooks (when not nil).
+func createInstance(t testing.TB, s *server, name string, hooks *receiver) instance {
+	t.Helper()
+	body := map[string]any{"name": name}
+	if hooks != nil {
+		for _, field := range []string{"deliveryCallbackUrl", "receivedCallbackUrl", "messageStatusCallbackUrl",
+			"connectedCallbackUrl", "disconnectedCallbackUrl", "presenceChatCallbackUrl"} {
+			body[field] = hooks.url()
+		}
+	}
+	res := s.admin(t, "POST", "/instances/integrator/on-demand", body)
+	if res.status != http.StatusCreated {
+		t.Fatalf("create instance: %s", res)
+	}
+	var created struct{ ID, Token string }
+	res.decode(t, &created)
+	return instance{srv: s, id: created.ID, token: created.Token}
+}
+
+// link shows the instance's QR code to phone, which scans it, and waits until the instance is connected. It
+// returns the instance's device JID.
+func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
+	t.Helper()
+	var qr string
+	eventually(t, 30*time.Second, "QR code", func() error {
+		res := in.call(t, "GET", "qr-code", nil)
+		if res.status != http.StatusOK {
+			return fmt.Errorf("%s", res)
+		}
+		var v struct{ Value string }
+		res.decode(t, &v)
+		qr = v.Value
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dev, err := phone.ScanQR(ctx, qr)
+	if err != nil {
+		t.Fatalf("scan QR: %v", err)
+	}
+	waitConnected(t, in)
+	return dev
+}
+
+func waitConnected(t testing.TB, in instance) {
+	t.Helper()
+	eventually(t, 30*time.Second, "instance connected", func() error {
+		var st struct{ Connected bool }
+		res := in.call(t, "GET", "status", nil)
+		res.decode(t, &st)
+		if !st.Connected {
+			return fmt.Errorf("status %s", res.body)
+		}
+		return nil
+	})
+}
+
+// sendText queues a text message and returns its messageId.
+func sendText(t testing.TB, in instance, phone, text string) string {
+	t.Helper()
+	res := in.call(t, "POST", "send-text", map[string]any{"phone": phone, "message": text})
+	if res.status != http.StatusOK {
+		t.Fatalf("send-text: %s", res)
+	}
+	var q struct{ ZaapID, MessageID, ID string }
+	res.decode(t, &q)
+	if q.MessageID == "" || q.ZaapID == "" || q.ID != q.MessageID {
+		t.Fatalf("send-text answered %s", res.body)
+	}
+	return q.MessageID
+}

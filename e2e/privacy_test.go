@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// findInDir returns the files under dir that contain needle.
+func findInDir(t *testing.T, dir string, needle []byte) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, needle) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("search %s: %v", dir, err)
+	}
+	return found
+}
+
+func marker(prefix string) string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// TestNoMessageContentAtRest: neither a sent message's text nor a received one's is anywhere in the data
+// directory (database, its write-ahead log, logs), while the server runs or after it stops.
+func TestNoMessageContentAtRest(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "private", hooks)
+	link(t, in, business)
+
+	outText := marker("outbound-secret")
+	id := sendText(t, in, alicePhone, outText)
+	hooks.waitFor(t, "delivery", delivery(id))
+	if got := waitMessage(t, alice, id); got.Text != outText {
+		t.Fatalf("Alice got %q", got.Text)
+	}
+	if files := findInDir(t, srv.dataDir, []byte(outText)); len(files) > 0 {
+		t.Errorf("the sent text is in %v while the server runs", files)
+	}
+
+	inText := marker("inbound-secret")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	replyID, err := alice.SendText(ctx, businessPhone, inText, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks.waitFor(t, "received", func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == replyID })
+
+	// whatsmeow buffers each decrypted message until it is stored; the buffer is sealed with the vault key.
+	if files := findInDir(t, srv.dataDir, []byte(inText)); len(files) > 0 {
+		t.Errorf("the received text is in %v while the server runs", files)
+	}
+	srv.stop() // a clean stop checkpoints the write-ahead log into the database file
+	if len(findInDir(t, srv.dataDir, []byte(in.id))) == 0 {
+		t.Fatal("the search finds not even the instance ID: it would miss the texts too")
+	}
+	for _, text := range []string{outText, inText} {
+		if files := findInDir(t, srv.dataDir, []byte(text)); len(files) > 0 {
+			t.Errorf("%q is in %v after the server stopped", text, files)
+		}
+	}
+}

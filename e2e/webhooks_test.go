@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebhooksSurviveReceiverOutageAndRestart: the receiver fails (errors, then requests it never answers) while
+// events happen, and the server restarts meanwhile; once the receiver is back, every event is delivered (at
+// least once: a retry may repeat a webhook, with the same webhook ID) and in the order the events happened.
+func TestWebhooksSurviveReceiverOutageAndRestart(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	// Webhook requests time out after a second here, so that the hanging phase costs little.
+	srv := startServer(t, sim, withEnv("PLUGZAPI_WEBHOOK_TIMEOUT", "1s"), withEnv("PLUGZAPI_WEBHOOK_RETRY_MAX", "2s"))
+	in := createInstance(t, srv, "outage", hooks)
+	link(t, in, business)
+	hooks.waitFor(t, "connected", ofType("ConnectedCallback"))
+
+	hooks.fail(0)
+	var ids []string
+	for i := range 3 {
+		id := sendText(t, in, alicePhone, fmt.Sprintf("during the outage %d", i))
+		ids = append(ids, id)
+		waitMessage(t, alice, id)
+	}
+	eventually(t, 20*time.Second, "failed attempts", func() error {
+		if n := hooks.attemptCount(); n < 3 {
+			return fmt.Errorf("%d attempts", n)
+		}
+		return nil
+	})
+	hooks.fail(3 * time.Second) // now requests hang until the server gives up on them
+	for i := range 2 {
+		id := sendText(t, in, alicePhone, fmt.Sprintf("while the receiver hangs %d", i))
+		ids = append(ids, id)
+		waitMessage(t, alice, id)
+	}
+	srv.restart()
+	waitConnected(t, in)
+	id := sendText(t, in, alicePhone, "after the restart")
+	ids = append(ids, id)
+	waitMessage(t, alice, id)
+	hooks.recover()
+
+	for _, id := range ids {
+		hooks.waitFor(t, "delivery of "+id, delivery(id))
+	}
+	got := hooks.hooks()
+	seen := map[string]bool{}
+	var deliveries []string
+	for _, h := range got {
+		if h.WebhookID == "" {
+			t.Fatalf("webhook without a webhook ID: %s", h.Raw)
+		}
+		if seen[h.WebhookID] {
+			continue
+		}
+		seen[h.WebhookID] = true
+		if h.Type == "DeliveryCallback" {
+			deliveries = append(deliveries, h.str("messageId"))
+		}
+	}
+	if strings.Join(deliveries, ",") != strings.Join(ids, ",") {
+		t.Errorf("deliveries arrived in order\n%v\nwant\n%v", deliveries, ids)
+	}
+	// The instance's own story is in order too: connected, disconnected by the restart, connected again.
+	var states []string
+	for _, h := range got {
+		switch h.Type {
+		case "ConnectedCallback", "DisconnectedCallback":
+			states = append(states, h.Type)
+		}
+	}
+	want := "ConnectedCallback,DisconnectedCallback,ConnectedCallback"
+	if strings.Join(dedupeAdjacent(states), ",") != want {
+		t.Errorf("connection webhooks %v, want %s", states, want)
+	}
+}
+
+func dedupeAdjacent(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestWebhookSignature: an instance with a webhook secret signs every webhook (HMAC-SHA256 over the timestamp
+// and the body), and the receiver can check it.
+func TestWebhookSignature(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "signed", nil)
+	const secret = "s3cret-for-hmac"
+	if res := in.call(t, "PUT", "update-webhook-secret", map[string]string{"value": secret}); res.status != 200 {
+		t.Fatalf("set secret: %s", res)
+	}
+	if res := in.call(t, "PUT", "update-webhook-connected", map[string]string{"value": hooks.url()}); res.status != 200 {
+		t.Fatalf("set webhook: %s", res)
+	}
+	link(t, in, business)
+	h := hooks.waitFor(t, "connected", ofType("ConnectedCallback"))
+	ts := h.Header.Get("X-Plugzapi-Timestamp")
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(h.Raw)
+	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if got := h.Header.Get("X-Plugzapi-Signature"); ts == "" || got != want {
+		t.Errorf("signature %q (timestamp %q), want %q", got, ts, want)
+	}
+}

@@ -1,0 +1,75 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/eventstest"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// BenchmarkAppend measures appends of one MessageQueued event (log insert + stream insert + commit) on a real
+// file with the store's settings, synchronous FULL (the default) and NORMAL: one instance appending serially,
+// and 32 instances appending concurrently (their appends share commits). It reports appends/s and the append
+// latency percentiles.
+//
+//	go test -run='^$' -bench=BenchmarkAppend -benchtime=4000x ./events/
+func BenchmarkAppend(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		b.Run("sync="+sync+"/one-instance", func(b *testing.B) {
+			benchAppend(b, sync, 1)
+		})
+		b.Run("sync="+sync+"/32-instances", func(b *testing.B) {
+			benchAppend(b, sync, 32)
+		})
+	}
+}
+
+func benchAppend(b *testing.B, syncMode string, writers int) {
+	db, err := store.Open(context.Background(), store.Config{Dir: b.TempDir(), Synchronous: syncMode, CheckpointInterval: -1}, eventstest.Logger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	l := eventstest.OpenLog(b, db, events.Config{})
+	ctx := context.Background()
+	ev := []*eventsv1.Event{eventstest.Queued("z", "m", "5511999990000")}
+	latencies := make([][]time.Duration, writers)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range writers {
+		n := b.N / writers
+		if w < b.N%writers {
+			n++
+		}
+		wg.Go(func() {
+			id := fmt.Sprint("inst", w)
+			lat := make([]time.Duration, 0, n)
+			for seq := range n {
+				start := time.Now()
+				if _, err := l.Append(ctx, id, int64(seq), ev, nil); err != nil {
+					b.Error(err)
+					return
+				}
+				lat = append(lat, time.Since(start))
+			}
+			latencies[w] = lat
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	b.ReportMetric(float64(len(all))/b.Elapsed().Seconds(), "appends/s")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -1,0 +1,18 @@
+// Package events is the event log and the event stream of WhatsApp instances.
+//
+// The log ([Log.Append], [Log.Load], snapshots) is the source of truth: every state change of an instance is an
+// eventsv1.Event appended with the next sequence number of its instance, under optimistic concurrency, in the
+// same transaction as the state change it describes (the caller's inTx) and as its publication to the stream.
+//
+// The stream is one watermill-sql topic (table watermill_instance_events) read through consumer groups
+// ([Log.Consume]): each group gets every event at least once, in append order (so in per-instance order), and
+// its handler runs inside the transaction that commits the group's offset, so a projection written through that
+// transaction is applied exactly once. The SQLite dialect adapters watermill-sql needs ([SQLiteSchema],
+// [SQLiteOffsets]) live here too.
+//
+// Events carry identifiers, never message content: content lives in the store's vault. [ReceivedContent] is the
+// vault record of an inbound message.
+//
+// This package must not know about webhooks, metrics or HTTP: those are consumers (events/webhooks,
+// events/metrics, events/instanceview) and depend on it, not the other way around.
+package events

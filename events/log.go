@@ -1,0 +1,398 @@
+package events
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// Topic is the stream's watermill topic: every instance's events, in append order.
+const Topic = "instance_events"
+
+// ErrConcurrency is returned by [Log.Append] when the instance's last sequence number is not the expected one:
+// another writer appended first. Nothing was written; reload and decide again.
+var ErrConcurrency = errors.New("events: concurrent append")
+
+// MaxAppend is the most events one Append takes. The stream insert binds four values per event, and SQLite
+// allows 32766 bound values per statement; a larger batch is a bug in the caller anyway.
+const MaxAppend = 1000
+
+// ErrClosed is returned by writes to a closed Log.
+var ErrClosed = errors.New("events: log closed")
+
+// Log is the event log and the publishing side of the stream. It is safe for concurrent use.
+type Log struct {
+	db      *sql.DB
+	cfg     Config
+	log     *slog.Logger
+	wlog    watermill.LoggerAdapter
+	schema  SQLiteSchema
+	offsets SQLiteOffsets
+
+	// writes feeds the committer (commitLoop), which runs concurrent appends in shared transactions: group
+	// commit. See write.
+	writes chan *writeReq
+
+	mu      sync.Mutex
+	waiters map[chan struct{}]struct{}
+
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var migrations = []string{
+	// v1: the event log, snapshots, and the stream's topic and offsets tables (the DDL SQLiteSchema and
+	// SQLiteOffsets would create for Topic).
+	`CREATE TABLE instance_events (
+		instance_id TEXT NOT NULL,
+		seq BIGINT NOT NULL,
+		id TEXT NOT NULL,
+		type TEXT NOT NULL,
+		time_ms BIGINT NOT NULL,
+		message_id TEXT,
+		payload BLOB NOT NULL,
+		PRIMARY KEY (instance_id, seq)
+	);
+	CREATE UNIQUE INDEX instance_events_id ON instance_events (id);
+	CREATE INDEX instance_events_message ON instance_events (instance_id, message_id) WHERE message_id IS NOT NULL;
+	CREATE TABLE instance_snapshots (
+		instance_id TEXT PRIMARY KEY,
+		seq BIGINT NOT NULL,
+		state BLOB NOT NULL,
+		saved_ms BIGINT NOT NULL
+	);
+	CREATE TABLE "watermill_instance_events" (
+		"offset" INTEGER PRIMARY KEY AUTOINCREMENT,
+		uuid TEXT NOT NULL,
+		payload BLOB NOT NULL,
+		metadata TEXT NOT NULL,
+		created_ms INTEGER NOT NULL
+	);
+	CREATE TABLE "watermill_offsets_instance_events" (
+		consumer_group TEXT PRIMARY KEY,
+		offset_acked INTEGER NOT NULL
+	);`,
+}
+
+// Open migrates the log's tables and returns the log. Close it to stop its stream pruning.
+func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := db.Migrate(ctx, "events", migrations); err != nil {
+		return nil, err
+	}
+	l := &Log{
+		db:  db.SQL(),
+		cfg: cfg,
+		log: log,
+		// watermill logs every subscriber start and stop at Info; those are routine here.
+		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
+			slog.LevelInfo: slog.LevelDebug,
+		}),
+		schema:  SQLiteSchema{BatchSize: cfg.BatchSize},
+		writes:  make(chan *writeReq),
+		waiters: make(map[chan struct{}]struct{}),
+		stop:    make(chan struct{}),
+	}
+	l.loops.Add(1)
+	go l.commitLoop()
+	if cfg.TopicRetention > 0 {
+		l.loops.Add(1)
+		go l.pruneLoop()
+	}
+	return l, nil
+}
+
+// Close stops the committer and the stream pruning; appends after Close fail with [ErrClosed]. Consumers are
+// closed by their owners.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		l.loops.Wait()
+	})
+	return nil
+}
+
+// Append appends events to an instance's stream, in one transaction that:
+//
+//  1. checks that the instance's last sequence number is expectedSeq (0 for a new instance), and fails with
+//     [ErrConcurrency] otherwise — a lost race is never a silent overwrite;
+//  2. numbers the events expectedSeq+1, expectedSeq+2… and fills in instance_id, a unique ID (ULID) and the
+//     time (now) where they are unset;
+//  3. inserts them into the log;
+//  4. publishes the same events to the stream's topic;
+//  5. runs inTx, when not nil, for the state change the events describe (vault writes and deletes, instance
+//     rows…); an error from it rolls everything back and is returned.
+//
+// It returns the stored events once they are committed. The caller's events are not modified.
+//
+// Concurrent appends share transactions (group commit: one fsync for many appends), each isolated in its own
+// savepoint, so one append's failure does not affect the others. inTx must therefore use only the given
+// transaction, must not commit or roll it back, and must return every error it meets: an error it swallows
+// may leave the shared transaction in a state it cannot see. Once queued, an append completes even if ctx
+// is cancelled; statements inTx runs with a cancelled ctx fail (which fails this append only).
+func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, evs []*eventsv1.Event, inTx func(*sql.Tx) error) ([]*eventsv1.Event, error) {
+	if instanceID == "" {
+		return nil, errors.New("events: append: empty instance ID")
+	}
+	if len(evs) == 0 || len(evs) > MaxAppend {
+		return nil, fmt.Errorf("events: append to %s: %d events, want 1 to %d", instanceID, len(evs), MaxAppend)
+	}
+	if expectedSeq < 0 {
+		return nil, fmt.Errorf("events: append to %s: negative expected seq %d", instanceID, expectedSeq)
+	}
+	now := time.Now().UnixMilli()
+	stored := make([]*eventsv1.Event, len(evs))
+	payloads := make([][]byte, len(evs))
+	msgs := make(message.Messages, len(evs))
+	for i, in := range evs {
+		if in == nil {
+			return nil, fmt.Errorf("events: append to %s: event %d is nil", instanceID, i)
+		}
+		ev := proto.Clone(in).(*eventsv1.Event)
+		seq := expectedSeq + int64(i) + 1
+		switch {
+		case TypeName(ev) == "":
+			return nil, fmt.Errorf("events: append to %s: event %d has no payload", instanceID, i)
+		case ev.InstanceId != "" && ev.InstanceId != instanceID:
+			return nil, fmt.Errorf("events: append to %s: event %d belongs to instance %s", instanceID, i, ev.InstanceId)
+		case ev.Seq != 0 && ev.Seq != seq:
+			return nil, fmt.Errorf("events: append to %s: event %d has seq %d, want %d", instanceID, i, ev.Seq, seq)
+		}
+		ev.InstanceId, ev.Seq = instanceID, seq
+		if ev.Id == "" {
+			ev.Id = watermill.NewULID()
+		}
+		if ev.TimeMs == 0 {
+			ev.TimeMs = now
+		}
+		b, err := proto.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("events: append to %s: marshal event %d: %w", instanceID, i, err)
+		}
+		stored[i], payloads[i] = ev, b
+		msg := message.NewMessage(ev.Id, b)
+		msg.Metadata.Set("instance_id", instanceID)
+		msg.Metadata.Set("type", TypeName(ev))
+		msgs[i] = msg
+	}
+
+	err := l.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
+			return fmt.Errorf("read last seq: %w", err)
+		}
+		if last != expectedSeq {
+			return fmt.Errorf("%w: instance %s is at seq %d, expected %d", ErrConcurrency, instanceID, last, expectedSeq)
+		}
+		for i, ev := range stored {
+			var messageID any
+			if id := MessageID(ev); id != "" {
+				messageID = id
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO instance_events (instance_id, seq, id, type, time_ms, message_id, payload)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, instanceID, ev.Seq, ev.Id, TypeName(ev), ev.TimeMs, messageID, payloads[i])
+			if store.IsUniqueViolation(err) {
+				// Another writer took this seq (or the caller reused an event ID): a lost race either way.
+				return fmt.Errorf("%w: insert %s seq %d: %v", ErrConcurrency, instanceID, ev.Seq, err)
+			}
+			if err != nil {
+				return fmt.Errorf("insert seq %d: %w", ev.Seq, err)
+			}
+		}
+		for _, msg := range msgs {
+			msg.SetContext(ctx)
+		}
+		// Publish before inTx: after the caller's code only RELEASE runs, see write.
+		pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx), wsql.PublisherConfig{SchemaAdapter: l.schema}, l.wlog)
+		if err != nil {
+			return fmt.Errorf("publisher: %w", err)
+		}
+		if err := pub.Publish(Topic, msgs...); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: append to %s after seq %d: %w", instanceID, expectedSeq, err)
+	}
+	return stored, nil
+}
+
+// loadPage bounds how many events one read transaction returns, so a long replay does not hold one snapshot
+// (which keeps checkpoints from completing) for its whole duration.
+const loadPage = 500
+
+// Load calls fn with the instance's events after afterSeq, in sequence order, until fn returns an error (which
+// Load returns) or the events run out. Use it with a snapshot's seq to rebuild an actor's state.
+func (l *Log) Load(ctx context.Context, instanceID string, afterSeq int64, fn func(*eventsv1.Event) error) error {
+	for {
+		page, err := l.loadPage(ctx, instanceID, afterSeq)
+		if err != nil {
+			return err
+		}
+		for _, ev := range page {
+			if err := fn(ev); err != nil {
+				return err
+			}
+			afterSeq = ev.Seq
+		}
+		if len(page) < loadPage {
+			return nil
+		}
+	}
+}
+
+func (l *Log) loadPage(ctx context.Context, instanceID string, afterSeq int64) ([]*eventsv1.Event, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT seq, payload FROM instance_events WHERE instance_id = ? AND seq > ?
+		ORDER BY seq LIMIT ?`, instanceID, afterSeq, loadPage)
+	if err != nil {
+		return nil, fmt.Errorf("events: load %s after %d: %w", instanceID, afterSeq, err)
+	}
+	defer rows.Close()
+	var out []*eventsv1.Event
+	for rows.Next() {
+		var seq int64
+		var payload []byte
+		if err := rows.Scan(&seq, &payload); err != nil {
+			return nil, fmt.Errorf("events: load %s: %w", instanceID, err)
+		}
+		ev := &eventsv1.Event{}
+		if err := proto.Unmarshal(payload, ev); err != nil {
+			return nil, fmt.Errorf("events: load %s seq %d: %w", instanceID, seq, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: load %s: %w", instanceID, err)
+	}
+	return out, nil
+}
+
+// LastSeq returns the instance's last sequence number, 0 when it has no events.
+func (l *Log) LastSeq(ctx context.Context, instanceID string) (int64, error) {
+	var last int64
+	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
+		return 0, fmt.Errorf("events: last seq of %s: %w", instanceID, err)
+	}
+	return last, nil
+}
+
+// Snapshot is an actor's serialized state as of an event sequence number.
+type Snapshot struct {
+	Seq   int64
+	State []byte
+	Saved time.Time
+}
+
+// SaveSnapshot stores the instance's state as of seq, replacing an older snapshot. A snapshot beyond the log's
+// end, or older than the stored one, is refused: the first is a bug, the second would throw away work.
+func (l *Log) SaveSnapshot(ctx context.Context, instanceID string, seq int64, state []byte) error {
+	err := l.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
+			return err
+		}
+		if seq < 1 || seq > last {
+			return fmt.Errorf("seq %d is outside the log (1..%d)", seq, last)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO instance_snapshots (instance_id, seq, state, saved_ms) VALUES (?, ?, ?, ?)
+			ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, saved_ms = excluded.saved_ms
+			WHERE excluded.seq >= instance_snapshots.seq`, instanceID, seq, state, time.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("a snapshot newer than seq %d exists", seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("events: save snapshot of %s at %d: %w", instanceID, seq, err)
+	}
+	return nil
+}
+
+// LoadSnapshot returns the instance's latest snapshot; ok is false when there is none.
+func (l *Log) LoadSnapshot(ctx context.Context, instanceID string) (snap Snapshot, ok bool, err error) {
+	var saved int64
+	err = l.db.QueryRowContext(ctx, `SELECT seq, state, saved_ms FROM instance_snapshots WHERE instance_id = ?`, instanceID).
+		Scan(&snap.Seq, &snap.State, &saved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Snapshot{}, false, nil
+	}
+	if err != nil {
+		return Snapshot{}, false, fmt.Errorf("events: load snapshot of %s: %w", instanceID, err)
+	}
+	snap.Saved = time.UnixMilli(saved)
+	return snap, true, nil
+}
+
+// QueuedTime returns when the message with the given ID was queued by the instance (the time of its
+// MessageQueued event); ok is false when the log has no such event.
+func QueuedTime(ctx context.Context, q store.Querier, instanceID, messageID string) (t time.Time, ok bool, err error) {
+	// MIN rather than ORDER BY seq: ordering by seq makes SQLite walk the instance's whole stream by primary
+	// key instead of using instance_events_message.
+	var ms sql.NullInt64
+	err = q.QueryRowContext(ctx, `SELECT MIN(time_ms) FROM instance_events
+		WHERE instance_id = ? AND message_id = ? AND type = 'message_queued'`, instanceID, messageID).Scan(&ms)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("events: queued time of %s/%s: %w", instanceID, messageID, err)
+	}
+	if !ms.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(ms.Int64), true, nil
+}
+
+// register returns a channel that receives a token (without blocking the sender; one pending token at most)
+// whenever events were appended through this Log.
+func (l *Log) register() chan struct{} {
+	ch := make(chan struct{}, 1)
+	l.mu.Lock()
+	l.waiters[ch] = struct{}{}
+	l.mu.Unlock()
+	return ch
+}
+
+func (l *Log) unregister(ch chan struct{}) {
+	l.mu.Lock()
+	delete(l.waiters, ch)
+	l.mu.Unlock()
+}
+
+func (l *Log) wake() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ch := range l.waiters {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}

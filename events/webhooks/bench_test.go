@@ -1,0 +1,63 @@
+package webhooks
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/eventstest"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// BenchmarkAppendToWebhook measures the latency from Append returning to the receiver getting the webhook:
+// the consumer's wake-up, the projection's transaction, the dispatcher's wake-up and the HTTP request, one
+// event at a time (synchronous FULL, real file).
+//
+//	go test -run='^$' -bench=BenchmarkAppendToWebhook -benchtime=300x ./events/webhooks/
+func BenchmarkAppendToWebhook(b *testing.B) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(b, "")
+	log := eventstest.OpenLog(b, db, events.Config{})
+	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000001", "bench", "", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got <- struct{}{} }))
+	b.Cleanup(srv.Close)
+	w, err := New(ctx, db, log, Config{AllowInsecure: true}, eventstest.Logger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Start(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { w.Close() })
+	eventstest.Append(b, log, inst.ID, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, Url: srv.URL}}})
+	seq := int64(1)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := log.Append(ctx, inst.ID, seq, []*eventsv1.Event{eventstest.Connected("1")}, nil); err != nil {
+			b.Fatal(err)
+		}
+		seq++
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("webhook did not arrive")
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -1,0 +1,474 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/plugzapi/plugzapi/events"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// maxResponseDrain is how much of a receiver's answer is read (and thrown away) so the connection can be
+// reused; the body is not otherwise used.
+const maxResponseDrain = 64 << 10
+
+// pruneEvery is how often dead deliveries past retention are deleted.
+const pruneEvery = time.Hour
+
+// delivery is a pending row of webhook_deliveries.
+type delivery struct {
+	id          int64
+	instanceID  string
+	url         string
+	callback    string
+	eventID     string
+	event       []byte
+	vaultKey    string
+	attempts    int
+	nextAttempt time.Time
+	created     time.Time
+}
+
+type target struct{ instanceID, url string }
+
+// finished is what a request goroutine tells the loop when it is done with a target.
+type finished struct {
+	target target
+	// holdUntil, when set, keeps the target idle until then: recording the outcome failed, and retrying at
+	// once would hammer the receiver with repeats.
+	holdUntil time.Time
+}
+
+func (d delivery) target() target { return target{d.instanceID, d.url} }
+
+// dispatcher sends the delivery table's rows. One loop goroutine owns the in-flight set and decides what to
+// send; one goroutine per request in flight.
+type dispatcher struct {
+	db     *store.DB
+	events *events.Log
+	cfg    Config
+	obs    Observer
+	log    *slog.Logger
+	client *http.Client
+
+	wake     chan struct{}
+	finished chan finished
+	stop     chan struct{}
+	// reqCtx is cancelled at close to abort requests in flight.
+	reqCtx    context.Context
+	cancelReq context.CancelFunc
+	loopDone  chan struct{}
+	requests  sync.WaitGroup
+	closeOnce sync.Once
+
+	// Owned by the loop goroutine:
+	inflight map[target]bool
+	held     map[target]time.Time
+}
+
+func newDispatcher(db *store.DB, evlog *events.Log, cfg Config, obs Observer, log *slog.Logger) *dispatcher {
+	dialer := &net.Dialer{Timeout: cfg.RequestTimeout, KeepAlive: 30 * time.Second, ControlContext: guardDial}
+	transport := &http.Transport{
+		// No proxy: through a proxy the dial guard would see the proxy's address, not the target's.
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.RequestTimeout,
+		ResponseHeaderTimeout: cfg.RequestTimeout,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &dispatcher{
+		db:     db,
+		events: evlog,
+		cfg:    cfg,
+		obs:    obs,
+		log:    log,
+		client: &http.Client{
+			Transport: transport,
+			Timeout:   cfg.RequestTimeout,
+			// A redirect is an answer, not a success: following it would turn the POST into a GET to wherever
+			// the receiver points.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		wake:      make(chan struct{}, 1),
+		finished:  make(chan finished, cfg.MaxInFlight),
+		stop:      make(chan struct{}),
+		reqCtx:    ctx,
+		cancelReq: cancel,
+		loopDone:  make(chan struct{}),
+		inflight:  map[target]bool{},
+		held:      map[target]time.Time{},
+	}
+}
+
+func (d *dispatcher) start() { go d.run() }
+
+// poke wakes the loop: new deliveries were committed. It never blocks.
+func (d *dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) close() {
+	d.closeOnce.Do(func() {
+		d.cancelReq()
+		close(d.stop)
+		<-d.loopDone
+		d.requests.Wait()
+		d.client.CloseIdleConnections()
+	})
+}
+
+func (d *dispatcher) run() {
+	defer close(d.loopDone)
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	d.pruneDead()
+	for {
+		next := d.dispatch()
+		wait := d.cfg.PollInterval
+		if !next.IsZero() {
+			wait = max(min(wait, time.Until(next)), 0)
+		}
+		// Since Go 1.23 Reset discards a stale expiry, so no draining is needed.
+		timer.Reset(wait)
+		select {
+		case <-d.stop:
+			return
+		case <-d.wake:
+		case f := <-d.finished:
+			d.done(f)
+		case <-timer.C:
+		case <-prune.C:
+			d.pruneDead()
+		}
+		// Coalesce whatever else finished meanwhile into this round.
+	drain:
+		for {
+			select {
+			case f := <-d.finished:
+				d.done(f)
+			default:
+				break drain
+			}
+		}
+	}
+}
+
+func (d *dispatcher) done(f finished) {
+	delete(d.inflight, f.target)
+	if !f.holdUntil.IsZero() {
+		d.held[f.target] = f.holdUntil
+	}
+}
+
+// dispatch starts every due head delivery whose target is idle, within MaxInFlight, and returns when the
+// earliest head not yet due will be (zero when there is none).
+func (d *dispatcher) dispatch() time.Time {
+	ctx, cancel := context.WithTimeout(d.reqCtx, d.cfg.RequestTimeout)
+	defer cancel()
+	heads, err := d.heads(ctx)
+	if err != nil {
+		if d.reqCtx.Err() == nil {
+			d.log.Warn("webhook dispatcher: reading the queue failed", "err", err)
+		}
+		return time.Now().Add(d.cfg.PollInterval)
+	}
+	now := time.Now()
+	var next time.Time
+	for _, h := range heads {
+		if d.inflight[h.target()] {
+			continue
+		}
+		due := h.nextAttempt
+		if until, ok := d.held[h.target()]; ok {
+			if until.After(now) {
+				due = maxTime(due, until)
+			} else {
+				delete(d.held, h.target())
+			}
+		}
+		if due.After(now) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			continue
+		}
+		if len(d.inflight) >= d.cfg.MaxInFlight {
+			// A finishing request wakes the loop again.
+			break
+		}
+		d.inflight[h.target()] = true
+		d.requests.Add(1)
+		go d.deliver(h)
+	}
+	for t, until := range d.held {
+		if !until.After(now) {
+			delete(d.held, t)
+		}
+	}
+	return next
+}
+
+// heads returns, for every target with pending deliveries, its oldest one: the only one that may be in
+// flight, so each target receives its webhooks in order.
+func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
+	rows, err := d.db.SQL().QueryContext(ctx, `SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
+			COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
+		FROM webhook_deliveries d
+		JOIN (SELECT MIN(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY instance_id, url) h
+		ON h.id = d.id
+		ORDER BY d.next_attempt_ms`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []delivery
+	for rows.Next() {
+		var h delivery
+		var next, created int64
+		if err := rows.Scan(&h.id, &h.instanceID, &h.url, &h.callback, &h.eventID, &h.event, &h.vaultKey,
+			&h.attempts, &next, &created); err != nil {
+			return nil, err
+		}
+		h.nextAttempt, h.created = time.UnixMilli(next), time.UnixMilli(created)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// outcome of one delivery attempt.
+type outcome int
+
+const (
+	delivered outcome = iota // 2xx: delete the row
+	retry                    // transient failure: back off (or dead-letter when too old)
+	dead                     // can never succeed: dead-letter now
+	drop                     // the instance is gone: delete the row
+	abandoned                // the dispatcher is closing: leave the row as it is
+)
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (d *dispatcher) deliver(h delivery) {
+	defer d.requests.Done()
+	res, detail := d.attempt(h)
+	f := finished{target: h.target()}
+	if !d.record(h, res, detail) {
+		f.holdUntil = time.Now().Add(d.backoff(h.attempts + 1))
+	}
+	select {
+	case d.finished <- f:
+	case <-d.stop:
+	}
+}
+
+func (d *dispatcher) attempt(h delivery) (outcome, string) {
+	if err := CheckURL(h.url, d.cfg.AllowInsecure); err != nil {
+		return dead, err.Error()
+	}
+	ctx, cancel := context.WithTimeout(d.reqCtx, d.cfg.RequestTimeout)
+	defer cancel()
+	var secret string
+	err := d.db.SQL().QueryRowContext(ctx, `SELECT webhook_secret FROM instances WHERE id = ?`, h.instanceID).Scan(&secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return drop, "instance no longer exists"
+	}
+	if err != nil {
+		return d.transient(fmt.Sprintf("read webhook secret: %v", err))
+	}
+	ev := &eventsv1.Event{}
+	if err := proto.Unmarshal(h.event, ev); err != nil {
+		return dead, fmt.Sprintf("stored event is unreadable: %v", err)
+	}
+	var content *events.ReceivedContent
+	if h.vaultKey != "" {
+		raw, err := d.db.Vault().Get(ctx, h.vaultKey)
+		if errors.Is(err, store.ErrVaultNotFound) {
+			return dead, "message content is no longer in the vault"
+		}
+		if err != nil {
+			return d.transient(fmt.Sprintf("read message content: %v", err))
+		}
+		c, err := events.UnmarshalReceivedContent(raw)
+		clear(raw)
+		if err != nil {
+			return dead, err.Error()
+		}
+		content = &c
+	}
+	body, err := Render(h.callback, ev, content)
+	if err != nil {
+		return dead, err.Error()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		return dead, fmt.Sprintf("build request: %v", err)
+	}
+	ts := time.Now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "plugzapi-webhooks/1")
+	req.Header.Set(HeaderWebhookID, h.eventID+"-"+h.callback)
+	req.Header.Set(HeaderEventID, h.eventID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	if secret != "" {
+		req.Header.Set(HeaderSignature, Sign(secret, ts, body))
+	}
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if d.reqCtx.Err() != nil {
+			return abandoned, ""
+		}
+		d.obs.ObserveAttempt(h.callback, false, time.Since(start))
+		return d.transient(err.Error())
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseDrain))
+	resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	d.obs.ObserveAttempt(h.callback, ok, time.Since(start))
+	if !ok {
+		return d.transient("HTTP " + strconv.Itoa(resp.StatusCode))
+	}
+	return delivered, ""
+}
+
+func (d *dispatcher) transient(detail string) (outcome, string) {
+	if d.reqCtx.Err() != nil {
+		return abandoned, ""
+	}
+	return retry, detail
+}
+
+// backoff returns the wait after the n-th consecutive failure: base·2^(n-1), capped, with "equal jitter"
+// (half fixed, half random) so that targets failing together do not retry in lockstep.
+func (d *dispatcher) backoff(n int) time.Duration {
+	b := d.cfg.BackoffBase << min(max(n-1, 0), 30)
+	if b <= 0 || b > d.cfg.BackoffMax {
+		b = d.cfg.BackoffMax
+	}
+	half := b / 2
+	return half + rand.N(half+1)
+}
+
+// record writes an attempt's outcome through the log's write path (it shares commits with appends) and
+// reports whether that worked.
+func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
+	if res == abandoned {
+		return true
+	}
+	now := time.Now()
+	if res == retry && now.Sub(h.created) >= d.cfg.DeadAfter {
+		res, detail = dead, fmt.Sprintf("gave up after %d attempts over %v: %s", h.attempts+1, d.cfg.DeadAfter, detail)
+	}
+	// The outcome happened; recording it must not be cut short by closing.
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
+	defer cancel()
+	err := d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		switch res {
+		case delivered, drop:
+			_, err = tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ?`, h.id)
+		case retry:
+			next := now.Add(d.backoff(h.attempts + 1))
+			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_ms = ?,
+				last_error = ? WHERE id = ? AND state = 'pending'`, next.UnixMilli(), truncate(detail), h.id)
+		case dead:
+			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'dead', attempts = attempts + 1,
+				dead_ms = ?, last_error = ? WHERE id = ? AND state = 'pending'`, now.UnixMilli(), truncate(detail), h.id)
+		}
+		if err != nil {
+			return err
+		}
+		if res == retry || h.vaultKey == "" {
+			return nil
+		}
+		return releaseContent(ctx, tx, d.db.Vault(), h.vaultKey)
+	})
+	if err != nil {
+		// The row keeps its previous state: the attempt is repeated, which webhook IDs make harmless.
+		d.log.Error("webhook dispatcher: recording an attempt failed", "delivery", h.id, "instance_id", h.instanceID, "err", err)
+		return false
+	}
+	switch res {
+	case retry:
+		d.log.Debug("webhook attempt failed; will retry", "instance_id", h.instanceID, "url", h.url,
+			"callback", h.callback, "event_id", h.eventID, "attempt", h.attempts+1, "err", detail)
+	case dead:
+		d.obs.ObserveDeadLetter(h.callback)
+		d.log.Warn("webhook dead-lettered", "instance_id", h.instanceID, "url", h.url, "callback", h.callback,
+			"event_id", h.eventID, "attempts", h.attempts+1, "err", detail)
+	case drop:
+		d.log.Info("webhook dropped: instance deleted", "instance_id", h.instanceID, "event_id", h.eventID)
+	}
+	return true
+}
+
+// releaseContent deletes inbound content from the vault once no pending delivery needs it.
+func releaseContent(ctx context.Context, tx *sql.Tx, v *store.Vault, key string) error {
+	var pending int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE vault_key = ? AND state = 'pending'`, key).Scan(&pending); err != nil {
+		return fmt.Errorf("check content %s: %w", key, err)
+	}
+	if pending > 0 {
+		return nil
+	}
+	_, err := v.Delete(ctx, tx, key)
+	return err
+}
+
+func truncate(s string) string {
+	const max = 1000
+	if len(s) > max {
+		return s[:max]
+	}
+	return s
+}
+
+func (d *dispatcher) pruneDead() {
+	if d.cfg.DeadRetention <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.reqCtx, time.Minute)
+	defer cancel()
+	cutoff := time.Now().Add(-d.cfg.DeadRetention).UnixMilli()
+	err := d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE state = 'dead' AND dead_ms < ?`, cutoff)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			d.log.Info("deleted dead-lettered webhooks past retention", "count", n, "retention", d.cfg.DeadRetention)
+		}
+		return nil
+	})
+	if err != nil && d.reqCtx.Err() == nil {
+		d.log.Warn("webhook dispatcher: pruning dead deliveries failed", "err", err)
+	}
+}

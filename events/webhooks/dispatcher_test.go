@@ -1,0 +1,526 @@
+package webhooks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/eventstest"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// hit is one request a test receiver got.
+type hit struct {
+	path   string
+	header http.Header
+	body   []byte
+	status int // 0: the receiver hung until the client gave up
+}
+
+// receiver is an httptest server whose answers a test controls.
+type receiver struct {
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	hits   []hit
+	answer func(path string, n int) int // n counts requests per path; 0 means hang
+	counts map[string]int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{counts: map[string]int{}, answer: func(string, int) int { return http.StatusOK }}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.counts[req.URL.Path]++
+		status := r.answer(req.URL.Path, r.counts[req.URL.Path])
+		r.hits = append(r.hits, hit{path: req.URL.Path, header: req.Header.Clone(), body: body, status: status})
+		r.mu.Unlock()
+		if status == 0 {
+			<-req.Context().Done()
+			return
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) url(path string) string { return r.srv.URL + path }
+
+func (r *receiver) setAnswer(f func(path string, n int) int) {
+	r.mu.Lock()
+	r.answer = f
+	r.mu.Unlock()
+}
+
+// ok returns the requests to path that were answered 2xx, in arrival order.
+func (r *receiver) ok(path string) []hit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []hit
+	for _, h := range r.hits {
+		if h.path == path && h.status >= 200 && h.status < 300 {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (r *receiver) all() []hit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hit(nil), r.hits...)
+}
+
+func (r *receiver) attempts(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[path]
+}
+
+// observer records what the dispatcher reports.
+type observer struct {
+	mu       sync.Mutex
+	ok, fail int
+	dead     []string
+}
+
+func (o *observer) ObserveAttempt(_ string, ok bool, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if ok {
+		o.ok++
+	} else {
+		o.fail++
+	}
+}
+
+func (o *observer) ObserveDeadLetter(cb string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.dead = append(o.dead, cb)
+}
+
+func (o *observer) counts() (ok, fail, dead int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ok, o.fail, len(o.dead)
+}
+
+type env struct {
+	t      *testing.T
+	db     *store.DB
+	log    *events.Log
+	cfg    Config
+	obs    *observer
+	hooks  *Webhooks
+	inst   string
+	secret string
+}
+
+func mustID(t *testing.T) string {
+	t.Helper()
+	id, err := store.NewInstanceID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func testConfig() Config {
+	return Config{
+		AllowInsecure:  true,
+		RequestTimeout: 300 * time.Millisecond,
+		BackoffBase:    10 * time.Millisecond,
+		BackoffMax:     40 * time.Millisecond,
+		// Deliveries are woken by commits; a long poll proves it.
+		PollInterval: time.Hour,
+	}
+}
+
+func newEnv(t *testing.T, cfg Config) *env {
+	t.Helper()
+	db := eventstest.OpenDB(t, "")
+	e := &env{t: t, db: db, log: eventstest.OpenLog(t, db, events.Config{}), cfg: cfg, obs: &observer{}, secret: "whsec-test"}
+	inst, _, err := store.CreateInstance(context.Background(), db.SQL(), mustID(t), "test", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetWebhookSecret(context.Background(), db.SQL(), inst.ID, e.secret); err != nil {
+		t.Fatal(err)
+	}
+	e.inst = inst.ID
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	w, err := New(context.Background(), e.db, e.log, e.cfg, eventstest.Logger())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := w.Start(context.Background(), e.obs); err != nil {
+		e.t.Fatal(err)
+	}
+	e.hooks = w
+	e.t.Cleanup(func() { w.Close() })
+}
+
+func (e *env) stop() {
+	e.t.Helper()
+	if err := e.hooks.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) configure(kind eventsv1.WebhookKind, url string) {
+	e.t.Helper()
+	eventstest.Append(e.t, e.log, e.inst, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: kind, Url: url}}})
+}
+
+func (e *env) sent(n int) *eventsv1.Event {
+	return &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
+		ZaapId: fmt.Sprint("zaap", n), MessageId: fmt.Sprint("MSG", n), Phone: "5511999990001"}}}
+}
+
+// received appends a MessageReceived whose content goes into the vault in the same transaction.
+func (e *env) received(inst, id, text string, fromMe bool) string {
+	e.t.Helper()
+	ctx := context.Background()
+	key := events.InboundVaultKey(inst, id)
+	last, err := e.log.LastSeq(ctx, inst)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	content, err := events.ReceivedContent{Text: text, SenderName: "Ana"}.Marshal()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, err = e.log.Append(ctx, inst, last, []*eventsv1.Event{{Payload: &eventsv1.Event_MessageReceived{MessageReceived: &eventsv1.MessageReceived{
+		MessageId: id, Phone: "5511999990002", FromMe: fromMe, Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, VaultKey: key,
+	}}}}, func(tx *sql.Tx) error { return e.db.Vault().Put(ctx, tx, key, content) })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key
+}
+
+func (e *env) vaultHas(key string) bool {
+	_, err := e.db.Vault().Get(context.Background(), key)
+	if err != nil && !errors.Is(err, store.ErrVaultNotFound) {
+		e.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func (e *env) deliveries(state string) int {
+	var n int
+	if err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE state = ?`, state).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func field(t *testing.T, body []byte, name string) any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	return m[name]
+}
+
+// TestDeliveryInOrderThroughFailuresAndRestart: a receiver that answers 503, then hangs past the timeout,
+// then recovers — with the dispatcher restarted in between — gets every webhook, in order per target, signed;
+// a healthy target is not held up by the failing one.
+func TestDeliveryInOrderThroughFailuresAndRestart(t *testing.T) {
+	eventstest.CheckGoroutines(t)
+	e := newEnv(t, testConfig())
+	bad, good := newReceiver(t), newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, bad.url("/delivery"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, bad.url("/status"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, good.url("/connected"))
+
+	bad.setAnswer(func(string, int) int { return http.StatusServiceUnavailable })
+	const first, second = 15, 10
+	for i := range first {
+		eventstest.Append(t, e.log, e.inst, e.sent(i))
+	}
+	eventstest.Append(t, e.log, e.inst, eventstest.Connected("5511999990000"))
+	// The healthy target gets its webhook while the other keeps failing.
+	eventstest.WaitFor(t, 10*time.Second, "connected webhook on the healthy target", func() bool { return len(good.ok("/connected")) == 1 })
+	eventstest.WaitFor(t, 10*time.Second, "several failed attempts per failing target", func() bool {
+		return bad.attempts("/delivery") >= 3 && bad.attempts("/status") >= 3
+	})
+	// Only the head of each target was tried.
+	for _, h := range bad.all() {
+		var id any
+		if h.path == "/delivery" {
+			id = field(t, h.body, "messageId")
+		} else {
+			id = field(t, h.body, "ids").([]any)[0]
+		}
+		if id != "MSG0" {
+			t.Fatalf("%s: a delivery behind the failing head was attempted: %v", h.path, id)
+		}
+	}
+
+	// The receiver answers a moment before the dispatcher records the answer; stopping in between would
+	// (rightly) leave the webhook to be sent again.
+	eventstest.WaitFor(t, 5*time.Second, "connected webhook recorded", func() bool { return e.deliveries("pending") == 2*first })
+	e.stop()
+	if n := e.deliveries("pending"); n != 2*first {
+		t.Fatalf("%d pending deliveries after stopping, want %d", n, 2*first)
+	}
+	// Appended while the dispatcher is down: projected and sent after the restart.
+	for i := first; i < first+second; i++ {
+		eventstest.Append(t, e.log, e.inst, e.sent(i))
+	}
+	// Next, three hangs past the request timeout, then success.
+	var mu sync.Mutex
+	hangs := 3
+	bad.setAnswer(func(string, int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if hangs > 0 {
+			hangs--
+			return 0
+		}
+		return http.StatusNoContent
+	})
+	e.start()
+	total := first + second
+	eventstest.WaitFor(t, 20*time.Second, "all webhooks delivered", func() bool {
+		return len(bad.ok("/delivery")) >= total && len(bad.ok("/status")) >= total
+	})
+	eventstest.WaitFor(t, 5*time.Second, "delivered rows deleted", func() bool { return e.deliveries("pending") == 0 })
+
+	for _, path := range []string{"/delivery", "/status"} {
+		hits := bad.ok(path)
+		if len(hits) != total {
+			t.Fatalf("%s: %d successful requests, want exactly %d", path, len(hits), total)
+		}
+		for i, h := range hits {
+			var id any
+			if path == "/delivery" {
+				id = field(t, h.body, "messageId")
+			} else {
+				id = field(t, h.body, "ids").([]any)[0]
+			}
+			if id != fmt.Sprint("MSG", i) {
+				t.Fatalf("%s: request %d is for %v, want MSG%d (out of order)", path, i, id, i)
+			}
+			if err := Verify(e.secret, h.header.Get(HeaderTimestamp), h.header.Get(HeaderSignature), h.body, time.Now(), time.Minute); err != nil {
+				t.Fatalf("%s request %d: %v", path, i, err)
+			}
+			wantType := DeliveryCallback
+			if path == "/status" {
+				wantType = MessageStatusCallback
+			}
+			if got := h.header.Get(HeaderWebhookID); got != h.header.Get(HeaderEventID)+"-"+wantType || h.header.Get(HeaderEventID) == "" {
+				t.Fatalf("webhook id header %q, event id %q", got, h.header.Get(HeaderEventID))
+			}
+			if h.header.Get("Content-Type") != "application/json" {
+				t.Fatalf("content type %q", h.header.Get("Content-Type"))
+			}
+		}
+	}
+	ok, fail, dead := e.obs.counts()
+	if ok != 2*total+1 || fail < 6+3 || dead != 0 {
+		t.Fatalf("observer: ok=%d fail=%d dead=%d", ok, fail, dead)
+	}
+}
+
+func TestReceivedContentLifecycle(t *testing.T) {
+	e := newEnv(t, testConfig())
+	r := newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, r.url("/received"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, r.url("/all"))
+
+	// The received URL fails for a while; the content must stay until it succeeded too.
+	var mu sync.Mutex
+	failReceived := true
+	r.setAnswer(func(path string, _ int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if path == "/received" && failReceived {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	key := e.received(e.inst, "IN1", "olá, tudo bem?", false)
+	mine := e.received(e.inst, "IN2", "sent from the phone", true)
+	eventstest.WaitFor(t, 10*time.Second, "received-delivery URL got both", func() bool { return len(r.ok("/all")) == 2 })
+	eventstest.WaitFor(t, 10*time.Second, "received URL failing", func() bool { return r.attempts("/received") >= 2 })
+	if !e.vaultHas(key) {
+		t.Fatal("content deleted while a delivery still needs it")
+	}
+	// The receiver saw the request a moment before the dispatcher recorded it.
+	eventstest.WaitFor(t, 5*time.Second, "content of the fromMe message deleted after its only webhook", func() bool {
+		return !e.vaultHas(mine)
+	})
+	if !e.vaultHas(key) {
+		t.Fatal("content deleted while a delivery still needs it")
+	}
+	mu.Lock()
+	failReceived = false
+	mu.Unlock()
+	eventstest.WaitFor(t, 10*time.Second, "received URL got the message", func() bool { return len(r.ok("/received")) == 1 })
+	eventstest.WaitFor(t, 5*time.Second, "content deleted after its last webhook", func() bool { return !e.vaultHas(key) })
+
+	got := r.ok("/received")[0]
+	if field(t, got.body, "text").(map[string]any)["message"] != "olá, tudo bem?" || field(t, got.body, "senderName") != "Ana" {
+		t.Fatalf("ReceivedCallback body %s", got.body)
+	}
+	all := r.ok("/all")
+	if field(t, all[0].body, "messageId") != "IN1" || field(t, all[1].body, "messageId") != "IN2" || field(t, all[1].body, "fromMe") != true {
+		t.Fatalf("received-delivery bodies %s / %s", all[0].body, all[1].body)
+	}
+
+	// An instance with no received webhooks: the content is deleted as soon as the event is projected.
+	other, _, err := store.CreateInstance(context.Background(), e.db.SQL(), mustID(t), "other", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := e.received(other.ID, "IN3", "nobody listens", false)
+	eventstest.WaitFor(t, 5*time.Second, "unwanted content deleted", func() bool { return !e.vaultHas(orphan) })
+
+	// The same URL configured for both kinds gets one webhook per message.
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, r.url("/all"))
+	e.received(e.inst, "IN4", "once", false)
+	eventstest.WaitFor(t, 5*time.Second, "message IN4", func() bool { return len(r.ok("/all")) == 3 })
+	eventstest.WaitFor(t, 5*time.Second, "queue drained", func() bool { return e.deliveries("pending") == 0 })
+	if n := len(r.ok("/all")); n != 3 {
+		t.Fatalf("/all got %d requests, want 3", n)
+	}
+}
+
+func TestDeadLetter(t *testing.T) {
+	cfg := testConfig()
+	cfg.DeadAfter = 150 * time.Millisecond
+	e := newEnv(t, cfg)
+	r := newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, r.url("/received"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, r.url("/connected"))
+	r.setAnswer(func(path string, _ int) int {
+		if path == "/received" {
+			return http.StatusBadGateway
+		}
+		return http.StatusOK
+	})
+	key := e.received(e.inst, "IN1", "never delivered", false)
+	eventstest.Append(t, e.log, e.inst, eventstest.Connected("1"))
+	eventstest.WaitFor(t, 10*time.Second, "dead-lettered", func() bool { return e.deliveries("dead") == 1 })
+	eventstest.WaitFor(t, 5*time.Second, "other target unaffected", func() bool { return len(r.ok("/connected")) == 1 })
+	if e.vaultHas(key) {
+		t.Fatal("content kept for a dead-lettered delivery")
+	}
+	var lastErr string
+	var attempts int
+	if err := e.db.SQL().QueryRow(`SELECT last_error, attempts FROM webhook_deliveries WHERE state = 'dead'`).Scan(&lastErr, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if attempts < 2 || lastErr == "" {
+		t.Fatalf("dead delivery: attempts=%d last_error=%q", attempts, lastErr)
+	}
+	eventstest.WaitFor(t, 5*time.Second, "observer told of the dead letter", func() bool {
+		_, _, dead := e.obs.counts()
+		return dead == 1
+	})
+	pending, deadN, err := e.hooks.Backlog(context.Background())
+	if err != nil || pending != 0 || deadN != 1 {
+		t.Fatalf("Backlog = %d, %d, %v", pending, deadN, err)
+	}
+	// The target's later webhooks go ahead once it recovers.
+	r.setAnswer(func(string, int) int { return http.StatusOK })
+	e.received(e.inst, "IN2", "delivered", false)
+	eventstest.WaitFor(t, 5*time.Second, "next webhook delivered", func() bool { return len(r.ok("/received")) == 1 })
+}
+
+func TestLinkLocalTargetIsDeadLettered(t *testing.T) {
+	e := newEnv(t, testConfig())
+	// Configured through the stream directly, as if the API's check had been bypassed.
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, "http://169.254.169.254/latest/meta-data")
+	eventstest.Append(t, e.log, e.inst, eventstest.Connected("1"))
+	eventstest.WaitFor(t, 5*time.Second, "dead-lettered", func() bool { return e.deliveries("dead") == 1 })
+	if ok, fail, _ := e.obs.counts(); ok+fail != 0 {
+		t.Fatal("a request was made to a metadata address")
+	}
+}
+
+func TestInstanceDeletionDropsDeliveries(t *testing.T) {
+	e := newEnv(t, testConfig())
+	r := newReceiver(t)
+	r.setAnswer(func(string, int) int { return http.StatusInternalServerError })
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, r.url("/received"))
+	key := e.received(e.inst, "IN1", "x", false)
+	e.received(e.inst, "IN2", "y", false)
+	eventstest.WaitFor(t, 5*time.Second, "deliveries queued and failing", func() bool { return r.attempts("/received") >= 1 })
+	eventstest.Append(t, e.log, e.inst, &eventsv1.Event{Payload: &eventsv1.Event_InstanceDeleted{InstanceDeleted: &eventsv1.InstanceDeleted{}}})
+	eventstest.WaitFor(t, 5*time.Second, "deliveries dropped", func() bool { return e.deliveries("pending") == 0 })
+	if e.vaultHas(key) {
+		t.Fatal("content of a deleted instance's deliveries kept")
+	}
+	targets, err := e.hooks.Targets(context.Background(), e.inst)
+	if err != nil || len(targets) != 0 {
+		t.Fatalf("targets after deletion = %v, %v", targets, err)
+	}
+}
+
+func TestDeliveriesOfRemovedInstanceRowAreDropped(t *testing.T) {
+	e := newEnv(t, testConfig())
+	r := newReceiver(t)
+	r.setAnswer(func(string, int) int { return http.StatusInternalServerError })
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, r.url("/c"))
+	eventstest.Append(t, e.log, e.inst, eventstest.Connected("1"))
+	eventstest.WaitFor(t, 5*time.Second, "failing", func() bool { return r.attempts("/c") >= 1 })
+	if err := store.DeleteInstance(context.Background(), e.db.SQL(), e.inst); err != nil {
+		t.Fatal(err)
+	}
+	eventstest.WaitFor(t, 5*time.Second, "dropped", func() bool { return e.deliveries("pending") == 0 })
+}
+
+func TestTargetsReadModel(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, "https://a.example/d")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, "https://a.example/c")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, "https://b.example/d")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, "")
+	e.configure(eventsv1.WebhookKind(99), "https://ignored.example/")
+	var targets map[eventsv1.WebhookKind]string
+	eventstest.WaitFor(t, 5*time.Second, "configuration applied", func() bool {
+		var err error
+		targets, err = e.hooks.Targets(context.Background(), e.inst)
+		return err == nil && len(targets) == 1 && targets[eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY] == "https://b.example/d"
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (Config{}).Validate(); err != nil {
+		t.Fatalf("zero Config: %v", err)
+	}
+	for name, c := range map[string]Config{
+		"tiny timeout":       {RequestTimeout: time.Millisecond},
+		"cap below base":     {BackoffBase: time.Minute, BackoffMax: time.Second},
+		"negative in-flight": {MaxInFlight: -1},
+		"negative retention": {DeadRetention: -time.Hour},
+		"dead before base":   {BackoffBase: time.Hour, BackoffMax: time.Hour, DeadAfter: time.Minute},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, c)
+		}
+	}
+}

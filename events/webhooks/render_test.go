@@ -1,0 +1,185 @@
+package webhooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/plugzapi/plugzapi/events"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	goldenInstance = "3B6F1E2A9C4D5E6F708192A3B4C5D6E7"
+	goldenTime     = int64(1732450000123)
+)
+
+func ev(p any) *eventsv1.Event {
+	e := &eventsv1.Event{Id: "01JDH5Q0000000000000000000", InstanceId: goldenInstance, Seq: 7, TimeMs: goldenTime}
+	switch p := p.(type) {
+	case *eventsv1.MessageSent:
+		e.Payload = &eventsv1.Event_MessageSent{MessageSent: p}
+	case *eventsv1.MessageFailed:
+		e.Payload = &eventsv1.Event_MessageFailed{MessageFailed: p}
+	case *eventsv1.MessageStatusChanged:
+		e.Payload = &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: p}
+	case *eventsv1.MessageReceived:
+		e.Payload = &eventsv1.Event_MessageReceived{MessageReceived: p}
+	case *eventsv1.Connected:
+		e.Payload = &eventsv1.Event_Connected{Connected: p}
+	case *eventsv1.Disconnected:
+		e.Payload = &eventsv1.Event_Disconnected{Disconnected: p}
+	case *eventsv1.LoggedOut:
+		e.Payload = &eventsv1.Event_LoggedOut{LoggedOut: p}
+	case *eventsv1.ChatPresenceChanged:
+		e.Payload = &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: p}
+	default:
+		panic("unknown payload in test")
+	}
+	return e
+}
+
+var goldenCases = []struct {
+	name     string
+	callback string
+	event    *eventsv1.Event
+	content  *events.ReceivedContent
+}{
+	{"delivery_sent", DeliveryCallback, ev(&eventsv1.MessageSent{
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000}), nil},
+	{"delivery_failed", DeliveryCallback, ev(&eventsv1.MessageFailed{
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", Error: "Phone number does not exist"}), nil},
+	{"status_sent", MessageStatusCallback, ev(&eventsv1.MessageSent{
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000}), nil},
+	{"status_received", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E", "3EB0C767D26A1D2B7A5F"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED, Phone: "5511999990001"}), nil},
+	{"status_read", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ, Phone: "5511999990001"}), nil},
+	{"status_played", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_PLAYED, Phone: "5511999990001"}), nil},
+	{"status_read_self", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ_SELF, Phone: "5511999990001"}), nil},
+	{"received_text", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456789", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", Size: 9}),
+		&events.ReceivedContent{Text: "Olá <b>&</b> \"tchau\"", SenderName: "Ana", ChatName: "Ana Souza"}},
+	{"received_group_reply", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456790", Phone: "120363019502650977-group", Participant: "5511999990003", IsGroup: true,
+		Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, SentTimeMs: 1732449999000, ReplyTo: "3EB0C767D26A1D2B7A5E", VaultKey: "k"}),
+		&events.ReceivedContent{Text: "concordo", SenderName: "Bruno", ChatName: "Equipe"}},
+	{"received_from_me", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456791", Phone: "5511999990002", FromMe: true, Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k"}),
+		&events.ReceivedContent{Text: "typed on the phone", SenderName: "Me"}},
+	{"connected", ConnectedCallback, ev(&eventsv1.Connected{Phone: "5511999990000"}), nil},
+	{"disconnected", DisconnectedCallback, ev(&eventsv1.Disconnected{}), nil},
+	{"disconnected_reason", DisconnectedCallback, ev(&eventsv1.Disconnected{Reason: "stream replaced"}), nil},
+	{"logged_out", DisconnectedCallback, ev(&eventsv1.LoggedOut{Reason: "Device has been logged out", ByApi: true}), nil},
+	{"presence_composing", PresenceChatCallback, ev(&eventsv1.ChatPresenceChanged{
+		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING}), nil},
+	{"presence_unavailable_last_seen", PresenceChatCallback, ev(&eventsv1.ChatPresenceChanged{
+		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, LastSeenMs: 1732449000000}), nil},
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Render(tc.callback, tc.event, tc.content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(got) {
+				t.Fatalf("invalid JSON: %s", got)
+			}
+			// Indent for readable golden files; the comparison is on the compact bytes.
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, got, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			path := filepath.Join("testdata", tc.name+".json")
+			if *update {
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden (run with -update to create): %v", err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, want); err != nil {
+				t.Fatalf("golden %s: %v", path, err)
+			}
+			if !bytes.Equal(got, compact.Bytes()) {
+				t.Fatalf("Render(%s) =\n%s\nwant (%s)\n%s", tc.callback, pretty.Bytes(), path, want)
+			}
+			// The documented fields: "type" names the callback and "instanceId" is present in every payload.
+			var m map[string]any
+			if err := json.Unmarshal(got, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["type"] != tc.callback || m["instanceId"] != goldenInstance {
+				t.Fatalf("type = %v, instanceId = %v", m["type"], m["instanceId"])
+			}
+		})
+	}
+}
+
+func TestRenderRefusesMismatches(t *testing.T) {
+	sent := goldenCases[0].event
+	if _, err := Render(ConnectedCallback, sent, nil); err == nil {
+		t.Fatal("rendered a MessageSent as ConnectedCallback")
+	}
+	received := goldenCases[7].event
+	if _, err := Render(ReceivedCallback, received, nil); err == nil {
+		t.Fatal("rendered a ReceivedCallback without its content")
+	}
+	if _, err := Render(MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{MessageIds: []string{"x"}}), nil); err == nil {
+		t.Fatal("rendered a status change without a status")
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	type want = []route
+	k := func(kind eventsv1.WebhookKind, cb string) route { return route{kind, cb} }
+	tests := []struct {
+		name  string
+		event *eventsv1.Event
+		want  want
+	}{
+		{"sent", goldenCases[0].event, want{
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, DeliveryCallback),
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, MessageStatusCallback)}},
+		{"failed", goldenCases[1].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, DeliveryCallback)}},
+		{"status", goldenCases[3].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, MessageStatusCallback)}},
+		{"status without ids", ev(&eventsv1.MessageStatusChanged{Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ}), nil},
+		{"received", goldenCases[7].event, want{
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, ReceivedCallback),
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
+		{"from me", goldenCases[9].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
+		{"received non-text", ev(&eventsv1.MessageReceived{MessageId: "x"}), nil},
+		{"connected", goldenCases[10].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, ConnectedCallback)}},
+		{"logged out", goldenCases[13].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_DISCONNECTED, DisconnectedCallback)}},
+		{"presence", goldenCases[14].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE, PresenceChatCallback)}},
+		{"presence unspecified", ev(&eventsv1.ChatPresenceChanged{Phone: "1"}), nil},
+		{"queued", &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{}}}, nil},
+	}
+	for _, tt := range tests {
+		got := routes(tt.event)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: routes = %v, want %v", tt.name, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("%s: routes = %v, want %v", tt.name, got, tt.want)
+			}
+		}
+	}
+}

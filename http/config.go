@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Defaults for Config. DefaultMaxBodyBytes leaves room for the longest text WhatsApp accepts (65536 characters)
+// even when every character is a JSON-escaped surrogate pair (12 bytes), plus the other fields.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultRequestTimeout = 30 * time.Second
+)
+
+// Config holds the settings of the REST API. Its zero value is usable: Validate fills in the defaults.
+type Config struct {
+	// MaxBodyBytes bounds the size of a request body; a larger body is answered with 413.
+	MaxBodyBytes int64
+	// RequestTimeout bounds how long an API request may wait for the application before it is answered with
+	// 504. It does not apply to /metrics or /healthz.
+	RequestTimeout time.Duration
+	// MetricsToken, when set, makes GET /metrics require "Authorization: Bearer <MetricsToken>". When empty,
+	// /metrics is open: bind the server to a private address or firewall that path.
+	MetricsToken string
+	// TrustedProxies are the CIDR prefixes (e.g. "10.0.0.0/8") of reverse proxies whose X-Forwarded-For header
+	// is believed when logging the client address. Empty means the peer address is the client.
+	TrustedProxies []string
+}
+
+// Validate fills in the defaults of unset fields and reports settings that cannot work.
+func (c *Config) Validate() error {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	var errs []error
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("max body bytes must be positive, got %d", c.MaxBodyBytes))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("request timeout must be positive, got %s", c.RequestTimeout))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("trusted proxy %q: %w", p, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("http config: %w", err)
+	}
+	return nil
+}

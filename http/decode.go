@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+)
+
+// decodeJSON reads a request body holding one JSON object into dst. Unknown fields are ignored (clients send
+// extra fields); a field of the wrong type is a 400 that names it.
+func decodeJSON(r *http.Request, dst any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	// A second value after the object is a malformed body, not something to ignore.
+	var extra json.RawMessage
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err == nil:
+		return badRequest(codeMalformedJSON, "malformed JSON: the body must hold a single JSON object")
+	default:
+		return decodeError(err)
+	}
+}
+
+func decodeError(err error) error {
+	var (
+		tooLarge  *http.MaxBytesError
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		invalidUn *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return bodyTooLarge(tooLarge.Limit)
+	case errors.Is(err, io.EOF):
+		return badRequest(codeMalformedJSON, "malformed JSON: the request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest(codeMalformedJSON, "malformed JSON: the body ends too early")
+	case errors.As(err, &syntax):
+		return badRequest(codeMalformedJSON, fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error()))
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return badRequest(codeMalformedJSON, "malformed JSON: the body must be a JSON object")
+		}
+		return badRequest(codeInvalidField,
+			fmt.Sprintf("field %q must be %s", typeErr.Field, jsonTypeName(typeErr.Type)), typeErr.Field)
+	case errors.As(err, &invalidUn):
+		return fmt.Errorf("decode request body: %w", err) // a programming error: a 500
+	default:
+		return badRequest(codeMalformedJSON, "malformed JSON: "+err.Error())
+	}
+}
+
+// jsonTypeName says in JSON's words what a Go destination type accepts.
+func jsonTypeName(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "of another type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	default:
+		return "of another type"
+	}
+}
+
+// missingFields is the 400 for required fields that are absent or empty.
+func missingFields(fields ...string) *apiError {
+	return badRequest(codeMissingFields, "missing required fields: "+strings.Join(fields, ", "), fields...)
+}
+
+// Limits of the values the API accepts.
+const (
+	// maxMessageChars is WhatsApp's limit on a text message, in characters.
+	maxMessageChars = 65536
+	// minDelay and maxDelay bound delayMessage and delayTyping, in seconds, as PlugZapi documents them.
+	minDelay, maxDelay = 1, 15
+	// maxNameChars bounds instance and session names.
+	maxNameChars = 255
+	// maxMessageIDLen bounds a WhatsApp message ID (real ones are 16–32 characters).
+	maxMessageIDLen = 128
+	// maxSecretLen bounds a webhook secret.
+	maxSecretLen = 1024
+	// maxURLLen bounds a webhook URL.
+	maxURLLen = 2048
+)
+
+// validPhone reports whether p is the digits of a phone number, country code first: 8 to 15 digits (E.164
+// allows at most 15).
+func validPhone(p string) bool {
+	return len(p) >= 8 && len(p) <= 15 && allDigits(p)
+}
+
+// validRecipient reports whether p is a phone number or a group ID in PlugZapi's "<digits>-group" form.
+func validRecipient(p string) bool {
+	if digits, ok := strings.CutSuffix(p, "-group"); ok {
+		return len(digits) >= 5 && len(digits) <= 30 && allDigits(digits)
+	}
+	return validPhone(p)
+}
+
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validMessageID reports whether id can be a WhatsApp message ID: short printable ASCII without spaces.
+func validMessageID(id string) bool {
+	if id == "" || len(id) > maxMessageIDLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// invalidPhone is the 400 for a malformed phone field; groups says whether a group ID was acceptable there.
+func invalidPhone(field string, groups bool) *apiError {
+	msg := field + " must be digits only: country code, area code and number, without + or spaces (8 to 15 digits)"
+	if groups {
+		msg += ", or a group ID such as 120363019502650977-group"
+	}
+	return badRequest(codeInvalidPhone, msg, field)
+}
+
+// tooLong reports whether s has more than max characters.
+func tooLong(s string, max int) bool {
+	return len(s) > max && utf8.RuneCountInString(s) > max
+}

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/plugzapi/plugzapi/actors"
+)
+
+// Error codes are part of the API contract: clients may switch on them, so they never change meaning.
+const (
+	codeNotFound             = "not_found"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codeBodyTooLarge         = "body_too_large"
+	codeMalformedJSON        = "malformed_json"
+	codeInvalidField         = "invalid_field"
+	codeMissingFields        = "missing_fields"
+	codeInvalidPhone         = "invalid_phone"
+	codeInvalidWebhookURL    = "invalid_webhook_url"
+	codeInvalidQuery         = "invalid_query"
+	codeUnauthorized         = "unauthorized"
+	codeInstanceNotFound     = "instance_not_found"
+	codeQueueFull            = "queue_full"
+	codeQueueItemNotFound    = "queue_item_not_found"
+	codeAlreadyConnected     = "already_connected"
+	codeNotLinked            = "not_linked"
+	codeQRNotReady           = "qr_not_ready"
+	codeTimeout              = "timeout"
+	codeCancelled            = "cancelled"
+	codeUnavailable          = "unavailable"
+	codeInternal             = "internal"
+)
+
+// apiError is an error with its HTTP answer. Handlers return it for bad requests; respondError turns domain
+// errors into one.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	// fields names the request fields at fault, when there are any.
+	fields []string
+	// retryAfter, when positive, is sent as a Retry-After header (seconds).
+	retryAfter int
+}
+
+func (e *apiError) Error() string { return e.message }
+
+// errorBody is the JSON of every error answer. "error" is PlugZapi's field; the others are ours.
+type errorBody struct {
+	Error     string   `json:"error"`
+	Code      string   `json:"code,omitempty"`
+	Fields    []string `json:"fields,omitempty"`
+	RequestID string   `json:"requestId,omitempty"`
+}
+
+func badRequest(code, message string, fields ...string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: code, message: message, fields: fields}
+}
+
+// domainErrors maps the application's errors to HTTP, in one place. A wrong instance token is reported as
+// actors.ErrInstanceNotFound by the authenticator, so a wrong ID and a wrong token get the same 404.
+var domainErrors = []struct {
+	err   error
+	reply apiError
+}{
+	{actors.ErrInstanceNotFound, apiError{status: http.StatusNotFound, code: codeInstanceNotFound,
+		message: "instance not found"}},
+	// 429 rather than 409: the request is fine and the same request succeeds later, once the instance is
+	// connected again and its queue drains; clients' retry-with-backoff logic is built for 429.
+	{actors.ErrQueueFull, apiError{status: http.StatusTooManyRequests, code: codeQueueFull,
+		message: "the instance is disconnected and its queue is full; retry once it is connected"}},
+	{actors.ErrQueueItemNotFound, apiError{status: http.StatusNotFound, code: codeQueueItemNotFound,
+		message: "no queued message with that zaapId"}},
+	{actors.ErrAlreadyConnected, apiError{status: http.StatusConflict, code: codeAlreadyConnected,
+		message: "instance is already connected"}},
+	{actors.ErrNotLinked, apiError{status: http.StatusConflict, code: codeNotLinked,
+		message: "instance is not linked to a phone"}},
+	{actors.ErrQRNotReady, apiError{status: http.StatusServiceUnavailable, code: codeQRNotReady,
+		message: "the QR code is not ready yet, try again in a moment", retryAfter: 1}},
+	{actors.ErrInvalidPhone, apiError{status: http.StatusBadRequest, code: codeInvalidPhone,
+		message: "invalid phone number"}},
+}
+
+// classify finds the HTTP answer to an error returned by the application.
+func classify(err error) (reply *apiError, known bool) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			r := d.reply
+			return &r, true
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{status: http.StatusGatewayTimeout, code: codeTimeout,
+			message: "the instance did not answer in time"}, true
+	case errors.Is(err, context.Canceled):
+		return &apiError{status: http.StatusServiceUnavailable, code: codeCancelled,
+			message: "the request was cancelled"}, true
+	}
+	return &apiError{status: http.StatusInternalServerError, code: codeInternal,
+		message: "internal server error"}, false
+}
+
+// respondError answers a request with the JSON form of err. Errors the API does not know are logged with the
+// request ID, which the answer carries so that an operator can find the log line.
+func (a *api) respondError(w http.ResponseWriter, r *http.Request, err error) {
+	reply, known := classify(err)
+	if !known {
+		a.log.ErrorContext(r.Context(), "request failed",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("route", routePattern(r)),
+			slog.Any("error", err))
+	}
+	writeError(w, r, reply)
+}
+
+// writeError writes an apiError as JSON.
+func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	writeJSON(w, e.status, errorBody{
+		Error:     e.message,
+		Code:      e.code,
+		Fields:    e.fields,
+		RequestID: requestID(r.Context()),
+	})
+}
+
+// writeJSON writes v as the JSON body of an answer with the given status. Answers may carry tokens and QR
+// codes, so no cache may keep them.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error gets here (every answer type marshals); say so without a second failure.
+		status = http.StatusInternalServerError
+		body = fmt.Appendf(nil, `{"error":"internal server error","code":%q}`, codeInternal)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/plugzapi/plugzapi/actors"
+)
+
+// queueItemJSON is one element of PlugZapi's GET /queue answer, whose field names are PascalCase (and "_id").
+// _id is the zaapId; delays are in seconds, 0 for the default pacing; Created is in epoch milliseconds.
+type queueItemJSON struct {
+	ID           string `json:"_id"`
+	ZaapID       string `json:"ZaapId"`
+	MessageID    string `json:"MessageId"`
+	Phone        string `json:"Phone"`
+	Message      string `json:"Message"`
+	DelayMessage int64  `json:"DelayMessage"`
+	DelayTyping  int64  `json:"DelayTyping"`
+	Created      int64  `json:"Created"`
+	InstanceID   string `json:"InstanceId"`
+}
+
+func newQueueItemJSON(instanceID string, it actors.QueueItem) queueItemJSON {
+	return queueItemJSON{
+		ID:           it.ZaapID,
+		ZaapID:       it.ZaapID,
+		MessageID:    it.MessageID,
+		Phone:        it.Phone,
+		Message:      it.Message,
+		DelayMessage: int64(it.DelayMessage / time.Second),
+		DelayTyping:  int64(it.DelayTyping / time.Second),
+		Created:      unixMilli(it.Created),
+		InstanceID:   instanceID,
+	}
+}
+
+// queue answers with a bare array, as PlugZapi's example shows (not the {"messages": …} its table mentions).
+func (a *api) queue(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	items, err := a.deps.QueueView.Queue(r.Context(), id)
+	if err != nil {
+		a.respondError(w, r, fmt.Errorf("list queue: %w", err))
+		return
+	}
+	out := make([]queueItemJSON, 0, len(items))
+	for _, it := range items {
+		out = append(out, newQueueItemJSON(id, it))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type countResponse struct {
+	Count int `json:"count"`
+}
+
+// queueCount answers {"count": N}; PlugZapi does not document the shape.
+func (a *api) queueCount(w http.ResponseWriter, r *http.Request) {
+	n, err := a.deps.QueueView.QueueCount(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		a.respondError(w, r, fmt.Errorf("count queue: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, countResponse{Count: n})
+}
+
+func (a *api) clearQueue(w http.ResponseWriter, r *http.Request) {
+	if err := a.deps.QueueEditor.ClearQueue(r.Context(), chi.URLParam(r, "id")); err != nil {
+		a.respondError(w, r, fmt.Errorf("clear queue: %w", err))
+		return
+	}
+	writeValueTrue(w)
+}
+
+// maxZaapIDLen bounds a zaapId taken from the path; a longer one cannot be in any queue.
+const maxZaapIDLen = 128
+
+func (a *api) cancelQueued(w http.ResponseWriter, r *http.Request) {
+	zaapID := chi.URLParam(r, "zaapId")
+	if len(zaapID) > maxZaapIDLen {
+		a.respondError(w, r, actors.ErrQueueItemNotFound)
+		return
+	}
+	if err := a.deps.QueueEditor.CancelQueued(r.Context(), chi.URLParam(r, "id"), zaapID); err != nil {
+		a.respondError(w, r, fmt.Errorf("cancel queued message: %w", err))
+		return
+	}
+	writeValueTrue(w)
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DriverName is the database/sql driver the store uses (modernc.org/sqlite). whatsmeow's sqlstore must be given
+// the same name as its dialect: sqlstore.NewWithDB(db.SQL(), store.DriverName, log).
+const DriverName = "sqlite"
+
+// Querier runs statements. *sql.DB and *sql.Tx both satisfy it, so store functions that write take one and run
+// either on their own or inside the caller's transaction (for example an event append).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is the open database. It is safe for concurrent use. Close it when done: that stops its checkpoint loop.
+type DB struct {
+	sql   *sql.DB
+	cfg   Config
+	path  string
+	dsn   string
+	vault *Vault
+	log   *slog.Logger
+
+	stop      chan struct{}
+	loopDone  chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DSN returns the driver connection string for the database file at path with cfg's settings:
+//
+//   - foreign_keys(1): whatsmeow's schema needs it (its Upgrade refuses to run without).
+//   - journal_mode(WAL): readers do not block the writer.
+//   - busy_timeout: a writer waits for the lock instead of failing at once.
+//   - synchronous(cfg.Synchronous), FULL by default: acknowledged means durable.
+//   - secure_delete(1): deleted content is overwritten with zeros, not left in free pages.
+//   - _txlock=immediate: every read-write transaction takes the write lock at BEGIN. A deferred transaction
+//     that reads first and writes later fails with SQLITE_BUSY_SNAPSHOT (without waiting) when another
+//     connection committed in between; watermill-sql's subscriber does exactly that (it selects, runs the
+//     handler, then writes the offset), and so does an append that checks the last sequence before inserting.
+//     Read-only transactions (sql.TxOptions{ReadOnly: true}) still begin deferred.
+func DSN(path string, cfg Config) string {
+	cfg = cfg.withDefaults()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+cfg.Synchronous+")")
+	q.Add("_pragma", "secure_delete(1)")
+	q.Set("_txlock", "immediate")
+	return path + "?" + q.Encode()
+}
+
+// Open creates the data directory if needed, opens (or creates) the database, applies the store's own
+// migrations, loads the vault key and starts the periodic WAL checkpoint.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	path := filepath.Join(cfg.Dir, DatabaseFile)
+	dsn := DSN(path, cfg)
+	sdb, err := sql.Open(DriverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	sdb.SetMaxOpenConns(cfg.MaxOpenConns)
+	// Keep connections: each carries its pragmas and page cache, and reopening costs a file open and parse.
+	sdb.SetMaxIdleConns(cfg.MaxOpenConns)
+	db := &DB{
+		sql:      sdb,
+		cfg:      cfg,
+		path:     path,
+		dsn:      dsn,
+		log:      log,
+		stop:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	if err := db.open(ctx); err != nil {
+		return nil, errors.Join(err, sdb.Close())
+	}
+	if cfg.CheckpointInterval > 0 {
+		go db.checkpointLoop(cfg.CheckpointInterval)
+	} else {
+		close(db.loopDone)
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: open %s: %w", db.path, err)
+	}
+	var mode string
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("store: read journal mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("store: journal mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+	}
+	if err := db.Migrate(ctx, "store", storeMigrations); err != nil {
+		return err
+	}
+	v, err := openVault(ctx, db.sql, db.cfg.VaultKeyFile)
+	if err != nil {
+		return err
+	}
+	db.vault = v
+	return nil
+}
+
+// SQL returns the connection pool, for packages that run their own queries (the event log, the read models,
+// whatsmeow's sqlstore). Do not close it: close the DB.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// DSN returns the connection string the pool was opened with, for a caller that needs its own pool on the same
+// file with the same settings.
+func (db *DB) DSN() string { return db.dsn }
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Dir returns the data directory.
+func (db *DB) Dir() string { return db.cfg.Dir }
+
+// Vault returns the content vault.
+func (db *DB) Vault() *Vault { return db.vault }
+
+// InTx runs fn in a read-write transaction (it holds the database's write lock from its first statement) and
+// commits it when fn returns nil; otherwise it rolls back and returns fn's error.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return InTx(ctx, db.sql, fn)
+}
+
+// InTx runs fn in a transaction of db, committing when fn returns nil and rolling back otherwise.
+func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// checkpointBusyTimeout bounds how long a checkpoint waits for readers. A TRUNCATE checkpoint holds back new
+// writers while it waits, so it must give up quickly (and try again next time) rather than stall appends for
+// the full busy timeout.
+const checkpointBusyTimeout = 200 * time.Millisecond
+
+// Checkpoint copies the write-ahead log into the database file and truncates the log to zero bytes, so that
+// page images of deleted rows no longer exist in the WAL. It reports complete=false when readers or writers
+// kept it from finishing within a short wait; a later checkpoint completes it.
+func (db *DB) Checkpoint(ctx context.Context) (complete bool, err error) {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(checkpointBusyTimeout.Milliseconds(), 10)); err != nil {
+		return false, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	defer func() {
+		// The connection goes back to the pool: give it its normal timeout back, or discard it.
+		restore := "PRAGMA busy_timeout = " + strconv.FormatInt(db.cfg.BusyTimeout.Milliseconds(), 10)
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), restore); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	var busy, logFrames, checkpointed int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+	if IsBusy(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return busy == 0, nil
+}
+
+func (db *DB) checkpointLoop(every time.Duration) {
+	defer close(db.loopDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		complete, err := db.Checkpoint(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			db.log.Warn("wal checkpoint failed", "err", err)
+		case !complete:
+			db.log.Debug("wal checkpoint incomplete, readers active; retrying next interval")
+		}
+	}
+}
+
+// Close stops the checkpoint loop, runs a last checkpoint and closes the pool. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		<-db.loopDone
+		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BusyTimeout)
+		_, cpErr := db.Checkpoint(ctx)
+		cancel()
+		db.closeErr = errors.Join(cpErr, db.sql.Close())
+	})
+	return db.closeErr
+}
+
+// IsUniqueViolation reports whether err is a primary-key or unique constraint violation.
+func IsUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// IsBusy reports whether err is SQLite's "database is locked" in any of its forms (including BUSY_SNAPSHOT).
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}

@@ -1,0 +1,89 @@
+// Package wasim is a WhatsApp network simulator: a server that speaks WhatsApp's
+// multi-device protocol, as the pinned go.mau.fi/whatsmeow client speaks it, well
+// enough that the real, unmodified client cannot tell it from WhatsApp. plugzapi's
+// tests, its demo mode and cmd/wasim run against it, because no machine of the project
+// can reach WhatsApp.
+//
+// # Trust root: tests and demos only
+//
+// The simulator presents its own certificate chain in the Noise handshake. Its root
+// key is derived from a fixed, public seed (RootPublicKey), so every simulator in every
+// process is trusted by the same root, and anyone can impersonate a server to a client
+// that trusts it. TrustRoot makes whatsmeow trust that root instead of WhatsApp's, for
+// the whole process. Never call it (or Configure, which calls it) in a production
+// process, except behind an explicit simulator flag that also logs loudly.
+//
+// # Using it
+//
+//	wasim.TrustRoot() // in TestMain, before any client exists
+//	sim, _ := wasim.Start(ctx, wasim.Options{})
+//	defer sim.Close()
+//	bob, _ := sim.AddAccount(ctx, "5511999990002", "Bob") // Bob's phone is online
+//	alice, _ := sim.AddAccount(ctx, "5511999990001", "Alice")
+//	wasim.Configure(cli, sim.Addr())    // cli is a *whatsmeow.Client with an empty store
+//	dev, _ := alice.ScanQR(ctx, qrCode) // the QR code cli's QR channel showed
+//	// cli now logs in as Alice's linked device dev and talks to Bob with real Signal
+//	// encryption; bob.Messages reads what Bob's phone decrypted, bob.SendText answers.
+//
+// cmd/wasim serves the same simulator with a JSON control API (see control.go).
+//
+// # What is simulated
+//
+//   - Transport: websocket at /ws/chat, WhatsApp framing, the Noise_XX handshake with
+//     the simulator's certificate chain. Clients reach it over plain HTTP through the
+//     transport Configure and HTTPClient install (WhatsApp's host names are kept in
+//     the Host header).
+//   - Linking: QR pairing and phone-number (link code) pairing, signed by the account's
+//     phone identity key, then the 515 reconnect and login. Logins are checked against
+//     the device's Noise key; unknown or unlinked devices get failure 401.
+//   - After login: prekey count, upload and bundles (one-time keys are handed out once;
+//     a device running low is told to upload more), passive/active, keepalive, the
+//     offline queue flushed after <success> with <ib><offline>, privacy, block list,
+//     status, dirty and push IQs. Every other IQ is answered 501 feature-not-implemented.
+//   - Messages between accounts: the simulator routes Signal ciphertext and never
+//     decrypts it. usync device lists and IsOnWhatsApp contact queries, fan-out to
+//     every device of the recipient and the sender's other devices, server acks with
+//     timestamp and participant hash, device-list notifications when devices come and
+//     go, retry receipts and the resends that answer them.
+//   - Delivery semantics: a stanza stays queued for a device until the device
+//     acknowledges it (a receipt or an ack), and is written again on its next login if
+//     the connection dropped first. A message re-sent by the same account to the same
+//     chat with an id already routed (a crash resend) is acknowledged with its original
+//     timestamp and not delivered again; Deliveries counts copies per device.
+//   - Receipts: delivery (plain or inactive), read, played, sender and retry receipts,
+//     relayed to the devices they address. Typing (chat states) relayed live.
+//   - Simulated phones: every account has a phone that signs pairings and acts as a
+//     person through a whatsmeow device of its own, linked through the normal QR path
+//     and stored in a temporary SQLite database: it sends texts and replies, keeps a
+//     decrypted inbox, marks messages read or played, types, and goes offline.
+//   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
+//     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
+//     keepalives, deliveries held for an account.
+//
+// # What is not simulated
+//
+// Not yet: media upload and download (media_conn), groups, presence subscriptions,
+// profile pictures and user info beyond device lists; their IQs are answered 501 and
+// messages to groups are refused (ack error 501) until they are added.
+//
+// No app-state sync and no history sync (so whatsmeow never learns a push name on its
+// own: set Store.PushName before sending presence), no calls, newsletters, status
+// broadcasts, business profiles or payments. The phone itself (device 0) has no Signal
+// endpoint: it is left out of device lists, and the phone acts through its own linked
+// device instead. Blocking is recorded but does not stop delivery. State lives in
+// memory: a restarted simulator knows no accounts, and every device logging in to it
+// is refused with 401.
+//
+// # LID policy
+//
+// Every account has a LID, and each device learns its own device LID at pairing and
+// login, but the simulator never reveals one account's LID to another (no sender_lid,
+// no <lid> in usync answers). Clients therefore address other accounts by phone number
+// consistently, and Signal sessions never change names mid-conversation.
+//
+// # Extending it
+//
+// Stanzas, IQ namespaces, message, receipt and chat-state routes (per destination
+// server) and usync query kinds are registered in a dispatch table (routes, in
+// router.go); a feature lives in its own file with its own register function.
+package wasim

@@ -1,0 +1,447 @@
+package wasim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver for the phones' stores
+)
+
+// The simulated phones act through a whatsmeow device each: real Signal sessions,
+// real message encryption, paired to their account through the simulator's normal QR
+// path. (The phone proper, device 0, has no Signal endpoint; see usyncDevices.)
+
+// engineStore is the SQLite database holding every simulated phone's whatsmeow store.
+type engineStore struct {
+	container *sqlstore.Container
+}
+
+func (e *engineStore) close() error {
+	if err := e.container.Close(); err != nil {
+		return fmt.Errorf("close phone store: %w", err)
+	}
+	return nil
+}
+
+// phoneStore opens the phones' database on first use.
+func (s *Simulator) phoneStore(ctx context.Context) (*sqlstore.Container, error) {
+	s.engineMu.Lock()
+	defer s.engineMu.Unlock()
+	if s.engines != nil {
+		return s.engines.container, nil
+	}
+	dir, err := os.MkdirTemp(s.opts.DataDir, "wasim-")
+	if err != nil {
+		return nil, fmt.Errorf("create phone store directory: %w", err)
+	}
+	dsn := "file:" + filepath.Join(dir, "phones.db") +
+		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	container, err := sqlstore.New(ctx, "sqlite", dsn, newWALogger(s.log.With("component", "phone-store")))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("open phone store: %w", err)
+	}
+	s.engines = &engineStore{container: container}
+	s.dataDir = dir
+	return container, nil
+}
+
+// engine is an account's simulated phone acting as a person.
+type engine struct {
+	a   *Account
+	cli *whatsmeow.Client
+
+	mu        sync.Mutex
+	online    bool // wanted online (SetOnline)
+	connected bool
+	loggedOut bool
+	changed   chan struct{} // closed and replaced on every state change
+	inbox     []Message
+	seen      map[string]struct{}
+	sent      map[string]*waE2E.Message // own messages, for quoting them
+}
+
+func (a *Account) startEngine(ctx context.Context) error {
+	s := a.s
+	container, err := s.phoneStore(ctx)
+	if err != nil {
+		return err
+	}
+	device := container.NewDevice()
+	s.mu.Lock()
+	s.phoneNoise[*device.NoiseKey.Pub] = struct{}{}
+	s.mu.Unlock()
+	// There is no app-state sync to deliver the push name, and whatsmeow refuses to
+	// send presence without one.
+	device.PushName = a.Name()
+	cli := whatsmeow.NewClient(device, newWALogger(s.log.With("phone", a.phone)))
+	Configure(cli, s.Addr())
+	e := &engine{
+		a:       a,
+		cli:     cli,
+		online:  true,
+		changed: make(chan struct{}),
+		seen:    make(map[string]struct{}),
+		sent:    make(map[string]*waE2E.Message),
+	}
+	cli.AddEventHandler(e.handleEvent)
+	fail := func(err error) error {
+		cli.Disconnect()
+		s.mu.Lock()
+		delete(s.phoneNoise, *device.NoiseKey.Pub)
+		s.mu.Unlock()
+		return err
+	}
+	// The client lives as long as the simulator, not as long as this call: its
+	// connection and reconnects use the simulator's context.
+	qr, err := cli.GetQRChannel(s.ctx)
+	if err != nil {
+		return fail(fmt.Errorf("phone qr channel: %w", err))
+	}
+	if err := cli.ConnectContext(s.ctx); err != nil {
+		return fail(fmt.Errorf("connect phone: %w", err))
+	}
+	var code string
+	select {
+	case item := <-qr:
+		if item.Event != whatsmeow.QRChannelEventCode {
+			return fail(fmt.Errorf("phone pairing: unexpected %q", item.Event))
+		}
+		code = item.Code
+	case <-ctx.Done():
+		return fail(fmt.Errorf("phone pairing: %w", ctx.Err()))
+	}
+	dev, err := a.ScanQR(ctx, code)
+	if err != nil {
+		return fail(fmt.Errorf("phone pairing: %w", err))
+	}
+	if err := e.waitConnected(ctx); err != nil {
+		return fail(fmt.Errorf("phone login: %w", err))
+	}
+	// Available presence makes its delivery receipts plain "delivered" instead of
+	// "inactive", like a phone in use.
+	if err := cli.SendPresence(ctx, types.PresenceAvailable); err != nil {
+		return fail(fmt.Errorf("phone presence: %w", err))
+	}
+	s.mu.Lock()
+	a.engine = e
+	a.engineDevice = dev
+	s.mu.Unlock()
+	return nil
+}
+
+func (a *Account) stopEngine() {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e != nil {
+		e.cli.RemoveEventHandlers()
+		e.cli.Disconnect()
+	}
+}
+
+func (e *engine) handleEvent(evt any) {
+	switch v := evt.(type) {
+	case *events.Connected:
+		e.setState(func() { e.connected = true })
+	case *events.Disconnected, *events.StreamReplaced:
+		e.setState(func() { e.connected = false })
+	case *events.LoggedOut:
+		e.setState(func() { e.connected, e.loggedOut = false, true })
+	case *events.Message:
+		e.record(v)
+	}
+}
+
+func (e *engine) setState(change func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	change()
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// waitConnected waits until the phone's device is logged in.
+func (e *engine) waitConnected(ctx context.Context) error {
+	for {
+		e.mu.Lock()
+		connected, loggedOut, online, changed := e.connected, e.loggedOut, e.online, e.changed
+		e.mu.Unlock()
+		switch {
+		case loggedOut:
+			return fmt.Errorf("%w: its device was unlinked", ErrEngineOffline)
+		case !online:
+			return ErrEngineOffline
+		case connected:
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the phone to connect: %w", ctx.Err())
+		case <-e.a.s.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+func (e *engine) record(evt *events.Message) {
+	m, ok := inboxMessage(evt)
+	if !ok {
+		return
+	}
+	key := m.Chat + "/" + m.From + "/" + m.ID
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.seen[key]; dup {
+		return
+	}
+	e.seen[key] = struct{}{}
+	e.inbox = append(e.inbox, m)
+}
+
+// ready returns the account's phone once it is connected, waiting for a reconnect in
+// progress.
+func (a *Account) ready(ctx context.Context) (*engine, error) {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e == nil {
+		return nil, ErrEngineOffline
+	}
+	if err := e.waitConnected(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// parseChat turns a phone number or a JID (user or group) into a chat JID.
+func parseChat(chat string) (types.JID, error) {
+	chat = strings.TrimSpace(chat)
+	if strings.Contains(chat, "@") {
+		jid, err := types.ParseJID(chat)
+		if err != nil || jid.User == "" {
+			return types.EmptyJID, fmt.Errorf("%w: chat %q", ErrInvalidArgument, chat)
+		}
+		return jid.ToNonAD(), nil
+	}
+	phone := strings.TrimPrefix(chat, "+")
+	if !validPhone(phone) {
+		return types.EmptyJID, fmt.Errorf("%w: chat %q is neither a phone number nor a JID", ErrInvalidArgument, chat)
+	}
+	return types.NewJID(phone, types.DefaultUserServer), nil
+}
+
+// SendText sends a text message from this account's phone to a phone number or a
+// group JID, as a reply to the message replyTo when it is not empty. It returns the
+// message id once the server acknowledged the message.
+func (a *Account) SendText(ctx context.Context, to, text, replyTo string) (string, error) {
+	chat, err := parseChat(to)
+	if err != nil {
+		return "", fmt.Errorf("send text: %w", err)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("send text: %w", err)
+	}
+	msg := &waE2E.Message{Conversation: proto.String(text)}
+	if replyTo != "" {
+		msg = &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+			Text:        proto.String(text),
+			ContextInfo: e.quote(chat, replyTo),
+		}}
+	}
+	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	if err != nil {
+		return "", fmt.Errorf("send text to %s: %w", chat, err)
+	}
+	e.mu.Lock()
+	e.sent[resp.ID] = msg
+	e.mu.Unlock()
+	return resp.ID, nil
+}
+
+// quote builds the context of a reply: the quoted message, if this phone has it, and
+// who wrote it.
+func (e *engine) quote(chat types.JID, id string) *waE2E.ContextInfo {
+	ci := &waE2E.ContextInfo{StanzaID: proto.String(id)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if own, ok := e.sent[id]; ok {
+		ci.Participant = proto.String(e.a.jid.String())
+		ci.QuotedMessage = own
+		return ci
+	}
+	for _, m := range e.inbox {
+		if m.ID == id {
+			ci.Participant = proto.String(types.NewJID(m.From, types.DefaultUserServer).String())
+			ci.QuotedMessage = &waE2E.Message{Conversation: proto.String(m.Text)}
+			return ci
+		}
+	}
+	if chat.Server == types.DefaultUserServer {
+		ci.Participant = proto.String(chat.String())
+	}
+	return ci
+}
+
+// Messages returns what this account's phone received, oldest first: every message
+// after the one with id since, or all of them when since is empty or unknown.
+func (a *Account) Messages(since string) []Message {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	start := 0
+	if since != "" {
+		for i, m := range e.inbox {
+			if m.ID == since {
+				start = i + 1
+			}
+		}
+	}
+	return append([]Message(nil), e.inbox[start:]...)
+}
+
+// MarkRead sends read receipts for messages of a chat (phone number or group JID),
+// as the phone's user opening the chat would.
+func (a *Account) MarkRead(ctx context.Context, chat string, ids ...string) error {
+	return a.markAs(ctx, chat, ids, types.ReceiptTypeRead)
+}
+
+// MarkPlayed sends played receipts (voice notes, view-once media) for messages of a
+// chat.
+func (a *Account) MarkPlayed(ctx context.Context, chat string, ids ...string) error {
+	return a.markAs(ctx, chat, ids, types.ReceiptTypePlayed)
+}
+
+func (a *Account) markAs(ctx context.Context, chat string, ids []string, typ types.ReceiptType) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("mark %s: %w: no message ids", typ, ErrInvalidArgument)
+	}
+	chatJID, err := parseChat(chat)
+	if err != nil {
+		return fmt.Errorf("mark %s: %w", typ, err)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("mark %s: %w", typ, err)
+	}
+	// Receipts in a group name the message's sender; group the ids by sender.
+	bySender := make(map[types.JID][]string)
+	var order []types.JID
+	e.mu.Lock()
+	for _, id := range ids {
+		sender := chatJID
+		for _, m := range e.inbox {
+			if m.ID == id && m.Chat == chatName(chatJID) {
+				sender = types.NewJID(m.From, types.DefaultUserServer)
+			}
+		}
+		if _, ok := bySender[sender]; !ok {
+			order = append(order, sender)
+		}
+		bySender[sender] = append(bySender[sender], id)
+	}
+	e.mu.Unlock()
+	for _, sender := range order {
+		if err := e.cli.MarkRead(ctx, bySender[sender], time.Now(), chatJID, sender, typ); err != nil {
+			return fmt.Errorf("mark %s in %s: %w", typ, chatJID, err)
+		}
+	}
+	return nil
+}
+
+// Typing shows a chat state in a chat: "composing" (typing), "recording" (recording
+// audio) or "paused". The chat's devices see it as events.ChatPresence.
+func (a *Account) Typing(ctx context.Context, chat, state string) error {
+	chatJID, err := parseChat(chat)
+	if err != nil {
+		return fmt.Errorf("typing: %w", err)
+	}
+	var cs types.ChatPresence
+	var media types.ChatPresenceMedia
+	switch state {
+	case "composing":
+		cs = types.ChatPresenceComposing
+	case "recording":
+		cs, media = types.ChatPresenceComposing, types.ChatPresenceMediaAudio
+	case "paused":
+		cs = types.ChatPresencePaused
+	default:
+		return fmt.Errorf("typing: %w: state %q is not composing, recording or paused", ErrInvalidArgument, state)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("typing: %w", err)
+	}
+	if err := e.cli.SendChatPresence(ctx, chatJID, cs, media); err != nil {
+		return fmt.Errorf("typing in %s: %w", chatJID, err)
+	}
+	return nil
+}
+
+// SetOnline takes the account's phone offline (its device disconnects, and what is
+// sent to it waits in the simulator's queue) or brings it back, in which case it
+// returns once the phone is logged in again; the queue is flushed to it at login.
+func (a *Account) SetOnline(ctx context.Context, online bool) error {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("set online: %w", ErrEngineOffline)
+	}
+	e.mu.Lock()
+	loggedOut := e.loggedOut
+	e.mu.Unlock()
+	if loggedOut {
+		// Its store is gone; connecting would start a new pairing.
+		return fmt.Errorf("set online: %w: its device was unlinked", ErrEngineOffline)
+	}
+	if !online {
+		e.setState(func() { e.online = false })
+		e.cli.Disconnect()
+		e.setState(func() { e.connected = false })
+		return nil
+	}
+	e.setState(func() { e.online = true })
+	if err := e.cli.ConnectContext(a.s.ctx); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+		return fmt.Errorf("set online: %w", err)
+	}
+	if err := e.waitConnected(ctx); err != nil {
+		return fmt.Errorf("set online: %w", err)
+	}
+	if err := e.cli.SendPresence(ctx, types.PresenceAvailable); err != nil {
+		return fmt.Errorf("set online: %w", err)
+	}
+	return nil
+}
+
+// Online reports whether the account's phone is connected.
+func (a *Account) Online() bool {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.connected && e.online
+}

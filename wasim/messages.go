@@ -1,0 +1,299 @@
+package wasim
+
+import (
+	"maps"
+	"time"
+
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/types"
+)
+
+func (s *Simulator) registerMessages(r *routes) {
+	r.stanzas["message"] = s.handleMessage
+	r.stanzas["ack"] = s.handleClientAck
+	r.messages[types.DefaultUserServer] = s.routeDirect
+	r.messages[types.HiddenUserServer] = s.routeDirect
+}
+
+// handleMessage routes a client's <message> by its destination's server. The
+// simulator never decrypts: each <enc> goes to the device it was encrypted for.
+func (s *Simulator) handleMessage(c *conn, node *waBinary.Node) {
+	dev := s.loggedInDevice(c)
+	if dev == nil {
+		c.log.Debug("ignoring message from a connection that is not logged in")
+		return
+	}
+	id, _ := node.Attrs["id"].(string)
+	if id == "" {
+		c.log.Warn("ignoring message without id")
+		return
+	}
+	to, ok := node.Attrs["to"].(types.JID)
+	if !ok {
+		s.ackMessage(c, dev, id, types.EmptyJID, time.Now().Unix(), "", 400)
+		return
+	}
+	route := s.routes.messages[to.Server]
+	if route == nil {
+		c.log.Info("cannot route message to this server", "to", to)
+		s.ackMessage(c, dev, id, to, time.Now().Unix(), "", 501)
+		return
+	}
+	route(c, dev, node, to)
+}
+
+// ackMessage is the server ack that completes whatsmeow's SendMessage: t becomes the
+// message timestamp, a phash that differs from the client's makes it drop its cached
+// device list, a non-zero code fails the send. A DelayAcks fault holds it back.
+func (s *Simulator) ackMessage(c *conn, sender *device, id string, to types.JID, t int64, phash string, code int) {
+	attrs := waBinary.Attrs{"class": "message", "id": id, "t": t}
+	if !to.IsEmpty() {
+		attrs["from"] = to
+	}
+	if phash != "" {
+		attrs["phash"] = phash
+	}
+	if code != 0 {
+		attrs["error"] = code
+	}
+	ack := waBinary.Node{Tag: "ack", Attrs: attrs}
+	s.mu.Lock()
+	delay := sender.ackDelay
+	s.mu.Unlock()
+	send := func() {
+		if err := c.send(ack); err != nil {
+			c.log.Error("cannot ack message", "id", id, "err", err)
+		}
+	}
+	if delay > 0 {
+		s.after(delay, send)
+		return
+	}
+	send()
+}
+
+// routeDirect routes a message to a user (1:1 chat). A message with <participants>
+// is a normal send: every <to> gets its own ciphertext, the recipient's devices see it
+// from the sender, the sender's other devices get it with recipient=chat (their copy is
+// a DeviceSentMessage). A message with a bare <enc> is addressed to one device: a
+// resend answering a retry receipt, or a peer message to the phone.
+func (s *Simulator) routeDirect(c *conn, sender *device, node *waBinary.Node, to types.JID) {
+	id := node.Attrs["id"].(string)
+	participants, fanout := node.GetOptionalChildByTag("participants")
+	if !fanout {
+		s.routeToDevice(c, sender, node, to)
+		return
+	}
+	chat := to.ToNonAD()
+	msgType, _ := node.Attrs["type"].(string)
+	if msgType == "" {
+		msgType = "text"
+	}
+	identity, hasIdentity := node.GetOptionalChildByTag("device-identity")
+
+	s.mu.Lock()
+	target := s.accountByJIDLocked(chat)
+	phash := s.phashLocked(sender.acct, target, chat.Server)
+	key := routeKey{sender: sender.acct.phone, chat: chat.String(), id: id}
+	if prev := s.routed.get(key); prev != nil {
+		// A crash resend: same sender, chat and id as a message already routed. Ack it
+		// as the original and deliver nothing, which makes a sender that retries with
+		// its original ID exactly-once.
+		s.mu.Unlock()
+		c.log.Info("duplicate message not delivered again", "id", id, "chat", chat)
+		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
+		return
+	}
+	t := time.Now().Unix()
+	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
+	for _, p := range participants.GetChildren() {
+		djid, ok := p.Attrs["jid"].(types.JID)
+		if p.Tag != "to" || !ok {
+			continue
+		}
+		d := s.deviceByJIDLocked(djid)
+		if d == nil || d == sender || (d.acct != target && d.acct != sender.acct) {
+			c.log.Debug("not routing to unknown or unrelated device", "id", id, "device", djid)
+			continue
+		}
+		attrs := waBinary.Attrs{"from": sender.jidLike(chat), "id": id, "t": t, "type": msgType}
+		copyAttrs(attrs, node.Attrs, "edit", "category", "addressing_mode")
+		if name := sender.acct.name; name != "" {
+			attrs["notify"] = name
+		}
+		if d.acct == sender.acct {
+			attrs["recipient"] = chat
+		}
+		content := p.GetChildren()
+		if hasIdentity && hasPreKeyMessage(content) {
+			content = append(content, identity)
+		}
+		if err := s.deliverLocked(d, waBinary.Node{Tag: "message", Attrs: attrs, Content: content}); err != nil {
+			c.log.Error("cannot queue message", "id", id, "device", d.jid, "err", err)
+			continue
+		}
+		rec.deliveries[d.jid]++
+	}
+	s.routed.add(rec)
+	s.mu.Unlock()
+	s.ackMessage(c, sender, id, to, t, phash, 0)
+}
+
+// routeToDevice delivers a message whose single <enc> was encrypted for one device.
+func (s *Simulator) routeToDevice(c *conn, sender *device, node *waBinary.Node, to types.JID) {
+	id := node.Attrs["id"].(string)
+	now := time.Now().Unix()
+	s.mu.Lock()
+	d := s.deviceByJIDLocked(to)
+	if d == nil {
+		// Peer messages to the phone (device 0) and resends to devices that are gone
+		// are acknowledged and dropped: there is nobody to decrypt them.
+		s.mu.Unlock()
+		c.log.Debug("dropping message for a device that is not simulated", "id", id, "to", to)
+		s.ackMessage(c, sender, id, to, now, "", 0)
+		return
+	}
+	attrs := waBinary.Attrs{"from": sender.jidLike(to), "id": id, "t": now}
+	copyAttrs(attrs, node.Attrs, "t", "type", "edit", "category", "recipient", "participant")
+	if name := sender.acct.name; name != "" {
+		attrs["notify"] = name
+	}
+	if err := s.deliverLocked(d, waBinary.Node{Tag: "message", Attrs: attrs, Content: node.GetChildren()}); err != nil {
+		c.log.Error("cannot queue message", "id", id, "device", d.jid, "err", err)
+	}
+	s.mu.Unlock()
+	s.ackMessage(c, sender, id, to, now, "", 0)
+}
+
+// phashLocked is the hash of the device list a sender must have encrypted for: the
+// recipient's devices and the sender's own.
+func (s *Simulator) phashLocked(sender, target *Account, server string) string {
+	var all []types.JID
+	if target != nil {
+		all = append(all, target.deviceJIDsLocked(server)...)
+	}
+	if target != sender {
+		all = append(all, sender.deviceJIDsLocked(server)...)
+	}
+	return participantHash(all)
+}
+
+func hasPreKeyMessage(encs []waBinary.Node) bool {
+	for _, e := range encs {
+		if t, _ := e.Attrs["type"].(string); e.Tag == "enc" && t == "pkmsg" {
+			return true
+		}
+	}
+	return false
+}
+
+func copyAttrs(dst, src waBinary.Attrs, keys ...string) {
+	for _, k := range keys {
+		if v, ok := src[k]; ok {
+			dst[k] = v
+		}
+	}
+}
+
+// handleClientAck removes the stanza a client acknowledged from its device's queue.
+// whatsmeow acks receipts and notifications with <ack>, and messages with a receipt
+// (or with an <ack> when it cannot decrypt them).
+func (s *Simulator) handleClientAck(c *conn, node *waBinary.Node) {
+	dev := s.loggedInDevice(c)
+	if dev == nil {
+		return
+	}
+	class, _ := node.Attrs["class"].(string)
+	id, _ := node.Attrs["id"].(string)
+	to, hasTo := node.Attrs["to"].(types.JID)
+	typ, _ := node.Attrs["type"].(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch class {
+	case "message":
+		s.ackLocked(dev, "message", id, to, "", hasTo)
+	case "receipt":
+		s.ackLocked(dev, "receipt", id, to, typ, hasTo)
+	case "notification":
+		s.ackLocked(dev, "notification", id, to, typ, false)
+	}
+}
+
+// routeKey identifies a message for de-duplication: WhatsApp message ids are chosen
+// by the sender, so the same id from another sender or in another chat is another
+// message.
+type routeKey struct {
+	sender string // sender's phone number
+	chat   string // destination chat JID
+	id     string
+}
+
+type routedMessage struct {
+	key        routeKey
+	t          int64
+	deliveries map[types.JID]int // copies queued per device
+}
+
+// routedLog remembers the most recent routed messages, oldest evicted first.
+type routedLog struct {
+	max   int
+	byKey map[routeKey]*routedMessage
+	byID  map[string][]*routedMessage
+	order []routeKey
+}
+
+func newRoutedLog(max int) *routedLog {
+	return &routedLog{max: max, byKey: make(map[routeKey]*routedMessage), byID: make(map[string][]*routedMessage)}
+}
+
+func (l *routedLog) get(k routeKey) *routedMessage { return l.byKey[k] }
+
+func (l *routedLog) add(m *routedMessage) {
+	l.byKey[m.key] = m
+	l.byID[m.key.id] = append(l.byID[m.key.id], m)
+	l.order = append(l.order, m.key)
+	for len(l.order) > l.max {
+		old := l.order[0]
+		l.order = l.order[1:]
+		delete(l.byKey, old)
+		rest := l.byID[old.id][:0]
+		for _, r := range l.byID[old.id] {
+			if r.key != old {
+				rest = append(rest, r)
+			}
+		}
+		if len(rest) == 0 {
+			delete(l.byID, old.id)
+		} else {
+			l.byID[old.id] = rest
+		}
+	}
+}
+
+// Deliveries reports how many times the message with this id was routed to the
+// device that got it most often: 1 means every recipient device got exactly one copy,
+// 0 that the message was never routed (or is no longer remembered, see
+// Options.RoutedMemory). A stanza re-sent because the device did not acknowledge it
+// before its connection dropped, and resends answering retry receipts, are the same
+// delivery and do not count.
+func (s *Simulator) Deliveries(id string) int {
+	most := 0
+	for _, n := range s.DeliveriesByDevice(id) {
+		most = max(most, n)
+	}
+	return most
+}
+
+// DeliveriesByDevice reports, per device, how many copies of the message with this id
+// were routed to it.
+func (s *Simulator) DeliveriesByDevice(id string) map[types.JID]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[types.JID]int)
+	for _, m := range s.routed.byID[id] {
+		for d, n := range maps.All(m.deliveries) {
+			out[d] += n
+		}
+	}
+	return out
+}

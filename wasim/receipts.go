@@ -1,0 +1,108 @@
+package wasim
+
+import (
+	"time"
+
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/types"
+)
+
+func (s *Simulator) registerReceipts(r *routes) {
+	r.stanzas["receipt"] = s.handleReceipt
+	r.receipts[types.DefaultUserServer] = s.relayDirectReceipt
+	r.receipts[types.HiddenUserServer] = s.relayDirectReceipt
+}
+
+// handleReceipt relays a client's receipt (delivered, inactive, read, played, sender,
+// retry…) to the devices it is addressed to. A receipt also acknowledges the messages
+// it names, which leave the sending device's queue.
+func (s *Simulator) handleReceipt(c *conn, node *waBinary.Node) {
+	dev := s.loggedInDevice(c)
+	if dev == nil {
+		return
+	}
+	id, _ := node.Attrs["id"].(string)
+	to, ok := node.Attrs["to"].(types.JID)
+	if id == "" || !ok {
+		c.log.Warn("ignoring receipt without id or destination")
+		return
+	}
+	typ, _ := node.Attrs["type"].(string)
+	s.mu.Lock()
+	for _, mid := range receiptIDs(node) {
+		s.ackLocked(dev, "message", mid, to, "", true)
+	}
+	s.mu.Unlock()
+	if route := s.routes.receipts[to.Server]; route != nil {
+		route(dev, node, to)
+	} else {
+		c.log.Debug("not relaying receipt to this server", "to", to)
+	}
+	ack := waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{"class": "receipt", "id": id, "from": to}}
+	if typ != "" {
+		ack.Attrs["type"] = typ
+	}
+	if err := c.send(ack); err != nil {
+		c.log.Error("cannot ack receipt", "id", id, "err", err)
+	}
+}
+
+// receiptIDs lists the message ids a receipt covers: its id and those of its <list>.
+func receiptIDs(node *waBinary.Node) []string {
+	ids := []string{node.Attrs["id"].(string)}
+	for _, item := range childrenOf(node.GetChildByTag("list")) {
+		if id, ok := item.Attrs["id"].(string); ok && item.Tag == "item" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// relayDirectReceipt relays a receipt addressed to a user: to one device when the
+// address is device-qualified (delivery and retry receipts answer the device that
+// sent the message), to every device of the user otherwise (read and played receipts
+// name the chat), and only to the reader's own devices for read-self and played-self.
+func (s *Simulator) relayDirectReceipt(sender *device, node *waBinary.Node, to types.JID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var targets []*device
+	typ, _ := node.Attrs["type"].(string)
+	self := typ == "read-self" || typ == "played-self"
+	if self {
+		// The reader's privacy hides read receipts from the chat: only the reader's
+		// own other devices learn that the messages were read.
+		for _, d := range sender.acct.devices {
+			if d != sender {
+				targets = append(targets, d)
+			}
+		}
+	} else if to.Device != 0 {
+		if d := s.deviceByJIDLocked(to); d != nil {
+			targets = append(targets, d)
+		}
+	} else if a := s.accountByJIDLocked(to); a != nil {
+		for _, d := range a.devices {
+			if d != sender {
+				targets = append(targets, d)
+			}
+		}
+	}
+	for _, d := range targets {
+		attrs := waBinary.Attrs{}
+		for k, v := range node.Attrs {
+			if k != "to" {
+				attrs[k] = v
+			}
+		}
+		attrs["from"] = sender.jidLike(to)
+		if self {
+			attrs["recipient"] = to.ToNonAD()
+		}
+		if _, ok := attrs["t"]; !ok {
+			attrs["t"] = time.Now().Unix()
+		}
+		if err := s.deliverLocked(d, waBinary.Node{Tag: "receipt", Attrs: attrs, Content: node.Content}); err != nil {
+			s.log.Error("cannot queue receipt", "device", d.jid, "err", err)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrNotOnWhatsApp is returned when a phone number has no WhatsApp account.
+var ErrNotOnWhatsApp = errors.New("phone number does not exist on WhatsApp")
+
+// Conn is one instance's WhatsApp client. Its methods may block on the network: the instance actor calls them
+// off its own goroutine.
+type Conn struct {
+	cli *whatsmeow.Client
+	log *slog.Logger
+
+	mu          sync.Mutex
+	stopLinking context.CancelFunc
+}
+
+// Linked reports whether the client has a linked device (it may be disconnected).
+func (c *Conn) Linked() bool { return c.cli.Store.ID != nil }
+
+// DeviceJID is the linked device's JID, or the empty JID while unlinked.
+func (c *Conn) DeviceJID() types.JID {
+	if id := c.cli.Store.ID; id != nil {
+		return *id
+	}
+	return types.EmptyJID
+}
+
+// Connected reports whether the client is logged in and can send.
+func (c *Conn) Connected() bool { return c.cli.IsLoggedIn() }
+
+// Connect connects a linked device. whatsmeow keeps it connected from then on, reconnecting by itself; Connected
+// and Disconnected events tell how it goes.
+func (c *Conn) Connect() error {
+	if !c.Linked() {
+		return errors.New("connect: the device is not linked")
+	}
+	c.cli.InitialAutoReconnect = true
+	if err := c.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+		return fmt.Errorf("connect: %w", err)
+	}
+	return nil
+}
+
+// Link connects an unlinked device to be linked: QR codes follow as QRCode events, until the phone links it
+// (Paired, then Connected) or the codes run out (PairingEnded). Calling it while a link is under way does nothing.
+func (c *Conn) Link(handle Handler) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopLinking != nil && c.cli.IsConnected() {
+		return nil
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	qr, err := c.cli.GetQRChannel(ctx)
+	if err != nil {
+		stop()
+		return fmt.Errorf("link: %w", err)
+	}
+	if err := c.cli.Connect(); err != nil {
+		stop()
+		return fmt.Errorf("link: connect: %w", err)
+	}
+	c.stopLinking = stop
+	go relayQR(qr, handle)
+	return nil
+}
+
+func relayQR(qr <-chan whatsmeow.QRChannelItem, handle Handler) {
+	for item := range qr {
+		switch {
+		case item.Event == whatsmeow.QRChannelEventCode:
+			handle(QRCode{Code: item.Code, Expires: time.Now().Add(item.Timeout)})
+		case item == whatsmeow.QRChannelSuccess:
+			// Paired and Connected come through the event handler.
+		case item.Event == whatsmeow.QRChannelEventError:
+			handle(PairingEnded{Reason: fmt.Sprintf("pairing failed: %v", item.Error)})
+		default:
+			handle(PairingEnded{Reason: "pairing " + item.Event})
+		}
+	}
+}
+
+// PairPhone asks WhatsApp for a code to type on the phone under "Link with phone number" instead of scanning a
+// QR code. The device must be linking (see Link).
+func (c *Conn) PairPhone(ctx context.Context, phone string) (string, error) {
+	// Link connects in the background; WhatsApp takes the request once the socket is up.
+	for !c.cli.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("pair phone: not connected: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	code, err := c.cli.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
+	if err != nil {
+		return "", fmt.Errorf("pair phone: %w", err)
+	}
+	return code, nil
+}
+
+// Close disconnects the client and stops any link under way. The session stays stored.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.stopLinking != nil {
+		c.stopLinking()
+		c.stopLinking = nil
+	}
+	c.mu.Unlock()
+	c.cli.Disconnect()
+}
+
+// Logout unlinks the device from the phone and deletes its session. When WhatsApp cannot be told (not
+// connected), the session is deleted anyway: the phone will drop the device when it next hears of it.
+func (c *Conn) Logout(ctx context.Context) error {
+	defer c.Close()
+	if !c.Linked() {
+		return nil
+	}
+	if c.cli.IsLoggedIn() {
+		if err := c.cli.Logout(ctx); err == nil {
+			return nil
+		} else {
+			c.log.Warn("logout from WhatsApp failed, deleting the session locally", "err", err)
+		}
+	}
+	if err := c.cli.Store.Delete(ctx); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// Resolve finds the WhatsApp account of a phone number. It returns the JID WhatsApp knows it by, which may
+// differ from the digits given (Brazil's extra ninth digit, for one), or ErrNotOnWhatsApp.
+func (c *Conn) Resolve(ctx context.Context, phone string) (types.JID, error) {
+	res, err := c.cli.IsOnWhatsApp(ctx, []string{"+" + phone})
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("look up %s: %w", phone, err)
+	}
+	for _, r := range res {
+		if r.IsIn {
+			return r.JID, nil
+		}
+	}
+	return types.EmptyJID, ErrNotOnWhatsApp
+}
+
+// SendText sends a text message with the given WhatsApp message ID, quoting replyTo when set, and returns the
+// server's timestamp. Sending the same ID again sends the same message, not a new one.
+func (c *Conn) SendText(ctx context.Context, to types.JID, id, text, replyTo string) (time.Time, error) {
+	msg := &waE2E.Message{Conversation: proto.String(text)}
+	if replyTo != "" {
+		quote := &waE2E.ContextInfo{StanzaID: proto.String(replyTo)}
+		if to.Server == types.DefaultUserServer {
+			// In a one-to-one chat the quoted message is most often the contact's.
+			quote.Participant = proto.String(to.String())
+		}
+		msg = &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: quote}}
+	}
+	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("send %s: %w", id, err)
+	}
+	return resp.Timestamp, nil
+}
+
+// ShowTyping shows "typing…" in the chat for d, then clears it. It returns early when ctx ends.
+func (c *Conn) ShowTyping(ctx context.Context, to types.JID, d time.Duration) error {
+	if err := c.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, ""); err != nil {
+		return fmt.Errorf("show typing: %w", err)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if err := c.cli.SendChatPresence(context.WithoutCancel(ctx), to, types.ChatPresencePaused, ""); err != nil {
+		return fmt.Errorf("clear typing: %w", err)
+	}
+	return nil
+}
+
+// IsPermanent reports whether a send error will not go away by trying again with the same message: the
+// recipient does not exist or WhatsApp refused the message itself. Connection trouble and timeouts are not
+// permanent.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrNotOnWhatsApp) ||
+		errors.Is(err, ErrInvalidRecipient) ||
+		errors.Is(err, whatsmeow.ErrServerReturnedError) ||
+		errors.Is(err, whatsmeow.ErrUnknownServer) ||
+		errors.Is(err, whatsmeow.ErrRecipientADJID)
+}

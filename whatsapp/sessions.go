@@ -1,0 +1,159 @@
+package whatsapp
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCompanionReg"
+	"go.mau.fi/whatsmeow/proto/waWa6"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrNoSession is returned when an instance's recorded device has no session in the store any more (it was
+// removed, or the database was restored without it): the instance must be linked again.
+var ErrNoSession = errors.New("the device's WhatsApp session is gone")
+
+// Sessions holds every instance's whatsmeow device store, on the server's own database, and builds the clients.
+type Sessions struct {
+	container *sqlstore.Container
+	log       *slog.Logger
+	redirect  func(*whatsmeow.Client)
+	sealer    Sealer
+}
+
+// Options configure Sessions.
+type Options struct {
+	Logger *slog.Logger
+	// Redirect, when set, is applied to every client before it connects: it points whatsmeow at a WhatsApp
+	// simulator instead of WhatsApp.
+	Redirect func(*whatsmeow.Client)
+	// DeviceName is the default name linked devices show on the phone.
+	DeviceName string
+	// Sealer encrypts the decrypted messages whatsmeow buffers until they are handled. Required.
+	Sealer Sealer
+}
+
+// OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
+// "postgres") and brings its schema up to date.
+func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Sessions, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.Sealer == nil {
+		return nil, errors.New("open sessions: a sealer for buffered messages is required")
+	}
+	if opts.DeviceName != "" {
+		store.DeviceProps.Os = proto.String(opts.DeviceName)
+	}
+	store.DeviceProps.PlatformType = waCompanionReg.DeviceProps_CHROME.Enum()
+	container := sqlstore.NewWithDB(db, dialect, newWALogger(log.With("component", "whatsmeow-store")))
+	if err := container.Upgrade(ctx); err != nil {
+		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
+	}
+	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer}, nil
+}
+
+// Handler receives an instance's events. For messages and receipts, returning false means the event was not
+// stored: whatsmeow then does not acknowledge it, and WhatsApp delivers it again.
+type Handler func(Event) bool
+
+// Open builds the client of one instance: on its linked device when deviceJID is set, or on a new, unlinked
+// device. sessionName, when set, is the name the phone shows for a device linked from this client.
+func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, handle Handler) (*Conn, error) {
+	var device *store.Device
+	if deviceJID == "" {
+		device = s.container.NewDevice()
+	} else {
+		jid, err := types.ParseJID(deviceJID)
+		if err != nil {
+			return nil, fmt.Errorf("parse device %q: %w", deviceJID, err)
+		}
+		device, err = s.container.GetDevice(ctx, jid)
+		if err != nil {
+			return nil, fmt.Errorf("load device %s: %w", deviceJID, err)
+		}
+		if device == nil {
+			return nil, fmt.Errorf("device %s: %w", deviceJID, ErrNoSession)
+		}
+	}
+	s.sealBuffer(device)
+	log := s.log.With("device", deviceJID)
+	cli := whatsmeow.NewClient(device, newWALogger(log.With("component", "whatsmeow")))
+	// At-least-once inbound: WhatsApp gets the ack only once the handler has stored the event, and a message that
+	// arrives again after a crash is served from the decrypted-event buffer (the ratchet has moved on).
+	cli.SynchronousAck = true
+	cli.EnableDecryptedEventBuffer = true
+	if sessionName != "" {
+		cli.GetClientPayload = registrationWithName(cli, sessionName)
+	}
+	if s.redirect != nil {
+		s.redirect(cli)
+	}
+	c := &Conn{cli: cli, log: log}
+	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
+		if _, ok := evt.(*events.PairSuccess); ok {
+			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
+			// goroutine that saved it, before the reconnect after which messages can arrive.
+			s.sealBuffer(cli.Store)
+		}
+		e, ok := translate(evt)
+		if !ok {
+			return true
+		}
+		if _, ok := e.(Connected); ok && cli.Store.ID != nil {
+			e = Connected{JID: *cli.Store.ID}
+		}
+		return handle(e)
+	})
+	return c, nil
+}
+
+// sealBuffer makes the device keep its buffer of decrypted messages encrypted.
+func (s *Sessions) sealBuffer(device *store.Device) {
+	if _, sealed := device.EventBuffer.(sealedBuffer); !sealed {
+		device.EventBuffer = sealedBuffer{EventBuffer: device.EventBuffer, sealer: s.sealer}
+	}
+}
+
+// DeleteDevice removes a device's session from the store without talking to WhatsApp (used when an instance is
+// deleted while it cannot connect).
+func (s *Sessions) DeleteDevice(ctx context.Context, deviceJID string) error {
+	jid, err := types.ParseJID(deviceJID)
+	if err != nil {
+		return fmt.Errorf("parse device %q: %w", deviceJID, err)
+	}
+	device, err := s.container.GetDevice(ctx, jid)
+	if err != nil || device == nil {
+		return err
+	}
+	if err := device.Delete(ctx); err != nil {
+		return fmt.Errorf("delete device %s: %w", deviceJID, err)
+	}
+	return nil
+}
+
+// registrationWithName makes a client register with its own device name: whatsmeow takes the name from a
+// process-wide variable, which cannot differ per instance.
+func registrationWithName(cli *whatsmeow.Client, name string) func() *waWa6.ClientPayload {
+	return func() *waWa6.ClientPayload {
+		payload := cli.Store.GetClientPayload()
+		if payload.DevicePairingData == nil {
+			return payload
+		}
+		props := proto.Clone(store.DeviceProps).(*waCompanionReg.DeviceProps)
+		props.Os = proto.String(name)
+		if raw, err := proto.Marshal(props); err == nil {
+			payload.DevicePairingData.DeviceProps = raw
+		}
+		return payload
+	}
+}
