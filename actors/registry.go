@@ -69,7 +69,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 	}
 	return &System{
 		actors: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return d.Logger.With("component", "protoactor")
+			return d.Logger.With("part", "protoactor")
 		})),
 		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg},
 		db:   d.DB, view: d.View, webhooks: d.Webhooks, admin: d.Admin,

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -101,4 +102,43 @@ func TestCrashMidSend(t *testing.T) {
 	}
 	next := sendText(t, in, alicePhone, "and the next one")
 	waitMessage(t, alice, next)
+}
+
+// TestMessagesReceivedWhileDown: what contacts write while the server is down (killed) waits at WhatsApp and
+// becomes webhooks, in order, once the server is back.
+func TestMessagesReceivedWhileDown(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "down", hooks)
+	link(t, in, business)
+	srv.kill()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var ids []string
+	for i := range 3 {
+		id, err := alice.SendText(ctx, businessPhone, fmt.Sprintf("while you were down %d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	srv.start()
+	for _, id := range ids {
+		hooks.waitFor(t, "received "+id, func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
+	}
+	var order []string
+	seen := map[string]bool{}
+	for _, h := range hooks.hooks() {
+		if id := h.str("messageId"); h.Type == "ReceivedCallback" && !seen[id] {
+			seen[id] = true
+			order = append(order, id)
+		}
+	}
+	if fmt.Sprint(order) != fmt.Sprint(ids) {
+		t.Errorf("received webhooks in order %v, want %v", order, ids)
+	}
 }

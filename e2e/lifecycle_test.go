@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +21,19 @@ func TestPhoneCodePairing(t *testing.T) {
 	srv := startServer(t, sim)
 	in := createInstance(t, srv, "code", hooks)
 
+	eventually(t, 30*time.Second, "QR code image", func() error {
+		res := in.call(t, "GET", "qr-code/image", nil)
+		if res.status != http.StatusOK {
+			return fmt.Errorf("%s", res)
+		}
+		var img struct{ Value string }
+		res.decode(t, &img)
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(img.Value, "data:image/png;base64,"))
+		if err != nil || !bytes.HasPrefix(raw, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Fatalf("qr-code/image is not a PNG data URI: %.60s… (%v)", img.Value, err)
+		}
+		return nil
+	})
 	if res := in.call(t, "GET", "phone-code/12ab", nil); res.status != http.StatusBadRequest {
 		t.Errorf("phone code for a bad number: %s, want 400", res)
 	}

@@ -16,9 +16,9 @@ type hook struct {
 	Type string
 	// WebhookID identifies the webhook across retries: receivers de-duplicate on it.
 	WebhookID string
-	Body    map[string]any
-	Raw     []byte
-	Header  http.Header
+	Body      map[string]any
+	Raw       []byte
+	Header    http.Header
 }
 
 func (h hook) str(field string) string {

@@ -44,7 +44,7 @@ func (db *DB) Migrate(ctx context.Context, component string, steps []string) err
 		if err != nil {
 			return fmt.Errorf("record version: %w", err)
 		}
-		db.log.Info("database migrated", "component", component, "from", version, "to", len(steps))
+		db.log.Info("database migrated", "schema", component, "from", version, "to", len(steps))
 		return nil
 	})
 	if err != nil {

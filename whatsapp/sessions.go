@@ -55,7 +55,7 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 		store.DeviceProps.Os = proto.String(opts.DeviceName)
 	}
 	store.DeviceProps.PlatformType = waCompanionReg.DeviceProps_CHROME.Enum()
-	container := sqlstore.NewWithDB(db, dialect, newWALogger(log.With("component", "whatsmeow-store")))
+	container := sqlstore.NewWithDB(db, dialect, newWALogger(log.With("part", "whatsmeow-store")))
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
@@ -87,7 +87,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	}
 	s.sealBuffer(device)
 	log := s.log.With("device", deviceJID)
-	cli := whatsmeow.NewClient(device, newWALogger(log.With("component", "whatsmeow")))
+	cli := whatsmeow.NewClient(device, newWALogger(log.With("part", "whatsmeow")))
 	// At-least-once inbound: WhatsApp gets the ack only once the handler has stored the event, and a message that
 	// arrives again after a crash is served from the decrypted-event buffer (the ratchet has moved on).
 	cli.SynchronousAck = true

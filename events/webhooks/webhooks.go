@@ -84,7 +84,7 @@ func New(ctx context.Context, db *store.DB, evlog *events.Log, cfg Config, log *
 	if err := db.Migrate(ctx, "webhooks", migrations); err != nil {
 		return nil, err
 	}
-	return &Webhooks{db: db, events: evlog, cfg: cfg.withDefaults(), log: log.With("component", "webhooks")}, nil
+	return &Webhooks{db: db, events: evlog, cfg: cfg.withDefaults(), log: log.With("part", "webhooks")}, nil
 }
 
 // Start starts the dispatcher, which reports its attempts to obs (may be nil), and the projection's consumer

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigDefaultsWorkWithNothingSet(t *testing.T) {
+	c, err := loadConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.SendDelayMin != time.Second || c.SendDelayMax != 3*time.Second ||
+		c.Simulator != "" || c.AllowInsecureWebhooks || !c.DurableCommits || c.MaxQueueWhileOffline != 1000 {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestConfigFromEnvironmentAndFlags(t *testing.T) {
+	c, err := loadConfig([]string{"-addr", "127.0.0.1:9000", "-send-delay", "2s"}, env(map[string]string{
+		"PLUGZAPI_ADDR":                    ":1",
+		"PLUGZAPI_DATA":                    "/var/lib/plugzapi",
+		"PLUGZAPI_SEND_DELAY":              "0",
+		"PLUGZAPI_WA_SIMULATOR":            "127.0.0.1:7080",
+		"PLUGZAPI_ALLOW_INSECURE_WEBHOOKS": "1",
+		"PLUGZAPI_LOG_LEVEL":               "debug",
+		"PLUGZAPI_DURABLE_COMMITS":         "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/var/lib/plugzapi" || c.SendDelayMin != 2*time.Second ||
+		c.SendDelayMax != 2*time.Second || c.Simulator != "127.0.0.1:7080" || !c.AllowInsecureWebhooks ||
+		c.LogLevel != slog.LevelDebug || c.DurableCommits {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestSendDelayForms(t *testing.T) {
+	for in, want := range map[string][2]time.Duration{
+		"0":          {0, 0},
+		"1s-3s":      {time.Second, 3 * time.Second},
+		"500ms-1.5s": {500 * time.Millisecond, 1500 * time.Millisecond},
+		"2s":         {2 * time.Second, 2 * time.Second},
+	} {
+		c, err := loadConfig(nil, env(map[string]string{"PLUGZAPI_SEND_DELAY": in}))
+		if err != nil || c.SendDelayMin != want[0] || c.SendDelayMax != want[1] {
+			t.Errorf("PLUGZAPI_SEND_DELAY=%s: %v-%v, %v", in, c.SendDelayMin, c.SendDelayMax, err)
+		}
+	}
+}
+
+func TestConfigRejectsNonsense(t *testing.T) {
+	for name, vars := range map[string]map[string]string{
+		"unordered delay": {"PLUGZAPI_SEND_DELAY": "3s-1s"},
+		"bad delay":       {"PLUGZAPI_SEND_DELAY": "soon"},
+		"bad boolean":     {"PLUGZAPI_ALLOW_INSECURE_WEBHOOKS": "maybe"},
+		"bad level":       {"PLUGZAPI_LOG_LEVEL": "loud"},
+		"zero queue":      {"PLUGZAPI_MAX_QUEUE_OFFLINE": "0"},
+		"bad timeout":     {"PLUGZAPI_WEBHOOK_TIMEOUT": "-1s"},
+	} {
+		if _, err := loadConfig(nil, env(vars)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := loadConfig([]string{"extra"}, env(nil)); err == nil {
+		t.Error("a stray argument was accepted")
+	}
+}

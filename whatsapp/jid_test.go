@@ -1,0 +1,54 @@
+package whatsapp
+
+import (
+	"errors"
+	"testing"
+
+	"go.mau.fi/whatsmeow/types"
+)
+
+func TestRecipientJID(t *testing.T) {
+	cases := []struct {
+		phone string
+		want  string
+		err   bool
+	}{
+		{"5511999990001", "5511999990001@s.whatsapp.net", false},
+		{"14155550123", "14155550123@s.whatsapp.net", false},
+		{"120363019502650977-group", "120363019502650977@g.us", false},
+		{"5511999999999-1623281429", "5511999999999-1623281429@g.us", false},
+		{"", "", true},
+		{"0511999990001", "", true},
+		{"1234567", "", true},
+		{"1234567890123456", "", true},
+		{"+5511999990001", "", true},
+		{"5511 99999 0001", "", true},
+		{"abc-group", "", true},
+		{"-group", "", true},
+		{"5511999999999-", "", true},
+		{"12-1623281429", "", true},
+		{"5511999990001@s.whatsapp.net", "", true},
+	}
+	for _, c := range cases {
+		got, err := RecipientJID(c.phone)
+		if c.err {
+			if !errors.Is(err, ErrInvalidRecipient) {
+				t.Errorf("RecipientJID(%q) = %v, %v; want ErrInvalidRecipient", c.phone, got, err)
+			}
+			continue
+		}
+		if err != nil || got.String() != c.want {
+			t.Errorf("RecipientJID(%q) = %v, %v; want %s", c.phone, got, err, c.want)
+		}
+		if back := PhoneOf(got); back != c.phone {
+			t.Errorf("PhoneOf(RecipientJID(%q)) = %q", c.phone, back)
+		}
+	}
+}
+
+func TestPhoneOfDevice(t *testing.T) {
+	dev := types.NewADJID("5511999990001", 0, 3)
+	if got := PhoneOf(dev); got != "5511999990001" {
+		t.Errorf("PhoneOf(%s) = %q", dev, got)
+	}
+}
