@@ -139,8 +139,11 @@ func (a *instance) Receive(ctx actor.Context) {
 	case configureWebhooks:
 		ctx.Respond(reply{nil, a.configureWebhooks(m.urls)})
 	case deleteInstance:
-		ctx.Respond(reply{nil, a.delete()})
-		ctx.Stop(ctx.Self())
+		err := a.delete()
+		ctx.Respond(reply{nil, err})
+		if err == nil {
+			ctx.Stop(ctx.Self())
+		}
 
 	case waEvent:
 		// Messages and receipts come with a sender waiting to acknowledge them to WhatsApp; other events do not.

@@ -186,21 +186,28 @@ func (a *instance) logout(ctx actor.Context) {
 		ctx.Respond(reply{})
 		return
 	}
-	conn, requester, self, root, timeout := a.conn, ctx.Sender(), a.self, a.system.Root, a.deps.cfg.RequestTimeout
-	device, sessions := a.st.deviceJID, a.deps.sessions
+	requester, self, root := ctx.Sender(), a.self, a.system.Root
+	unlink := a.unlinker()
+	go func() { root.Send(self, logoutDone{requester: requester, err: unlink()}) }()
+}
+
+// unlinker takes the instance's device away from the actor and returns what unlinks it from the phone (or, when
+// it is not connected, deletes its session), to run off the actor.
+func (a *instance) unlinker() func() error {
+	conn, device, sessions, timeout := a.conn, a.st.deviceJID, a.deps.sessions, a.deps.cfg.RequestTimeout
 	a.conn = nil
 	a.gen++
-	go func() {
-		c, cancel := context.WithTimeout(context.Background(), timeout)
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		var err error
-		if conn != nil {
-			err = conn.Logout(c)
-		} else {
-			err = sessions.DeleteDevice(c, device)
+		switch {
+		case conn != nil:
+			return conn.Logout(ctx)
+		case device != "":
+			return sessions.DeleteDevice(ctx, device)
 		}
-		root.Send(self, logoutDone{requester: requester, err: err})
-	}()
+		return nil
+	}
 }
 
 func (a *instance) loggedOut(d logoutDone) {
@@ -245,10 +252,6 @@ func (a *instance) device() reply {
 
 // delete records the instance's end and unlinks its device; the actor stops after answering.
 func (a *instance) delete() error {
-	device := a.st.deviceJID
-	conn := a.conn
-	a.conn = nil
-	a.stopWake()
 	err := a.persist(func(tx *sql.Tx) error {
 		if _, err := a.deps.vault.DeletePrefix(context.Background(), tx, events.VaultPrefix(a.id)); err != nil {
 			return err
@@ -258,17 +261,10 @@ func (a *instance) delete() error {
 	if err != nil {
 		return err
 	}
-	sessions, timeout, log := a.deps.sessions, a.deps.cfg.RequestTimeout, a.log
+	a.stopWake()
+	device, unlink, log := a.st.deviceJID, a.unlinker(), a.log
 	go func() {
-		c, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		var err error
-		if conn != nil {
-			err = conn.Logout(c)
-		} else if device != "" {
-			err = sessions.DeleteDevice(c, device)
-		}
-		if err != nil {
+		if err := unlink(); err != nil {
 			log.Warn("could not unlink the device of a deleted instance", "device", device, "err", err)
 		}
 	}()

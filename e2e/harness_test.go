@@ -22,13 +22,14 @@ import (
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 // serverBinary is the plugzapi binary under test, built once by TestMain.
 var serverBinary string
 
 func TestMain(m *testing.M) {
-	wasim.TrustRoot()
+	simclient.TrustRoot()
 	dir, err := os.MkdirTemp("", "plugzapi-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

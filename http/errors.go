@@ -85,6 +85,8 @@ var domainErrors = []struct {
 		message: "the QR code is not ready yet, try again in a moment", retryAfter: 1}},
 	{actors.ErrInvalidPhone, apiError{status: http.StatusBadRequest, code: codeInvalidPhone,
 		message: "invalid phone number"}},
+	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }
 
 // classify finds the HTTP answer to an error returned by the application.

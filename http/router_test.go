@@ -129,6 +129,7 @@ func TestDomainErrorsMapInOnePlace(t *testing.T) {
 		{actors.ErrNotLinked, 409, codeNotLinked},
 		{actors.ErrQRNotReady, 503, codeQRNotReady},
 		{actors.ErrInvalidPhone, 400, codeInvalidPhone},
+		{fmt.Errorf("instance X: %w", actors.ErrUnavailable), 503, codeUnavailable},
 		{fmt.Errorf("ask actor: %w", actors.ErrQueueFull), 429, codeQueueFull},
 		{fmt.Errorf("wait: %w", context.DeadlineExceeded), 504, codeTimeout},
 		{errors.New("boom"), 500, codeInternal},

@@ -29,7 +29,11 @@ type Account struct {
 
 	// Guarded by s.mu.
 	name         string
-	status       string
+	status       string // the "about" text
+	picture      string // profile picture id, "" when not set
+	available    bool   // presence as last told to subscribers
+	lastSeen     time.Time
+	subscribers  map[*conn]struct{} // connections subscribed to this account's presence
 	devices      map[uint16]*device
 	nextDevice   uint16
 	nextKeyIndex uint32
@@ -80,6 +84,7 @@ func (s *Simulator) AddAccount(ctx context.Context, phone, name string) (*Accoun
 		nextDevice:   1,
 		nextKeyIndex: 1,
 		privacy:      maps.Clone(defaultPrivacy),
+		subscribers:  make(map[*conn]struct{}),
 	}
 	s.accounts[phone] = a
 	s.byLID[a.lid.User] = a

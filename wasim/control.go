@@ -2,6 +2,7 @@ package wasim
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,18 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Post("/typing", s.withAccount(s.apiTyping))
 			r.Post("/online", s.withAccount(s.apiOnline))
 			r.Post("/hold", s.withAccount(s.apiHold))
+			r.Get("/messages/{id}/media", s.withAccount(s.apiMessageMedia))
+			r.Post("/groups", s.withAccount(s.apiCreateGroup))
+			r.Get("/groups", s.withAccount(s.apiAccountGroups))
+			r.Post("/profile", s.withAccount(s.apiProfile))
+			r.Post("/presence", s.withAccount(s.apiPresence))
+		})
+		r.Route("/groups/{id}", func(r chi.Router) {
+			r.Get("/", s.apiGetGroup)
+			r.Post("/participants", s.apiGroupParticipants)
+			r.Post("/subject", s.apiGroupSubject)
+			r.Post("/description", s.apiGroupDescription)
+			r.Post("/leave", s.apiLeaveGroup)
 		})
 		r.Route("/devices/{jid}", func(r chi.Router) {
 			r.Post("/drop", s.withDevice(s.apiDrop))
@@ -97,20 +110,26 @@ func parseDeviceJID(raw string) (types.JID, error) {
 }
 
 type accountJSON struct {
-	Phone   string       `json:"phone"`
-	JID     string       `json:"jid"`
-	Name    string       `json:"name"`
-	Online  bool         `json:"online"`
-	Devices []DeviceInfo `json:"devices"`
+	Phone     string       `json:"phone"`
+	JID       string       `json:"jid"`
+	Name      string       `json:"name"`
+	Online    bool         `json:"online"`
+	Available bool         `json:"available"`
+	Status    string       `json:"status"`
+	PictureID string       `json:"pictureId,omitempty"`
+	Devices   []DeviceInfo `json:"devices"`
 }
 
 func describeAccount(a *Account) accountJSON {
 	return accountJSON{
-		Phone:   a.Phone(),
-		JID:     a.JID().String(),
-		Name:    a.Name(),
-		Online:  a.Online(),
-		Devices: a.DeviceInfos(),
+		Phone:     a.Phone(),
+		JID:       a.JID().String(),
+		Name:      a.Name(),
+		Online:    a.Online(),
+		Available: a.Available(),
+		Status:    a.Status(),
+		PictureID: a.PictureID(),
+		Devices:   a.DeviceInfos(),
 	}
 }
 
@@ -178,27 +197,74 @@ func (s *Simulator) apiLinkCode(w http.ResponseWriter, r *http.Request, a *Accou
 	writeJSON(w, http.StatusOK, map[string]string{"device": dev.String()})
 }
 
+// apiSendMessage sends a text, or with a media type, a media message (the file as
+// base64 in mediaBase64).
 func (s *Simulator) apiSendMessage(w http.ResponseWriter, r *http.Request, a *Account) {
 	var req struct {
-		To      string `json:"to"`
-		Text    string `json:"text"`
-		ReplyTo string `json:"replyTo"`
+		To          string `json:"to"`
+		Text        string `json:"text"`
+		ReplyTo     string `json:"replyTo"`
+		Type        string `json:"type"`
+		MediaBase64 string `json:"mediaBase64"`
+		MimeType    string `json:"mimeType"`
+		Caption     string `json:"caption"`
+		FileName    string `json:"fileName"`
+		PTT         bool   `json:"ptt"`
 	}
-	if !decodeBody(w, r, &req) {
+	// Room for the largest upload, base64-encoded, and the rest of the request.
+	limit := s.media.maxObject/3*4 + 4 + maxControlBody
+	if !decodeBodyLimit(w, r, &req, limit) {
 		return
 	}
-	if req.To == "" || req.Text == "" {
-		writeError(w, http.StatusBadRequest, "to and text are required")
+	if req.To == "" {
+		writeError(w, http.StatusBadRequest, "to is required")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
 	defer cancel()
-	id, err := a.SendText(ctx, req.To, req.Text, req.ReplyTo)
+	var id string
+	var err error
+	switch req.Type {
+	case "", "text":
+		if req.Text == "" {
+			writeError(w, http.StatusBadRequest, "text is required")
+			return
+		}
+		id, err = a.SendText(ctx, req.To, req.Text, req.ReplyTo)
+	case string(MediaImage), string(MediaAudio), string(MediaVideo), string(MediaDocument), string(MediaSticker):
+		data, derr := decodeBase64(req.MediaBase64)
+		if derr != nil || len(data) == 0 {
+			writeError(w, http.StatusBadRequest, "mediaBase64 is required and must be base64")
+			return
+		}
+		caption := req.Caption
+		if caption == "" {
+			caption = req.Text
+		}
+		id, err = a.SendMedia(ctx, req.To, Media{
+			Kind: MediaKind(req.Type), Data: data, MimeType: req.MimeType, Caption: caption,
+			FileName: req.FileName, PTT: req.PTT, ReplyTo: req.ReplyTo,
+		})
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("type %q is not text, image, audio, video, document or sticker", req.Type))
+		return
+	}
 	if err != nil {
 		writeFailure(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+// decodeBase64 accepts standard base64 with or without padding, and base64url.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not base64")
 }
 
 func (s *Simulator) apiListMessages(w http.ResponseWriter, r *http.Request, a *Account) {
@@ -370,9 +436,19 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 
 // decodeBody decodes a JSON request body strictly; on failure it answers 400.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	return decodeBodyLimit(w, r, v, maxControlBody)
+}
+
+// decodeBodyLimit is decodeBody for bodies of up to limit bytes (413 beyond).
+func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooLarge.Limit))
+			return false
+		}
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON body: %v", err))
 		return false
 	}
@@ -414,8 +490,13 @@ func writeResult(w http.ResponseWriter, err error) {
 func writeFailure(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrUnknownAccount), errors.Is(err, ErrUnknownDevice), errors.Is(err, ErrNoPendingPairing):
+	case errors.Is(err, ErrUnknownAccount), errors.Is(err, ErrUnknownDevice), errors.Is(err, ErrNoPendingPairing),
+		errors.Is(err, ErrUnknownGroup), errors.Is(err, ErrUnknownMessage):
 		status = http.StatusNotFound
+	case errors.Is(err, ErrNotInGroup), errors.Is(err, ErrNotGroupAdmin):
+		status = http.StatusForbidden
+	case errors.Is(err, ErrMediaUnavailable):
+		status = http.StatusGone
 	case errors.Is(err, ErrInvalidPhone), errors.Is(err, ErrInvalidQR), errors.Is(err, ErrInvalidCode),
 		errors.Is(err, ErrInvalidArgument), errors.Is(err, ErrWrongCode):
 		status = http.StatusBadRequest

@@ -18,6 +18,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 type api struct {
@@ -261,7 +262,7 @@ func TestGarbageConnections(t *testing.T) {
 // same API when mounted elsewhere.
 func TestHTTPClientAndHandler(t *testing.T) {
 	sim := startSim(t, wasim.Options{})
-	resp, err := wasim.HTTPClient(sim.Addr()).Get("https://mmg.whatsapp.net/v1/accounts")
+	resp, err := simclient.HTTPClient(sim.Addr()).Get("https://mmg.whatsapp.net/v1/accounts")
 	if err != nil {
 		t.Fatalf("request through HTTPClient: %v", err)
 	}

@@ -7,25 +7,28 @@
 // # Trust root: tests and demos only
 //
 // The simulator presents its own certificate chain in the Noise handshake. Its root
-// key is derived from a fixed, public seed (RootPublicKey), so every simulator in every
-// process is trusted by the same root, and anyone can impersonate a server to a client
-// that trusts it. TrustRoot makes whatsmeow trust that root instead of WhatsApp's, for
-// the whole process. Never call it (or Configure, which calls it) in a production
-// process, except behind an explicit simulator flag that also logs loudly.
+// key is derived from a fixed, public seed (simclient.RootPublicKey), so every simulator
+// in every process is trusted by the same root, and anyone can impersonate a server to a
+// client that trusts it. simclient.TrustRoot makes whatsmeow trust that root instead of
+// WhatsApp's, for the whole process. Never call it (or simclient.Configure, which calls
+// it) in a production process, except behind an explicit simulator flag that also logs
+// loudly. Package simclient holds only that client side, so that a server can offer the
+// flag without carrying the simulator.
 //
 // # Using it
 //
-//	wasim.TrustRoot() // in TestMain, before any client exists
+//	simclient.TrustRoot() // in TestMain, before any client exists
 //	sim, _ := wasim.Start(ctx, wasim.Options{})
 //	defer sim.Close()
 //	bob, _ := sim.AddAccount(ctx, "5511999990002", "Bob") // Bob's phone is online
 //	alice, _ := sim.AddAccount(ctx, "5511999990001", "Alice")
-//	wasim.Configure(cli, sim.Addr())    // cli is a *whatsmeow.Client with an empty store
+//	simclient.Configure(cli, sim.Addr()) // cli is a *whatsmeow.Client with an empty store
 //	dev, _ := alice.ScanQR(ctx, qrCode) // the QR code cli's QR channel showed
 //	// cli now logs in as Alice's linked device dev and talks to Bob with real Signal
 //	// encryption; bob.Messages reads what Bob's phone decrypted, bob.SendText answers.
 //
-// cmd/wasim serves the same simulator with a JSON control API (see control.go).
+// cmd/wasim serves the same simulator with a JSON control API (see control.go and
+// control_groups.go).
 //
 // # What is simulated
 //
@@ -51,28 +54,48 @@
 //     chat with an id already routed (a crash resend) is acknowledged with its original
 //     timestamp and not delivered again; Deliveries counts copies per device.
 //   - Receipts: delivery (plain or inactive), read, played, sender and retry receipts,
-//     relayed to the devices they address. Typing (chat states) relayed live.
+//     relayed to the devices they address, in direct chats and in groups.
+//   - Media: the media_conn IQ, and the media hosts' upload (POST /mms/<type>/<token>,
+//     auth token and body hash checked) and download endpoints (by URL and by direct
+//     path, with signed, expiring paths like WhatsApp's). The simulator stores the
+//     encrypted bytes and never sees a media key; downloaders check hash and MAC.
+//     Stored media is bounded (Options.MediaMemory, MaxMediaObjects, MaxMediaSize):
+//     the oldest uploads are evicted first, and downloading them answers 404.
+//   - Groups (w:g2): create, info (404 unknown, 403 not a member), list, add, remove,
+//     promote, demote, subject, description, picture, leave, with w:gp2 notifications
+//     to every member device (events.JoinedGroup for the group's creation or being
+//     added, events.GroupInfo for the rest). Group messages with sender keys: each
+//     member device gets its own sender key message, then the shared skmsg. Crash
+//     resends are de-duplicated as in direct chats.
+//   - Users: IsOnWhatsApp, user info (status text, picture id, device list), profile
+//     pictures (JPEG; 404 when none is set), presence (available, unavailable with
+//     last seen or "deny", relayed to subscribers), chat states (composing, recording,
+//     paused) in direct chats and groups.
 //   - Simulated phones: every account has a phone that signs pairings and acts as a
 //     person through a whatsmeow device of its own, linked through the normal QR path
-//     and stored in a temporary SQLite database: it sends texts and replies, keeps a
-//     decrypted inbox, marks messages read or played, types, and goes offline.
+//     and stored in a temporary SQLite database: it sends texts, replies and media
+//     (image, audio or voice note, video, document, sticker) to numbers and groups,
+//     keeps a decrypted inbox (media downloaded and described by hash and size),
+//     marks messages read or played, types, creates and runs groups, sets its
+//     picture and status text, shows itself available or away, and goes offline.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
 //     keepalives, deliveries held for an account.
 //
 // # What is not simulated
 //
-// Not yet: media upload and download (media_conn), groups, presence subscriptions,
-// profile pictures and user info beyond device lists; their IQs are answered 501 and
-// messages to groups are refused (ack error 501) until they are added.
-//
 // No app-state sync and no history sync (so whatsmeow never learns a push name on its
 // own: set Store.PushName before sending presence), no calls, newsletters, status
-// broadcasts, business profiles or payments. The phone itself (device 0) has no Signal
-// endpoint: it is left out of device lists, and the phone acts through its own linked
-// device instead. Blocking is recorded but does not stop delivery. State lives in
-// memory: a restarted simulator knows no accounts, and every device logging in to it
-// is refused with 401.
+// broadcasts, broadcast lists, communities, business profiles or payments. Groups
+// have no invite links, join requests, announcement or locked modes, or disappearing
+// messages (their IQs answer 501; as options of a create they are ignored). Profile pictures have no thumbnails (a preview is
+// the picture), and a changed user picture is not announced to contacts (they see it
+// when they ask); privacy settings other than read receipts, last seen and profile
+// picture are recorded but not enforced, and blocking does not stop delivery. The
+// phone itself (device 0) has no Signal endpoint: it is left out of device lists, and
+// the phone acts through its own linked device instead. State lives in memory: a
+// restarted simulator knows no accounts, and every device logging in to it is refused
+// with 401.
 //
 // # LID policy
 //
@@ -85,5 +108,7 @@
 //
 // Stanzas, IQ namespaces, message, receipt and chat-state routes (per destination
 // server) and usync query kinds are registered in a dispatch table (routes, in
-// router.go); a feature lives in its own file with its own register function.
+// router.go); a feature lives in its own file with its own register function
+// (media.go, groups.go and groupmsg.go, profile.go, presence.go…), and the simulated
+// phones' side of it in a phone*.go file. HTTP endpoints go in newHandler (server.go).
 package wasim

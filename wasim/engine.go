@@ -2,6 +2,8 @@ package wasim
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +19,8 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver for the phones' stores
+
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 // The simulated phones act through a whatsmeow device each: real Signal sessions,
@@ -70,7 +74,8 @@ type engine struct {
 	changed   chan struct{} // closed and replaced on every state change
 	inbox     []Message
 	seen      map[string]struct{}
-	sent      map[string]*waE2E.Message // own messages, for quoting them
+	sent      map[string]*waE2E.Message                // own messages, for quoting them
+	media     map[string]whatsmeow.DownloadableMessage // received media by message id
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -87,7 +92,7 @@ func (a *Account) startEngine(ctx context.Context) error {
 	// send presence without one.
 	device.PushName = a.Name()
 	cli := whatsmeow.NewClient(device, newWALogger(s.log.With("phone", a.phone)))
-	Configure(cli, s.Addr())
+	simclient.Configure(cli, s.Addr())
 	e := &engine{
 		a:       a,
 		cli:     cli,
@@ -95,6 +100,7 @@ func (a *Account) startEngine(ctx context.Context) error {
 		changed: make(chan struct{}),
 		seen:    make(map[string]struct{}),
 		sent:    make(map[string]*waE2E.Message),
+		media:   make(map[string]whatsmeow.DownloadableMessage),
 	}
 	cli.AddEventHandler(e.handleEvent)
 	fail := func(err error) error {
@@ -197,6 +203,9 @@ func (e *engine) waitConnected(ctx context.Context) error {
 	}
 }
 
+// record adds a received message to the inbox. Media is downloaded first, on the
+// client's event goroutine, so the inbox keeps the order messages arrived in; the
+// download is from the simulator itself and quick.
 func (e *engine) record(evt *events.Message) {
 	m, ok := inboxMessage(evt)
 	if !ok {
@@ -204,12 +213,36 @@ func (e *engine) record(evt *events.Message) {
 	}
 	key := m.Chat + "/" + m.From + "/" + m.ID
 	e.mu.Lock()
+	_, dup := e.seen[key]
+	e.mu.Unlock()
+	if dup {
+		return
+	}
+	dl, mimeType, fileName, caption := mediaOf(evt.Message)
+	if dl != nil {
+		m.MimeType, m.FileName, m.Caption = mimeType, fileName, caption
+		ctx, cancel := context.WithTimeout(e.a.s.ctx, mediaDownloadTimeout)
+		data, err := e.cli.Download(ctx, dl)
+		cancel()
+		if err != nil {
+			m.MediaError = err.Error()
+			e.a.s.log.Warn("phone cannot download media", "phone", e.a.phone, "id", m.ID, "err", err)
+		} else {
+			sum := sha256.Sum256(data)
+			m.MediaSHA256 = hex.EncodeToString(sum[:])
+			m.MediaSize = int64(len(data))
+		}
+	}
+	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.seen[key]; dup {
 		return
 	}
 	e.seen[key] = struct{}{}
 	e.inbox = append(e.inbox, m)
+	if dl != nil {
+		e.media[m.ID] = dl
+	}
 }
 
 // ready returns the account's phone once it is connected, waiting for a reconnect in
@@ -227,9 +260,13 @@ func (a *Account) ready(ctx context.Context) (*engine, error) {
 	return e, nil
 }
 
-// parseChat turns a phone number or a JID (user or group) into a chat JID.
+// parseChat turns a phone number, a group id (<digits>-group) or a JID (user or
+// group) into a chat JID.
 func parseChat(chat string) (types.JID, error) {
 	chat = strings.TrimSpace(chat)
+	if strings.HasSuffix(chat, groupIDSuffix) {
+		return parseGroupID(chat)
+	}
 	if strings.Contains(chat, "@") {
 		jid, err := types.ParseJID(chat)
 		if err != nil || jid.User == "" {

@@ -37,4 +37,16 @@ var (
 	// ErrEngineOffline: the account's simulated phone is offline (SetOnline(false)) or
 	// was unlinked, so it cannot act.
 	ErrEngineOffline = errors.New("simulated phone is offline")
+	// ErrUnknownGroup: no group has this id.
+	ErrUnknownGroup = errors.New("unknown group")
+	// ErrNotInGroup: the account is not a member of the group.
+	ErrNotInGroup = errors.New("not a member of the group")
+	// ErrNotGroupAdmin: the change needs a group admin.
+	ErrNotGroupAdmin = errors.New("not an admin of the group")
+	// ErrUnknownMessage: the account's inbox has no message with this id (or it has
+	// no media).
+	ErrUnknownMessage = errors.New("unknown message")
+	// ErrMediaUnavailable: the media of a message can no longer be downloaded (it
+	// was evicted from the simulator's media store, see Options.MediaMemory).
+	ErrMediaUnavailable = errors.New("media no longer available")
 )

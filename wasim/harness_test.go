@@ -20,6 +20,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 
 	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 // waitTimeout bounds every wait in these tests. Generous, because -race slows the
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 		// client process it kills.
 		os.Exit(helperClientMain())
 	}
-	wasim.TrustRoot()
+	simclient.TrustRoot()
 	// Fast keepalives, so keepalive behaviour is observable in seconds. These are
 	// whatsmeow package variables: set them before any client exists.
 	whatsmeow.KeepAliveIntervalMin = 400 * time.Millisecond
@@ -145,7 +146,7 @@ func wrapClient(t *testing.T, sim *wasim.Simulator, container *sqlstore.Containe
 	c.logs = &logCapture{next: clientLogger()}
 	c.logs.init()
 	c.cli = whatsmeow.NewClient(dev, c.logs)
-	wasim.Configure(c.cli, sim.Addr())
+	simclient.Configure(c.cli, sim.Addr())
 	c.cli.AddEventHandler(c.record)
 	t.Cleanup(c.cli.Disconnect)
 	return c

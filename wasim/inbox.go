@@ -3,6 +3,7 @@ package wasim
 import (
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -29,6 +30,24 @@ type Message struct {
 	QuotedID string `json:"quotedId,omitempty"`
 	// Time is the server timestamp of the message.
 	Time time.Time `json:"time"`
+
+	// The fields below are set on media messages (image, video, audio, ptt,
+	// document, sticker).
+
+	// Caption is the caption of an image, video or document.
+	Caption string `json:"caption,omitempty"`
+	// MimeType is the media's MIME type, as the sender declared it.
+	MimeType string `json:"mimeType,omitempty"`
+	// FileName is a document's file name.
+	FileName string `json:"fileName,omitempty"`
+	// MediaSHA256 is the hex SHA-256 of the media as the phone downloaded and
+	// decrypted it (whatsmeow checked it against the sender's hash and MAC), and
+	// MediaSize its length in bytes.
+	MediaSHA256 string `json:"mediaSha256,omitempty"`
+	MediaSize   int64  `json:"mediaSize,omitempty"`
+	// MediaError says why the media could not be downloaded or decrypted; the
+	// other media fields describe what the sender declared.
+	MediaError string `json:"mediaError,omitempty"`
 }
 
 // inboxMessage describes a received message, or reports false for messages without
@@ -48,6 +67,29 @@ func inboxMessage(evt *events.Message) (Message, bool) {
 		QuotedID: quoted,
 		Time:     evt.Info.Timestamp,
 	}, true
+}
+
+// mediaOf returns the downloadable part of a media message with its declared MIME
+// type, file name and caption, or nil for other messages.
+func mediaOf(m *waE2E.Message) (dl whatsmeow.DownloadableMessage, mimeType, fileName, caption string) {
+	switch {
+	case m.GetImageMessage() != nil:
+		im := m.GetImageMessage()
+		return im, im.GetMimetype(), "", im.GetCaption()
+	case m.GetVideoMessage() != nil:
+		vm := m.GetVideoMessage()
+		return vm, vm.GetMimetype(), "", vm.GetCaption()
+	case m.GetAudioMessage() != nil:
+		am := m.GetAudioMessage()
+		return am, am.GetMimetype(), "", ""
+	case m.GetDocumentMessage() != nil:
+		doc := m.GetDocumentMessage()
+		return doc, doc.GetMimetype(), doc.GetFileName(), doc.GetCaption()
+	case m.GetStickerMessage() != nil:
+		st := m.GetStickerMessage()
+		return st, st.GetMimetype(), "", ""
+	}
+	return nil, "", "", ""
 }
 
 // chatName is a chat's name in the control API: phone number for people, full JID

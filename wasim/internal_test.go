@@ -3,8 +3,14 @@ package wasim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +24,8 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/util/keys"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 func TestFrameDecoder(t *testing.T) {
@@ -204,7 +212,7 @@ func verifyChain(t *testing.T, raw, static []byte) {
 		t.Fatal(err)
 	}
 	var inter, leaf waCert.CertChain_NoiseCertificate_Details
-	if !ecc.VerifySignature(ecc.NewDjbECPublicKey(RootPublicKey()), chain.GetIntermediate().GetDetails(), [64]byte(chain.GetIntermediate().GetSignature())) {
+	if !ecc.VerifySignature(ecc.NewDjbECPublicKey(simclient.RootPublicKey()), chain.GetIntermediate().GetDetails(), [64]byte(chain.GetIntermediate().GetSignature())) {
 		t.Fatal("intermediate not signed by the root")
 	}
 	if err := proto.Unmarshal(chain.GetIntermediate().GetDetails(), &inter); err != nil || inter.GetIssuerSerial() != 0 || len(inter.GetKey()) != 32 {
@@ -284,6 +292,26 @@ func TestMalformedStanzas(t *testing.T) {
 		{Tag: "unknown-tag"},
 		{Tag: "iq", Attrs: waBinary.Attrs{"type": "get"}},
 		{Tag: "iq", Attrs: waBinary.Attrs{"type": "result", "id": "nobody-waits"}},
+		{Tag: "message", Attrs: waBinary.Attrs{"id": "m7", "to": types.GroupServerJID}, Content: []waBinary.Node{{Tag: "participants"}}},
+		{Tag: "receipt", Attrs: waBinary.Attrs{"id": "r2", "to": types.NewJID("1", types.GroupServer), "participant": "x"}},
+		{Tag: "chatstate", Attrs: waBinary.Attrs{"to": types.NewJID("1", types.GroupServer)}, Content: []waBinary.Node{{Tag: "composing"}}},
+		{Tag: "presence", Attrs: waBinary.Attrs{"type": "subscribe"}},
+		{Tag: "presence", Attrs: waBinary.Attrs{"type": "subscribe", "to": "x"}},
+		{Tag: "presence", Attrs: waBinary.Attrs{"type": "subscribe", "to": jid}},
+		{Tag: "presence", Attrs: waBinary.Attrs{"type": "subscribe", "to": a.jid}},
+	}
+	group := types.NewJID("120363000000000001", types.GroupServer)
+	giq := func(to types.JID, typ string, content ...waBinary.Node) *waBinary.Node {
+		n := iq("w:g2", typ, content...)
+		n.Attrs["to"] = to
+		return n
+	}
+	pic := func(typ string, target any, content ...waBinary.Node) *waBinary.Node {
+		n := iq("w:profile:picture", typ, content...)
+		if target != nil {
+			n.Attrs["target"] = target
+		}
+		return n
 	}
 	iqs := []*waBinary.Node{
 		iq("no-such-namespace", "get"),
@@ -300,6 +328,32 @@ func TestMalformedStanzas(t *testing.T) {
 		iq("blocklist", "set", waBinary.Node{Tag: "item", Attrs: waBinary.Attrs{"jid": jid, "action": "explode"}}),
 		iq("status", "set"),
 		iq("w:p", "get"),
+		iq("w:m", "get"),
+		iq("w:m", "set"),
+		iq("w:g2", "get"),
+		giq(types.GroupServerJID, "set"),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "create"}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "create", Attrs: waBinary.Attrs{"subject": 5}}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "create", Attrs: waBinary.Attrs{"subject": strings.Repeat("x", 101)}}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "create", Attrs: waBinary.Attrs{"subject": "ok"}, Content: []waBinary.Node{{Tag: "participant", Attrs: waBinary.Attrs{"jid": "x"}}, {Tag: "junk"}}}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "leave"}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "leave", Content: []waBinary.Node{{Tag: "group", Attrs: waBinary.Attrs{"id": "x"}}}}),
+		giq(types.GroupServerJID, "set", waBinary.Node{Tag: "leave", Content: []waBinary.Node{{Tag: "group", Attrs: waBinary.Attrs{"id": group}}}}),
+		giq(types.GroupServerJID, "get", waBinary.Node{Tag: "invite"}),
+		giq(group, "get", waBinary.Node{Tag: "query"}),
+		giq(group, "set", waBinary.Node{Tag: "add", Content: []waBinary.Node{{Tag: "participant"}}}),
+		giq(group, "set", waBinary.Node{Tag: "subject"}, waBinary.Node{Tag: "subject"}),
+		pic("get", nil),
+		pic("get", jid),
+		pic("get", jid, waBinary.Node{Tag: "picture"}),
+		pic("get", group, waBinary.Node{Tag: "picture"}),
+		pic("get", types.NewJID("x", types.BroadcastServer), waBinary.Node{Tag: "picture"}),
+		pic("set", nil, waBinary.Node{Tag: "picture", Content: "not a jpeg"}),
+		pic("set", nil, waBinary.Node{Tag: "picture", Content: []waBinary.Node{{Tag: "x"}}}),
+		pic("set", jid, waBinary.Node{Tag: "picture", Content: []byte{0xFF, 0xD8, 0xFF, 0xE0}}),
+		pic("set", group),
+		pic("delete", nil),
+		iq("usync", "get", waBinary.Node{Tag: "usync", Content: []waBinary.Node{{Tag: "query", Content: []waBinary.Node{{Tag: "status"}, {Tag: "picture"}, {Tag: "business"}}}, {Tag: "list", Content: []waBinary.Node{{Tag: "user", Attrs: waBinary.Attrs{"jid": jid}}, {Tag: "user", Attrs: waBinary.Attrs{"jid": a.jid}}}}}}),
 	}
 	for _, n := range stanzas {
 		s.dispatch(c, n)
@@ -346,5 +400,131 @@ func TestParticipantHashMatchesWhatsmeow(t *testing.T) {
 	a, b := participantHash(devs), participantHash([]types.JID{devs[1], devs[0]})
 	if a != b || !strings.HasPrefix(a, "2:") || len(a) != 10 {
 		t.Errorf("hash %q / %q: must be order independent and 2:+8 base64 chars", a, b)
+	}
+}
+
+// The media host endpoints check what whatsmeow's uploads and downloads carry, and
+// refuse everything else without panicking.
+func TestMediaEndpoints(t *testing.T) {
+	s, err := Start(context.Background(), Options{MediaMemory: 4096, MaxMediaObjects: 3, MaxMediaSize: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	h := s.Handler()
+	do := func(method, target string, body []byte) *httptest.ResponseRecorder {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, target, bytes.NewReader(body)))
+		return rec
+	}
+	token := func(b []byte) string {
+		sum := sha256.Sum256(b)
+		return base64.URLEncoding.EncodeToString(sum[:])
+	}
+	auth := s.media.issueAuth(time.Now())
+	upload := func(mmsType string, body []byte) (*httptest.ResponseRecorder, string, string) {
+		t.Helper()
+		tok := token(body)
+		rec := do("POST", "/mms/"+mmsType+"/"+tok+"?auth="+url.QueryEscape(auth)+"&token="+url.QueryEscape(tok), body)
+		var out struct {
+			URL        string `json:"url"`
+			DirectPath string `json:"direct_path"`
+		}
+		if rec.Code == http.StatusOK {
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("upload answer %s: %v", rec.Body, err)
+			}
+		}
+		return rec, out.URL, out.DirectPath
+	}
+	blob := func(n int, fill byte) []byte { return bytes.Repeat([]byte{fill}, n) }
+
+	first := blob(1500, 1)
+	rec, mediaURL, path := upload("image", first)
+	if rec.Code != http.StatusOK || !strings.HasPrefix(mediaURL, "https://"+mediaHost+"/v/") || !strings.HasPrefix(path, "/v/") {
+		t.Fatalf("upload: %d %s url %q path %q", rec.Code, rec.Body, mediaURL, path)
+	}
+	u, _ := url.Parse(mediaURL)
+	if got := do("GET", u.RequestURI(), nil); got.Code != http.StatusOK || !bytes.Equal(got.Body.Bytes(), first) {
+		t.Errorf("download by url: %d, %d bytes", got.Code, got.Body.Len())
+	}
+	byPath := path + "&hash=" + url.QueryEscape(token(first)) + "&mms-type=image&__wa-mms="
+	if got := do("GET", byPath, nil); got.Code != http.StatusOK || !bytes.Equal(got.Body.Bytes(), first) {
+		t.Errorf("download by direct path: %d", got.Code)
+	}
+	if got := do("GET", path+"&hash="+url.QueryEscape(token([]byte("other"))), nil); got.Code != http.StatusNotFound {
+		t.Errorf("download with a wrong hash: %d, want 404", got.Code)
+	}
+	if got := do("GET", strings.Replace(path, "oh=", "oh=x", 1), nil); got.Code != http.StatusForbidden {
+		t.Errorf("download with a forged signature: %d, want 403", got.Code)
+	}
+	file := strings.TrimPrefix(strings.SplitN(path, "?", 2)[0], "/v/"+mediaKinds["image"]+"/")
+	expired := s.media.signedPath(mediaKinds["image"], file, time.Now().Add(-mediaURLLifetime-time.Hour))
+	if got := do("GET", expired, nil); got.Code != http.StatusGone {
+		t.Errorf("download of an expired path: %d, want 410", got.Code)
+	}
+
+	good := blob(100, 2)
+	tok := token(good)
+	for _, tc := range []struct {
+		name   string
+		target string
+		body   []byte
+		want   int
+	}{
+		{"no auth", "/mms/image/" + tok + "?token=" + tok, good, http.StatusUnauthorized},
+		{"forged auth", "/mms/image/" + tok + "?auth=123.abc&token=" + tok, good, http.StatusUnauthorized},
+		{"expired auth", "/mms/image/" + tok + "?auth=" + url.QueryEscape(s.media.issueAuth(time.Now().Add(-mediaAuthTTL-time.Hour))), good, http.StatusUnauthorized},
+		{"token is not the body's hash", "/mms/image/" + token([]byte("x")) + "?auth=" + url.QueryEscape(auth), good, http.StatusBadRequest},
+		{"tokens differ", "/mms/image/" + tok + "?auth=" + url.QueryEscape(auth) + "&token=" + token([]byte("x")), good, http.StatusBadRequest},
+		{"token not base64", "/mms/image/%25%25?auth=" + url.QueryEscape(auth), good, http.StatusBadRequest},
+		{"bad type", "/mms/IMAGE!/" + tok + "?auth=" + url.QueryEscape(auth), good, http.StatusBadRequest},
+		{"empty", "/mms/image/" + token(nil) + "?auth=" + url.QueryEscape(auth), nil, http.StatusBadRequest},
+		{"too large", "/mms/image/" + token(blob(3000, 3)) + "?auth=" + url.QueryEscape(auth), blob(3000, 3), http.StatusRequestEntityTooLarge},
+		{"unknown media", "/v/" + mediaKinds["image"] + "/nothing.enc?oh=x&oe=1", nil, http.StatusForbidden},
+	} {
+		method := "POST"
+		if strings.HasPrefix(tc.target, "/v/") {
+			method = "GET"
+		}
+		if got := do(method, tc.target, tc.body); got.Code != tc.want {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, got.Code, tc.want, got.Body)
+		}
+	}
+
+	// The store keeps at most 4096 bytes and 3 objects, evicting the oldest first.
+	_, _, path2 := upload("video", blob(1500, 4))
+	_, _, path3 := upload("document", blob(1500, 5))
+	if got := do("GET", path, nil); got.Code != http.StatusNotFound {
+		t.Errorf("download of media evicted by the memory bound: %d, want 404", got.Code)
+	}
+	for _, p := range []string{path2, path3} {
+		if got := do("GET", p, nil); got.Code != http.StatusOK {
+			t.Errorf("download of kept media: %d", got.Code)
+		}
+	}
+	upload("audio", blob(10, 6))
+	upload("audio", blob(10, 7))
+	if got := do("GET", path2, nil); got.Code != http.StatusNotFound {
+		t.Errorf("download of media evicted by the count bound: %d, want 404", got.Code)
+	}
+
+	s.media.putPicture("42", []byte{0xFF, 0xD8, 0xFF, 1})
+	picURL, _ := s.media.pictureURLs("42", time.Now())
+	pu, _ := url.Parse(picURL)
+	if got := do("GET", pu.RequestURI(), nil); got.Code != http.StatusOK || got.Header().Get("Content-Type") != "image/jpeg" {
+		t.Errorf("picture download: %d %q", got.Code, got.Header().Get("Content-Type"))
+	}
+	s.media.deletePicture("42")
+	if got := do("GET", pu.RequestURI(), nil); got.Code != http.StatusNotFound {
+		t.Errorf("removed picture: %d, want 404", got.Code)
+	}
+}
+
+// The client side pins the root's public key; it must be the one the simulator signs with.
+func TestPinnedRootMatchesTheSeededRoot(t *testing.T) {
+	if simclient.RootPublicKey() != *rootKey.Pub {
+		t.Fatal("simclient's pinned root public key differs from the simulator's root key")
 	}
 }

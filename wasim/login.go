@@ -216,6 +216,9 @@ func (s *Simulator) login(c *conn, phone string, deviceID uint32) {
 	}
 	n := s.flushLocked(d)
 	s.sendIB(c, waBinary.Node{Tag: "offline", Attrs: waBinary.Attrs{"count": n}})
+	// A device that announced itself available before it reconnected is available
+	// again (whatsmeow does not repeat its presence after a reconnect).
+	s.presenceChangedLocked(d.acct)
 	c.log.Info("device logged in", "device", d.jid, "flushed", n)
 }
 
@@ -239,6 +242,7 @@ func (s *Simulator) removeConn(c *conn) {
 		d.conn = nil
 	}
 	c.loggedIn = false
+	s.forgetConnPresenceLocked(c)
 	for ref, rc := range s.pairRefs {
 		if rc == c {
 			delete(s.pairRefs, ref)

@@ -51,8 +51,21 @@ func isReceipt(id string, typ types.ReceiptType) func(*events.Receipt) bool {
 	}
 }
 
+// isMessage matches the event of the message with this id. A group message comes
+// as two events (whatsmeow emits one per decrypted part): the first carries only the
+// sender key, and is skipped.
 func isMessage(id string) func(*events.Message) bool {
-	return func(m *events.Message) bool { return m.Info.ID == id }
+	return func(m *events.Message) bool { return m.Info.ID == id && !senderKeyOnly(m.Message) }
+}
+
+func senderKeyOnly(m *waE2E.Message) bool {
+	if m.GetSenderKeyDistributionMessage() == nil {
+		return false
+	}
+	rest := proto.Clone(m).(*waE2E.Message)
+	rest.SenderKeyDistributionMessage = nil
+	rest.MessageContextInfo = nil
+	return proto.Size(rest) == 0
 }
 
 // A client linked to Alice's number talks with Bob's phone: real Signal both ways.

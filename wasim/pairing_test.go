@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/util/keys"
 
 	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 func TestQRPairing(t *testing.T) {
@@ -189,7 +190,7 @@ func TestLoginRefused(t *testing.T) {
 		c.link(alice)
 		c.cli.Disconnect()
 		other := startSim(t, wasim.Options{})
-		wasim.Configure(c.cli, other.Addr())
+		simclient.Configure(c.cli, other.Addr())
 		from := c.mark()
 		if err := c.cli.Connect(); err != nil {
 			t.Fatal(err)

@@ -1,9 +1,18 @@
 package wasim
 
 import (
+	"time"
+
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
 )
+
+// Presence: an account is available while at least one of its connected devices
+// last announced itself available (whatsmeow's SendPresence). Connections that
+// subscribed to an account (SubscribePresence) are told its presence at once and on
+// every change, with the last-seen time when it goes unavailable (or "deny" when the
+// account hides it). Subscriptions last as long as the subscribing connection, as on
+// WhatsApp. Nothing about presence is queued: an offline device misses it.
 
 func (s *Simulator) registerPresence(r *routes) {
 	r.stanzas["presence"] = s.handlePresence
@@ -12,25 +21,107 @@ func (s *Simulator) registerPresence(r *routes) {
 	r.chatstates[types.HiddenUserServer] = s.relayDirectChatState
 }
 
-// handlePresence records a device's own presence. The push name it carries
-// (whatsmeow requires one to send presence) becomes the account's name, shown to
-// others as the notify attribute of its messages.
+// handlePresence records a device's own presence, and presence subscriptions. The
+// push name a presence carries (whatsmeow requires one to send presence) becomes the
+// account's name, shown to others as the notify attribute of its messages.
 func (s *Simulator) handlePresence(c *conn, node *waBinary.Node) {
 	dev := s.loggedInDevice(c)
 	if dev == nil {
 		return
 	}
 	typ, _ := node.Attrs["type"].(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch typ {
 	case "available", "unavailable":
-		s.mu.Lock()
 		if name, _ := node.Attrs["name"].(string); name != "" {
 			dev.acct.name = name
 		}
 		dev.available = typ == "available"
-		s.mu.Unlock()
+		s.presenceChangedLocked(dev.acct)
+	case "subscribe", "unsubscribe":
+		to, ok := node.Attrs["to"].(types.JID)
+		if !ok {
+			c.log.Debug("ignoring presence subscription without a target")
+			return
+		}
+		target := s.accountByJIDLocked(to.ToNonAD())
+		if target == nil {
+			return
+		}
+		if typ == "unsubscribe" {
+			delete(target.subscribers, c)
+			return
+		}
+		if target.subscribers == nil {
+			target.subscribers = make(map[*conn]struct{})
+		}
+		target.subscribers[c] = struct{}{}
+		if err := c.send(s.presenceNodeLocked(target)); err != nil {
+			c.log.Error("cannot send presence", "of", target.jid, "err", err)
+		}
 	default:
 		c.log.Debug("ignoring presence", "type", typ)
+	}
+}
+
+// availableLocked reports whether any connected device of the account announced
+// itself available.
+func (a *Account) availableLocked() bool {
+	for _, d := range a.devices {
+		if d.available && d.conn != nil && d.conn.loggedIn {
+			return true
+		}
+	}
+	return false
+}
+
+// presenceChangedLocked tells the account's subscribers when its presence changed.
+// Call it after anything that may change it: a presence stanza, a device that logs
+// in or goes away.
+func (s *Simulator) presenceChangedLocked(a *Account) {
+	now := a.availableLocked()
+	if now == a.available {
+		return
+	}
+	a.available = now
+	if !now {
+		a.lastSeen = time.Now()
+	}
+	node := s.presenceNodeLocked(a)
+	for c := range a.subscribers {
+		if !c.loggedIn {
+			continue
+		}
+		if err := c.send(node); err != nil {
+			c.log.Error("cannot send presence", "of", a.jid, "err", err)
+		}
+	}
+}
+
+// presenceNodeLocked is the <presence> whatsmeow turns into events.Presence.
+func (s *Simulator) presenceNodeLocked(a *Account) waBinary.Node {
+	attrs := waBinary.Attrs{"from": a.jid}
+	if !a.available {
+		attrs["type"] = "unavailable"
+		switch {
+		case a.privacy["last"] == "none":
+			attrs["last"] = "deny"
+		case !a.lastSeen.IsZero():
+			attrs["last"] = a.lastSeen.Unix()
+		}
+	}
+	return waBinary.Node{Tag: "presence", Attrs: attrs}
+}
+
+// forgetConnPresenceLocked ends a closed connection's subscriptions and updates the
+// presence of its device's account.
+func (s *Simulator) forgetConnPresenceLocked(c *conn) {
+	for _, a := range s.accounts {
+		delete(a.subscribers, c)
+	}
+	if c.dev != nil {
+		s.presenceChangedLocked(c.dev.acct)
 	}
 }
 

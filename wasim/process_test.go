@@ -17,6 +17,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 
 	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 const (
@@ -45,9 +46,9 @@ func helperClientMain() int {
 		fmt.Fprintln(os.Stderr, "helper: no device", jid, err)
 		return 2
 	}
-	wasim.TrustRoot()
+	simclient.TrustRoot()
 	cli := whatsmeow.NewClient(dev, waLog.Noop)
-	wasim.Configure(cli, os.Getenv(helperAddrEnv))
+	simclient.Configure(cli, os.Getenv(helperAddrEnv))
 	cli.AddEventHandler(func(evt any) {
 		if _, ok := evt.(*events.Connected); ok {
 			fmt.Println("connected")

@@ -62,6 +62,9 @@ func (s *Simulator) newRoutes() *routes {
 	s.registerReceipts(r)
 	s.registerPresence(r)
 	s.registerAccountIQs(r)
+	s.registerMedia(r)
+	s.registerGroups(r)
+	s.registerProfiles(r)
 	return r
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"go.mau.fi/whatsmeow/util/keys"
+
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
 // Options configures a Simulator. The zero value is usable: it listens on a random
@@ -44,6 +46,16 @@ type Options struct {
 	// DataDir is where the simulator creates the temporary directory holding its
 	// phones' SQLite store; Close removes that directory. Default: os.TempDir().
 	DataDir string
+	// MediaMemory bounds the bytes of uploaded (encrypted) media the simulator keeps
+	// in memory; beyond it the oldest uploads are evicted, and downloading them
+	// answers 404 (whatsmeow's ErrMediaDownloadFailedWith404). Default 256 MiB.
+	MediaMemory int64
+	// MaxMediaObjects bounds how many uploads are kept, evicted oldest first like
+	// MediaMemory. Default 10000.
+	MaxMediaObjects int
+	// MaxMediaSize is the largest single upload accepted (413 beyond); never more
+	// than MediaMemory. Default 64 MiB.
+	MaxMediaSize int64
 }
 
 func (o *Options) setDefaults() {
@@ -67,6 +79,15 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = 10000
+	}
+	if o.MediaMemory <= 0 {
+		o.MediaMemory = 256 << 20
+	}
+	if o.MaxMediaObjects <= 0 {
+		o.MaxMediaObjects = 10000
+	}
+	if o.MaxMediaSize <= 0 {
+		o.MaxMediaSize = 64 << 20
 	}
 }
 
@@ -92,6 +113,7 @@ type Simulator struct {
 
 	routes *routes // read-only after Start
 	ids    atomic.Uint64
+	media  *mediaStore // uploaded media and profile pictures; has its own lock
 
 	mu           sync.Mutex
 	closed       bool
@@ -101,6 +123,7 @@ type Simulator struct {
 	pairRefs     map[string]*conn        // QR ref → pre-login connection
 	codePairings map[string]*codePairing // link code pairing ref → pending pairing
 	routed       *routedLog
+	groups       map[string]*group // by group JID user (the digits of <digits>@g.us)
 	nextLID      uint64
 	phoneNoise   map[[32]byte]struct{} // Noise keys of the simulated phones' devices
 
@@ -112,6 +135,7 @@ type Simulator struct {
 // Start starts a simulator listening on opts.Addr and returns once it accepts
 // connections. ctx bounds the start only; the simulator runs until Close.
 func Start(ctx context.Context, opts Options) (*Simulator, error) {
+	simclient.InitSignalLogger()
 	opts.setDefaults()
 	s := &Simulator{
 		opts:         opts,
@@ -124,6 +148,8 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		codePairings: make(map[string]*codePairing),
 		phoneNoise:   make(map[[32]byte]struct{}),
 		routed:       newRoutedLog(opts.RoutedMemory),
+		groups:       make(map[string]*group),
+		media:        newMediaStore(opts),
 		nextLID:      uint64(time.Now().UnixNano()%1e9) * 1e5, // looks like a LID, differs between runs
 	}
 	s.ids.Store(uint64(time.Now().UnixNano() % 1e12))
@@ -159,8 +185,8 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 	return s, nil
 }
 
-// newHandler mounts the WhatsApp endpoints and the control API. Feature files add
-// their own routes here (media upload and download, for example).
+// newHandler mounts the WhatsApp endpoints (websocket, media upload and download,
+// profile pictures) and the control API. Feature files add their own routes here.
 func (s *Simulator) newHandler() http.Handler {
 	r := chi.NewRouter()
 	// Set before mounting: sub-routers inherit these JSON answers.
@@ -171,6 +197,7 @@ func (s *Simulator) newHandler() http.Handler {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 	})
 	r.Get("/ws/chat", s.serveWebsocket)
+	s.mountMedia(r)
 	s.mountControlAPI(r)
 	return r
 }

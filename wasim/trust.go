@@ -3,11 +3,9 @@ package wasim
 import (
 	"crypto/sha256"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.mau.fi/libsignal/ecc"
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCert"
 	"go.mau.fi/whatsmeow/util/keys"
 	"google.golang.org/protobuf/proto"
@@ -22,7 +20,6 @@ import (
 var (
 	rootKey         = seededKeyPair("wasim test root v1")
 	intermediateKey = seededKeyPair("wasim test intermediate v1")
-	trustOnce       sync.Once
 )
 
 // intermediateSerial is the serial of the intermediate certificate; the leaf names it
@@ -36,23 +33,6 @@ func seededKeyPair(seed string) *keys.KeyPair {
 	priv[31] &= 127
 	priv[31] |= 64
 	return keys.NewKeyPairFromPrivateKey(priv)
-}
-
-// RootPublicKey returns the public key of the simulator's certificate root. A client
-// that trusts it (whatsmeow.WACertPubKey) accepts any wasim server, and no real one.
-func RootPublicKey() [32]byte {
-	return *rootKey.Pub
-}
-
-// TrustRoot makes every whatsmeow client in this process trust the simulator's
-// certificate root instead of WhatsApp's, by overwriting whatsmeow.WACertPubKey.
-// It runs once per process and must be called before any client connects (Configure
-// calls it). A process that called it can no longer talk to the real WhatsApp: never
-// call it outside tests, demos, or behind an explicit simulator flag.
-func TrustRoot() {
-	trustOnce.Do(func() {
-		whatsmeow.WACertPubKey = *rootKey.Pub
-	})
 }
 
 // certChain builds the marshaled waCert.CertChain that certifies static as a server

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
+	signallogger "go.mau.fi/libsignal/logger"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCompanionReg"
 	"go.mau.fi/whatsmeow/proto/waWa6"
@@ -20,6 +22,8 @@ import (
 // ErrNoSession is returned when an instance's recorded device has no session in the store any more (it was
 // removed, or the database was restored without it): the instance must be linked again.
 var ErrNoSession = errors.New("the device's WhatsApp session is gone")
+
+var signalLoggerOnce sync.Once
 
 // Sessions holds every instance's whatsmeow device store, on the server's own database, and builds the clients.
 type Sessions struct {
@@ -51,6 +55,9 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if opts.Sealer == nil {
 		return nil, errors.New("open sessions: a sealer for buffered messages is required")
 	}
+	// libsignal installs its logger lazily with an unsynchronized write: have it done before clients run
+	// concurrently.
+	signalLoggerOnce.Do(func() { signallogger.Debug("libsignal logger initialized") })
 	if opts.DeviceName != "" {
 		store.DeviceProps.Os = proto.String(opts.DeviceName)
 	}

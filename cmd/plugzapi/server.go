@@ -18,7 +18,7 @@ import (
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
 	"github.com/plugzapi/plugzapi/store"
-	"github.com/plugzapi/plugzapi/wasim"
+	"github.com/plugzapi/plugzapi/wasim/simclient"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
@@ -155,8 +155,8 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 	if addr == "" {
 		return nil
 	}
-	wasim.TrustRoot()
+	simclient.TrustRoot()
 	log.Warn("USING THE WHATSAPP SIMULATOR: its public test root key is trusted instead of WhatsApp's. "+
 		"Never run production traffic like this.", "simulator", addr)
-	return func(cli *whatsmeow.Client) { wasim.Configure(cli, addr) }
+	return func(cli *whatsmeow.Client) { simclient.Configure(cli, addr) }
 }

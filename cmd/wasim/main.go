@@ -1,10 +1,13 @@
 // Command wasim runs the WhatsApp network simulator on one address: the WhatsApp
 // websocket that whatsmeow clients connect to (when pointed at it with
-// wasim.Configure, or plugzapi's PLUGZAPI_WA_SIMULATOR=host:port), and the JSON
-// control API under /v1 that creates accounts, acts as their phones and injects
-// faults. Its certificate root is public: for tests and demos only.
+// simclient.Configure, or plugzapi's PLUGZAPI_WA_SIMULATOR=host:port), the media hosts
+// (uploads, downloads, profile pictures), and the JSON control API under /v1 that
+// creates accounts, acts as their phones (texts, media, groups, profile, presence)
+// and injects faults. Its certificate root is public: for tests and demos only.
 //
 //	wasim --addr 127.0.0.1:7080 --accounts 5511999990001=Alice,5511999990002=Bob
+//
+// Run wasim --help for the flags and a summary of the control API.
 package main
 
 import (
@@ -41,11 +44,19 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	accounts := fs.String("accounts", "", "accounts to create at start, as phone=Name pairs separated by commas")
 	qrRefs := fs.Int("qr-refs", 6, "QR codes offered to a client waiting to be linked")
+	mediaMB := fs.Int("media-memory-mb", 256, "memory for uploaded media, in MiB; the oldest uploads are evicted beyond it")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *mediaMB <= 0 {
+		return fmt.Errorf("media memory %d MiB: must be positive", *mediaMB)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
@@ -59,7 +70,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	log.Warn("THIS IS A WHATSAPP SIMULATOR FOR TESTS AND DEMOS ONLY: its certificate root is public, " +
 		"and any client that trusts it can be impersonated. Never point a production client at it.")
 
-	sim, err := wasim.Start(ctx, wasim.Options{Addr: *addr, Logger: log, QRRefs: *qrRefs})
+	sim, err := wasim.Start(ctx, wasim.Options{Addr: *addr, Logger: log, QRRefs: *qrRefs, MediaMemory: int64(*mediaMB) << 20})
 	if err != nil {
 		return err
 	}
@@ -79,6 +90,43 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	log.Info("shutting down")
 	return sim.Close()
 }
+
+// usage heads --help: what wasim is and its control API, then the flags.
+const usage = `wasim: a WhatsApp network simulator for tests and demos (its trust root is public).
+
+Usage: wasim [flags]
+
+Control API (JSON; errors are {"error": "..."} with a 4xx status; unknown accounts 404):
+  POST /v1/accounts                      {"phone","name"}            create an account (its phone comes online)
+  GET  /v1/accounts[/{phone}]                                        accounts, devices, status, presence
+  POST /v1/accounts/{phone}/scan         {"qr"}                      link the client showing this QR code
+  POST /v1/accounts/{phone}/link-code    {"code"}                    link the client showing this pairing code
+  POST /v1/accounts/{phone}/messages     {"to","text","replyTo"}     send a text to a phone or group
+                                         {"to","type":"image|audio|video|document|sticker",
+                                          "mediaBase64","mimeType","caption","fileName","ptt"}  send media
+  GET  /v1/accounts/{phone}/messages[?since=<id>]                    the phone's decrypted inbox
+  GET  /v1/accounts/{phone}/messages/{id}/media                      a received media file, decrypted
+  POST /v1/accounts/{phone}/read|played  {"chat","ids":[...]}        read / played receipts
+  POST /v1/accounts/{phone}/typing       {"chat","state":"composing|recording|paused"}
+  POST /v1/accounts/{phone}/online       {"online":false}            disconnect the phone (messages queue)
+  POST /v1/accounts/{phone}/hold         {"hold":true}               keep deliveries to the account queued
+  POST /v1/accounts/{phone}/presence     {"state":"available|unavailable"}
+  POST /v1/accounts/{phone}/profile      {"pictureBase64"?,"status"?} JPEG picture ("" removes it), about text
+  POST /v1/accounts/{phone}/groups       {"subject","participants":[...]}  create a group -> {"id":"<digits>-group","jid"}
+  GET  /v1/accounts/{phone}/groups                                   the groups the account is in
+  GET  /v1/groups/{id}                                               a group (<digits>-group or <digits>@g.us)
+  POST /v1/groups/{id}/participants      {"by","action":"add|remove|promote|demote","participants":[...]}
+  POST /v1/groups/{id}/subject           {"by","subject"}
+  POST /v1/groups/{id}/description       {"by","description"}
+  POST /v1/groups/{id}/leave             {"by"}
+  POST /v1/devices/{jid}/drop|unlink                                 faults for one linked device
+  POST /v1/devices/{jid}/stream-error    {"code":"503|515|replaced|device_removed"}
+  POST /v1/devices/{jid}/fail-next-login {"reason":"401|403|405|402"}
+  POST /v1/devices/{jid}/delay-acks      {"ms":2000}                 hold back the server acks of its sends
+  GET  /v1/messages/{id}/deliveries                                  copies routed per device
+
+Flags:
+`
 
 type seedAccount struct{ phone, name string }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"net/http"
 	"strings"
 	"sync"
@@ -93,10 +95,25 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--accounts", "5511999990001"},
 		{"extra"},
 		{"--addr", "256.0.0.1:bad"},
+		{"--media-memory-mb", "0"},
 	} {
 		var logs syncBuffer
 		if err := run(context.Background(), args, &logs, nil); err == nil {
 			t.Errorf("run %q: no error", args)
+		}
+	}
+}
+
+func TestHelpDescribesTheControlAPI(t *testing.T) {
+	var out syncBuffer
+	err := run(context.Background(), []string{"--help"}, &out, nil)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run --help: %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"tests and demos", "/v1/accounts/{phone}/messages", "mediaBase64", "/v1/groups/{id}/participants",
+		"/v1/accounts/{phone}/profile", "/v1/accounts/{phone}/presence", "-media-memory-mb"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
 	}
 }

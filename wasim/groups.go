@@ -1,0 +1,475 @@
+package wasim
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/types"
+)
+
+// Groups: the w:g2 namespace (create, info, list, participants, subject,
+// description, leave) and the w:gp2 notifications that tell members' devices what
+// changed. Membership is per account: every linked device of a member takes part.
+// Group messages, receipts and chat states are routed in groupmsg.go.
+
+const (
+	// maxSubjectLength and maxDescriptionLength are WhatsApp's limits, in characters.
+	maxSubjectLength     = 100
+	maxDescriptionLength = 2048
+	// groupIDPrefix starts the ids of groups created today on WhatsApp (18 digits).
+	groupIDPrefix = "120363"
+)
+
+var errIQConflict = &iqError{409, "conflict"}
+
+// group is a group chat. Guarded by Simulator.mu.
+type group struct {
+	jid       types.JID
+	subject   string
+	subjectAt time.Time
+	subjectBy types.JID
+	creator   types.JID
+	created   time.Time
+	topic     string // the description
+	topicID   string
+	topicAt   time.Time
+	topicBy   types.JID
+	members   []*member // in the order they joined
+	picture   string    // profile picture id, "" when not set
+}
+
+type member struct {
+	acct       *Account
+	admin      bool
+	superAdmin bool
+}
+
+func (g *group) member(a *Account) *member {
+	for _, m := range g.members {
+		if m.acct == a {
+			return m
+		}
+	}
+	return nil
+}
+
+func (g *group) removeMember(a *Account) {
+	g.members = slices.DeleteFunc(g.members, func(m *member) bool { return m.acct == a })
+}
+
+func (g *group) memberAccounts() []*Account {
+	out := make([]*Account, len(g.members))
+	for i, m := range g.members {
+		out[i] = m.acct
+	}
+	return out
+}
+
+// deviceJIDsLocked lists every linked device of every member: the list a sender
+// encrypts the sender key for, and whose hash is the message ack's phash.
+func (g *group) deviceJIDsLocked() []types.JID {
+	var out []types.JID
+	for _, m := range g.members {
+		out = append(out, m.acct.deviceJIDsLocked(types.DefaultUserServer)...)
+	}
+	return out
+}
+
+// node is the <group> element of info queries, group lists and create
+// notifications, as whatsmeow's parseGroupNode reads it. Participants are named by
+// phone number (see the LID policy in registry.go).
+func (g *group) node() waBinary.Node {
+	children := make([]waBinary.Node, 0, len(g.members)+1)
+	for _, m := range g.members {
+		p := waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": m.acct.jid}}
+		switch {
+		case m.superAdmin:
+			p.Attrs["type"] = "superadmin"
+		case m.admin:
+			p.Attrs["type"] = "admin"
+		}
+		children = append(children, p)
+	}
+	if g.topic != "" {
+		children = append(children, waBinary.Node{
+			Tag:     "description",
+			Attrs:   waBinary.Attrs{"id": g.topicID, "t": g.topicAt.Unix(), "participant": g.topicBy},
+			Content: []waBinary.Node{{Tag: "body", Content: []byte(g.topic)}},
+		})
+	}
+	return waBinary.Node{
+		Tag: "group",
+		Attrs: waBinary.Attrs{
+			"id":              g.jid.User,
+			"creator":         g.creator,
+			"subject":         g.subject,
+			"s_t":             g.subjectAt.Unix(),
+			"s_o":             g.subjectBy,
+			"creation":        g.created.Unix(),
+			"size":            len(g.members),
+			"addressing_mode": string(types.AddressingModePN),
+		},
+		Content: children,
+	}
+}
+
+func (s *Simulator) registerGroups(r *routes) {
+	r.iq("w:g2", s.handleGroupIQ)
+	r.messages[types.GroupServer] = s.routeGroup
+	r.receipts[types.GroupServer] = s.relayGroupReceipt
+	r.chatstates[types.GroupServer] = s.relayGroupChatState
+}
+
+// handleGroupIQ answers the w:g2 namespace. Requests about no group in particular
+// (create, participating, leave) go to g.us; the others to the group's JID.
+// Unknown groups are 404 (whatsmeow's ErrGroupNotFound), groups the asker is not in
+// 403 (ErrNotInGroup), changes that need an admin 401.
+func (s *Simulator) handleGroupIQ(c *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
+	dev := s.loggedInDevice(c)
+	to, _ := iq.Attrs["to"].(types.JID)
+	typ, _ := iq.Attrs["type"].(string)
+	children := iq.GetChildren()
+	if dev == nil || to.Server != types.GroupServer || len(children) != 1 {
+		return nil, errIQBadRequest
+	}
+	op := children[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	actor := dev.acct
+	if to.User == "" {
+		switch {
+		case typ == "set" && op.Tag == "create":
+			return s.createGroupLocked(actor, op)
+		case typ == "get" && op.Tag == "participating":
+			return s.participatingLocked(actor), nil
+		case typ == "set" && op.Tag == "leave":
+			return nil, s.leaveGroupsLocked(actor, op)
+		}
+		return nil, errIQNotImplemented
+	}
+	g := s.groups[to.User]
+	if g == nil {
+		return nil, errIQNotFound
+	}
+	m := g.member(actor)
+	if m == nil {
+		return nil, errIQForbidden
+	}
+	switch {
+	case typ == "get" && op.Tag == "query":
+		return []waBinary.Node{g.node()}, nil
+	case typ == "set" && isParticipantAction(op.Tag):
+		if !m.admin {
+			return nil, errIQNotAuthorized
+		}
+		return s.changeParticipantsLocked(g, m, op)
+	case typ == "set" && op.Tag == "subject":
+		return nil, s.setSubjectLocked(g, actor, op)
+	case typ == "set" && op.Tag == "description":
+		return nil, s.setDescriptionLocked(g, actor, op)
+	}
+	return nil, errIQNotImplemented
+}
+
+func isParticipantAction(tag string) bool {
+	return tag == "add" || tag == "remove" || tag == "promote" || tag == "demote"
+}
+
+// newGroupJIDLocked picks an unused group JID of 18 digits, like WhatsApp's.
+func (s *Simulator) newGroupJIDLocked() types.JID {
+	limit := big.NewInt(1e12)
+	for {
+		n, err := rand.Int(rand.Reader, limit)
+		if err != nil {
+			// crypto/rand does not fail on supported platforms; fall back to the clock.
+			n = big.NewInt(time.Now().UnixNano() % 1e12)
+		}
+		id := fmt.Sprintf("%s%012d", groupIDPrefix, n)
+		if _, taken := s.groups[id]; !taken {
+			return types.NewJID(id, types.GroupServer)
+		}
+	}
+}
+
+// createGroupLocked creates a group with the actor as its super admin and the
+// participants that are on WhatsApp; numbers that are not are reported with error
+// 404 in the answer and left out. Every member device learns of the group through a
+// <create> notification (events.JoinedGroup), the creator's included, with the
+// create key the creator chose.
+func (s *Simulator) createGroupLocked(actor *Account, op waBinary.Node) ([]waBinary.Node, error) {
+	subject, _ := op.Attrs["subject"].(string)
+	key, _ := op.Attrs["key"].(string)
+	if !validText(subject, maxSubjectLength) || subject == "" {
+		return nil, errIQBadRequest
+	}
+	now := time.Now()
+	g := &group{
+		jid:       s.newGroupJIDLocked(),
+		subject:   subject,
+		subjectAt: now,
+		subjectBy: actor.jid,
+		creator:   actor.jid,
+		created:   now,
+		members:   []*member{{acct: actor, admin: true, superAdmin: true}},
+	}
+	var rejected []waBinary.Node
+	for _, p := range op.GetChildren() {
+		jid, ok := p.Attrs["jid"].(types.JID)
+		if p.Tag != "participant" || !ok {
+			continue
+		}
+		a := s.accountByJIDLocked(jid.ToNonAD())
+		switch {
+		case a == nil:
+			rejected = append(rejected, participantResult(jid.ToNonAD(), 404))
+		case g.member(a) == nil:
+			g.members = append(g.members, &member{acct: a})
+		}
+	}
+	s.groups[g.jid.User] = g
+	create := waBinary.Node{Tag: "create", Attrs: waBinary.Attrs{"type": "new"}, Content: []waBinary.Node{g.node()}}
+	if key != "" {
+		create.Attrs["key"] = key
+	}
+	s.notifyGroupLocked(g, actor, create, g.memberAccounts())
+	s.log.Info("group created", "group", g.jid, "creator", actor.phone, "members", len(g.members))
+	answer := g.node()
+	answer.Content = append(answer.GetChildren(), rejected...)
+	return []waBinary.Node{answer}, nil
+}
+
+func participantResult(jid types.JID, code int) waBinary.Node {
+	n := waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": jid}}
+	if code != 0 {
+		n.Attrs["error"] = code
+	}
+	return n
+}
+
+// participatingLocked lists the groups the account is a member of, oldest first.
+func (s *Simulator) participatingLocked(a *Account) []waBinary.Node {
+	var mine []*group
+	for _, g := range s.groups {
+		if g.member(a) != nil {
+			mine = append(mine, g)
+		}
+	}
+	slices.SortFunc(mine, func(x, y *group) int {
+		if c := x.created.Compare(y.created); c != 0 {
+			return c
+		}
+		return strings.Compare(x.jid.User, y.jid.User)
+	})
+	list := make([]waBinary.Node, len(mine))
+	for i, g := range mine {
+		list[i] = g.node()
+	}
+	return []waBinary.Node{{Tag: "groups", Content: list}}
+}
+
+// leaveGroupsLocked removes the actor from the groups listed in <leave>. The
+// remaining members and the leaver's own devices get a <remove> notification; a
+// group left without an admin gets its oldest member promoted, as on WhatsApp.
+func (s *Simulator) leaveGroupsLocked(actor *Account, op waBinary.Node) error {
+	var groups []*group
+	for _, child := range op.GetChildren() {
+		jid, ok := child.Attrs["id"].(types.JID)
+		if child.Tag != "group" || !ok || jid.Server != types.GroupServer {
+			return errIQBadRequest
+		}
+		g := s.groups[jid.User]
+		if g == nil {
+			return errIQNotFound
+		}
+		if g.member(actor) == nil {
+			return errIQForbidden
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) == 0 {
+		return errIQBadRequest
+	}
+	for _, g := range groups {
+		notified := g.memberAccounts()
+		g.removeMember(actor)
+		s.notifyGroupLocked(g, actor, participantsNode("remove", []types.JID{actor.jid}), notified)
+		s.ensureAdminLocked(g, actor)
+		s.log.Info("left group", "group", g.jid, "phone", actor.phone)
+	}
+	return nil
+}
+
+// ensureAdminLocked promotes the oldest member of a group that has none left.
+func (s *Simulator) ensureAdminLocked(g *group, actor *Account) {
+	if len(g.members) == 0 || slices.ContainsFunc(g.members, func(m *member) bool { return m.admin }) {
+		return
+	}
+	g.members[0].admin = true
+	s.notifyGroupLocked(g, actor, participantsNode("promote", []types.JID{g.members[0].acct.jid}), g.memberAccounts())
+}
+
+func participantsNode(tag string, jids []types.JID) waBinary.Node {
+	children := make([]waBinary.Node, len(jids))
+	for i, j := range jids {
+		children[i] = waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": j}}
+	}
+	return waBinary.Node{Tag: tag, Content: children}
+}
+
+// changeParticipantsLocked adds, removes, promotes or demotes members, answering
+// per participant as WhatsApp does: 404 for a number that is not on WhatsApp or not
+// in the group, 409 for adding a member, 406 for touching the super admin without
+// being it. Existing members learn of the change through a notification
+// (events.GroupInfo); added accounts get a <create> notification
+// (events.JoinedGroup); removed ones get the <remove> too.
+func (s *Simulator) changeParticipantsLocked(g *group, actor *member, op waBinary.Node) ([]waBinary.Node, error) {
+	action := op.Tag
+	var results []waBinary.Node
+	var changed []types.JID
+	var touched []*Account
+	for _, p := range op.GetChildren() {
+		jid, ok := p.Attrs["jid"].(types.JID)
+		if p.Tag != "participant" || !ok {
+			return nil, errIQBadRequest
+		}
+		jid = jid.ToNonAD()
+		a := s.accountByJIDLocked(jid)
+		var target *member
+		if a != nil {
+			target = g.member(a)
+		}
+		code := 0
+		switch {
+		case a == nil:
+			code = 404
+		case action == "add" && target != nil:
+			code = 409
+		case action != "add" && target == nil:
+			code = 404
+		case (action == "remove" || action == "demote") && target.superAdmin && !actor.superAdmin:
+			code = 406
+		}
+		if code == 0 {
+			switch action {
+			case "add":
+				g.members = append(g.members, &member{acct: a})
+			case "remove":
+				g.removeMember(a)
+			case "promote":
+				target.admin = true
+			case "demote":
+				target.admin, target.superAdmin = false, false
+			}
+			changed = append(changed, a.jid)
+			touched = append(touched, a)
+		}
+		results = append(results, participantResult(jid, code))
+	}
+	if len(changed) > 0 {
+		notified := g.memberAccounts()
+		if action == "add" {
+			notified = slices.DeleteFunc(notified, func(a *Account) bool { return slices.Contains(touched, a) })
+		}
+		if action == "remove" {
+			notified = append(notified, touched...)
+		}
+		s.notifyGroupLocked(g, actor.acct, participantsNode(action, changed), notified)
+		if action == "add" {
+			create := waBinary.Node{Tag: "create", Content: []waBinary.Node{g.node()}}
+			s.notifyGroupLocked(g, actor.acct, create, touched)
+		}
+		if action == "remove" || action == "demote" {
+			s.ensureAdminLocked(g, actor.acct)
+		}
+		s.log.Info("group participants changed", "group", g.jid, "action", action, "by", actor.acct.phone, "count", len(changed))
+	}
+	return []waBinary.Node{{Tag: action, Content: results}}, nil
+}
+
+func (s *Simulator) setSubjectLocked(g *group, actor *Account, op waBinary.Node) error {
+	raw, ok := bytesContent(op)
+	subject := string(raw)
+	if !ok || subject == "" || !validText(subject, maxSubjectLength) {
+		return errIQBadRequest
+	}
+	g.subject, g.subjectAt, g.subjectBy = subject, time.Now(), actor.jid
+	s.notifyGroupLocked(g, actor, waBinary.Node{Tag: "subject", Attrs: waBinary.Attrs{
+		"subject": subject,
+		"s_t":     g.subjectAt.Unix(),
+		"s_o":     actor.jid,
+	}}, g.memberAccounts())
+	return nil
+}
+
+// setDescriptionLocked sets or deletes the group description. A request that names
+// the description it replaces (prev, as whatsmeow's SetGroupTopic sends) conflicts
+// (409) when another change came first.
+func (s *Simulator) setDescriptionLocked(g *group, actor *Account, op waBinary.Node) error {
+	id, _ := op.Attrs["id"].(string)
+	prev, hasPrev := op.Attrs["prev"].(string)
+	del, _ := op.Attrs["delete"].(string)
+	if hasPrev && prev != g.topicID {
+		return errIQConflict
+	}
+	var topic string
+	if del != "true" {
+		body, ok := op.GetOptionalChildByTag("body")
+		raw, isBytes := bytesContent(body)
+		if !ok || !isBytes || !validText(string(raw), maxDescriptionLength) {
+			return errIQBadRequest
+		}
+		topic = string(raw)
+	}
+	if id == "" {
+		id = s.nextID()
+	}
+	g.topic, g.topicID, g.topicAt, g.topicBy = topic, id, time.Now(), actor.jid
+	change := waBinary.Node{Tag: "description", Attrs: waBinary.Attrs{"id": id}}
+	if topic == "" {
+		change.Content = []waBinary.Node{{Tag: "delete"}}
+	} else {
+		change.Content = []waBinary.Node{{Tag: "body", Content: []byte(topic)}}
+	}
+	s.notifyGroupLocked(g, actor, change, g.memberAccounts())
+	return nil
+}
+
+func validText(s string, maxChars int) bool {
+	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxChars
+}
+
+// notifyGroupLocked queues a w:gp2 notification about a change the actor made for
+// every device of the given accounts (whatsmeow emits events.GroupInfo, or
+// events.JoinedGroup for a <create>). The actor's own devices are told too, as
+// WhatsApp tells every device of every participant.
+func (s *Simulator) notifyGroupLocked(g *group, actor *Account, change waBinary.Node, accounts []*Account) {
+	attrs := waBinary.Attrs{
+		"from":        g.jid,
+		"type":        "w:gp2",
+		"id":          s.nextID(),
+		"t":           time.Now().Unix(),
+		"participant": actor.jid,
+	}
+	if actor.name != "" {
+		attrs["notify"] = actor.name
+	}
+	node := waBinary.Node{Tag: "notification", Attrs: attrs, Content: []waBinary.Node{change}}
+	seen := make(map[*Account]bool, len(accounts))
+	for _, a := range accounts {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		for _, d := range a.devices {
+			if err := s.deliverLocked(d, node); err != nil {
+				s.log.Error("cannot queue group notification", "group", g.jid, "device", d.jid, "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package wasim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+)
+
+// SetProfilePicture sets this account's profile picture from its phone (a JPEG; nil
+// removes it) and returns the new picture id ("" when removed). Contacts see it
+// through GetProfilePictureInfo and GetUserInfo.
+func (a *Account) SetProfilePicture(ctx context.Context, jpeg []byte) (string, error) {
+	if jpeg != nil && (!isJPEG(jpeg) || len(jpeg) > maxPictureSize) {
+		return "", fmt.Errorf("set profile picture: %w: not a JPEG of at most %d bytes", ErrInvalidArgument, maxPictureSize)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("set profile picture: %w", err)
+	}
+	// whatsmeow has no call for one's own picture; its group photo call sends the
+	// same IQ, with the account's own JID as the target.
+	id, err := e.cli.SetGroupPhoto(ctx, a.jid, jpeg)
+	switch {
+	case errors.Is(err, whatsmeow.ErrInvalidImageFormat):
+		return "", fmt.Errorf("set profile picture: %w: %v", ErrInvalidArgument, err)
+	case err != nil:
+		return "", fmt.Errorf("set profile picture: %w", err)
+	case jpeg == nil:
+		return "", nil
+	}
+	return id, nil
+}
+
+// SetStatus sets this account's "about" text from its phone.
+func (a *Account) SetStatus(ctx context.Context, text string) error {
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("set status: %w", err)
+	}
+	if err := e.cli.SetStatusMessage(ctx, text); err != nil {
+		return fmt.Errorf("set status: %w", err)
+	}
+	return nil
+}
+
+// SetPresence makes this account's phone announce itself available (online) or
+// unavailable. Clients subscribed to the account's presence get events.Presence;
+// while no device of the account is available, it shows its last-seen time. (The
+// phone stays connected either way; SetOnline disconnects it.)
+func (a *Account) SetPresence(ctx context.Context, available bool) error {
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	state := types.PresenceUnavailable
+	if available {
+		state = types.PresenceAvailable
+	}
+	if err := e.cli.SendPresence(ctx, state); err != nil {
+		return fmt.Errorf("set presence %s: %w", state, err)
+	}
+	return nil
+}
+
+// Status returns the account's "about" text.
+func (a *Account) Status() string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.status
+}
+
+// PictureID returns the id of the account's profile picture, "" when none is set.
+func (a *Account) PictureID() string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.picture
+}
+
+// Available reports whether the account shows as online: one of its connected
+// devices last announced itself available.
+func (a *Account) Available() bool {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.available
+}
