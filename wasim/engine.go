@@ -154,8 +154,32 @@ func (a *Account) stopEngine() {
 	a.s.mu.Unlock()
 	if e != nil {
 		e.cli.RemoveEventHandlers()
-		e.cli.Disconnect()
+		a.disconnectPhone(e)
 	}
+}
+
+// phoneSettleLimit bounds how long disconnectPhone waits for the phone's acknowledgements.
+const phoneSettleLimit = 2 * time.Second
+
+// disconnectPhone disconnects the phone's client once it has acknowledged what the simulator delivered to it
+// (or after phoneSettleLimit). whatsmeow writes receipts and acks on goroutines of its own, and its socket's
+// Close races with a write in flight (go test -race reports it in the simulator's host process); once every
+// stanza is acknowledged, those writes are done.
+func (a *Account) disconnectPhone(e *engine) {
+	deadline := time.Now().Add(phoneSettleLimit)
+	for time.Now().Before(deadline) && e.cli.IsConnected() && a.phoneUnacknowledged() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.cli.Disconnect()
+}
+
+func (a *Account) phoneUnacknowledged() int {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if d := a.s.deviceByJIDLocked(a.engineDevice); d != nil {
+		return len(d.queue)
+	}
+	return 0
 }
 
 func (e *engine) handleEvent(evt any) {
@@ -453,7 +477,7 @@ func (a *Account) SetOnline(ctx context.Context, online bool) error {
 	}
 	if !online {
 		e.setState(func() { e.online = false })
-		e.cli.Disconnect()
+		a.disconnectPhone(e)
 		e.setState(func() { e.connected = false })
 		return nil
 	}

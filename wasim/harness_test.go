@@ -148,8 +148,32 @@ func wrapClient(t *testing.T, sim *wasim.Simulator, container *sqlstore.Containe
 	c.cli = whatsmeow.NewClient(dev, c.logs)
 	simclient.Configure(c.cli, sim.Addr())
 	c.cli.AddEventHandler(c.record)
-	t.Cleanup(c.cli.Disconnect)
+	t.Cleanup(func() { settleThenDisconnect(sim, c.cli) })
 	return c
+}
+
+// settleThenDisconnect waits until the simulator holds nothing the client has not acknowledged, then
+// disconnects it. whatsmeow writes receipts and acks on goroutines of its own, and its FrameSocket.Close
+// races (go test -race) with a write in flight; once every stanza is acknowledged, those writes are done.
+func settleThenDisconnect(sim *wasim.Simulator, cli *whatsmeow.Client) {
+	if id := cli.Store.ID; id != nil && cli.IsConnected() {
+		if acct, ok := sim.Account(id.User); ok {
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) && unacknowledged(acct, *id) > 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	cli.Disconnect()
+}
+
+func unacknowledged(acct *wasim.Account, dev types.JID) int {
+	for _, d := range acct.DeviceInfos() {
+		if d.JID == dev {
+			return d.Queued
+		}
+	}
+	return 0
 }
 
 // reopen loads c's device from its store into a second client, as a restarted
