@@ -18,9 +18,12 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt: the files above need formatting"; exit 1)
 	$(GO) vet $(PKGS)
 
-# Benchmarks print medians of several runs; see bench/README.md for what each measures.
+# Whole scenarios against the real binary (e2e/bench_test.go), each run BENCH_COUNT times; benchstat prints
+# the medians. Raw results stay in bench.out.
+BENCH_COUNT ?= 6
 bench:
-	$(GO) run ./bench/cmd/plugzapi-bench
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count $(BENCH_COUNT) -timeout 90m ./e2e/ | tee bench.out
+	$(GO) tool -modfile=tools/go.mod benchstat bench.out
 
 demo: build
 	./scripts/demo.sh

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -121,5 +122,29 @@ func TestConfigValidate(t *testing.T) {
 		if c.Validate() == nil {
 			t.Errorf("case %d: %+v accepted", i, c)
 		}
+	}
+}
+
+// pace: a message's own delayMessage wins; otherwise the pause is drawn from the configured range.
+func TestPace(t *testing.T) {
+	cfg := DefaultConfig()
+	a := &instance{deps: &deps{cfg: cfg}}
+	if got := a.pace(&actorsv1.QueuedMessage{DelayMessageS: 7}); got != 7*time.Second {
+		t.Errorf("delayMessage 7 gives %s", got)
+	}
+	seen := map[bool]bool{}
+	for range 200 {
+		got := a.pace(&actorsv1.QueuedMessage{})
+		if got < cfg.SendDelayMin || got >= cfg.SendDelayMax {
+			t.Fatalf("default pause %s outside [%s, %s)", got, cfg.SendDelayMin, cfg.SendDelayMax)
+		}
+		seen[got < 2*time.Second] = true
+	}
+	if !seen[true] || !seen[false] {
+		t.Error("200 default pauses all fell in one half of 1–3 s: not random")
+	}
+	a.deps.cfg.SendDelayMin, a.deps.cfg.SendDelayMax = 0, 0
+	if got := a.pace(&actorsv1.QueuedMessage{}); got != 0 {
+		t.Errorf("pacing 0 gives %s", got)
 	}
 }

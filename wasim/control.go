@@ -39,6 +39,7 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Post("/read", s.withAccount(s.apiMark(false)))
 			r.Post("/played", s.withAccount(s.apiMark(true)))
 			r.Post("/typing", s.withAccount(s.apiTyping))
+			r.Get("/chat-states", s.withAccount(s.apiChatStates))
 			r.Post("/online", s.withAccount(s.apiOnline))
 			r.Post("/hold", s.withAccount(s.apiHold))
 			r.Get("/messages/{id}/media", s.withAccount(s.apiMessageMedia))
@@ -273,6 +274,14 @@ func (s *Simulator) apiListMessages(w http.ResponseWriter, r *http.Request, a *A
 		msgs = []Message{}
 	}
 	writeJSON(w, http.StatusOK, msgs)
+}
+
+func (s *Simulator) apiChatStates(w http.ResponseWriter, r *http.Request, a *Account) {
+	states := a.ChatStates()
+	if states == nil {
+		states = []ChatState{}
+	}
+	writeJSON(w, http.StatusOK, states)
 }
 
 func (s *Simulator) apiMark(played bool) accountHandler {

@@ -76,6 +76,7 @@ type engine struct {
 	seen      map[string]struct{}
 	sent      map[string]*waE2E.Message                // own messages, for quoting them
 	media     map[string]whatsmeow.DownloadableMessage // received media by message id
+	states    []ChatState                              // chat states seen, oldest first, bounded
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -192,6 +193,24 @@ func (e *engine) handleEvent(evt any) {
 		e.setState(func() { e.connected, e.loggedOut = false, true })
 	case *events.Message:
 		e.record(v)
+	case *events.ChatPresence:
+		e.recordChatState(v)
+	}
+}
+
+// maxChatStates bounds the chat states a phone remembers (the oldest are forgotten first).
+const maxChatStates = 1000
+
+func (e *engine) recordChatState(evt *events.ChatPresence) {
+	state := string(evt.State)
+	if evt.State == types.ChatPresenceComposing && evt.Media == types.ChatPresenceMediaAudio {
+		state = "recording"
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.states = append(e.states, ChatState{Chat: chatName(evt.Chat), From: evt.Sender.User, State: state, Time: time.Now()})
+	if len(e.states) > maxChatStates {
+		e.states = e.states[len(e.states)-maxChatStates:]
 	}
 }
 

@@ -52,6 +52,31 @@ type Message struct {
 
 // inboxMessage describes a received message, or reports false for messages without
 // anything a person would see (sender key distribution, app-state keys…).
+// ChatState is a chat state a phone saw: someone typing, recording or stopping in a chat.
+type ChatState struct {
+	// Chat is the chat: the other person's phone number, or a group id (<digits>-group).
+	Chat string `json:"chat"`
+	// From is the phone number of who shows the state.
+	From string `json:"from"`
+	// State is composing, recording or paused.
+	State string `json:"state"`
+	// Time is when the phone saw it.
+	Time time.Time `json:"time"`
+}
+
+// ChatStates returns the chat states the account's phone saw, oldest first (the latest 1000).
+func (a *Account) ChatStates() []ChatState {
+	a.s.mu.Lock()
+	e := a.engine
+	a.s.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]ChatState(nil), e.states...)
+}
+
 func inboxMessage(evt *events.Message) (Message, bool) {
 	typ, text, quoted := describeMessage(evt.Message)
 	if typ == "" {

@@ -676,6 +676,30 @@ func TestTyping(t *testing.T) {
 	if err := bob.Typing(ctx, alice.Phone(), "dancing"); !errors.Is(err, wasim.ErrInvalidArgument) {
 		t.Errorf("unknown state: %v, want ErrInvalidArgument", err)
 	}
+
+	// The other way: Bob's phone records what the client shows it.
+	for _, tc := range []struct {
+		state types.ChatPresence
+		media types.ChatPresenceMedia
+		want  string
+	}{
+		{types.ChatPresenceComposing, "", "composing"},
+		{types.ChatPresenceComposing, types.ChatPresenceMediaAudio, "recording"},
+		{types.ChatPresencePaused, "", "paused"},
+	} {
+		before := len(bob.ChatStates())
+		if err := c.cli.SendChatPresence(ctx, bob.JID(), tc.state, tc.media); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "Bob's phone sees "+tc.want, func() bool {
+			states := bob.ChatStates()
+			if len(states) <= before {
+				return false
+			}
+			last := states[len(states)-1]
+			return last.State == tc.want && last.Chat == alice.Phone() && last.From == alice.Phone()
+		})
+	}
 }
 
 func TestKeepAlive(t *testing.T) {

@@ -108,6 +108,7 @@ Control API (JSON; errors are {"error": "..."} with a 4xx status; unknown accoun
   GET  /v1/accounts/{phone}/messages/{id}/media                      a received media file, decrypted
   POST /v1/accounts/{phone}/read|played  {"chat","ids":[...]}        read / played receipts
   POST /v1/accounts/{phone}/typing       {"chat","state":"composing|recording|paused"}
+  GET  /v1/accounts/{phone}/chat-states                              what the phone saw others type, oldest first
   POST /v1/accounts/{phone}/online       {"online":false}            disconnect the phone (messages queue)
   POST /v1/accounts/{phone}/hold         {"hold":true}               keep deliveries to the account queued
   POST /v1/accounts/{phone}/presence     {"state":"available|unavailable"}
