@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -162,10 +163,18 @@ func (a *instance) Receive(ctx actor.Context) {
 	case logoutDone:
 		a.loggedOut(m)
 	case linkFailed:
-		if m.gen == a.gen {
+		if m.gen != a.gen {
+			return
+		}
+		if a.linking {
 			a.log.Warn("could not start linking", "err", m.err)
 			a.endLinking(m.err)
+			return
 		}
+		// whatsmeow retries network errors by itself; this one it will not retry. The session stays: GET
+		// restore-session tries again.
+		a.log.Warn("could not connect the linked device", "err", m.err)
+		a.closeConn()
 	case wake:
 		a.trySend()
 	}
@@ -219,6 +228,11 @@ func (a *instance) persist(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) err
 		e.InstanceId, e.TimeMs = a.id, now
 	}
 	stored, err := a.deps.events.Append(context.Background(), a.id, a.st.seq, evs, inTx)
+	if errors.Is(err, events.ErrConcurrency) {
+		// Someone else appended to this instance's stream: this actor's state is stale. Crashing makes the
+		// supervisor restart it, and a restarted actor rebuilds its state from the log.
+		panic(fmt.Errorf("instance %s: %w", a.id, err))
+	}
 	if err != nil {
 		return fmt.Errorf("append events of instance %s: %w", a.id, err)
 	}

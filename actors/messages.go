@@ -61,7 +61,7 @@ type (
 		requester *actor.PID
 		err       error
 	}
-	// linkFailed reports that starting a link (connecting for QR codes) failed.
+	// linkFailed reports that connecting (for QR codes, or the linked device) failed.
 	linkFailed struct {
 		gen int
 		err error

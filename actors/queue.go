@@ -15,6 +15,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
@@ -209,8 +210,9 @@ func (a *instance) send(conn *whatsapp.Conn, m *actorsv1.QueuedMessage, to types
 }
 
 // sent records how a send went. A message WhatsApp took leaves the queue with MessageSent, and its content is
-// destroyed in the same transaction; one that can never go leaves with MessageFailed; any other failure keeps it
-// at the head of the queue, to be sent again with the same ID.
+// destroyed in the same transaction; one that can never go (no such number, WhatsApp refused it, its content is
+// gone) leaves with MessageFailed, so that it does not block the queue; any other failure keeps it at the head of
+// the queue, to be sent again with the same ID.
 func (a *instance) sent(d sendDone) {
 	if d.zaapID != a.inflight {
 		return
@@ -237,7 +239,7 @@ func (a *instance) sent(d sendDone) {
 		}
 		a.sendErrors = 0
 		a.nextSendAt = time.Now().Add(a.pace(m))
-	case whatsapp.IsPermanent(d.err):
+	case whatsapp.IsPermanent(d.err) || errors.Is(d.err, store.ErrVaultNotFound):
 		a.log.Info("message cannot be sent", "message_id", m.GetMessageId(), "err", d.err)
 		err := a.persist(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageFailed{MessageFailed: &eventsv1.MessageFailed{
 			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), Error: failureText(d.err)}}})
@@ -261,6 +263,8 @@ func failureText(err error) string {
 		return "Phone number does not exist"
 	case errors.Is(err, whatsapp.ErrInvalidRecipient):
 		return "Invalid phone number"
+	case errors.Is(err, store.ErrVaultNotFound):
+		return "The message's content is lost"
 	default:
 		return err.Error()
 	}

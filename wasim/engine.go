@@ -149,10 +149,15 @@ func (a *Account) startEngine(ctx context.Context) error {
 	return nil
 }
 
-func (a *Account) stopEngine() {
+// runningEngine returns the engine acting as the account's phone, nil before it started.
+func (a *Account) runningEngine() *engine {
 	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	defer a.s.mu.Unlock()
+	return a.engine
+}
+
+func (a *Account) stopEngine() {
+	e := a.runningEngine()
 	if e != nil {
 		e.cli.RemoveEventHandlers()
 		a.disconnectPhone(e)
@@ -291,9 +296,7 @@ func (e *engine) record(evt *events.Message) {
 // ready returns the account's phone once it is connected, waiting for a reconnect in
 // progress.
 func (a *Account) ready(ctx context.Context) (*engine, error) {
-	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	e := a.runningEngine()
 	if e == nil {
 		return nil, ErrEngineOffline
 	}
@@ -380,9 +383,7 @@ func (e *engine) quote(chat types.JID, id string) *waE2E.ContextInfo {
 // Messages returns what this account's phone received, oldest first: every message
 // after the one with id since, or all of them when since is empty or unknown.
 func (a *Account) Messages(since string) []Message {
-	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	e := a.runningEngine()
 	if e == nil {
 		return nil
 	}
@@ -481,9 +482,7 @@ func (a *Account) Typing(ctx context.Context, chat, state string) error {
 // sent to it waits in the simulator's queue) or brings it back, in which case it
 // returns once the phone is logged in again; the queue is flushed to it at login.
 func (a *Account) SetOnline(ctx context.Context, online bool) error {
-	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	e := a.runningEngine()
 	if e == nil {
 		return fmt.Errorf("set online: %w", ErrEngineOffline)
 	}
@@ -515,9 +514,7 @@ func (a *Account) SetOnline(ctx context.Context, online bool) error {
 
 // Online reports whether the account's phone is connected.
 func (a *Account) Online() bool {
-	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	e := a.runningEngine()
 	if e == nil {
 		return false
 	}

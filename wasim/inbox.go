@@ -66,9 +66,7 @@ type ChatState struct {
 
 // ChatStates returns the chat states the account's phone saw, oldest first (the latest 1000).
 func (a *Account) ChatStates() []ChatState {
-	a.s.mu.Lock()
-	e := a.engine
-	a.s.mu.Unlock()
+	e := a.runningEngine()
 	if e == nil {
 		return nil
 	}
