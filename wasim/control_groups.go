@@ -94,54 +94,56 @@ func (s *Simulator) apiGroupParticipants(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, map[string]any{"participants": res})
 }
 
-func (s *Simulator) apiGroupSubject(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		By      string `json:"by"`
-		Subject string `json:"subject"`
-	}
+// groupActor is the part of a group request that names the account acting on the group.
+type groupActor struct {
+	By string `json:"by"`
+}
+
+func (g groupActor) actingPhone() string { return g.By }
+
+// groupAction decodes a group request, finds the account it names in "by", and answers with what act, run as
+// that account on the group of the path, returns.
+func groupAction[T interface{ actingPhone() string }](s *Simulator, w http.ResponseWriter, r *http.Request,
+	act func(ctx context.Context, a *Account, group string, req T) error) {
+	var req T
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	a, ok := s.actor(w, req.By)
+	a, ok := s.actor(w, req.actingPhone())
 	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
 	defer cancel()
-	writeResult(w, a.SetGroupSubject(ctx, groupParam(r), req.Subject))
+	writeResult(w, act(ctx, a, groupParam(r), req))
+}
+
+type groupSubjectRequest struct {
+	groupActor
+	Subject string `json:"subject"`
+}
+
+type groupDescriptionRequest struct {
+	groupActor
+	Description string `json:"description"`
+}
+
+func (s *Simulator) apiGroupSubject(w http.ResponseWriter, r *http.Request) {
+	groupAction(s, w, r, func(ctx context.Context, a *Account, group string, req groupSubjectRequest) error {
+		return a.SetGroupSubject(ctx, group, req.Subject)
+	})
 }
 
 func (s *Simulator) apiGroupDescription(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		By          string `json:"by"`
-		Description string `json:"description"`
-	}
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	a, ok := s.actor(w, req.By)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
-	defer cancel()
-	writeResult(w, a.SetGroupDescription(ctx, groupParam(r), req.Description))
+	groupAction(s, w, r, func(ctx context.Context, a *Account, group string, req groupDescriptionRequest) error {
+		return a.SetGroupDescription(ctx, group, req.Description)
+	})
 }
 
 func (s *Simulator) apiLeaveGroup(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		By string `json:"by"`
-	}
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	a, ok := s.actor(w, req.By)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
-	defer cancel()
-	writeResult(w, a.LeaveGroup(ctx, groupParam(r)))
+	groupAction(s, w, r, func(ctx context.Context, a *Account, group string, _ groupActor) error {
+		return a.LeaveGroup(ctx, group)
+	})
 }
 
 // apiProfile sets the account's picture (a base64 JPEG; "" removes it) and/or its
