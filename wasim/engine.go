@@ -173,16 +173,18 @@ const phoneSettleLimit = 2 * time.Second
 // stanza is acknowledged, those writes are done.
 func (a *Account) disconnectPhone(e *engine) {
 	deadline := time.Now().Add(phoneSettleLimit)
-	for time.Now().Before(deadline) && e.cli.IsConnected() && a.phoneUnacknowledged() > 0 {
+	for time.Now().Before(deadline) && a.phoneUnacknowledged() > 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	e.cli.Disconnect()
 }
 
+// phoneUnacknowledged counts what the phone's device, while logged in, has not acknowledged. It asks the
+// simulator's registry, not whatsmeow: the client's own IsConnected races with a close.
 func (a *Account) phoneUnacknowledged() int {
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
-	if d := a.s.deviceByJIDLocked(a.engineDevice); d != nil {
+	if d := a.s.deviceByJIDLocked(a.engineDevice); d != nil && d.conn != nil && d.conn.loggedIn {
 		return len(d.queue)
 	}
 	return 0

@@ -121,6 +121,9 @@ type client struct {
 	mu      sync.Mutex
 	events  []any
 	changed chan struct{}
+	// device is the client's device JID once known (from its store before it connects, or from its pairing),
+	// kept here because whatsmeow clears Store.ID concurrently at logout.
+	device types.JID
 }
 
 func newClient(t *testing.T, sim *wasim.Simulator) *client {
@@ -143,28 +146,33 @@ func storeDSN(path string) string {
 
 func wrapClient(t *testing.T, sim *wasim.Simulator, container *sqlstore.Container, dev *store.Device) *client {
 	c := &client{t: t, store: container, changed: make(chan struct{})}
+	if dev.ID != nil {
+		c.device = *dev.ID
+	}
 	c.logs = &logCapture{next: clientLogger()}
 	c.logs.init()
 	c.cli = whatsmeow.NewClient(dev, c.logs)
 	simclient.Configure(c.cli, sim.Addr())
 	c.cli.AddEventHandler(c.record)
-	t.Cleanup(func() { settleThenDisconnect(sim, c.cli) })
+	t.Cleanup(func() { c.settleThenDisconnect(sim) })
 	return c
 }
 
 // settleThenDisconnect waits until the simulator holds nothing the client has not acknowledged, then
 // disconnects it. whatsmeow writes receipts and acks on goroutines of its own, and its FrameSocket.Close
 // races (go test -race) with a write in flight; once every stanza is acknowledged, those writes are done.
-func settleThenDisconnect(sim *wasim.Simulator, cli *whatsmeow.Client) {
-	if id := cli.Store.ID; id != nil && cli.IsConnected() {
-		if acct, ok := sim.Account(id.User); ok {
-			deadline := time.Now().Add(5 * time.Second)
-			for time.Now().Before(deadline) && unacknowledged(acct, *id) > 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
+// Only the simulator is asked: whatsmeow's own IsConnected races with a close too.
+func (c *client) settleThenDisconnect(sim *wasim.Simulator) {
+	c.mu.Lock()
+	dev := c.device
+	c.mu.Unlock()
+	if acct, ok := sim.Account(dev.User); ok && !dev.IsEmpty() {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) && sim.Online(dev) && unacknowledged(acct, dev) > 0 {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	cli.Disconnect()
+	c.cli.Disconnect()
 }
 
 func unacknowledged(acct *wasim.Account, dev types.JID) int {
@@ -190,6 +198,9 @@ func reopen(t *testing.T, sim *wasim.Simulator, c *client) *client {
 func (c *client) record(evt any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if paired, ok := evt.(*events.PairSuccess); ok {
+		c.device = paired.ID
+	}
 	c.events = append(c.events, evt)
 	close(c.changed)
 	c.changed = make(chan struct{})
