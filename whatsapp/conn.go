@@ -30,17 +30,6 @@ type Conn struct {
 // Linked reports whether the client has a linked device (it may be disconnected).
 func (c *Conn) Linked() bool { return c.cli.Store.ID != nil }
 
-// DeviceJID is the linked device's JID, or the empty JID while unlinked.
-func (c *Conn) DeviceJID() types.JID {
-	if id := c.cli.Store.ID; id != nil {
-		return *id
-	}
-	return types.EmptyJID
-}
-
-// Connected reports whether the client is logged in and can send.
-func (c *Conn) Connected() bool { return c.cli.IsLoggedIn() }
-
 // Connect connects a linked device. whatsmeow keeps it connected from then on, reconnecting by itself; Connected
 // and Disconnected events tell how it goes.
 func (c *Conn) Connect() error {
