@@ -200,7 +200,7 @@ func TestAdminAPI(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "webhooks visible", func() error {
 		srv.admin(t, "GET", "/instances/"+a.id, nil).decode(t, &one)
-		if one.DeliveryCallbackURL != hooks.url() {
+		if one.DeliveryCallbackURL != hooks.url()+"/deliveryCallbackUrl" {
 			return fmt.Errorf("%+v", one)
 		}
 		return nil

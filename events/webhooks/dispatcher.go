@@ -43,17 +43,13 @@ type delivery struct {
 	created     time.Time
 }
 
-type target struct{ instanceID, url string }
-
-// finished is what a request goroutine tells the loop when it is done with a target.
+// finished is what a request goroutine tells the loop when it is done with an instance's head delivery.
 type finished struct {
-	target target
-	// holdUntil, when set, keeps the target idle until then: recording the outcome failed, and retrying at
-	// once would hammer the receiver with repeats.
+	instanceID string
+	// holdUntil, when set, keeps the instance's queue idle until then: recording the outcome failed, and
+	// retrying at once would hammer the receiver with repeats.
 	holdUntil time.Time
 }
-
-func (d delivery) target() target { return target{d.instanceID, d.url} }
 
 // dispatcher sends the delivery table's rows. One loop goroutine owns the in-flight set and decides what to
 // send; one goroutine per request in flight.
@@ -75,9 +71,9 @@ type dispatcher struct {
 	requests  sync.WaitGroup
 	closeOnce sync.Once
 
-	// Owned by the loop goroutine:
-	inflight map[target]bool
-	held     map[target]time.Time
+	// Owned by the loop goroutine, keyed by instance ID:
+	inflight map[string]bool
+	held     map[string]time.Time
 }
 
 func newDispatcher(db *store.DB, evlog *events.Log, cfg Config, obs Observer, log *slog.Logger) *dispatcher {
@@ -113,8 +109,8 @@ func newDispatcher(db *store.DB, evlog *events.Log, cfg Config, obs Observer, lo
 		reqCtx:    ctx,
 		cancelReq: cancel,
 		loopDone:  make(chan struct{}),
-		inflight:  map[target]bool{},
-		held:      map[target]time.Time{},
+		inflight:  map[string]bool{},
+		held:      map[string]time.Time{},
 	}
 }
 
@@ -177,13 +173,13 @@ func (d *dispatcher) run() {
 }
 
 func (d *dispatcher) done(f finished) {
-	delete(d.inflight, f.target)
+	delete(d.inflight, f.instanceID)
 	if !f.holdUntil.IsZero() {
-		d.held[f.target] = f.holdUntil
+		d.held[f.instanceID] = f.holdUntil
 	}
 }
 
-// dispatch starts every due head delivery whose target is idle, within MaxInFlight, and returns when the
+// dispatch starts every due head delivery whose instance has none in flight, within MaxInFlight, and returns when the
 // earliest head not yet due will be (zero when there is none).
 func (d *dispatcher) dispatch() time.Time {
 	ctx, cancel := context.WithTimeout(d.reqCtx, d.cfg.RequestTimeout)
@@ -198,15 +194,15 @@ func (d *dispatcher) dispatch() time.Time {
 	now := time.Now()
 	var next time.Time
 	for _, h := range heads {
-		if d.inflight[h.target()] {
+		if d.inflight[h.instanceID] {
 			continue
 		}
 		due := h.nextAttempt
-		if until, ok := d.held[h.target()]; ok {
+		if until, ok := d.held[h.instanceID]; ok {
 			if until.After(now) {
 				due = maxTime(due, until)
 			} else {
-				delete(d.held, h.target())
+				delete(d.held, h.instanceID)
 			}
 		}
 		if due.After(now) {
@@ -219,7 +215,7 @@ func (d *dispatcher) dispatch() time.Time {
 			// A finishing request wakes the loop again.
 			break
 		}
-		d.inflight[h.target()] = true
+		d.inflight[h.instanceID] = true
 		d.requests.Add(1)
 		go d.deliver(h)
 	}
@@ -231,13 +227,13 @@ func (d *dispatcher) dispatch() time.Time {
 	return next
 }
 
-// heads returns, for every target with pending deliveries, its oldest one: the only one that may be in
-// flight, so each target receives its webhooks in order.
+// heads returns, for every instance with pending deliveries, its oldest one: the only one that may be in
+// flight, so an instance's webhooks arrive in the order of its events, whichever URLs they go to.
 func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
 	rows, err := d.db.SQL().QueryContext(ctx, `SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
 			COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
 		FROM webhook_deliveries d
-		JOIN (SELECT MIN(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY instance_id, url) h
+		JOIN (SELECT MIN(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY instance_id) h
 		ON h.id = d.id
 		ORDER BY d.next_attempt_ms`)
 	if err != nil {
@@ -279,7 +275,7 @@ func maxTime(a, b time.Time) time.Time {
 func (d *dispatcher) deliver(h delivery) {
 	defer d.requests.Done()
 	res, detail := d.attempt(h)
-	f := finished{target: h.target()}
+	f := finished{instanceID: h.instanceID}
 	if !d.record(h, res, detail) {
 		f.holdUntil = time.Now().Add(d.backoff(h.attempts + 1))
 	}
@@ -367,7 +363,7 @@ func (d *dispatcher) transient(detail string) (outcome, string) {
 }
 
 // backoff returns the wait after the n-th consecutive failure: base·2^(n-1), capped, with "equal jitter"
-// (half fixed, half random) so that targets failing together do not retry in lockstep.
+// (half fixed, half random) so that receivers failing together are not retried in lockstep.
 func (d *dispatcher) backoff(n int) time.Duration {
 	b := d.cfg.BackoffBase << min(max(n-1, 0), 30)
 	if b <= 0 || b > d.cfg.BackoffMax {
@@ -395,13 +391,15 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 		switch res {
 		case delivered, drop:
 			_, err = tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ?`, h.id)
+		// A failure at a URL the webhook has since moved away from says nothing about the new one: the
+		// row, re-pointed and due at once, is left alone.
 		case retry:
 			next := now.Add(d.backoff(h.attempts + 1))
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_ms = ?,
-				last_error = ? WHERE id = ? AND state = 'pending'`, next.UnixMilli(), truncate(detail), h.id)
+				last_error = ? WHERE id = ? AND state = 'pending' AND url = ?`, next.UnixMilli(), truncate(detail), h.id, h.url)
 		case dead:
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'dead', attempts = attempts + 1,
-				dead_ms = ?, last_error = ? WHERE id = ? AND state = 'pending'`, now.UnixMilli(), truncate(detail), h.id)
+				dead_ms = ?, last_error = ? WHERE id = ? AND state = 'pending' AND url = ?`, now.UnixMilli(), truncate(detail), h.id, h.url)
 		}
 		if err != nil {
 			return err

@@ -243,47 +243,65 @@ func field(t *testing.T, body []byte, name string) any {
 	return m[name]
 }
 
-// TestDeliveryInOrderThroughFailuresAndRestart: a receiver that answers 503, then hangs past the timeout,
-// then recovers — with the dispatcher restarted in between — gets every webhook, in order per target, signed;
-// a healthy target is not held up by the failing one.
+// webhookOf names a request by what it is about: its callback type and message ID (or "" for a connection).
+func webhookOf(t *testing.T, h hit) string {
+	t.Helper()
+	switch cb := field(t, h.body, "type").(string); cb {
+	case MessageStatusCallback:
+		return cb + " " + field(t, h.body, "ids").([]any)[0].(string)
+	case DeliveryCallback:
+		return cb + " " + field(t, h.body, "messageId").(string)
+	default:
+		return cb
+	}
+}
+
+// TestDeliveryInOrderThroughFailuresAndRestart: a receiver whose delivery and status URLs answer 503, then
+// hang past the timeout, then recover — with the dispatcher restarted in between — gets every webhook of the
+// instance, signed, in the order of its events across all three URLs; nothing behind the failing head is
+// tried meanwhile, and another instance is not held up.
 func TestDeliveryInOrderThroughFailuresAndRestart(t *testing.T) {
 	eventstest.CheckGoroutines(t)
 	e := newEnv(t, testConfig())
-	bad, good := newReceiver(t), newReceiver(t)
-	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, bad.url("/delivery"))
-	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, bad.url("/status"))
-	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, good.url("/connected"))
+	r := newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, r.url("/delivery"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, r.url("/status"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, r.url("/connected"))
+	failing := func(path string) bool { return path == "/delivery" || path == "/status" }
 
-	bad.setAnswer(func(string, int) int { return http.StatusServiceUnavailable })
+	r.setAnswer(func(path string, _ int) int {
+		if failing(path) {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
 	const first, second = 15, 10
 	for i := range first {
 		eventstest.Append(t, e.log, e.inst, e.sent(i))
 	}
 	eventstest.Append(t, e.log, e.inst, eventstest.Connected("5511999990000"))
-	// The healthy target gets its webhook while the other keeps failing.
-	eventstest.WaitFor(t, 10*time.Second, "connected webhook on the healthy target", func() bool { return len(good.ok("/connected")) == 1 })
-	eventstest.WaitFor(t, 10*time.Second, "several failed attempts per failing target", func() bool {
-		return bad.attempts("/delivery") >= 3 && bad.attempts("/status") >= 3
-	})
-	// Only the head of each target was tried.
-	for _, h := range bad.all() {
-		var id any
-		if h.path == "/delivery" {
-			id = field(t, h.body, "messageId")
-		} else {
-			id = field(t, h.body, "ids").([]any)[0]
+
+	other, _, err := store.CreateInstance(context.Background(), e.db.SQL(), mustID(t), "other", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Append(t, e.log, other.ID, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, Url: r.url("/other")}}})
+	eventstest.Append(t, e.log, other.ID, eventstest.Connected("5511999990009"))
+	eventstest.WaitFor(t, 10*time.Second, "another instance's webhook while this one's fail", func() bool { return len(r.ok("/other")) == 1 })
+	eventstest.WaitFor(t, 10*time.Second, "several failed attempts", func() bool { return r.attempts("/delivery") >= 3 })
+	for _, h := range r.all() {
+		if h.path == "/other" {
+			continue
 		}
-		if id != "MSG0" {
-			t.Fatalf("%s: a delivery behind the failing head was attempted: %v", h.path, id)
+		if got := webhookOf(t, h); got != DeliveryCallback+" MSG0" {
+			t.Fatalf("%s was attempted while the head (MSG0's DeliveryCallback) was failing", got)
 		}
 	}
 
-	// The receiver answers a moment before the dispatcher records the answer; stopping in between would
-	// (rightly) leave the webhook to be sent again.
-	eventstest.WaitFor(t, 5*time.Second, "connected webhook recorded", func() bool { return e.deliveries("pending") == 2*first })
 	e.stop()
-	if n := e.deliveries("pending"); n != 2*first {
-		t.Fatalf("%d pending deliveries after stopping, want %d", n, 2*first)
+	if n := e.deliveries("pending"); n != 2*first+1 {
+		t.Fatalf("%d pending deliveries after stopping, want %d", n, 2*first+1)
 	}
 	// Appended while the dispatcher is down: projected and sent after the restart.
 	for i := first; i < first+second; i++ {
@@ -292,55 +310,106 @@ func TestDeliveryInOrderThroughFailuresAndRestart(t *testing.T) {
 	// Next, three hangs past the request timeout, then success.
 	var mu sync.Mutex
 	hangs := 3
-	bad.setAnswer(func(string, int) int {
+	r.setAnswer(func(path string, _ int) int {
 		mu.Lock()
 		defer mu.Unlock()
-		if hangs > 0 {
+		if failing(path) && hangs > 0 {
 			hangs--
 			return 0
 		}
 		return http.StatusNoContent
 	})
 	e.start()
-	total := first + second
-	eventstest.WaitFor(t, 20*time.Second, "all webhooks delivered", func() bool {
-		return len(bad.ok("/delivery")) >= total && len(bad.ok("/status")) >= total
-	})
-	eventstest.WaitFor(t, 5*time.Second, "delivered rows deleted", func() bool { return e.deliveries("pending") == 0 })
+	eventstest.WaitFor(t, 20*time.Second, "all webhooks delivered", func() bool { return e.deliveries("pending") == 0 })
 
-	for _, path := range []string{"/delivery", "/status"} {
-		hits := bad.ok(path)
-		if len(hits) != total {
-			t.Fatalf("%s: %d successful requests, want exactly %d", path, len(hits), total)
-		}
-		for i, h := range hits {
-			var id any
-			if path == "/delivery" {
-				id = field(t, h.body, "messageId")
-			} else {
-				id = field(t, h.body, "ids").([]any)[0]
-			}
-			if id != fmt.Sprint("MSG", i) {
-				t.Fatalf("%s: request %d is for %v, want MSG%d (out of order)", path, i, id, i)
-			}
-			if err := Verify(e.secret, h.header.Get(HeaderTimestamp), h.header.Get(HeaderSignature), h.body, time.Now(), time.Minute); err != nil {
-				t.Fatalf("%s request %d: %v", path, i, err)
-			}
-			wantType := DeliveryCallback
-			if path == "/status" {
-				wantType = MessageStatusCallback
-			}
-			if got := h.header.Get(HeaderWebhookID); got != h.header.Get(HeaderEventID)+"-"+wantType || h.header.Get(HeaderEventID) == "" {
-				t.Fatalf("webhook id header %q, event id %q", got, h.header.Get(HeaderEventID))
-			}
-			if h.header.Get("Content-Type") != "application/json" {
-				t.Fatalf("content type %q", h.header.Get("Content-Type"))
-			}
+	var want []string
+	for i := range first + second {
+		want = append(want, fmt.Sprint(DeliveryCallback, " MSG", i), fmt.Sprint(MessageStatusCallback, " MSG", i))
+		if i == first-1 {
+			want = append(want, ConnectedCallback)
 		}
 	}
+	var got []string
+	for _, h := range r.all() {
+		if h.path == "/other" || h.status < 200 || h.status >= 300 {
+			continue
+		}
+		got = append(got, webhookOf(t, h))
+		if err := Verify(e.secret, h.header.Get(HeaderTimestamp), h.header.Get(HeaderSignature), h.body, time.Now(), time.Minute); err != nil {
+			t.Fatalf("%s: %v", got[len(got)-1], err)
+		}
+		cb := field(t, h.body, "type").(string)
+		if id := h.header.Get(HeaderWebhookID); id != h.header.Get(HeaderEventID)+"-"+cb || h.header.Get(HeaderEventID) == "" {
+			t.Fatalf("webhook id header %q, event id %q", id, h.header.Get(HeaderEventID))
+		}
+		if h.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("content type %q", h.header.Get("Content-Type"))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("delivered, in arrival order:\n%v\nwant:\n%v", got, want)
+	}
 	ok, fail, dead := e.obs.counts()
-	if ok != 2*total+1 || fail < 6+3 || dead != 0 {
+	if ok != len(want)+1 || fail < 3+3 || dead != 0 {
 		t.Fatalf("observer: ok=%d fail=%d dead=%d", ok, fail, dead)
+	}
+}
+
+// TestChangingURLMovesPendingDeliveries: a receiver that is down holds up the instance's webhooks; pointing
+// the webhook elsewhere sends its backlog there at once (not after the backoff), and removing a webhook drops
+// its pending deliveries and the content they held.
+func TestChangingURLMovesPendingDeliveries(t *testing.T) {
+	cfg := testConfig()
+	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
+	e := newEnv(t, cfg)
+	down, up := newReceiver(t), newReceiver(t)
+	down.setAnswer(func(string, int) int { return http.StatusBadGateway })
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, down.url("/delivery"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, down.url("/all"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, up.url("/connected"))
+
+	theirs := e.received(e.inst, "IN1", "to the received URL", false)
+	for i := range 3 {
+		eventstest.Append(t, e.log, e.inst, e.sent(i))
+	}
+	mine := e.received(e.inst, "IN2", "from the phone", true)
+	eventstest.Append(t, e.log, e.inst, eventstest.Connected("5511999990000"))
+
+	// failedOnce waits until the head at path failed and an hour's backoff was recorded for it.
+	failedOnce := func(path string) {
+		t.Helper()
+		eventstest.WaitFor(t, 5*time.Second, path+" failed and backed off", func() bool {
+			var n int
+			err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE url = ? AND attempts = 1`, down.url(path)).Scan(&n)
+			return err == nil && n == 1
+		})
+	}
+	// IN1 goes to /received, then /all; IN2 (fromMe) to /all only.
+	failedOnce("/received")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, up.url("/received"))
+	failedOnce("/all")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, "")
+	failedOnce("/delivery")
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, up.url("/delivery"))
+
+	eventstest.WaitFor(t, 5*time.Second, "the backlog at the new URLs", func() bool { return len(up.ok("/connected")) == 1 })
+	var got []string
+	for _, h := range up.all() {
+		got = append(got, webhookOf(t, h))
+	}
+	want := []string{ReceivedCallback, DeliveryCallback + " MSG0", DeliveryCallback + " MSG1", DeliveryCallback + " MSG2", ConnectedCallback}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the new URLs got %v, want %v", got, want)
+	}
+	for _, path := range []string{"/received", "/delivery", "/all"} {
+		if n := down.attempts(path); n != 1 {
+			t.Fatalf("the old %s URL was tried %d times, want once", path, n)
+		}
+	}
+	eventstest.WaitFor(t, 5*time.Second, "no content left", func() bool { return !e.vaultHas(theirs) && !e.vaultHas(mine) })
+	if n := e.deliveries("pending"); n != 0 {
+		t.Fatalf("%d deliveries still pending", n)
 	}
 }
 
@@ -350,7 +419,7 @@ func TestReceivedContentLifecycle(t *testing.T) {
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, r.url("/received"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, r.url("/all"))
 
-	// The received URL fails for a while; the content must stay until it succeeded too.
+	// The received URL fails for a while; the content must stay until every webhook needing it succeeded.
 	var mu sync.Mutex
 	failReceived := true
 	r.setAnswer(func(path string, _ int) int {
@@ -363,23 +432,23 @@ func TestReceivedContentLifecycle(t *testing.T) {
 	})
 	key := e.received(e.inst, "IN1", "olá, tudo bem?", false)
 	mine := e.received(e.inst, "IN2", "sent from the phone", true)
-	eventstest.WaitFor(t, 10*time.Second, "received-delivery URL got both", func() bool { return len(r.ok("/all")) == 2 })
 	eventstest.WaitFor(t, 10*time.Second, "received URL failing", func() bool { return r.attempts("/received") >= 2 })
-	if !e.vaultHas(key) {
-		t.Fatal("content deleted while a delivery still needs it")
+	if !e.vaultHas(key) || !e.vaultHas(mine) {
+		t.Fatal("content deleted while deliveries still need it")
 	}
-	// The receiver saw the request a moment before the dispatcher recorded it.
-	eventstest.WaitFor(t, 5*time.Second, "content of the fromMe message deleted after its only webhook", func() bool {
-		return !e.vaultHas(mine)
-	})
-	if !e.vaultHas(key) {
-		t.Fatal("content deleted while a delivery still needs it")
+	if n := r.attempts("/all"); n != 0 {
+		t.Fatalf("/all got %d requests while the instance's first webhook was failing", n)
 	}
 	mu.Lock()
 	failReceived = false
 	mu.Unlock()
-	eventstest.WaitFor(t, 10*time.Second, "received URL got the message", func() bool { return len(r.ok("/received")) == 1 })
-	eventstest.WaitFor(t, 5*time.Second, "content deleted after its last webhook", func() bool { return !e.vaultHas(key) })
+	eventstest.WaitFor(t, 10*time.Second, "both URLs got the messages", func() bool {
+		return len(r.ok("/received")) == 1 && len(r.ok("/all")) == 2
+	})
+	// The receiver saw the last request a moment before the dispatcher recorded it.
+	eventstest.WaitFor(t, 5*time.Second, "content deleted after its last webhook", func() bool {
+		return !e.vaultHas(key) && !e.vaultHas(mine)
+	})
 
 	got := r.ok("/received")[0]
 	if field(t, got.body, "text").(map[string]any)["message"] != "olá, tudo bem?" || field(t, got.body, "senderName") != "Ana" {
@@ -424,7 +493,7 @@ func TestDeadLetter(t *testing.T) {
 	key := e.received(e.inst, "IN1", "never delivered", false)
 	eventstest.Append(t, e.log, e.inst, eventstest.Connected("1"))
 	eventstest.WaitFor(t, 10*time.Second, "dead-lettered", func() bool { return e.deliveries("dead") == 1 })
-	eventstest.WaitFor(t, 5*time.Second, "other target unaffected", func() bool { return len(r.ok("/connected")) == 1 })
+	eventstest.WaitFor(t, 5*time.Second, "the next webhook goes ahead", func() bool { return len(r.ok("/connected")) == 1 })
 	if e.vaultHas(key) {
 		t.Fatal("content kept for a dead-lettered delivery")
 	}
@@ -440,11 +509,11 @@ func TestDeadLetter(t *testing.T) {
 		_, _, dead := e.obs.counts()
 		return dead == 1
 	})
-	pending, deadN, err := e.hooks.Backlog(context.Background())
-	if err != nil || pending != 0 || deadN != 1 {
-		t.Fatalf("Backlog = %d, %d, %v", pending, deadN, err)
-	}
-	// The target's later webhooks go ahead once it recovers.
+	eventstest.WaitFor(t, 5*time.Second, "backlog: none pending, one dead", func() bool {
+		pending, deadN, err := e.hooks.Backlog(context.Background())
+		return err == nil && pending == 0 && deadN == 1
+	})
+	// The URL's later webhooks go ahead once it recovers.
 	r.setAnswer(func(string, int) int { return http.StatusOK })
 	e.received(e.inst, "IN2", "delivered", false)
 	eventstest.WaitFor(t, 5*time.Second, "next webhook delivered", func() bool { return len(r.ok("/received")) == 1 })

@@ -6,9 +6,10 @@
 //   - The projection, a consumer group ("webhooks"), keeps each instance's webhook targets as a read model
 //     (from WebhookConfigured events, so configuration applies in stream order) and turns each event into zero
 //     or more rows of the durable table webhook_deliveries, in the consumer's transaction (exactly once).
-//   - The dispatcher POSTs those rows: in order per (instance, URL) — only the oldest pending delivery of a
-//     target is in flight — and concurrently across targets, retrying failures with capped exponential backoff
-//     and jitter. State lives in the table, so delivery survives restarts.
+//   - The dispatcher POSTs those rows: in order per instance, whatever their URLs — only the oldest pending
+//     delivery of an instance is in flight — and concurrently across instances, retrying failures with capped
+//     exponential backoff and jitter. State lives in the table, so delivery survives restarts. Changing a
+//     webhook's URL moves its pending deliveries to the new URL; removing it drops them.
 //
 // # Requests
 //
@@ -28,7 +29,7 @@
 // Any 2xx answer is success. Anything else — another status (redirects are not followed), a timeout, a
 // connection error — is retried with backoff. A delivery still failing [Config.DeadAfter] after it was
 // created is dead-lettered: kept in the table with state "dead" and its last error, logged at warning level
-// and counted by the metrics, and the target's next delivery goes ahead. Dead rows are deleted after
+// and counted by the metrics, and the instance's next delivery goes ahead. Dead rows are deleted after
 // [Config.DeadRetention]. Deleting an instance drops its pending deliveries.
 //
 // Inbound message content (the text of a ReceivedCallback) is read from the vault when the webhook is sent and

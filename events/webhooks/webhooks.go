@@ -43,6 +43,7 @@ var migrations = []string{
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		instance_id TEXT NOT NULL,
 		url TEXT NOT NULL,
+		kind INTEGER NOT NULL,
 		callback TEXT NOT NULL,
 		event_id TEXT NOT NULL,
 		event BLOB NOT NULL,
@@ -54,7 +55,7 @@ var migrations = []string{
 		last_error TEXT NOT NULL DEFAULT '',
 		dead_ms BIGINT
 	);
-	CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (state, instance_id, url, id);
+	CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (state, instance_id, id);
 	CREATE INDEX webhook_deliveries_vault ON webhook_deliveries (vault_key, state) WHERE vault_key IS NOT NULL;
 	CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (state, dead_ms);`,
 }
