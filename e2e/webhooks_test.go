@@ -105,3 +105,50 @@ func TestWebhookSignature(t *testing.T) {
 		t.Errorf("signature %q (timestamp %q), want %q", got, ts, want)
 	}
 }
+
+// TestWebhookBacklogFollowsANewURL: while the receiver is down, the instance's webhooks wait; pointing the
+// webhooks at another receiver sends that backlog there, in order, and nothing more to the old one.
+func TestWebhookBacklogFollowsANewURL(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	old, fixed := newReceiver(t), newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "moving", old)
+	link(t, in, business)
+	old.waitFor(t, "connected", ofType("ConnectedCallback"))
+
+	old.fail(0)
+	before := old.attemptCount()
+	var ids []string
+	for i := range 2 {
+		id := sendText(t, in, alicePhone, fmt.Sprintf("while the old receiver is down %d", i))
+		ids = append(ids, id)
+		waitMessage(t, alice, id)
+	}
+	eventually(t, 20*time.Second, "failed attempts at the old URL", func() error {
+		if n := old.attemptCount() - before; n < 2 {
+			return fmt.Errorf("%d attempts", n)
+		}
+		return nil
+	})
+	if res := in.call(t, "PUT", "update-every-webhooks", map[string]string{"value": fixed.url()}); res.status != 200 {
+		t.Fatalf("update-every-webhooks: %s", res)
+	}
+	for _, id := range ids {
+		fixed.waitFor(t, "delivery of "+id, delivery(id))
+		fixed.waitFor(t, "SENT of "+id, status("SENT", id))
+	}
+	var got []string
+	for _, h := range fixed.hooks() {
+		if h.Type == "DeliveryCallback" {
+			got = append(got, h.str("messageId"))
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(ids, ",") {
+		t.Errorf("deliveries at the new URL %v, want %v", got, ids)
+	}
+	if n := len(old.hooks()); n != 1 {
+		t.Errorf("the old receiver accepted %d webhooks, want only the first ConnectedCallback", n)
+	}
+}
