@@ -61,3 +61,50 @@ func BenchmarkAppendToWebhook(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkInstanceBacklog measures how fast one instance's backlog drains: b.N events are appended at once,
+// each causing one webhook, and the clock stops when the receiver (local, answering at once) has them all.
+// An instance has one webhook in flight at a time, so this is the ceiling of its webhook rate: one HTTP round
+// trip plus one recorded outcome per webhook.
+//
+//	go test -run='^$' -bench=BenchmarkInstanceBacklog -benchtime=2000x -count=6 ./events/webhooks/
+func BenchmarkInstanceBacklog(b *testing.B) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(b, "")
+	log := eventstest.OpenLog(b, db, events.Config{})
+	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000002", "bench", "", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := make(chan struct{}, b.N)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got <- struct{}{} }))
+	b.Cleanup(srv.Close)
+	eventstest.Append(b, log, inst.ID, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, Url: srv.URL}}})
+	for left := b.N; left > 0; left -= 1000 {
+		batch := make([]*eventsv1.Event, min(left, 1000)) // Append's limit per call
+		for i := range batch {
+			batch[i] = eventstest.Connected("1")
+		}
+		eventstest.Append(b, log, inst.ID, batch...)
+	}
+
+	w, err := New(ctx, db, log, Config{AllowInsecure: true}, eventstest.Logger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := w.Start(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { w.Close() })
+	for range b.N {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("webhooks stopped arriving")
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+}

@@ -227,15 +227,26 @@ func (d *dispatcher) dispatch() time.Time {
 	return next
 }
 
+// headsQuery selects each instance's oldest pending delivery. It walks the queue index instance by instance
+// (a loose index scan: one seek per instance and one per head), so a round costs the same whether an
+// instance's backlog is ten webhooks or a million; GROUP BY would read every pending row, every round.
+const headsQuery = `WITH RECURSIVE queues(instance_id) AS (
+		SELECT (SELECT instance_id FROM webhook_deliveries WHERE state = 'pending' ORDER BY instance_id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT instance_id FROM webhook_deliveries
+			WHERE state = 'pending' AND instance_id > q.instance_id ORDER BY instance_id LIMIT 1)
+		FROM queues q WHERE q.instance_id IS NOT NULL
+	)
+	SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
+		COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
+	FROM queues q JOIN webhook_deliveries d ON d.id = (SELECT id FROM webhook_deliveries
+		WHERE state = 'pending' AND instance_id = q.instance_id ORDER BY id LIMIT 1)
+	ORDER BY d.next_attempt_ms`
+
 // heads returns, for every instance with pending deliveries, its oldest one: the only one that may be in
 // flight, so an instance's webhooks arrive in the order of its events, whichever URLs they go to.
 func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
-	rows, err := d.db.SQL().QueryContext(ctx, `SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
-			COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
-		FROM webhook_deliveries d
-		JOIN (SELECT MIN(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY instance_id) h
-		ON h.id = d.id
-		ORDER BY d.next_attempt_ms`)
+	rows, err := d.db.SQL().QueryContext(ctx, headsQuery)
 	if err != nil {
 		return nil, err
 	}
