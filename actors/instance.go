@@ -272,9 +272,19 @@ func (a *instance) pace(m *actorsv1.QueuedMessage) time.Duration {
 	return lo + rand.N(hi-lo)
 }
 
-// configureWebhooks records new webhook targets, in kind order so that the log reads the same every time.
+// configureWebhooks records new webhook targets: the URLs set before those removed, so that a removed webhook's
+// pending deliveries can move to one set in the same call (received → received-delivery), then in kind order
+// so that the log reads the same every time.
 func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string) error {
-	kinds := slices.Sorted(maps.Keys(urls))
+	var set, removed []eventsv1.WebhookKind
+	for _, kind := range slices.Sorted(maps.Keys(urls)) {
+		if urls[kind] == "" {
+			removed = append(removed, kind)
+		} else {
+			set = append(set, kind)
+		}
+	}
+	kinds := append(set, removed...)
 	evs := make([]*eventsv1.Event, len(kinds))
 	for i, kind := range kinds {
 		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,7 +108,9 @@ func TestWebhookSignature(t *testing.T) {
 }
 
 // TestWebhookBacklogFollowsANewURL: while the receiver is down, the instance's webhooks wait; pointing the
-// webhooks at another receiver sends that backlog there, in order, and nothing more to the old one.
+// webhooks at another receiver sends that backlog there, in order, and nothing more to the old one. A message
+// received meanwhile reaches the new receiver too, though it now comes through the other "received" webhook
+// (notifySentByMe removes the received URL and sets the received-delivery one).
 func TestWebhookBacklogFollowsANewURL(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -126,27 +129,38 @@ func TestWebhookBacklogFollowsANewURL(t *testing.T) {
 		ids = append(ids, id)
 		waitMessage(t, alice, id)
 	}
+	incoming, err := alice.SendText(context.Background(), businessPhone, "sent while the receiver was down", "")
+	if err != nil {
+		t.Fatalf("Alice writes: %v", err)
+	}
 	eventually(t, 20*time.Second, "failed attempts at the old URL", func() error {
 		if n := old.attemptCount() - before; n < 2 {
 			return fmt.Errorf("%d attempts", n)
 		}
 		return nil
 	})
-	if res := in.call(t, "PUT", "update-every-webhooks", map[string]string{"value": fixed.url()}); res.status != 200 {
+	res := in.call(t, "PUT", "update-every-webhooks", map[string]any{"value": fixed.url(), "notifySentByMe": true})
+	if res.status != 200 {
 		t.Fatalf("update-every-webhooks: %s", res)
 	}
 	for _, id := range ids {
 		fixed.waitFor(t, "delivery of "+id, delivery(id))
 		fixed.waitFor(t, "SENT of "+id, status("SENT", id))
 	}
-	var got []string
+	got := fixed.waitFor(t, "the message received during the outage", func(h hook) bool {
+		return h.Type == "ReceivedCallback" && h.str("messageId") == incoming
+	})
+	if text, _ := got.Body["text"].(map[string]any); text["message"] != "sent while the receiver was down" {
+		t.Errorf("ReceivedCallback = %s", got.Raw)
+	}
+	var deliveries []string
 	for _, h := range fixed.hooks() {
 		if h.Type == "DeliveryCallback" {
-			got = append(got, h.str("messageId"))
+			deliveries = append(deliveries, h.str("messageId"))
 		}
 	}
-	if strings.Join(got, ",") != strings.Join(ids, ",") {
-		t.Errorf("deliveries at the new URL %v, want %v", got, ids)
+	if strings.Join(deliveries, ",") != strings.Join(ids, ",") {
+		t.Errorf("deliveries at the new URL %v, want %v", deliveries, ids)
 	}
 	if n := len(old.hooks()); n != 1 {
 		t.Errorf("the old receiver accepted %d webhooks, want only the first ConnectedCallback", n)

@@ -35,6 +35,7 @@ type delivery struct {
 	instanceID  string
 	url         string
 	callback    string
+	twin        bool // another delivery carries the same payload to another URL (see removeTarget)
 	eventID     string
 	event       []byte
 	vaultKey    string

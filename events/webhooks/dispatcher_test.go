@@ -413,6 +413,48 @@ func TestChangingURLMovesPendingDeliveries(t *testing.T) {
 	})
 }
 
+// TestRemovedReceivedWebhookHandsOverItsBacklog: received and received-delivery render the same payload; when
+// one is removed, a message it still owed goes through the other if that one is set, and exactly once.
+func TestRemovedReceivedWebhookHandsOverItsBacklog(t *testing.T) {
+	cfg := testConfig()
+	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
+	e := newEnv(t, cfg)
+	down, up := newReceiver(t), newReceiver(t)
+	down.setAnswer(func(string, int) int { return http.StatusBadGateway })
+	failedOnce := func() {
+		t.Helper()
+		eventstest.WaitFor(t, 5*time.Second, "the head failed and backed off", func() bool {
+			var n int
+			err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE attempts = 1`).Scan(&n)
+			return err == nil && n == 1
+		})
+	}
+
+	// Queued for the received URL only; then received-delivery is set and received removed (what
+	// update-every-webhooks with notifySentByMe does): the message moves over.
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
+	first := e.received(e.inst, "IN1", "moved over", false)
+	failedOnce()
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, up.url("/all"))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, "")
+	eventstest.WaitFor(t, 5*time.Second, "IN1 at the received-delivery URL", func() bool { return len(up.ok("/all")) == 1 })
+	eventstest.WaitFor(t, 5*time.Second, "IN1's content released", func() bool { return !e.vaultHas(first) })
+
+	// Queued for both URLs: removing the failing one leaves the other's delivery, not a second one.
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
+	e.received(e.inst, "IN2", "once", false)
+	eventstest.WaitFor(t, 5*time.Second, "IN2 failing at the received URL", func() bool { return down.attempts("/received") == 2 })
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, "")
+	eventstest.WaitFor(t, 5*time.Second, "queue drained", func() bool { return e.deliveries("pending") == 0 })
+	var got []any
+	for _, h := range up.all() {
+		got = append(got, field(t, h.body, "messageId"))
+	}
+	if fmt.Sprint(got) != "[IN1 IN2]" {
+		t.Fatalf("the received-delivery URL got %v, want [IN1 IN2]", got)
+	}
+}
+
 func TestReceivedContentLifecycle(t *testing.T) {
 	e := newEnv(t, testConfig())
 	r := newReceiver(t)

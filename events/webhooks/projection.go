@@ -36,6 +36,16 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 		var blob []byte
 		type dedup struct{ url, callback string }
 		seen := map[dedup]bool{}
+		// urls counts the distinct URLs each payload goes to: more than one makes twins (see removeTarget).
+		urls := map[string]map[string]bool{}
+		for _, r := range rs {
+			if u := targets[r.kind]; u != "" {
+				if urls[r.callback] == nil {
+					urls[r.callback] = map[string]bool{}
+				}
+				urls[r.callback][u] = true
+			}
+		}
 		now := time.Now().UnixMilli()
 		for _, r := range rs {
 			u := targets[r.kind]
@@ -55,8 +65,8 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 				vk = vaultKey
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(instance_id, url, kind, callback, event_id, event, vault_key, next_attempt_ms, created_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inst, u, int32(r.kind), r.callback, ev.GetId(), blob, vk, now, now)
+				(instance_id, url, kind, callback, twin, event_id, event, vault_key, next_attempt_ms, created_ms)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, inst, u, int32(r.kind), r.callback, len(urls[r.callback]) > 1, ev.GetId(), blob, vk, now, now)
 			if err != nil {
 				return fmt.Errorf("queue %s for event %s: %w", r.callback, ev.GetId(), err)
 			}
@@ -112,28 +122,80 @@ func (w *Webhooks) setTarget(ctx context.Context, tx *sql.Tx, inst string, kind 
 	return nil
 }
 
+// removeTarget removes a webhook. Its pending deliveries are dropped, except those another webhook still
+// wants. Only received and received-delivery share a payload (ReceivedCallback); a message bound for both
+// makes one delivery when their URLs are equal, and two "twins" when not. A twin is dropped: the other one
+// carries the message. A single delivery moves to the other webhook when that is set: what
+// update-every-webhooks does when notifySentByMe switches the received URL to the received-delivery one.
 func (w *Webhooks) removeTarget(ctx context.Context, tx *sql.Tx, inst string, kind eventsv1.WebhookKind) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_targets WHERE instance_id = ? AND kind = ?`, inst, int32(kind)); err != nil {
 		return err
 	}
-	keys, err := vaultKeys(ctx, tx, `SELECT DISTINCT vault_key FROM webhook_deliveries
-		WHERE instance_id = ? AND kind = ? AND state = 'pending' AND vault_key IS NOT NULL`, inst, int32(kind))
+	targets, err := loadTargets(ctx, tx, inst)
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE instance_id = ? AND kind = ? AND state = 'pending'`, inst, int32(kind))
+	pending, err := pendingOfKind(ctx, tx, inst, kind)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := releaseContent(ctx, tx, w.db.Vault(), k); err != nil {
+	var moved, dropped int
+	for _, d := range pending {
+		if to, ok := otherRoute(d, targets); ok {
+			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET kind = ?, url = ?, next_attempt_ms = ? WHERE id = ?`,
+				int32(to), targets[to], time.Now().UnixMilli(), d.id)
+			moved++
+		} else {
+			if _, err = tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ?`, d.id); err == nil && d.vaultKey != "" {
+				err = releaseContent(ctx, tx, w.db.Vault(), d.vaultKey)
+			}
+			dropped++
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		w.log.Info("webhook removed: dropped its pending deliveries", "instance_id", inst, "kind", kind, "deliveries", n)
+	if moved+dropped > 0 {
+		w.log.Info("webhook removed: its pending deliveries dropped or moved to another webhook that wants them",
+			"instance_id", inst, "kind", kind, "dropped", dropped, "moved", moved)
 	}
 	return nil
+}
+
+// otherRoute returns the kind of another configured webhook that wants d's payload, unless d has a twin.
+func otherRoute(d delivery, targets map[eventsv1.WebhookKind]string) (eventsv1.WebhookKind, bool) {
+	if d.twin {
+		return 0, false
+	}
+	ev := &eventsv1.Event{}
+	if err := proto.Unmarshal(d.event, ev); err != nil {
+		return 0, false // undeliverable anyway
+	}
+	for _, r := range routes(ev) {
+		if r.callback == d.callback && targets[r.kind] != "" {
+			return r.kind, true
+		}
+	}
+	return 0, false
+}
+
+// pendingOfKind returns an instance's pending deliveries of one kind.
+func pendingOfKind(ctx context.Context, tx *sql.Tx, inst string, kind eventsv1.WebhookKind) ([]delivery, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, instance_id, callback, twin, event_id, event, COALESCE(vault_key, '')
+		FROM webhook_deliveries WHERE instance_id = ? AND kind = ? AND state = 'pending' ORDER BY id`, inst, int32(kind))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []delivery
+	for rows.Next() {
+		var d delivery
+		if err := rows.Scan(&d.id, &d.instanceID, &d.callback, &d.twin, &d.eventID, &d.event, &d.vaultKey); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // dropInstance forgets a deleted instance: its targets, its deliveries (pending and dead) and the inbound

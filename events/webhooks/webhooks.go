@@ -45,6 +45,7 @@ var migrations = []string{
 		url TEXT NOT NULL,
 		kind INTEGER NOT NULL,
 		callback TEXT NOT NULL,
+		twin INTEGER NOT NULL DEFAULT 0,
 		event_id TEXT NOT NULL,
 		event BLOB NOT NULL,
 		vault_key TEXT,
