@@ -180,8 +180,8 @@ func (d *dispatcher) done(f finished) {
 	}
 }
 
-// dispatch starts every due head delivery whose instance has none in flight, within MaxInFlight, and returns when the
-// earliest head not yet due will be (zero when there is none).
+// dispatch starts every due head delivery whose instance has none in flight, within MaxInFlight, and returns
+// when the earliest head not yet due will be (zero when there is none).
 func (d *dispatcher) dispatch() time.Time {
 	ctx, cancel := context.WithTimeout(d.reqCtx, d.cfg.RequestTimeout)
 	defer cancel()

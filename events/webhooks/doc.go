@@ -9,7 +9,8 @@
 //   - The dispatcher POSTs those rows: in order per instance, whatever their URLs — only the oldest pending
 //     delivery of an instance is in flight — and concurrently across instances, retrying failures with capped
 //     exponential backoff and jitter. State lives in the table, so delivery survives restarts. Changing a
-//     webhook's URL moves its pending deliveries to the new URL; removing it drops them.
+//     webhook's URL moves its pending deliveries to the new URL; removing it drops them, or hands received
+//     messages to the other "received" webhook.
 //
 // # Requests
 //
