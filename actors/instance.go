@@ -240,7 +240,7 @@ func (a *instance) persist(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) err
 		a.st.apply(e)
 	}
 	a.sinceSnapshot += len(stored)
-	if a.sinceSnapshot >= a.deps.cfg.SnapshotEvery {
+	if a.sinceSnapshot >= a.deps.cfg.SnapshotEvery && !a.st.deleted {
 		a.saveSnapshot()
 	}
 	return nil

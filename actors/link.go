@@ -250,10 +250,15 @@ func (a *instance) device() reply {
 	}}
 }
 
-// delete records the instance's end and unlinks its device; the actor stops after answering.
+// delete records the instance's end, forgets its history and content, and unlinks its device; the actor stops
+// after answering.
 func (a *instance) delete() error {
+	history := a.st.seq
 	err := a.persist(func(tx *sql.Tx) error {
 		if _, err := a.deps.vault.DeletePrefix(context.Background(), tx, events.VaultPrefix(a.id)); err != nil {
+			return err
+		}
+		if err := events.ForgetHistory(context.Background(), tx, a.id, history); err != nil {
 			return err
 		}
 		return store.DeleteInstance(context.Background(), tx, a.id)

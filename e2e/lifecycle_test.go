@@ -3,13 +3,17 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plugzapi/plugzapi/store"
 )
 
 // TestPhoneCodePairing links an instance by the code typed on the phone instead of a QR scan.
@@ -234,6 +238,32 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if files := findInDir(t, srv.dataDir, []byte("doomed")); len(files) > 0 {
 		t.Errorf("a deleted instance's queued text is in %v", files)
+	}
+	// Its history (which names the numbers it wrote to) went too: only the record of its deletion is left.
+	db, err := sql.Open(store.DriverName, "file:"+filepath.Join(srv.dataDir, store.DatabaseFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var types []string
+	rows, err := db.Query(`SELECT type FROM instance_events WHERE instance_id = ? ORDER BY seq`, b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var typ string
+		if err := rows.Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, typ)
+	}
+	rows.Close()
+	var snapshots int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM instance_snapshots WHERE instance_id = ?`, b.id).Scan(&snapshots); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(types) != "[instance_deleted]" || snapshots != 0 {
+		t.Errorf("a deleted instance's log holds %v and %d snapshots, want [instance_deleted] and none", types, snapshots)
 	}
 }
 

@@ -353,6 +353,20 @@ func (l *Log) LoadSnapshot(ctx context.Context, instanceID string) (snap Snapsho
 	return snap, true, nil
 }
 
+// ForgetHistory deletes, in the caller's transaction, an instance's events up to and including throughSeq and
+// its snapshot. It is for deleted instances: their history names every number they talked to and must not
+// outlive them. The events after throughSeq (the deletion) stay, so the log keeps the instance's last seq. The
+// stream's copies go with the stream's retention.
+func ForgetHistory(ctx context.Context, q store.Querier, instanceID string, throughSeq int64) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM instance_events WHERE instance_id = ? AND seq <= ?`, instanceID, throughSeq); err != nil {
+		return fmt.Errorf("events: forget history of %s: %w", instanceID, err)
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM instance_snapshots WHERE instance_id = ?`, instanceID); err != nil {
+		return fmt.Errorf("events: forget snapshot of %s: %w", instanceID, err)
+	}
+	return nil
+}
+
 // QueuedTime returns when the message with the given ID was queued by the instance (the time of its
 // MessageQueued event); ok is false when the log has no such event.
 func QueuedTime(ctx context.Context, q store.Querier, instanceID, messageID string) (t time.Time, ok bool, err error) {

@@ -298,6 +298,44 @@ func TestSnapshots(t *testing.T) {
 	}
 }
 
+// TestForgetHistory: a deletion appended with ForgetHistory in its transaction leaves only itself in the log;
+// the last seq stands (so the instance cannot start over at 1), and other instances keep their history.
+func TestForgetHistory(t *testing.T) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(t, "")
+	l := eventstest.OpenLog(t, db, events.Config{})
+	eventstest.Append(t, l, "gone", eventstest.Queued("z1", "m1", "5511999990001"), eventstest.Connected("1"))
+	eventstest.Append(t, l, "kept", eventstest.Connected("2"))
+	if err := l.SaveSnapshot(ctx, "gone", 2, []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	deleted := &eventsv1.Event{Payload: &eventsv1.Event_InstanceDeleted{InstanceDeleted: &eventsv1.InstanceDeleted{}}}
+	if _, err := l.Append(ctx, "gone", 2, []*eventsv1.Event{deleted}, func(tx *sql.Tx) error {
+		return events.ForgetHistory(ctx, tx, "gone", 2)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	if err := l.Load(ctx, "gone", 0, func(ev *eventsv1.Event) error {
+		left = append(left, fmt.Sprint(ev.GetSeq(), " ", events.TypeName(ev)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(left) != "[3 instance_deleted]" {
+		t.Fatalf("log after forgetting = %v", left)
+	}
+	if last, err := l.LastSeq(ctx, "gone"); err != nil || last != 3 {
+		t.Fatalf("LastSeq = %d, %v; want 3", last, err)
+	}
+	if _, ok, err := l.LoadSnapshot(ctx, "gone"); ok || err != nil {
+		t.Fatalf("snapshot kept: %v, %v", ok, err)
+	}
+	if n := countRows(t, db.SQL(), `SELECT COUNT(*) FROM instance_events WHERE instance_id = 'kept'`); n != 1 {
+		t.Fatalf("another instance's history: %d events, want 1", n)
+	}
+}
+
 func TestReceivedContentRoundTrip(t *testing.T) {
 	in := events.ReceivedContent{Text: "olá 👋", SenderName: "Ana", ChatName: "Ana Souza"}
 	b, err := in.Marshal()
