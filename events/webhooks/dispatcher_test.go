@@ -355,15 +355,31 @@ func TestDeliveryInOrderThroughFailuresAndRestart(t *testing.T) {
 	}
 }
 
+// newStuckEnv returns an env whose failed deliveries wait an hour, a receiver that is down and one that is up.
+func newStuckEnv(t *testing.T) (e *env, down, up *receiver) {
+	cfg := testConfig()
+	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
+	e = newEnv(t, cfg)
+	down, up = newReceiver(t), newReceiver(t)
+	down.setAnswer(func(string, int) int { return http.StatusBadGateway })
+	return e, down, up
+}
+
+// backedOff waits until the instance's head delivery to url failed once and its backoff was recorded.
+func (e *env) backedOff(url string) {
+	e.t.Helper()
+	eventstest.WaitFor(e.t, 5*time.Second, url+" failed and backed off", func() bool {
+		var n int
+		err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE url = ? AND attempts = 1`, url).Scan(&n)
+		return err == nil && n == 1
+	})
+}
+
 // TestChangingURLMovesPendingDeliveries: a receiver that is down holds up the instance's webhooks; pointing
 // the webhook elsewhere sends its backlog there at once (not after the backoff), and removing a webhook drops
 // its pending deliveries and the content they held.
 func TestChangingURLMovesPendingDeliveries(t *testing.T) {
-	cfg := testConfig()
-	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
-	e := newEnv(t, cfg)
-	down, up := newReceiver(t), newReceiver(t)
-	down.setAnswer(func(string, int) int { return http.StatusBadGateway })
+	e, down, up := newStuckEnv(t)
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, down.url("/delivery"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, down.url("/all"))
@@ -376,21 +392,12 @@ func TestChangingURLMovesPendingDeliveries(t *testing.T) {
 	mine := e.received(e.inst, "IN2", "from the phone", true)
 	eventstest.Append(t, e.log, e.inst, eventstest.Connected("5511999990000"))
 
-	// failedOnce waits until the head at path failed and an hour's backoff was recorded for it.
-	failedOnce := func(path string) {
-		t.Helper()
-		eventstest.WaitFor(t, 5*time.Second, path+" failed and backed off", func() bool {
-			var n int
-			err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE url = ? AND attempts = 1`, down.url(path)).Scan(&n)
-			return err == nil && n == 1
-		})
-	}
 	// IN1 goes to /received, then /all; IN2 (fromMe) to /all only.
-	failedOnce("/received")
+	e.backedOff(down.url("/received"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, up.url("/received"))
-	failedOnce("/all")
+	e.backedOff(down.url("/all"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, "")
-	failedOnce("/delivery")
+	e.backedOff(down.url("/delivery"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, up.url("/delivery"))
 
 	eventstest.WaitFor(t, 5*time.Second, "the backlog at the new URLs", func() bool { return len(up.ok("/connected")) == 1 })
@@ -416,25 +423,13 @@ func TestChangingURLMovesPendingDeliveries(t *testing.T) {
 // TestRemovedReceivedWebhookHandsOverItsBacklog: received and received-delivery render the same payload; when
 // one is removed, a message it still owed goes through the other if that one is set, and exactly once.
 func TestRemovedReceivedWebhookHandsOverItsBacklog(t *testing.T) {
-	cfg := testConfig()
-	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
-	e := newEnv(t, cfg)
-	down, up := newReceiver(t), newReceiver(t)
-	down.setAnswer(func(string, int) int { return http.StatusBadGateway })
-	failedOnce := func() {
-		t.Helper()
-		eventstest.WaitFor(t, 5*time.Second, "the head failed and backed off", func() bool {
-			var n int
-			err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE attempts = 1`).Scan(&n)
-			return err == nil && n == 1
-		})
-	}
+	e, down, up := newStuckEnv(t)
 
 	// Queued for the received URL only; then received-delivery is set and received removed (what
 	// update-every-webhooks with notifySentByMe does): the message moves over.
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
 	first := e.received(e.inst, "IN1", "moved over", false)
-	failedOnce()
+	e.backedOff(down.url("/received"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, up.url("/all"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, "")
 	eventstest.WaitFor(t, 5*time.Second, "IN1 at the received-delivery URL", func() bool { return len(up.ok("/all")) == 1 })
@@ -443,7 +438,7 @@ func TestRemovedReceivedWebhookHandsOverItsBacklog(t *testing.T) {
 	// Queued for both URLs: removing the failing one leaves the other's delivery, not a second one.
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, down.url("/received"))
 	e.received(e.inst, "IN2", "once", false)
-	eventstest.WaitFor(t, 5*time.Second, "IN2 failing at the received URL", func() bool { return down.attempts("/received") == 2 })
+	e.backedOff(down.url("/received"))
 	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, "")
 	eventstest.WaitFor(t, 5*time.Second, "queue drained", func() bool { return e.deliveries("pending") == 0 })
 	var got []any
