@@ -36,7 +36,7 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 		var blob []byte
 		type dedup struct{ url, callback string }
 		seen := map[dedup]bool{}
-		// urls counts the distinct URLs each payload goes to: more than one makes twins (see removeTarget).
+		// urls holds the distinct URLs each payload goes to: more than one makes twins (see removeTarget).
 		urls := map[string]map[string]bool{}
 		for _, r := range rs {
 			if u := targets[r.kind]; u != "" {
@@ -85,7 +85,7 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 // configure applies a webhook URL change. Pending deliveries of that kind follow it: a receiver that was
 // wrong or down can be fixed by pointing the webhook elsewhere, and its backlog (which holds up the
 // instance's later webhooks, since they are delivered in order) goes to the new URL at once. Removing the
-// webhook drops its pending deliveries: nobody wants them any more.
+// webhook drops its pending deliveries, but for those another webhook still wants (see removeTarget).
 func (w *Webhooks) configure(ctx context.Context, tx *sql.Tx, inst string, c *eventsv1.WebhookConfigured) error {
 	kind := c.GetKind()
 	if _, ok := eventsv1.WebhookKind_name[int32(kind)]; !ok || kind == eventsv1.WebhookKind_WEBHOOK_KIND_UNSPECIFIED {
