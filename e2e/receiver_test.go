@@ -45,6 +45,8 @@ type receiver struct {
 	mu       sync.Mutex
 	accepted []hook
 	attempts int
+	// refused holds the callback types of the requests failed on purpose, in arrival order.
+	refused []string
 	// failing makes every request fail: with 503, or by not answering for hang.
 	failing bool
 	hang    time.Duration
@@ -64,6 +66,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.attempts++
 	failing, hang := r.failing, r.hang
+	if failing {
+		var probe struct{ Type string }
+		_ = json.Unmarshal(raw, &probe)
+		r.refused = append(r.refused, probe.Type)
+	}
 	r.mu.Unlock()
 	if failing {
 		if hang > 0 {
@@ -99,6 +106,12 @@ func (r *receiver) recover() {
 	r.mu.Lock()
 	r.failing = false
 	r.mu.Unlock()
+}
+
+func (r *receiver) refusedTypes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.refused...)
 }
 
 func (r *receiver) attemptCount() int {
