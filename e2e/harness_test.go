@@ -376,8 +376,9 @@ func createInstance(t testing.TB, s *server, name string, hooks *receiver) insta
 	return instance{srv: s, id: created.ID, token: created.Token}
 }
 
-// link shows the instance's QR code to phone, which scans it, and waits until the instance is connected. It
-// returns the instance's device JID.
+// link shows the instance's QR code to phone, which scans it, and waits until the instance is connected and has
+// settled: it took in the history sync its phone sends a new device, fetched the account's app state with the key
+// the phone shared, and announced itself available. It returns the instance's device JID.
 func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 	t.Helper()
 	var qr string
@@ -398,6 +399,14 @@ func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 		t.Fatalf("scan QR: %v", err)
 	}
 	waitConnected(t, in)
+	eventually(t, 30*time.Second, "the instance settles after linking", func() error {
+		for _, d := range phone.DeviceInfos() {
+			if d.JID == dev && d.HistorySynced && d.AppStateSynced && d.Available {
+				return nil
+			}
+		}
+		return fmt.Errorf("devices %+v", phone.DeviceInfos())
+	})
 	return dev
 }
 

@@ -166,7 +166,8 @@ func TestRestartAndRestoreSession(t *testing.T) {
 	waitMessage(t, alice, sendText(t, in, alicePhone, "after restore"))
 }
 
-// TestChatPresenceWebhook: a contact typing in the chat becomes a PresenceChatCallback.
+// TestChatPresenceWebhook: a contact typing in the chat becomes a PresenceChatCallback. WhatsApp shows typing only
+// to devices that announced themselves available, which the server does once it learned the account's name.
 func TestChatPresenceWebhook(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -174,7 +175,7 @@ func TestChatPresenceWebhook(t *testing.T) {
 	hooks := newReceiver(t)
 	srv := startServer(t, sim)
 	in := createInstance(t, srv, "presence", hooks)
-	link(t, in, business)
+	link(t, in, business) // which waits until the instance announced itself available
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -33,15 +33,24 @@ type Account struct {
 	picture      string // profile picture id, "" when not set
 	available    bool   // presence as last told to subscribers
 	lastSeen     time.Time
-	subscribers  map[*conn]struct{} // connections subscribed to this account's presence
+	subscribers  map[*conn]types.JID // connections subscribed to this account's presence, with the JID they named it by
 	devices      map[uint16]*device
 	nextDevice   uint16
 	nextKeyIndex uint32
-	held         bool
-	privacy      map[string]string
-	blocked      []types.JID
-	engine       *engine
-	engineDevice types.JID
+	// devicesChangedAt is when a device was last linked or unlinked; keyIndexList is
+	// the signed key index list as of keyIndexListAt.
+	devicesChangedAt time.Time
+	keyIndexList     []byte
+	keyIndexListAt   time.Time
+	held             bool
+	privacy          map[string]string
+	blocked          []types.JID
+	appState         map[string]*appStateCollection // by collection name
+	// lidChats is set once the account moved its chats to LIDs (MoveChatsToLID): its
+	// devices then write to people by LID, and the groups it creates are LID-addressed.
+	lidChats   bool
+	lidChatsAt time.Time
+	engine     *engine
 }
 
 // validPhone reports whether phone is an international number as WhatsApp (and
@@ -84,7 +93,8 @@ func (s *Simulator) AddAccount(ctx context.Context, phone, name string) (*Accoun
 		nextDevice:   1,
 		nextKeyIndex: 1,
 		privacy:      maps.Clone(defaultPrivacy),
-		subscribers:  make(map[*conn]struct{}),
+		appState:     make(map[string]*appStateCollection),
+		subscribers:  make(map[*conn]types.JID),
 	}
 	s.accounts[phone] = a
 	s.byLID[a.lid.User] = a
@@ -121,8 +131,9 @@ func (s *Simulator) Accounts() []*Account {
 	return out
 }
 
-// Devices returns the linked devices of a phone number (phone-number device JIDs,
-// user:device@s.whatsapp.net), ordered by device id; nil for unknown numbers.
+// Devices returns the devices of a phone number (phone-number device JIDs,
+// user:device@s.whatsapp.net), ordered by device id: the phone (device 0, once it is
+// logged in) and its linked devices; nil for unknown numbers.
 func (s *Simulator) Devices(phone string) []types.JID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,14 +151,21 @@ type DeviceInfo struct {
 	Online   bool      `json:"online"`
 	// Available is the last presence the device announced (available/unavailable).
 	Available bool `json:"available"`
-	// Phone is set on the device the simulated phone itself acts through.
+	// Phone is set on the phone itself: device 0.
 	Phone bool `json:"phone"`
 	// Queued is how many stanzas wait for the device to acknowledge them.
-	Queued  int       `json:"queued"`
-	Created time.Time `json:"created"`
+	Queued int `json:"queued"`
+	// Welcomed is set once the phone sent the linked device its app state key and its
+	// history sync; HistorySynced once the device acknowledged the history sync.
+	Welcomed      bool `json:"welcomed"`
+	HistorySynced bool `json:"historySynced"`
+	// AppStateSynced is set once the device fetched every app state collection, as
+	// clients do once they have the app state key.
+	AppStateSynced bool      `json:"appStateSynced"`
+	Created        time.Time `json:"created"`
 }
 
-// DeviceInfos describes the account's linked devices, ordered by device id.
+// DeviceInfos describes the account's devices, the phone (device 0) first.
 func (a *Account) DeviceInfos() []DeviceInfo {
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
@@ -156,13 +174,16 @@ func (a *Account) DeviceInfos() []DeviceInfo {
 	for i, j := range jids {
 		d := a.devices[j.Device]
 		out[i] = DeviceInfo{
-			JID:       j,
-			Platform:  d.platform,
-			Online:    d.conn != nil && d.conn.loggedIn,
-			Available: d.available,
-			Phone:     j == a.engineDevice,
-			Queued:    len(d.queue),
-			Created:   d.created,
+			JID:            j,
+			Platform:       d.platform,
+			Online:         d.conn != nil && d.conn.loggedIn,
+			Available:      d.available,
+			Phone:          d.primary(),
+			Queued:         len(d.queue),
+			Welcomed:       d.welcomed,
+			HistorySynced:  d.historySynced,
+			AppStateSynced: d.appStateSyncedLocked(),
+			Created:        d.created,
 		}
 	}
 	return out
@@ -184,14 +205,13 @@ func (a *Account) Name() string {
 	return a.name
 }
 
-// PhoneDevice returns the device the account's simulated phone acts through.
+// PhoneDevice returns the JID of the account's phone: device 0, which is the
+// account's user JID (phone@s.whatsapp.net).
 func (a *Account) PhoneDevice() types.JID {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	return a.engineDevice
+	return a.jid
 }
 
-// Devices returns the account's linked devices, as Simulator.Devices.
+// Devices returns the account's devices, as Simulator.Devices.
 func (a *Account) Devices() []types.JID {
 	return a.s.Devices(a.phone)
 }

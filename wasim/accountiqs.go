@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
@@ -24,6 +26,7 @@ var defaultPrivacy = map[string]string{
 
 func (s *Simulator) registerAccountIQs(r *routes) {
 	r.iq("privacy", s.handlePrivacy)
+	r.iq("abt", s.handleABProps)
 	r.iq("blocklist", s.handleBlocklist)
 	r.iq("status", s.handleStatus)
 	r.iq("passive", acceptIQ)
@@ -36,10 +39,14 @@ func (s *Simulator) registerAccountIQs(r *routes) {
 // the simulator models (passive/active mode, dirty bits, push config…).
 func acceptIQ(*conn, *waBinary.Node) ([]waBinary.Node, error) { return nil, nil }
 
-// handlePrivacy gets and sets the account's privacy settings. They matter to
-// whatsmeow's MarkRead: with read receipts set to "none" it sends read-self receipts.
+// handlePrivacy gets and sets the account's privacy settings (they matter to
+// whatsmeow's MarkRead: with read receipts set to "none" it sends read-self
+// receipts), and issues privacy tokens.
 func (s *Simulator) handlePrivacy(c *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
 	dev := s.loggedInDevice(c)
+	if tokens, ok := iq.GetOptionalChildByTag("tokens"); ok {
+		return nil, s.issuePrivacyTokens(dev, tokens)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := dev.acct
@@ -65,6 +72,79 @@ func (s *Simulator) handlePrivacy(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 		cats[i] = waBinary.Node{Tag: "category", Attrs: waBinary.Attrs{"name": name, "value": a.privacy[name]}}
 	}
 	return []waBinary.Node{{Tag: "privacy", Content: cats}}, nil
+}
+
+// issuePrivacyTokens handles a client issuing "trusted contact" privacy tokens (as
+// Baileys does when it starts a chat): for each contact named, WhatsApp mints a token
+// that the contact's clients may show when they ask about the issuer (profile
+// picture, presence), and sends it to the contact's devices and the issuer's other
+// devices in a privacy_token notification. The simulator mints and delivers tokens
+// but never asks for them.
+func (s *Simulator) issuePrivacyTokens(issuer *device, tokens waBinary.Node) error {
+	type grant struct {
+		to *Account
+		t  string
+	}
+	var grants []grant
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, tok := range tokens.GetChildren() {
+		jid, ok := tok.Attrs["jid"].(types.JID)
+		t, _ := tok.Attrs["t"].(string)
+		typ, _ := tok.Attrs["type"].(string)
+		if tok.Tag != "token" || !ok || typ != "trusted_contact" {
+			return errIQBadRequest
+		}
+		if _, err := strconv.ParseInt(t, 10, 64); err != nil {
+			return errIQBadRequest
+		}
+		if to := s.accountByJIDLocked(jid.ToNonAD()); to != nil {
+			grants = append(grants, grant{to, t})
+		}
+	}
+	for _, g := range grants {
+		token := s.media.sign(32, "tctoken", issuer.acct.phone, g.to.phone, g.t)
+		node := waBinary.Node{
+			Tag:   "notification",
+			Attrs: waBinary.Attrs{"from": issuer.acct.jid, "type": "privacy_token", "id": s.nextID(), "t": time.Now().Unix()},
+			Content: []waBinary.Node{{Tag: "tokens", Content: []waBinary.Node{{
+				Tag:     "token",
+				Attrs:   waBinary.Attrs{"jid": g.to.jid, "t": g.t, "type": "trusted_contact"},
+				Content: []byte(token),
+			}}}},
+		}
+		for _, d := range slices.Concat(g.to.sortedDevicesLocked(), issuer.acct.sortedDevicesLocked()) {
+			if d == issuer || (d.acct == issuer.acct && g.to == issuer.acct) {
+				continue
+			}
+			if err := s.deliverLocked(d, node); err != nil {
+				s.log.Error("cannot queue privacy token", "device", d.jid, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// abPropsHash names the simulator's (empty) set of A/B properties; a client that
+// sends it back is told nothing changed.
+const abPropsHash = "wasim-1"
+
+// handleABProps answers the A/B properties query (Baileys' fetchProps). WhatsApp's
+// servers answer with the experiment flags of the account; the simulator runs no
+// experiments and answers none, with a hash and a refresh interval as WhatsApp does.
+func (s *Simulator) handleABProps(_ *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
+	props, ok := iq.GetOptionalChildByTag("props")
+	if typ, _ := iq.Attrs["type"].(string); typ != "get" || !ok {
+		return nil, errIQBadRequest
+	}
+	attrs := waBinary.Attrs{"protocol": "1", "hash": abPropsHash, "refresh": 86400}
+	if v, _ := props.Attrs["protocol"].(string); v != "" {
+		attrs["protocol"] = v
+	}
+	if hash, _ := props.Attrs["hash"].(string); hash == abPropsHash {
+		attrs["delta_update"] = "true"
+	}
+	return []waBinary.Node{{Tag: "props", Attrs: attrs}}, nil
 }
 
 // handleBlocklist gets and updates the account's block list. Blocking is recorded

@@ -40,6 +40,10 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Post("/played", s.withAccount(s.apiMark(true)))
 			r.Post("/typing", s.withAccount(s.apiTyping))
 			r.Get("/chat-states", s.withAccount(s.apiChatStates))
+			r.Get("/receipts", s.withAccount(s.apiReceipts))
+			r.Get("/presences", s.withAccount(s.apiPresences))
+			r.Post("/subscribe-presence", s.withAccount(s.apiSubscribePresence))
+			r.Post("/addressing", s.withAccount(s.apiAccountAddressing))
 			r.Post("/online", s.withAccount(s.apiOnline))
 			r.Post("/hold", s.withAccount(s.apiHold))
 			r.Get("/messages/{id}/media", s.withAccount(s.apiMessageMedia))
@@ -54,6 +58,7 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Post("/subject", s.apiGroupSubject)
 			r.Post("/description", s.apiGroupDescription)
 			r.Post("/leave", s.apiLeaveGroup)
+			r.Post("/addressing", s.apiGroupAddressing)
 		})
 		r.Route("/devices/{jid}", func(r chi.Router) {
 			r.Post("/drop", s.withDevice(s.apiDrop))
@@ -111,26 +116,31 @@ func parseDeviceJID(raw string) (types.JID, error) {
 }
 
 type accountJSON struct {
-	Phone     string       `json:"phone"`
-	JID       string       `json:"jid"`
-	Name      string       `json:"name"`
-	Online    bool         `json:"online"`
-	Available bool         `json:"available"`
-	Status    string       `json:"status"`
-	PictureID string       `json:"pictureId,omitempty"`
-	Devices   []DeviceInfo `json:"devices"`
+	Phone string `json:"phone"`
+	JID   string `json:"jid"`
+	LID   string `json:"lid"`
+	// Addressing is how the account's one-to-one chats name people: pn or lid.
+	Addressing Addressing   `json:"addressing"`
+	Name       string       `json:"name"`
+	Online     bool         `json:"online"`
+	Available  bool         `json:"available"`
+	Status     string       `json:"status"`
+	PictureID  string       `json:"pictureId,omitempty"`
+	Devices    []DeviceInfo `json:"devices"`
 }
 
 func describeAccount(a *Account) accountJSON {
 	return accountJSON{
-		Phone:     a.Phone(),
-		JID:       a.JID().String(),
-		Name:      a.Name(),
-		Online:    a.Online(),
-		Available: a.Available(),
-		Status:    a.Status(),
-		PictureID: a.PictureID(),
-		Devices:   a.DeviceInfos(),
+		Phone:      a.Phone(),
+		JID:        a.JID().String(),
+		LID:        a.LID().String(),
+		Addressing: a.Addressing(),
+		Name:       a.Name(),
+		Online:     a.Online(),
+		Available:  a.Available(),
+		Status:     a.Status(),
+		PictureID:  a.PictureID(),
+		Devices:    a.DeviceInfos(),
 	}
 }
 
@@ -269,19 +279,27 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func (s *Simulator) apiListMessages(w http.ResponseWriter, r *http.Request, a *Account) {
-	msgs := a.Messages(r.URL.Query().Get("since"))
-	if msgs == nil {
-		msgs = []Message{}
-	}
-	writeJSON(w, http.StatusOK, msgs)
+	writeList(w, a.Messages(r.URL.Query().Get("since")))
 }
 
 func (s *Simulator) apiChatStates(w http.ResponseWriter, r *http.Request, a *Account) {
-	states := a.ChatStates()
-	if states == nil {
-		states = []ChatState{}
+	writeList(w, a.ChatStates())
+}
+
+func (s *Simulator) apiReceipts(w http.ResponseWriter, r *http.Request, a *Account) {
+	writeList(w, a.Receipts())
+}
+
+func (s *Simulator) apiPresences(w http.ResponseWriter, r *http.Request, a *Account) {
+	writeList(w, a.Presences())
+}
+
+// writeList answers a JSON array, [] rather than null when it is empty.
+func writeList[T any](w http.ResponseWriter, list []T) {
+	if list == nil {
+		list = []T{}
 	}
-	writeJSON(w, http.StatusOK, states)
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Simulator) apiMark(played bool) accountHandler {
@@ -510,6 +528,7 @@ func writeFailure(w http.ResponseWriter, err error) {
 		errors.Is(err, ErrInvalidArgument), errors.Is(err, ErrWrongCode):
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrAccountExists), errors.Is(err, ErrPairingInProgress), errors.Is(err, ErrPairingRejected),
+		errors.Is(err, ErrAddressingIrreversible),
 		errors.Is(err, ErrEngineOffline), errors.Is(err, ErrNotConnected):
 		status = http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded):

@@ -205,6 +205,64 @@ func (s *Simulator) apiPresence(w http.ResponseWriter, r *http.Request, a *Accou
 	writeJSON(w, http.StatusOK, map[string]string{"state": req.State})
 }
 
+func (s *Simulator) apiSubscribePresence(w http.ResponseWriter, r *http.Request, a *Account) {
+	var req struct {
+		To string `json:"to"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+	defer cancel()
+	writeResult(w, a.SubscribePresence(ctx, req.To))
+}
+
+// apiAccountAddressing moves the account's chats to LIDs ({"mode":"lid"}); there is no
+// way back to phone numbers.
+func (s *Simulator) apiAccountAddressing(w http.ResponseWriter, r *http.Request, a *Account) {
+	var req struct {
+		Mode string `json:"mode"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	mode, err := ParseAddressing(req.Mode)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+		defer cancel()
+		err = a.SetAddressing(ctx, mode)
+	}
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]Addressing{"mode": a.Addressing()})
+}
+
+// apiGroupAddressing moves a group to LID addressing ({"mode":"lid"}).
+func (s *Simulator) apiGroupAddressing(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Mode string `json:"mode"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	mode, err := ParseAddressing(req.Mode)
+	if err == nil {
+		err = s.SetGroupAddressing(groupParam(r), mode)
+	}
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	info, err := s.Group(groupParam(r))
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
 // apiMessageMedia answers the decrypted media of a message the account received,
 // with its MIME type.
 func (s *Simulator) apiMessageMedia(w http.ResponseWriter, r *http.Request, a *Account) {

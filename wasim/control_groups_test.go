@@ -230,3 +230,70 @@ func TestControlAPIGroupsMediaProfile(t *testing.T) {
 		a.call("POST", bobPath+"/groups", `{"subject":"x","participants":["not a number"]}`, http.StatusBadRequest, nil)
 	})
 }
+
+// The control API's views of what a phone saw (receipts, presence), presence
+// subscriptions, receipts only for what was received, and the LID moves of accounts
+// and groups.
+func TestControlAPIReceiptsPresenceAndAddressing(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, wasim.Options{})
+	a := api{t: t, base: "http://" + sim.Addr()}
+	alice := addAccount(t, sim, "Alice")
+	bob := addAccount(t, sim, "Bob")
+	ctx := testContext(t)
+	alicePath, bobPath := "/v1/accounts/"+alice.Phone(), "/v1/accounts/"+bob.Phone()
+
+	id, err := alice.SendText(ctx, bob.Phone(), "hello", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitInbox(t, bob, id)
+	a.call("POST", bobPath+"/read", body(t, map[string]any{"chat": alice.Phone(), "ids": []string{"NOT-RECEIVED"}}), http.StatusNotFound, nil)
+	a.call("POST", bobPath+"/read", body(t, map[string]any{"chat": alice.Phone(), "ids": []string{id}}), http.StatusOK, nil)
+	eventually(t, "Alice's phone lists Bob's read receipt", func() bool {
+		var receipts []wasim.Receipt
+		a.call("GET", alicePath+"/receipts", "", http.StatusOK, &receipts)
+		for _, r := range receipts {
+			if r.Type == "read" && r.From == bob.Phone() && len(r.IDs) == 1 && r.IDs[0] == id {
+				return true
+			}
+		}
+		return false
+	})
+
+	a.call("POST", alicePath+"/subscribe-presence", body(t, map[string]string{"to": "not a number"}), http.StatusBadRequest, nil)
+	a.call("POST", alicePath+"/subscribe-presence", body(t, map[string]string{"to": bob.Phone()}), http.StatusOK, nil)
+	eventually(t, "Alice's phone lists Bob's presence", func() bool {
+		var presences []wasim.Presence
+		a.call("GET", alicePath+"/presences", "", http.StatusOK, &presences)
+		return len(presences) > 0 && presences[len(presences)-1].From == bob.Phone() && presences[len(presences)-1].Available
+	})
+
+	var acct struct {
+		LID        string `json:"lid"`
+		Addressing string `json:"addressing"`
+	}
+	a.call("GET", bobPath, "", http.StatusOK, &acct)
+	if acct.LID != bob.LID().String() || acct.Addressing != "pn" {
+		t.Errorf("account %+v", acct)
+	}
+	a.call("POST", bobPath+"/addressing", body(t, map[string]string{"mode": "nope"}), http.StatusBadRequest, nil)
+	a.call("POST", bobPath+"/addressing", body(t, map[string]string{"mode": "lid"}), http.StatusOK, nil)
+	a.call("POST", bobPath+"/addressing", body(t, map[string]string{"mode": "pn"}), http.StatusConflict, nil)
+	a.call("GET", bobPath, "", http.StatusOK, &acct)
+	if acct.Addressing != "lid" {
+		t.Errorf("account after the move %+v", acct)
+	}
+
+	g, err := alice.CreateGroup(ctx, "moves", bob.Phone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved wasim.GroupInfo
+	a.call("POST", "/v1/groups/"+g.ID+"/addressing", body(t, map[string]string{"mode": "lid"}), http.StatusOK, &moved)
+	if moved.Addressing != wasim.AddressingLID {
+		t.Errorf("group after the move %+v", moved)
+	}
+	a.call("POST", "/v1/groups/"+g.ID+"/addressing", body(t, map[string]string{"mode": "pn"}), http.StatusConflict, nil)
+	a.call("POST", "/v1/groups/120363999999999999-group/addressing", body(t, map[string]string{"mode": "lid"}), http.StatusNotFound, nil)
+}

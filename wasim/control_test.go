@@ -106,7 +106,6 @@ func TestControlAPI(t *testing.T) {
 
 	// Link a client by scanning its QR code through the API.
 	c := newClient(t, sim)
-	c.cli.Store.PushName = "API client"
 	qr := c.connectForQR()
 	body, _ := json.Marshal(map[string]string{"qr": qr})
 	var scanned struct {
@@ -176,6 +175,8 @@ func TestControlAPI(t *testing.T) {
 	waitEvent[*events.Receipt](c, 0, isReceipt(resp.ID, types.ReceiptTypePlayed))
 	a.call("POST", "/v1/accounts/"+bobPhone+"/read", `{"chat":"`+alicePhone+`","ids":[]}`, http.StatusBadRequest, nil)
 
+	alice, _ := sim.Account(alicePhone)
+	c.beAvailable(alice)
 	from := c.mark()
 	a.call("POST", "/v1/accounts/"+bobPhone+"/typing", `{"chat":"`+alicePhone+`","state":"composing"}`, http.StatusOK, nil)
 	if cp := waitEvent[*events.ChatPresence](c, from, nil); cp.State != types.ChatPresenceComposing {

@@ -36,73 +36,97 @@
 //     the simulator's certificate chain. Clients reach it over plain HTTP through the
 //     transport Configure and HTTPClient install (WhatsApp's host names are kept in
 //     the Host header).
-//   - Linking: QR pairing and phone-number (link code) pairing, signed by the account's
-//     phone identity key, then the 515 reconnect and login. Logins are checked against
-//     the device's Noise key; unknown or unlinked devices get failure 401.
-//   - After login: prekey count, upload and bundles (one-time keys are handed out once;
-//     a device running low is told to upload more), passive/active, keepalive, the
-//     offline queue flushed after <success> with <ib><offline>, privacy, block list,
-//     status, dirty and push IQs. Every other IQ is answered 501 feature-not-implemented.
+//   - Linking: QR pairing (whatsmeow's four-field code and WhatsApp Web's
+//     wa.me/settings/linked_devices link with the platform as a fifth field) and
+//     phone-number (link code) pairing, signed by the account's identity key, then the
+//     515 reconnect and login. Logins are checked against the device's Noise key;
+//     unknown or unlinked devices get failure 401.
+//   - After linking, what WhatsApp's phones send a new device (phonesync.go): the app
+//     state key, the account's push name in its app state, and an initial history
+//     sync (inline, with no conversations), so a client is usable at once.
+//   - After login: prekey count, upload, bundles (one-time keys are handed out once; a
+//     device running low is told to upload more), key bundle digest and signed prekey
+//     rotation; passive/active, keepalive, the offline queue flushed after <success>
+//     with <ib><offline>; privacy settings and privacy tokens, A/B properties, block
+//     list, status, dirty and push IQs; app state (w:sync:app:state: patches stored and
+//     served in order, 409 to a device that missed some). Every other IQ is answered
+//     501 feature-not-implemented.
+//   - Device lists as WhatsApp serves them: the phone is device 0; linked devices carry
+//     the key index the phone signed them with, beside the phone's signed key index
+//     list; device notifications carry the same, and both forms of the list's hash.
 //   - Messages between accounts: the simulator routes Signal ciphertext and never
-//     decrypts it. usync device lists and IsOnWhatsApp contact queries, fan-out to
-//     every device of the recipient and the sender's other devices, server acks with
-//     timestamp and participant hash, device-list notifications when devices come and
-//     go, retry receipts and the resends that answer them.
+//     decrypts it. usync device lists, LIDs and IsOnWhatsApp contact queries, fan-out
+//     to every device of the recipient and the sender's other devices, server acks with
+//     timestamp and participant hash, retry receipts and the resends that answer them.
+//     A message that reaches none of its recipient's devices (or is for a number not on
+//     WhatsApp, or a device that does not exist) is refused with ack error 479, and
+//     logged at warn: a client bug cannot pass as a sent message.
+//   - LIDs as today's WhatsApp reveals them (phonelid.go): in usync answers, beside the
+//     phone number on every stanza naming a person (sender_lid/sender_pn,
+//     participant_lid/participant_pn, peer_recipient_lid/_pn, group participants),
+//     in device notifications and history syncs. Accounts address one-to-one chats by
+//     phone number until they move to LIDs (Account.MoveChatsToLID: the phone tells its
+//     devices with a LID migration mapping sync, and whatsmeow renames its sessions);
+//     groups are addressed by phone number or by LID (SetGroupAddressing).
 //   - Delivery semantics: a stanza stays queued for a device until the device
 //     acknowledges it (a receipt or an ack), and is written again on its next login if
 //     the connection dropped first. A message re-sent by the same account to the same
 //     chat with an id already routed (a crash resend) is acknowledged with its original
-//     timestamp and not delivered again; Deliveries counts copies per device.
-//   - Receipts: delivery (plain or inactive), read, played, sender and retry receipts,
-//     relayed to the devices they address, in direct chats and in groups.
+//     timestamp and delivered only to devices that asked for it with a retry receipt;
+//     Deliveries counts copies per device.
+//   - Receipts: delivery, read, played, sender and retry receipts, relayed to the
+//     devices they address, in direct chats and in groups. A linked device that did not
+//     announce itself available sends inactive delivery receipts, whatever it claims.
 //   - Media: the media_conn IQ, and the media hosts' upload (POST /mms/<type>/<token>,
-//     auth token and body hash checked) and download endpoints (by URL and by direct
-//     path, with signed, expiring paths like WhatsApp's). The simulator stores the
-//     encrypted bytes and never sees a media key; downloaders check hash and MAC.
-//     Stored media is bounded (Options.MediaMemory, MaxMediaObjects, MaxMediaSize):
-//     the oldest uploads are evicted first, and downloading them answers 404.
+//     auth token and body hash checked; the token padded or not) and download
+//     endpoints (by URL and by direct path, with signed, expiring paths like
+//     WhatsApp's). The simulator stores the encrypted bytes and never sees a media key;
+//     downloaders check hash and MAC. Stored media is bounded (Options.MediaMemory,
+//     MaxMediaObjects, MaxMediaSize): the oldest uploads are evicted first, and
+//     downloading them answers 404.
 //   - Groups (w:g2): create, info (404 unknown, 403 not a member), list, add, remove,
 //     promote, demote, subject, description, picture, leave, with w:gp2 notifications
 //     to every member device (events.JoinedGroup for the group's creation or being
 //     added, events.GroupInfo for the rest). Group messages with sender keys: each
-//     member device gets its own sender key message, then the shared skmsg. Crash
-//     resends are de-duplicated as in direct chats.
-//   - Users: IsOnWhatsApp, user info (status text, picture id, device list), profile
-//     pictures (JPEG; 404 when none is set), presence (available, unavailable with
-//     last seen or "deny", relayed to subscribers), chat states (composing, recording,
-//     paused) in direct chats and groups.
-//   - Simulated phones: every account has a phone that signs pairings and acts as a
-//     person through a whatsmeow device of its own, linked through the normal QR path
-//     and stored in a temporary SQLite database: it sends texts, replies and media
+//     member device gets its own sender key message, then the shared skmsg.
+//   - Users: IsOnWhatsApp, user info (status text, picture id, device list, LID),
+//     profile pictures (JPEG; 404 when none is set), presence (available, unavailable
+//     with last seen or "deny") only to the connections that subscribed, chat states
+//     (composing, recording, paused) in direct chats and groups only to devices that
+//     announced themselves available. Presence lasts as long as a connection.
+//   - Simulated phones: every account has a phone, device 0, a whatsmeow client whose
+//     Signal identity is the account's, stored in a temporary SQLite database. It signs
+//     the devices it links and acts as a person: it sends texts, replies and media
 //     (image, audio or voice note, video, document, sticker) to numbers and groups,
-//     keeps a decrypted inbox (media downloaded and described by hash and size),
-//     marks messages read or played, types, creates and runs groups, sets its
-//     picture and status text, shows itself available or away, and goes offline.
+//     keeps a decrypted inbox (media downloaded and described by hash and size), marks
+//     read or played what it received, types, creates and runs groups, sets its picture
+//     and status text, shows itself available or away, subscribes to presence, keeps
+//     the receipts and presence it gets, moves its chats to LIDs, and goes offline.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
 //     keepalives, deliveries held for an account.
 //
 // # What is not simulated
 //
-// No app-state sync and no history sync (so whatsmeow never learns a push name on its
-// own: set Store.PushName before sending presence), no calls, newsletters, status
-// broadcasts, broadcast lists, communities, business profiles or payments. Groups
-// have no invite links, join requests, announcement or locked modes, or disappearing
-// messages (their IQs answer 501; as options of a create they are ignored). Profile pictures have no thumbnails (a preview is
-// the picture), and a changed user picture is not announced to contacts (they see it
-// when they ask); privacy settings other than read receipts, last seen and profile
-// picture are recorded but not enforced, and blocking does not stop delivery. The
-// phone itself (device 0) has no Signal endpoint: it is left out of device lists, and
-// the phone acts through its own linked device instead. State lives in memory: a
+// No full history or app state: a phone's history sync carries no conversations, and
+// its app state holds only its push name (whatever devices write is kept and served).
+// No calls, newsletters, status broadcasts, broadcast lists, communities, business
+// profiles or payments. Groups have no invite links, join requests, announcement or
+// locked modes, or disappearing messages (their IQs answer 501; as options of a
+// create they are ignored), and a group moving to LIDs is not announced (members
+// learn it when they next look the group up). Profile pictures have no thumbnails (a
+// preview is the picture), and a changed user picture is not announced to contacts
+// (they see it when they ask); privacy settings other than read receipts, last seen
+// and profile picture are recorded but not enforced, privacy tokens are issued but
+// never required, and blocking does not stop delivery. State lives in memory: a
 // restarted simulator knows no accounts, and every device logging in to it is refused
 // with 401.
 //
-// # LID policy
+// # Checked by two clients
 //
-// Every account has a LID, and each device learns its own device LID at pairing and
-// login, but the simulator never reveals one account's LID to another (no sender_lid,
-// no <lid> in usync answers). Clients therefore address other accounts by phone number
-// consistently, and Signal sessions never change names mid-conversation.
+// The simulator is checked against two independent client implementations: the
+// whatsmeow tests in this package, and Baileys (package baileys: the Node.js client,
+// unmodified but for its trust root, driven step by step against the simulator).
 //
 // # Extending it
 //

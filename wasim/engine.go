@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,9 +24,12 @@ import (
 	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
-// The simulated phones act through a whatsmeow device each: real Signal sessions,
-// real message encryption, paired to their account through the simulator's normal QR
-// path. (The phone proper, device 0, has no Signal endpoint; see usyncDevices.)
+// The simulated phones are whatsmeow clients logged in as device 0 of their account,
+// with the account identity key as their Signal identity: real Signal sessions, real
+// message encryption. Other clients see the phone as WhatsApp shows it: device 0 in
+// device lists, the sender of what the phone sends, the recipient that senders encrypt
+// to. (WhatsApp's phones register rather than pair; the simulator links its phones'
+// clients through its QR path as device 0, which no client can tell.)
 
 // engineStore is the SQLite database holding every simulated phone's whatsmeow store.
 type engineStore struct {
@@ -67,16 +71,21 @@ type engine struct {
 	a   *Account
 	cli *whatsmeow.Client
 
-	mu        sync.Mutex
-	online    bool // wanted online (SetOnline)
-	connected bool
-	loggedOut bool
-	changed   chan struct{} // closed and replaced on every state change
-	inbox     []Message
-	seen      map[string]struct{}
-	sent      map[string]*waE2E.Message                // own messages, for quoting them
-	media     map[string]whatsmeow.DownloadableMessage // received media by message id
-	states    []ChatState                              // chat states seen, oldest first, bounded
+	mu     sync.Mutex
+	online bool // wanted online (SetOnline)
+	away   bool // wanted unavailable while online (SetPresence)
+	// appStateKeyID names the app state key the phone shares with the devices it links.
+	appStateKeyID []byte
+	connected     bool
+	loggedOut     bool
+	changed       chan struct{} // closed and replaced on every state change
+	inbox         []Message
+	seen          map[string]struct{}
+	sent          map[string]*waE2E.Message                // own messages, for quoting them
+	media         map[string]whatsmeow.DownloadableMessage // received media by message id
+	states        []ChatState                              // chat states seen, oldest first, bounded
+	receipts      []Receipt                                // receipts seen, oldest first, bounded
+	presences     []Presence                               // presence updates seen, oldest first, bounded
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -86,14 +95,17 @@ func (a *Account) startEngine(ctx context.Context) error {
 		return err
 	}
 	device := container.NewDevice()
-	s.mu.Lock()
-	s.phoneNoise[*device.NoiseKey.Pub] = struct{}{}
-	s.mu.Unlock()
-	// There is no app-state sync to deliver the push name, and whatsmeow refuses to
-	// send presence without one.
+	// The phone's Signal identity is the account's: the key that signs its linked
+	// devices, and the one they hold as device 0's identity from their pairing.
+	device.IdentityKey = a.identity
+	device.SignedPreKey = device.IdentityKey.CreateSignedPreKey(1)
+	// The phone is where the account's name comes from: it writes it into the app
+	// state its linked devices read (phonesync.go).
 	device.PushName = a.Name()
 	cli := whatsmeow.NewClient(device, newWALogger(s.log.With("phone", a.phone)))
 	simclient.Configure(cli, s.Addr())
+	// A phone's delivery receipts say delivered even while its app is in the background.
+	cli.SetForceActiveDeliveryReceipts(true)
 	e := &engine{
 		a:       a,
 		cli:     cli,
@@ -106,9 +118,6 @@ func (a *Account) startEngine(ctx context.Context) error {
 	cli.AddEventHandler(e.handleEvent)
 	fail := func(err error) error {
 		cli.Disconnect()
-		s.mu.Lock()
-		delete(s.phoneNoise, *device.NoiseKey.Pub)
-		s.mu.Unlock()
 		return err
 	}
 	// The client lives as long as the simulator, not as long as this call: its
@@ -130,21 +139,17 @@ func (a *Account) startEngine(ctx context.Context) error {
 	case <-ctx.Done():
 		return fail(fmt.Errorf("phone pairing: %w", ctx.Err()))
 	}
-	dev, err := a.ScanQR(ctx, code)
-	if err != nil {
+	if _, err := a.scanQR(ctx, code, true); err != nil {
 		return fail(fmt.Errorf("phone pairing: %w", err))
 	}
 	if err := e.waitConnected(ctx); err != nil {
 		return fail(fmt.Errorf("phone login: %w", err))
 	}
-	// Available presence makes its delivery receipts plain "delivered" instead of
-	// "inactive", like a phone in use.
-	if err := cli.SendPresence(ctx, types.PresenceAvailable); err != nil {
-		return fail(fmt.Errorf("phone presence: %w", err))
+	if err := e.initAppState(ctx); err != nil {
+		return fail(fmt.Errorf("phone app state: %w", err))
 	}
 	s.mu.Lock()
 	a.engine = e
-	a.engineDevice = dev
 	s.mu.Unlock()
 	return nil
 }
@@ -184,7 +189,7 @@ func (a *Account) disconnectPhone(e *engine) {
 func (a *Account) phoneUnacknowledged() int {
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
-	if d := a.s.deviceByJIDLocked(a.engineDevice); d != nil && d.conn != nil && d.conn.loggedIn {
+	if d := a.devices[0]; d != nil && d.conn != nil && d.conn.loggedIn {
 		return len(d.queue)
 	}
 	return 0
@@ -193,6 +198,16 @@ func (a *Account) phoneUnacknowledged() int {
 func (e *engine) handleEvent(evt any) {
 	switch v := evt.(type) {
 	case *events.Connected:
+		// Presence lasts as long as a connection: a phone in use announces itself
+		// available on every login, before it counts as connected.
+		e.mu.Lock()
+		away := e.away
+		e.mu.Unlock()
+		if !away {
+			if err := e.cli.SendPresence(e.a.s.ctx, types.PresenceAvailable); err != nil {
+				e.a.s.log.Warn("phone cannot announce itself available", "phone", e.a.phone, "err", err)
+			}
+		}
 		e.setState(func() { e.connected = true })
 	case *events.Disconnected, *events.StreamReplaced:
 		e.setState(func() { e.connected = false })
@@ -202,23 +217,59 @@ func (e *engine) handleEvent(evt any) {
 		e.record(v)
 	case *events.ChatPresence:
 		e.recordChatState(v)
+	case *events.Receipt:
+		e.recordReceipt(v)
+	case *events.Presence:
+		e.recordPresence(v)
 	}
 }
 
-// maxChatStates bounds the chat states a phone remembers (the oldest are forgotten first).
-const maxChatStates = 1000
+// maxSeen bounds the chat states, receipts and presence updates a phone remembers
+// (the oldest are forgotten first).
+const maxSeen = 1000
+
+// appendBounded appends v to list, keeping the newest maxSeen entries.
+func appendBounded[T any](list []T, v T) []T {
+	list = append(list, v)
+	if len(list) > maxSeen {
+		list = list[len(list)-maxSeen:]
+	}
+	return list
+}
 
 func (e *engine) recordChatState(evt *events.ChatPresence) {
 	state := string(evt.State)
 	if evt.State == types.ChatPresenceComposing && evt.Media == types.ChatPresenceMediaAudio {
 		state = "recording"
 	}
+	cs := ChatState{Chat: e.a.s.chatName(evt.Chat), From: e.a.s.chatName(evt.Sender.ToNonAD()), State: state, Time: time.Now()}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.states = append(e.states, ChatState{Chat: chatName(evt.Chat), From: evt.Sender.User, State: state, Time: time.Now()})
-	if len(e.states) > maxChatStates {
-		e.states = e.states[len(e.states)-maxChatStates:]
+	e.states = appendBounded(e.states, cs)
+}
+
+func (e *engine) recordReceipt(evt *events.Receipt) {
+	typ := string(evt.Type)
+	if evt.Type == types.ReceiptTypeDelivered {
+		typ = "delivered"
 	}
+	r := Receipt{
+		Chat: e.a.s.chatName(evt.Chat),
+		From: e.a.s.chatName(evt.Sender.ToNonAD()),
+		IDs:  append([]string(nil), evt.MessageIDs...),
+		Type: typ,
+		Time: evt.Timestamp,
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.receipts = appendBounded(e.receipts, r)
+}
+
+func (e *engine) recordPresence(evt *events.Presence) {
+	p := Presence{From: e.a.s.chatName(evt.From.ToNonAD()), Available: !evt.Unavailable, LastSeen: evt.LastSeen, Time: time.Now()}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.presences = appendBounded(e.presences, p)
 }
 
 func (e *engine) setState(change func()) {
@@ -257,7 +308,7 @@ func (e *engine) waitConnected(ctx context.Context) error {
 // client's event goroutine, so the inbox keeps the order messages arrived in; the
 // download is from the simulator itself and quick.
 func (e *engine) record(evt *events.Message) {
-	m, ok := inboxMessage(evt)
+	m, ok := e.a.s.inboxMessage(evt)
 	if !ok {
 		return
 	}
@@ -371,7 +422,7 @@ func (e *engine) quote(chat types.JID, id string) *waE2E.ContextInfo {
 	}
 	for _, m := range e.inbox {
 		if m.ID == id {
-			ci.Participant = proto.String(types.NewJID(m.From, types.DefaultUserServer).String())
+			ci.Participant = proto.String(m.sender.String())
 			ci.QuotedMessage = &waE2E.Message{Conversation: proto.String(m.Text)}
 			return ci
 		}
@@ -426,26 +477,33 @@ func (a *Account) markAs(ctx context.Context, chat string, ids []string, typ typ
 	if err != nil {
 		return fmt.Errorf("mark %s: %w", typ, err)
 	}
-	// Receipts in a group name the message's sender; group the ids by sender.
-	bySender := make(map[types.JID][]string)
-	var order []types.JID
+	// A phone marks only what it received, so a receipt cannot stand in for a
+	// delivery that never happened. The receipts go to the chat as each message named
+	// it (phone number or LID) and, in a group, name the message's sender: the ids
+	// are grouped by both.
+	type addressee struct{ chat, sender types.JID }
+	byAddressee := make(map[addressee][]string)
+	var order []addressee
+	name := a.s.chatName(chatJID)
 	e.mu.Lock()
 	for _, id := range ids {
-		sender := chatJID
-		for _, m := range e.inbox {
-			if m.ID == id && m.Chat == chatName(chatJID) {
-				sender = types.NewJID(m.From, types.DefaultUserServer)
-			}
+		i := slices.IndexFunc(e.inbox, func(m Message) bool {
+			return m.ID == id && m.Chat == name && !m.FromMe
+		})
+		if i < 0 {
+			e.mu.Unlock()
+			return fmt.Errorf("mark %s: %w: %s was not received in %s", typ, ErrUnknownMessage, id, chatJID)
 		}
-		if _, ok := bySender[sender]; !ok {
-			order = append(order, sender)
+		to := addressee{e.inbox[i].chat, e.inbox[i].sender}
+		if _, ok := byAddressee[to]; !ok {
+			order = append(order, to)
 		}
-		bySender[sender] = append(bySender[sender], id)
+		byAddressee[to] = append(byAddressee[to], id)
 	}
 	e.mu.Unlock()
-	for _, sender := range order {
-		if err := e.cli.MarkRead(ctx, bySender[sender], time.Now(), chatJID, sender, typ); err != nil {
-			return fmt.Errorf("mark %s in %s: %w", typ, chatJID, err)
+	for _, to := range order {
+		if err := e.cli.MarkRead(ctx, byAddressee[to], time.Now(), to.chat, to.sender, typ); err != nil {
+			return fmt.Errorf("mark %s in %s: %w", typ, to.chat, err)
 		}
 	}
 	return nil
@@ -506,9 +564,6 @@ func (a *Account) SetOnline(ctx context.Context, online bool) error {
 		return fmt.Errorf("set online: %w", err)
 	}
 	if err := e.waitConnected(ctx); err != nil {
-		return fmt.Errorf("set online: %w", err)
-	}
-	if err := e.cli.SendPresence(ctx, types.PresenceAvailable); err != nil {
 		return fmt.Errorf("set online: %w", err)
 	}
 	return nil

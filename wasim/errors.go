@@ -46,6 +46,9 @@ var (
 	// ErrUnknownMessage: the account's inbox has no message with this id (or it has
 	// no media).
 	ErrUnknownMessage = errors.New("unknown message")
+	// ErrAddressingIrreversible: an account's chats or a group moved to LIDs, and
+	// cannot move back to phone numbers.
+	ErrAddressingIrreversible = errors.New("chats that moved to LIDs cannot move back to phone numbers")
 	// ErrMediaUnavailable: the media of a message can no longer be downloaded (it
 	// was evicted from the simulator's media store, see Options.MediaMemory).
 	ErrMediaUnavailable = errors.New("media no longer available")

@@ -10,14 +10,14 @@ import (
 
 // Faults the tests of a WhatsApp client need: the ways WhatsApp's servers fail in
 // production, on demand. Each names a linked device by its JID (phone-number or LID
-// form).
+// form); the phone itself (device 0) goes offline with Account.SetOnline instead.
 
 func (s *Simulator) withDeviceLocked(jid types.JID, fn func(d *device) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.deviceByJIDLocked(jid)
-	if d == nil {
-		return fmt.Errorf("%s: %w", jid, ErrUnknownDevice)
+	if d == nil || d.primary() {
+		return fmt.Errorf("%s: %w: not a linked device", jid, ErrUnknownDevice)
 	}
 	return fn(d)
 }

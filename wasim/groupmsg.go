@@ -41,14 +41,6 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 		return
 	}
 	phash := participantHash(g.deviceJIDsLocked())
-	key := routeKey{sender: sender.acct.phone, chat: g.jid.String(), id: id}
-	if prev := s.routed.get(key); prev != nil {
-		// A crash resend, as in routeDirect.
-		s.mu.Unlock()
-		c.log.Info("duplicate group message not delivered again", "id", id, "group", g.jid)
-		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
-		return
-	}
 	msgType, _ := node.Attrs["type"].(string)
 	if msgType == "" {
 		msgType = "text"
@@ -72,7 +64,8 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 	}
 	identity, hasIdentity := node.GetOptionalChildByTag("device-identity")
 	t := time.Now().Unix()
-	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
+	copies := make(map[*device]waBinary.Node)
+	var order []*device
 	for _, m := range g.members {
 		for _, djid := range m.acct.deviceJIDsLocked(types.DefaultUserServer) {
 			d := m.acct.devices[djid.Device]
@@ -91,21 +84,46 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 			if len(content) == 0 {
 				continue
 			}
-			attrs := waBinary.Attrs{"from": g.jid, "participant": sender.jid, "id": id, "t": t, "type": msgType}
+			attrs := g.messageAttrs(sender, id, t)
+			attrs["type"] = msgType
 			copyAttrs(attrs, node.Attrs, "edit", "category")
 			if name := sender.acct.name; name != "" {
 				attrs["notify"] = name
 			}
-			if err := s.deliverLocked(d, waBinary.Node{Tag: "message", Attrs: attrs, Content: content}); err != nil {
-				c.log.Error("cannot queue group message", "id", id, "device", d.jid, "err", err)
-				continue
-			}
-			rec.deliveries[d.jid]++
+			copies[d] = waBinary.Node{Tag: "message", Attrs: attrs, Content: content}
+			order = append(order, d)
 		}
+	}
+	key := routeKey{sender: sender.acct.phone, chat: g.jid.String(), id: id}
+	if prev := s.routed.get(key); prev != nil {
+		s.routeResendLocked(c, prev, copies)
+		s.mu.Unlock()
+		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
+		return
+	}
+	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
+	for _, d := range order {
+		if err := s.deliverLocked(d, copies[d]); err != nil {
+			c.log.Error("cannot queue group message", "id", id, "device", d.jid, "err", err)
+			continue
+		}
+		rec.deliveries[d.jid]++
 	}
 	s.routed.add(rec)
 	s.mu.Unlock()
 	s.ackMessage(c, sender, id, to, t, phash, 0)
+}
+
+// messageAttrs are the attributes of a group message as its members get it: from the
+// group, by the sender's device named in the group's addressing mode, with the
+// sender's other identity beside it.
+func (g *group) messageAttrs(sender *device, id string, t int64) waBinary.Attrs {
+	attrs := waBinary.Attrs{"from": g.jid, "id": id, "t": t}
+	g.setPerson(attrs, "participant", sender.acct, g.deviceJID(sender))
+	if g.addressing == types.AddressingModeLID {
+		attrs["addressing_mode"] = string(types.AddressingModeLID)
+	}
+	return attrs
 }
 
 // routeGroupResendLocked delivers a resend (the answer to a retry receipt) to the one
@@ -117,11 +135,11 @@ func (s *Simulator) routeGroupResendLocked(c *conn, sender *device, g *group, no
 	d := s.deviceByJIDLocked(target)
 	if d == nil || g.member(d.acct) == nil {
 		s.mu.Unlock()
-		c.log.Debug("dropping group resend for a device that is not a member", "id", id, "to", target)
-		s.ackMessage(c, sender, id, g.jid, now, "", 0)
+		c.log.Warn("refusing group resend for a device that is not a member", "id", id, "to", target, "code", errSmaxInvalid)
+		s.ackMessage(c, sender, id, g.jid, now, "", errSmaxInvalid)
 		return
 	}
-	attrs := waBinary.Attrs{"from": g.jid, "participant": sender.jid, "id": id, "t": now}
+	attrs := g.messageAttrs(sender, id, now)
 	copyAttrs(attrs, node.Attrs, "t", "type", "edit", "category")
 	if name := sender.acct.name; name != "" {
 		attrs["notify"] = name
@@ -179,7 +197,7 @@ func (s *Simulator) relayGroupReceipt(sender *device, node *waBinary.Node, to ty
 			}
 		}
 		attrs["from"] = g.jid
-		attrs["participant"] = sender.jid
+		g.setPerson(attrs, "participant", sender.acct, g.deviceJID(sender))
 		if _, ok := attrs["t"]; !ok {
 			attrs["t"] = time.Now().Unix()
 		}
@@ -201,19 +219,13 @@ func (s *Simulator) relayGroupChatState(sender *device, node *waBinary.Node, to 
 	}
 	state := waBinary.Node{
 		Tag:     "chatstate",
-		Attrs:   waBinary.Attrs{"from": g.jid, "participant": sender.acct.jid},
+		Attrs:   waBinary.Attrs{"from": g.jid, "participant": g.userJID(sender.acct)},
 		Content: node.GetChildren(),
 	}
 	for _, m := range g.members {
 		if m.acct == sender.acct || m.acct.held {
 			continue
 		}
-		for _, d := range m.acct.devices {
-			if d.conn != nil && d.conn.loggedIn {
-				if err := d.conn.send(state); err != nil {
-					s.log.Error("cannot relay group chatstate", "device", d.jid, "err", err)
-				}
-			}
-		}
+		s.sendChatStateLocked(m.acct, state)
 	}
 }

@@ -33,15 +33,54 @@ type group struct {
 	jid       types.JID
 	subject   string
 	subjectAt time.Time
-	subjectBy types.JID
-	creator   types.JID
+	subjectBy *Account
+	creator   *Account
 	created   time.Time
 	topic     string // the description
 	topicID   string
 	topicAt   time.Time
-	topicBy   types.JID
+	topicBy   *Account
 	members   []*member // in the order they joined
 	picture   string    // profile picture id, "" when not set
+	// addressing is how the group names its members in every stanza about it: by
+	// phone number (pn), or by LID (lid) with the phone number beside it.
+	addressing types.AddressingMode
+}
+
+// userJID names an account as the group's stanzas do.
+func (g *group) userJID(a *Account) types.JID {
+	if g.addressing == types.AddressingModeLID {
+		return a.lid
+	}
+	return a.jid
+}
+
+// deviceJID names a member's device as the group's stanzas do.
+func (g *group) deviceJID(d *device) types.JID {
+	if g.addressing == types.AddressingModeLID {
+		return d.lid
+	}
+	return d.jid
+}
+
+// setPerson names an account under key, with its other identity beside it in the
+// attribute clients read for it: key_pn in a LID-addressed group, key_lid otherwise.
+func (g *group) setPerson(attrs waBinary.Attrs, key string, a *Account, jid types.JID) {
+	attrs[key] = jid
+	if g.addressing == types.AddressingModeLID {
+		attrs[key+"_pn"] = a.jid
+	} else {
+		attrs[key+"_lid"] = a.lid
+	}
+}
+
+// participant is a <participant> element naming a member: by phone number with its
+// LID, or in a LID-addressed group by LID with its phone number.
+func (g *group) participant(a *Account) waBinary.Node {
+	if g.addressing == types.AddressingModeLID {
+		return waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": a.lid, "phone_number": a.jid}}
+	}
+	return waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": a.jid, "lid": a.lid}}
 }
 
 type member struct {
@@ -71,23 +110,28 @@ func (g *group) memberAccounts() []*Account {
 	return out
 }
 
-// deviceJIDsLocked lists every linked device of every member: the list a sender
-// encrypts the sender key for, and whose hash is the message ack's phash.
+// deviceJIDsLocked lists every device of every member, named in the group's
+// addressing mode: the list a sender encrypts the sender key for, and whose hash is
+// the message ack's phash.
 func (g *group) deviceJIDsLocked() []types.JID {
 	var out []types.JID
+	server := types.DefaultUserServer
+	if g.addressing == types.AddressingModeLID {
+		server = types.HiddenUserServer
+	}
 	for _, m := range g.members {
-		out = append(out, m.acct.deviceJIDsLocked(types.DefaultUserServer)...)
+		out = append(out, m.acct.deviceJIDsLocked(server)...)
 	}
 	return out
 }
 
 // node is the <group> element of info queries, group lists and create
-// notifications, as whatsmeow's parseGroupNode reads it. Participants are named by
-// phone number (see the LID policy in registry.go).
+// notifications, as whatsmeow's parseGroupNode reads it, naming people in the group's
+// addressing mode.
 func (g *group) node() waBinary.Node {
 	children := make([]waBinary.Node, 0, len(g.members)+1)
 	for _, m := range g.members {
-		p := waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": m.acct.jid}}
+		p := g.participant(m.acct)
 		switch {
 		case m.superAdmin:
 			p.Attrs["type"] = "superadmin"
@@ -97,26 +141,25 @@ func (g *group) node() waBinary.Node {
 		children = append(children, p)
 	}
 	if g.topic != "" {
+		attrs := waBinary.Attrs{"id": g.topicID, "t": g.topicAt.Unix()}
+		g.setPerson(attrs, "participant", g.topicBy, g.userJID(g.topicBy))
 		children = append(children, waBinary.Node{
 			Tag:     "description",
-			Attrs:   waBinary.Attrs{"id": g.topicID, "t": g.topicAt.Unix(), "participant": g.topicBy},
+			Attrs:   attrs,
 			Content: []waBinary.Node{{Tag: "body", Content: []byte(g.topic)}},
 		})
 	}
-	return waBinary.Node{
-		Tag: "group",
-		Attrs: waBinary.Attrs{
-			"id":              g.jid.User,
-			"creator":         g.creator,
-			"subject":         g.subject,
-			"s_t":             g.subjectAt.Unix(),
-			"s_o":             g.subjectBy,
-			"creation":        g.created.Unix(),
-			"size":            len(g.members),
-			"addressing_mode": string(types.AddressingModePN),
-		},
-		Content: children,
+	attrs := waBinary.Attrs{
+		"id":              g.jid.User,
+		"subject":         g.subject,
+		"s_t":             g.subjectAt.Unix(),
+		"creation":        g.created.Unix(),
+		"size":            len(g.members),
+		"addressing_mode": string(g.addressing),
 	}
+	g.setPerson(attrs, "creator", g.creator, g.userJID(g.creator))
+	g.setPerson(attrs, "s_o", g.subjectBy, g.userJID(g.subjectBy))
+	return waBinary.Node{Tag: "group", Attrs: attrs, Content: children}
 }
 
 func (s *Simulator) registerGroups(r *routes) {
@@ -210,13 +253,18 @@ func (s *Simulator) createGroupLocked(actor *Account, op waBinary.Node) ([]waBin
 	}
 	now := time.Now()
 	g := &group{
-		jid:       s.newGroupJIDLocked(),
-		subject:   subject,
-		subjectAt: now,
-		subjectBy: actor.jid,
-		creator:   actor.jid,
-		created:   now,
-		members:   []*member{{acct: actor, admin: true, superAdmin: true}},
+		jid:        s.newGroupJIDLocked(),
+		subject:    subject,
+		subjectAt:  now,
+		subjectBy:  actor,
+		creator:    actor,
+		created:    now,
+		members:    []*member{{acct: actor, admin: true, superAdmin: true}},
+		addressing: types.AddressingModePN,
+	}
+	if actor.lidChats {
+		// An account that moved its chats to LIDs creates LID-addressed groups.
+		g.addressing = types.AddressingModeLID
 	}
 	var rejected []waBinary.Node
 	for _, p := range op.GetChildren() {
@@ -298,7 +346,7 @@ func (s *Simulator) leaveGroupsLocked(actor *Account, op waBinary.Node) error {
 	for _, g := range groups {
 		notified := g.memberAccounts()
 		g.removeMember(actor)
-		s.notifyGroupLocked(g, actor, participantsNode("remove", []types.JID{actor.jid}), notified)
+		s.notifyGroupLocked(g, actor, g.participantsNode("remove", []*Account{actor}), notified)
 		s.ensureAdminLocked(g, actor)
 		s.log.Info("left group", "group", g.jid, "phone", actor.phone)
 	}
@@ -311,13 +359,15 @@ func (s *Simulator) ensureAdminLocked(g *group, actor *Account) {
 		return
 	}
 	g.members[0].admin = true
-	s.notifyGroupLocked(g, actor, participantsNode("promote", []types.JID{g.members[0].acct.jid}), g.memberAccounts())
+	s.notifyGroupLocked(g, actor, g.participantsNode("promote", []*Account{g.members[0].acct}), g.memberAccounts())
 }
 
-func participantsNode(tag string, jids []types.JID) waBinary.Node {
-	children := make([]waBinary.Node, len(jids))
-	for i, j := range jids {
-		children[i] = waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": j}}
+// participantsNode is a participant change (add, remove, promote, demote) naming the
+// accounts it touched.
+func (g *group) participantsNode(tag string, accounts []*Account) waBinary.Node {
+	children := make([]waBinary.Node, len(accounts))
+	for i, a := range accounts {
+		children[i] = g.participant(a)
 	}
 	return waBinary.Node{Tag: tag, Content: children}
 }
@@ -331,7 +381,6 @@ func participantsNode(tag string, jids []types.JID) waBinary.Node {
 func (s *Simulator) changeParticipantsLocked(g *group, actor *member, op waBinary.Node) ([]waBinary.Node, error) {
 	action := op.Tag
 	var results []waBinary.Node
-	var changed []types.JID
 	var touched []*Account
 	for _, p := range op.GetChildren() {
 		jid, ok := p.Attrs["jid"].(types.JID)
@@ -366,12 +415,11 @@ func (s *Simulator) changeParticipantsLocked(g *group, actor *member, op waBinar
 			case "demote":
 				target.admin, target.superAdmin = false, false
 			}
-			changed = append(changed, a.jid)
 			touched = append(touched, a)
 		}
 		results = append(results, participantResult(jid, code))
 	}
-	if len(changed) > 0 {
+	if len(touched) > 0 {
 		notified := g.memberAccounts()
 		if action == "add" {
 			notified = slices.DeleteFunc(notified, func(a *Account) bool { return slices.Contains(touched, a) })
@@ -379,7 +427,7 @@ func (s *Simulator) changeParticipantsLocked(g *group, actor *member, op waBinar
 		if action == "remove" {
 			notified = append(notified, touched...)
 		}
-		s.notifyGroupLocked(g, actor.acct, participantsNode(action, changed), notified)
+		s.notifyGroupLocked(g, actor.acct, g.participantsNode(action, touched), notified)
 		if action == "add" {
 			create := waBinary.Node{Tag: "create", Content: []waBinary.Node{g.node()}}
 			s.notifyGroupLocked(g, actor.acct, create, touched)
@@ -387,7 +435,7 @@ func (s *Simulator) changeParticipantsLocked(g *group, actor *member, op waBinar
 		if action == "remove" || action == "demote" {
 			s.ensureAdminLocked(g, actor.acct)
 		}
-		s.log.Info("group participants changed", "group", g.jid, "action", action, "by", actor.acct.phone, "count", len(changed))
+		s.log.Info("group participants changed", "group", g.jid, "action", action, "by", actor.acct.phone, "count", len(touched))
 	}
 	return []waBinary.Node{{Tag: action, Content: results}}, nil
 }
@@ -398,12 +446,10 @@ func (s *Simulator) setSubjectLocked(g *group, actor *Account, op waBinary.Node)
 	if !ok || subject == "" || !validText(subject, maxSubjectLength) {
 		return errIQBadRequest
 	}
-	g.subject, g.subjectAt, g.subjectBy = subject, time.Now(), actor.jid
-	s.notifyGroupLocked(g, actor, waBinary.Node{Tag: "subject", Attrs: waBinary.Attrs{
-		"subject": subject,
-		"s_t":     g.subjectAt.Unix(),
-		"s_o":     actor.jid,
-	}}, g.memberAccounts())
+	g.subject, g.subjectAt, g.subjectBy = subject, time.Now(), actor
+	change := waBinary.Attrs{"subject": subject, "s_t": g.subjectAt.Unix()}
+	g.setPerson(change, "s_o", actor, g.userJID(actor))
+	s.notifyGroupLocked(g, actor, waBinary.Node{Tag: "subject", Attrs: change}, g.memberAccounts())
 	return nil
 }
 
@@ -429,7 +475,7 @@ func (s *Simulator) setDescriptionLocked(g *group, actor *Account, op waBinary.N
 	if id == "" {
 		id = s.nextID()
 	}
-	g.topic, g.topicID, g.topicAt, g.topicBy = topic, id, time.Now(), actor.jid
+	g.topic, g.topicID, g.topicAt, g.topicBy = topic, id, time.Now(), actor
 	change := waBinary.Node{Tag: "description", Attrs: waBinary.Attrs{"id": id}}
 	if topic == "" {
 		change.Content = []waBinary.Node{{Tag: "delete"}}
@@ -450,12 +496,12 @@ func validText(s string, maxChars int) bool {
 // WhatsApp tells every device of every participant.
 func (s *Simulator) notifyGroupLocked(g *group, actor *Account, change waBinary.Node, accounts []*Account) {
 	attrs := waBinary.Attrs{
-		"from":        g.jid,
-		"type":        "w:gp2",
-		"id":          s.nextID(),
-		"t":           time.Now().Unix(),
-		"participant": actor.jid,
+		"from": g.jid,
+		"type": "w:gp2",
+		"id":   s.nextID(),
+		"t":    time.Now().Unix(),
 	}
+	g.setPerson(attrs, "participant", actor, g.userJID(actor))
 	if actor.name != "" {
 		attrs["notify"] = actor.name
 	}

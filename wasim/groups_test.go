@@ -169,10 +169,7 @@ func TestGroups(t *testing.T) {
 	t.Run("retry receipt in a group", func(t *testing.T) {
 		// Bob's device loses its session with Alice's: it cannot decrypt the next
 		// sender key message, asks for a retry, and the resend reaches it alone.
-		aliceDev := *ca.cli.Store.ID
-		if err := cb.cli.Store.Sessions.DeleteSession(ctx, aliceDev.SignalAddress().String()); err != nil {
-			t.Fatal(err)
-		}
+		cb.forgetSessionWith(ca)
 		resp, err := ca.cli.SendMessage(ctx, group, textMessage("after the loss"))
 		if err != nil {
 			t.Fatal(err)
@@ -207,6 +204,7 @@ func TestGroups(t *testing.T) {
 	})
 
 	t.Run("typing in a group", func(t *testing.T) {
+		ca.beAvailable(alice)
 		from := ca.mark()
 		if err := bob.Typing(ctx, group.String(), "composing"); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
@@ -158,30 +160,32 @@ func wrapClient(t *testing.T, sim *wasim.Simulator, container *sqlstore.Containe
 	return c
 }
 
-// settleThenDisconnect waits until the simulator holds nothing the client has not acknowledged, then
-// disconnects it. whatsmeow writes receipts and acks on goroutines of its own, and its FrameSocket.Close
-// races (go test -race) with a write in flight; once every stanza is acknowledged, those writes are done.
-// Only the simulator is asked: whatsmeow's own IsConnected races with a close too.
+// settleThenDisconnect waits until the simulator holds nothing the client has not acknowledged, and the
+// client finished the sync its phone's welcome started, then disconnects it. whatsmeow writes receipts and
+// acks, and syncs app state, on goroutines of its own, and its FrameSocket.Close races (go test -race) with a
+// write in flight; once every stanza is acknowledged and the sync is done, those writes are done. Only the
+// simulator is asked: whatsmeow's own IsConnected races with a close too.
 func (c *client) settleThenDisconnect(sim *wasim.Simulator) {
 	c.mu.Lock()
 	dev := c.device
 	c.mu.Unlock()
 	if acct, ok := sim.Account(dev.User); ok && !dev.IsEmpty() {
 		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && sim.Online(dev) && unacknowledged(acct, dev) > 0 {
+		for time.Now().Before(deadline) && sim.Online(dev) && busy(acct, dev) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	c.cli.Disconnect()
 }
 
-func unacknowledged(acct *wasim.Account, dev types.JID) int {
+// busy reports whether a device has stanzas to acknowledge or a sync under way.
+func busy(acct *wasim.Account, dev types.JID) bool {
 	for _, d := range acct.DeviceInfos() {
 		if d.JID == dev {
-			return d.Queued
+			return d.Queued > 0 || d.Welcomed && !(d.HistorySynced && d.AppStateSynced)
 		}
 	}
-	return 0
+	return false
 }
 
 // reopen loads c's device from its store into a second client, as a restarted
@@ -234,6 +238,38 @@ func (c *client) waitFor(from int, what string, match func(any) bool) any {
 		case <-deadline.C:
 			c.t.Fatalf("timed out waiting for %s; events: %s", what, c.describe())
 			return nil
+		}
+	}
+}
+
+// beAvailable announces the client available, as an app in use does, and waits until
+// the simulator took note: WhatsApp shows a device chat states and counts its receipts
+// as delivered only then. whatsmeow needs a push name for it, which a linked client
+// learned from the account's app state.
+func (c *client) beAvailable(acct *wasim.Account) {
+	c.t.Helper()
+	if err := c.cli.SendPresence(testContext(c.t), types.PresenceAvailable); err != nil {
+		c.t.Fatalf("send available presence: %v", err)
+	}
+	eventually(c.t, "the simulator sees the client available", func() bool {
+		for _, d := range acct.DeviceInfos() {
+			if d.JID == c.device {
+				return d.Available
+			}
+		}
+		return false
+	})
+}
+
+// forgetSessionWith deletes the client's Signal session with another client's device,
+// as a device that lost its state would: by phone number, and by LID, which is how
+// whatsmeow names sessions once the server revealed the other side's LID.
+func (c *client) forgetSessionWith(other *client) {
+	c.t.Helper()
+	ctx := testContext(c.t)
+	for _, addr := range []types.JID{*other.cli.Store.ID, other.cli.Store.LID} {
+		if err := c.cli.Store.Sessions.DeleteSession(ctx, addr.SignalAddress().String()); err != nil {
+			c.t.Fatalf("delete session with %s: %v", addr, err)
 		}
 	}
 }
@@ -306,12 +342,10 @@ func (c *client) connectForQR() string {
 }
 
 // link pairs the client with the account through a QR scan and waits until it is
-// logged in. The client gets a push name so it may send presence.
+// logged in and the phone has welcomed it: its history sync arrived and it read the
+// account's push name from the app state the phone shared.
 func (c *client) link(acct *wasim.Account) types.JID {
 	c.t.Helper()
-	// A push name lets the client send presence; set before any client goroutine
-	// reads the store.
-	c.cli.Store.PushName = "Client of " + acct.Name()
 	code := c.connectForQR()
 	from := c.mark()
 	dev, err := acct.ScanQR(testContext(c.t), code)
@@ -320,6 +354,16 @@ func (c *client) link(acct *wasim.Account) types.JID {
 	}
 	waitEvent[*events.PairSuccess](c, from, nil)
 	waitEvent[*events.Connected](c, from, nil)
+	waitEvent[*events.HistorySync](c, from, nil)
+	// whatsmeow fetches every collection once it has the key, and sets the push name
+	// before it reports critical_block synced. Tests start once it is done, so that no
+	// request of its initial sync is in flight when they drop the connection.
+	for _, name := range appstate.AllPatchNames {
+		waitEvent[*events.AppStateSyncComplete](c, from, func(e *events.AppStateSyncComplete) bool { return e.Name == name })
+	}
+	if name := c.cli.Store.PushName; name != acct.Name() {
+		c.t.Fatalf("the client learned the push name %q, want %q", name, acct.Name())
+	}
 	return dev
 }
 
@@ -386,13 +430,13 @@ func (l *logCapture) Sub(module string) waLog.Logger {
 	return &logCapture{module: module, next: l.next.Sub(module), mu: l.mu, lines: l.lines}
 }
 
-// contains reports whether a kept line contains s.
-func (l *logCapture) contains(s string) bool {
+// contains reports whether a kept line contains every one of parts.
+func (l *logCapture) contains(parts ...string) bool {
 	l.init()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, line := range *l.lines {
-		if strings.Contains(line, s) {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
 			return true
 		}
 	}

@@ -13,8 +13,8 @@ import (
 type Message struct {
 	// ID is the WhatsApp message id the sender chose.
 	ID string `json:"id"`
-	// Chat is the conversation: the other party's phone number for a 1:1 chat, the
-	// group JID (…@g.us) for a group.
+	// Chat is the conversation: the other party's phone number for a 1:1 chat (by
+	// phone number or by LID, see Addressing), the group JID (…@g.us) for a group.
 	Chat string `json:"chat"`
 	// From is the sender's phone number.
 	From string `json:"from"`
@@ -48,6 +48,14 @@ type Message struct {
 	// MediaError says why the media could not be downloaded or decrypted; the
 	// other media fields describe what the sender declared.
 	MediaError string `json:"mediaError,omitempty"`
+
+	// Addressing is how the message named the chat's people: pn, or lid when it came
+	// from a LID (the sender's account moved its chats to LIDs, or a LID group).
+	Addressing Addressing `json:"addressing"`
+
+	// chat and sender are the chat and the sender as the message named them (phone
+	// number or LID): where the phone's receipts for it go.
+	chat, sender types.JID
 }
 
 // inboxMessage describes a received message, or reports false for messages without
@@ -64,31 +72,80 @@ type ChatState struct {
 	Time time.Time `json:"time"`
 }
 
+// Receipt is a receipt the account's phone got for messages it sent.
+type Receipt struct {
+	// Chat is the chat the messages are in: a phone number, or a group JID.
+	Chat string `json:"chat"`
+	// From is the phone number of who sent the receipt.
+	From string `json:"from"`
+	// IDs are the messages the receipt is about.
+	IDs []string `json:"ids"`
+	// Type is delivered, inactive (delivered to a device that was not in use), read,
+	// played, sender (delivered to another device of this account), read-self,
+	// played-self or retry.
+	Type string `json:"type"`
+	// Time is the receipt's timestamp.
+	Time time.Time `json:"time"`
+}
+
+// Presence is a presence update the account's phone got for an account it
+// subscribed to (SubscribePresence).
+type Presence struct {
+	// From is the phone number of the account whose presence this is.
+	From      string    `json:"from"`
+	Available bool      `json:"available"`
+	LastSeen  time.Time `json:"lastSeen,omitzero"`
+	// Time is when the phone saw it.
+	Time time.Time `json:"time"`
+}
+
 // ChatStates returns the chat states the account's phone saw, oldest first (the latest 1000).
 func (a *Account) ChatStates() []ChatState {
+	return seen(a, func(e *engine) []ChatState { return e.states })
+}
+
+// Receipts returns the receipts the account's phone got, oldest first (the latest 1000).
+func (a *Account) Receipts() []Receipt {
+	return seen(a, func(e *engine) []Receipt { return e.receipts })
+}
+
+// Presences returns the presence updates the account's phone got, oldest first (the latest 1000).
+func (a *Account) Presences() []Presence {
+	return seen(a, func(e *engine) []Presence { return e.presences })
+}
+
+// seen copies one of the lists of what the phone saw, under its lock.
+func seen[T any](a *Account, list func(*engine) []T) []T {
 	e := a.runningEngine()
 	if e == nil {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]ChatState(nil), e.states...)
+	return append([]T(nil), list(e)...)
 }
 
-func inboxMessage(evt *events.Message) (Message, bool) {
+func (s *Simulator) inboxMessage(evt *events.Message) (Message, bool) {
 	typ, text, quoted := describeMessage(evt.Message)
 	if typ == "" {
 		return Message{}, false
 	}
+	addressing := AddressingPN
+	if evt.Info.Sender.Server == types.HiddenUserServer {
+		addressing = AddressingLID
+	}
 	return Message{
-		ID:       evt.Info.ID,
-		Chat:     chatName(evt.Info.Chat),
-		From:     evt.Info.Sender.User,
-		FromMe:   evt.Info.IsFromMe,
-		Type:     typ,
-		Text:     text,
-		QuotedID: quoted,
-		Time:     evt.Info.Timestamp,
+		ID:         evt.Info.ID,
+		chat:       evt.Info.Chat,
+		sender:     evt.Info.Sender.ToNonAD(),
+		Addressing: addressing,
+		Chat:       s.chatName(evt.Info.Chat),
+		From:       s.chatName(evt.Info.Sender.ToNonAD()),
+		FromMe:     evt.Info.IsFromMe,
+		Type:       typ,
+		Text:       text,
+		QuotedID:   quoted,
+		Time:       evt.Info.Timestamp,
 	}, true
 }
 
@@ -115,11 +172,18 @@ func mediaOf(m *waE2E.Message) (dl whatsmeow.DownloadableMessage, mimeType, file
 	return nil, "", "", ""
 }
 
-// chatName is a chat's name in the control API: phone number for people, full JID
-// for anything else.
-func chatName(chat types.JID) string {
-	if chat.Server == types.DefaultUserServer {
+// chatName is a chat's name in the control API: the phone number for a person, named
+// by phone number or by LID, the full JID for anything else.
+func (s *Simulator) chatName(chat types.JID) string {
+	switch chat.Server {
+	case types.DefaultUserServer:
 		return chat.User
+	case types.HiddenUserServer:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if a := s.byLID[chat.User]; a != nil {
+			return a.phone
+		}
 	}
 	return chat.String()
 }

@@ -493,6 +493,15 @@ func TestMediaEndpoints(t *testing.T) {
 		}
 	}
 
+	// Baileys' token: base64url without padding (WhatsApp's hosts take both).
+	unpadded := strings.TrimRight(tok, "=")
+	if unpadded == tok {
+		t.Fatal("a SHA-256 in base64url has padding; the test needs it")
+	}
+	if got := do("POST", "/mms/image/"+unpadded+"?auth="+url.QueryEscape(auth)+"&token="+unpadded, good); got.Code != http.StatusOK {
+		t.Errorf("upload with an unpadded token: %d %s", got.Code, got.Body)
+	}
+
 	// The store keeps at most 4096 bytes and 3 objects, evicting the oldest first.
 	_, _, path2 := upload("video", blob(1500, 4))
 	_, _, path3 := upload("document", blob(1500, 5))

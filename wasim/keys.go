@@ -2,6 +2,7 @@ package wasim
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/binary"
 	"time"
 
@@ -18,8 +19,9 @@ func (s *Simulator) registerKeys(r *routes) {
 	r.iq("encrypt", s.handleEncrypt)
 }
 
-// handleEncrypt answers the "encrypt" namespace: the prekey count, prekey uploads and
-// prekey bundle fetches.
+// handleEncrypt answers the "encrypt" namespace: the prekey count, prekey uploads,
+// prekey bundle fetches, the digest of the device's own key bundle (clients check
+// that the server holds what they uploaded) and signed prekey rotation.
 func (s *Simulator) handleEncrypt(c *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
 	dev := s.loggedInDevice(c)
 	typ, _ := iq.Attrs["type"].(string)
@@ -27,7 +29,7 @@ func (s *Simulator) handleEncrypt(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 	case typ == "get" && hasChild(iq, "count"):
 		s.mu.Lock()
 		n := len(dev.preKeys)
-		if dev.phone && n == 0 {
+		if dev.primary() && n == 0 {
 			// A simulated phone's first upload: whatsmeow uploads 812 keys when the
 			// server has none, one SQLite insert each, which dominates AddAccount.
 			// At the threshold it uploads its normal batch of 50 instead, and tops up
@@ -40,8 +42,62 @@ func (s *Simulator) handleEncrypt(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 		return nil, s.uploadPreKeys(dev, iq)
 	case typ == "get" && hasChild(iq, "key"):
 		return s.fetchBundles(iq.GetChildByTag("key")), nil
+	case typ == "get" && hasChild(iq, "digest"):
+		return []waBinary.Node{s.keyDigest(dev)}, nil
+	case typ == "set" && hasChild(iq, "rotate"):
+		return nil, s.rotateSignedPreKey(dev, iq.GetChildByTag("rotate"))
 	}
 	return nil, errIQNotImplemented
+}
+
+// keyDigest describes the key bundle the server holds for a device: registration id,
+// identity, signed prekey, the ids of its one-time prekeys, and a SHA-1 over the
+// public keys and the signature (neither whatsmeow nor Baileys recomputes it; they
+// only need the digest to be there, and upload keys again when it is not).
+func (s *Simulator) keyDigest(dev *device) waBinary.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reg := make([]byte, 4)
+	binary.BigEndian.PutUint32(reg, dev.registrationID)
+	h := sha1.New()
+	h.Write(dev.identityKey[:])
+	h.Write(dev.signedPreKey.pub[:])
+	h.Write(dev.signedPreKey.signature[:])
+	ids := make([]waBinary.Node, len(dev.preKeys))
+	for i, k := range dev.preKeys {
+		ids[i] = waBinary.Node{Tag: "id", Content: []byte{byte(k.id >> 16), byte(k.id >> 8), byte(k.id)}}
+		h.Write(k.pub[:])
+	}
+	return waBinary.Node{Tag: "digest", Content: []waBinary.Node{
+		{Tag: "registration", Content: reg},
+		{Tag: "type", Content: []byte{ecc.DjbType}},
+		{Tag: "identity", Content: bytes.Clone(dev.identityKey[:])},
+		preKeyNode("skey", dev.signedPreKey.id, dev.signedPreKey.pub, dev.signedPreKey.signature[:]),
+		{Tag: "list", Content: ids},
+		{Tag: "hash", Content: h.Sum(nil)},
+	}}
+}
+
+// rotateSignedPreKey replaces a device's signed prekey with a new one signed by the
+// device's identity key.
+func (s *Simulator) rotateSignedPreKey(dev *device, rotate waBinary.Node) error {
+	skey, ok := rotate.GetOptionalChildByTag("skey")
+	if !ok {
+		return errIQBadRequest
+	}
+	pk, ok := parsePreKeyNode(skey)
+	sig, _ := bytesContent(skey.GetChildByTag("signature"))
+	if !ok || len(sig) != 64 {
+		return errIQBadRequest
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	spk := signedPreKey{id: pk.id, pub: pk.pub, signature: [64]byte(sig)}
+	if !verifySignedPreKey(dev.identityKey, spk) {
+		return errIQBadRequest
+	}
+	dev.signedPreKey = spk
+	return nil
 }
 
 func hasChild(n *waBinary.Node, tag string) bool {
@@ -100,6 +156,9 @@ func (s *Simulator) uploadPreKeys(dev *device, iq *waBinary.Node) error {
 	if len(dev.preKeys) >= lowPreKeyThreshold {
 		dev.lowKeyNotified = false
 	}
+	dev.uploaded = true
+	// The phone writes to a device it linked once the device's keys are there.
+	s.welcomeLocked(dev)
 	s.log.Debug("prekeys uploaded", "device", dev.jid, "uploaded", len(uploaded), "held", len(dev.preKeys))
 	return nil
 }
@@ -120,7 +179,6 @@ func (s *Simulator) fetchBundles(key waBinary.Node) []waBinary.Node {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var users []waBinary.Node
-	var low []*device
 	for _, u := range key.GetChildren() {
 		jid, ok := u.Attrs["jid"].(types.JID)
 		if u.Tag != "user" || !ok {
@@ -133,36 +191,57 @@ func (s *Simulator) fetchBundles(key waBinary.Node) []waBinary.Node {
 			}})
 			continue
 		}
+		k := s.takeBundleLocked(d)
 		reg := make([]byte, 4)
-		binary.BigEndian.PutUint32(reg, d.registrationID)
+		binary.BigEndian.PutUint32(reg, k.registrationID)
 		content := []waBinary.Node{
 			{Tag: "registration", Content: reg},
 			{Tag: "type", Content: []byte{ecc.DjbType}},
-			{Tag: "identity", Content: bytes.Clone(d.identityKey[:])},
+			{Tag: "identity", Content: bytes.Clone(k.identityKey[:])},
 		}
-		if len(d.preKeys) > 0 {
-			pk := d.preKeys[0]
-			d.preKeys = d.preKeys[1:]
-			content = append(content, preKeyNode("key", pk.id, pk.pub, nil))
+		if k.preKey != nil {
+			content = append(content, preKeyNode("key", k.preKey.id, k.preKey.pub, nil))
 		}
-		content = append(content, preKeyNode("skey", d.signedPreKey.id, d.signedPreKey.pub, d.signedPreKey.signature[:]))
+		content = append(content, preKeyNode("skey", k.signedPreKey.id, k.signedPreKey.pub, k.signedPreKey.signature[:]))
 		users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid}, Content: content})
-		if len(d.preKeys) < lowPreKeyThreshold && !d.lowKeyNotified {
-			d.lowKeyNotified = true
-			low = append(low, d)
-		}
-	}
-	for _, d := range low {
-		node := waBinary.Node{
-			Tag:     "notification",
-			Attrs:   waBinary.Attrs{"from": types.ServerJID, "type": "encrypt", "id": s.nextID(), "t": time.Now().Unix()},
-			Content: []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": len(d.preKeys)}}},
-		}
-		if err := s.deliverLocked(d, node); err != nil {
-			s.log.Error("cannot queue low prekey notification", "device", d.jid, "err", err)
-		}
 	}
 	return []waBinary.Node{{Tag: "list", Content: users}}
+}
+
+// bundleKeys is a device's prekey bundle: what a sender needs to start a session.
+type bundleKeys struct {
+	registrationID uint32
+	identityKey    [32]byte
+	preKey         *preKey // nil once the one-time prekeys ran out
+	signedPreKey   signedPreKey
+}
+
+// takeBundleLocked hands out a device's bundle with one of its one-time prekeys, which
+// is never handed out again; a device whose stock falls low is told to upload more.
+func (s *Simulator) takeBundleLocked(d *device) bundleKeys {
+	k := bundleKeys{registrationID: d.registrationID, identityKey: d.identityKey, signedPreKey: d.signedPreKey}
+	if len(d.preKeys) > 0 {
+		pk := d.preKeys[0]
+		d.preKeys = d.preKeys[1:]
+		k.preKey = &pk
+	}
+	if len(d.preKeys) < lowPreKeyThreshold && !d.lowKeyNotified && d.uploaded {
+		d.lowKeyNotified = true
+		s.notifyLowPreKeysLocked(d)
+	}
+	return k
+}
+
+// notifyLowPreKeysLocked tells a device its one-time prekeys are running out.
+func (s *Simulator) notifyLowPreKeysLocked(d *device) {
+	node := waBinary.Node{
+		Tag:     "notification",
+		Attrs:   waBinary.Attrs{"from": types.ServerJID, "type": "encrypt", "id": s.nextID(), "t": time.Now().Unix()},
+		Content: []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": len(d.preKeys)}}},
+	}
+	if err := s.deliverLocked(d, node); err != nil {
+		s.log.Error("cannot queue low prekey notification", "device", d.jid, "err", err)
+	}
 }
 
 func preKeyNode(tag string, id uint32, pub [32]byte, sig []byte) waBinary.Node {

@@ -153,7 +153,7 @@ func (s *Simulator) login(c *conn, phone string, deviceID uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var d *device
-	if a := s.accounts[phone]; a != nil && deviceID > 0 && deviceID <= 0xffff {
+	if a := s.accounts[phone]; a != nil && deviceID <= 0xffff {
 		d = a.devices[uint16(deviceID)]
 	}
 	if d == nil || d.noiseKey != c.clientStatic {
@@ -177,6 +177,7 @@ func (s *Simulator) login(c *conn, phone string, deviceID uint32) {
 		old.sendAndClose(streamErrorNode("replaced"))
 	}
 	d.conn = c
+	d.available = false // until this connection announces it
 	c.dev = d
 	c.loggedIn = true
 	now := time.Now()
@@ -216,8 +217,14 @@ func (s *Simulator) login(c *conn, phone string, deviceID uint32) {
 	}
 	n := s.flushLocked(d)
 	s.sendIB(c, waBinary.Node{Tag: "offline", Attrs: waBinary.Attrs{"count": n}})
-	// A device that announced itself available before it reconnected is available
-	// again (whatsmeow does not repeat its presence after a reconnect).
+	// Devices the phone has not welcomed yet (it was offline, or they are new and have
+	// uploaded their keys) are welcomed now.
+	for _, linked := range d.acct.sortedDevicesLocked() {
+		if linked.uploaded && (d.primary() || linked == d) {
+			s.welcomeLocked(linked)
+		}
+	}
+	// The device is not available until this connection says so.
 	s.presenceChangedLocked(d.acct)
 	c.log.Info("device logged in", "device", d.jid, "flushed", n)
 }
@@ -239,7 +246,9 @@ func (s *Simulator) removeConn(c *conn) {
 	defer s.mu.Unlock()
 	delete(s.conns, c)
 	if d := c.dev; d != nil && d.conn == c {
+		// Presence belongs to a connection: a device must announce itself again.
 		d.conn = nil
+		d.available = false
 	}
 	c.loggedIn = false
 	s.forgetConnPresenceLocked(c)

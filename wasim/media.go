@@ -240,8 +240,9 @@ func (s *Simulator) mountMedia(r chi.Router) {
 	r.Get("/v/{kind}/{file}", s.serveDownload)
 }
 
-// serveUpload stores an encrypted upload. whatsmeow posts the ciphertext (plus its
-// MAC) with the media_conn auth token and token = base64url(sha256(body)), and wants
+// serveUpload stores an encrypted upload. Clients post the ciphertext (plus its MAC)
+// with the media_conn auth token and token = base64url(sha256(body)) — whatsmeow
+// padded, Baileys without padding, both of which WhatsApp's hosts take — and want
 // {"url","direct_path"} back.
 func (s *Simulator) serveUpload(w http.ResponseWriter, r *http.Request) {
 	mmsType := chi.URLParam(r, "type")
@@ -258,7 +259,7 @@ func (s *Simulator) serveUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "token in the path and in the query differ")
 		return
 	}
-	want, err := base64.URLEncoding.DecodeString(token)
+	want, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(token, "="))
 	if err != nil || len(want) != sha256.Size {
 		writeError(w, http.StatusBadRequest, "token is not a base64url SHA-256")
 		return

@@ -42,6 +42,11 @@ func (s *Simulator) handleMessage(c *conn, node *waBinary.Node) {
 	route(c, dev, node, to)
 }
 
+// errSmaxInvalid is the error code of the ack refusing a message stanza that fails the
+// server's validation (Baileys names it SMAX_INVALID): here, one that reaches no device
+// of its recipient. whatsmeow's SendMessage fails with ErrServerReturnedError.
+const errSmaxInvalid = 479
+
 // ackMessage is the server ack that completes whatsmeow's SendMessage: t becomes the
 // message timestamp, a phash that differs from the client's makes it drop its cached
 // device list, a non-zero code fails the send. A DelayAcks fault holds it back.
@@ -84,7 +89,15 @@ func (s *Simulator) routeDirect(c *conn, sender *device, node *waBinary.Node, to
 		s.routeToDevice(c, sender, node, to)
 		return
 	}
-	chat := to.ToNonAD()
+	t, phash, code := s.fanOutDirect(c, sender, node, to.ToNonAD(), participants)
+	s.ackMessage(c, sender, id, to, t, phash, code)
+}
+
+// fanOutDirect queues a 1:1 message's copies for the devices its <participants> name
+// and returns what to acknowledge the sender with: the message's timestamp, the
+// participant hash of the devices it should have named, and an error code.
+func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, chat types.JID, participants waBinary.Node) (t int64, phash string, code int) {
+	id := node.Attrs["id"].(string)
 	msgType, _ := node.Attrs["type"].(string)
 	if msgType == "" {
 		msgType = "text"
@@ -92,20 +105,19 @@ func (s *Simulator) routeDirect(c *conn, sender *device, node *waBinary.Node, to
 	identity, hasIdentity := node.GetOptionalChildByTag("device-identity")
 
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	target := s.accountByJIDLocked(chat)
-	phash := s.phashLocked(sender.acct, target, chat.Server)
-	key := routeKey{sender: sender.acct.phone, chat: chat.String(), id: id}
-	if prev := s.routed.get(key); prev != nil {
-		// A crash resend: same sender, chat and id as a message already routed. Ack it
-		// as the original and deliver nothing, which makes a sender that retries with
-		// its original ID exactly-once.
-		s.mu.Unlock()
-		c.log.Info("duplicate message not delivered again", "id", id, "chat", chat)
-		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
-		return
+	phash = s.phashLocked(sender.acct, target, chat.Server)
+	t = time.Now().Unix()
+	if target == nil {
+		c.log.Warn("refusing message to a user who is not on WhatsApp", "id", id, "to", chat, "code", errSmaxInvalid)
+		return t, phash, errSmaxInvalid
 	}
-	t := time.Now().Unix()
-	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
+	// Each device's copy: from the sender as the chat names it, its own ciphertext,
+	// and the sender's device identity with a prekey message.
+	copies := make(map[*device]waBinary.Node)
+	var order []*device
+	reached := false // a device of the recipient, not only the sender's own
 	for _, p := range participants.GetChildren() {
 		djid, ok := p.Attrs["jid"].(types.JID)
 		if p.Tag != "to" || !ok {
@@ -113,30 +125,76 @@ func (s *Simulator) routeDirect(c *conn, sender *device, node *waBinary.Node, to
 		}
 		d := s.deviceByJIDLocked(djid)
 		if d == nil || d == sender || (d.acct != target && d.acct != sender.acct) {
-			c.log.Debug("not routing to unknown or unrelated device", "id", id, "device", djid)
+			c.log.Warn("not routing to unknown or unrelated device", "id", id, "device", djid)
 			continue
 		}
-		attrs := waBinary.Attrs{"from": sender.jidLike(chat), "id": id, "t": t, "type": msgType}
+		reached = reached || d.acct == target
+		attrs := waBinary.Attrs{"id": id, "t": t, "type": msgType}
+		setSender(attrs, sender, chat, d)
 		copyAttrs(attrs, node.Attrs, "edit", "category", "addressing_mode")
 		if name := sender.acct.name; name != "" {
 			attrs["notify"] = name
 		}
 		if d.acct == sender.acct {
+			// The sender's other devices get the message in its chat, with the
+			// chat's other identity.
 			attrs["recipient"] = chat
+			if chat.Server == types.HiddenUserServer {
+				attrs["peer_recipient_pn"] = target.jid
+			} else {
+				attrs["peer_recipient_lid"] = target.lid
+			}
 		}
 		content := p.GetChildren()
 		if hasIdentity && hasPreKeyMessage(content) {
 			content = append(content, identity)
 		}
-		if err := s.deliverLocked(d, waBinary.Node{Tag: "message", Attrs: attrs, Content: content}); err != nil {
+		copies[d] = waBinary.Node{Tag: "message", Attrs: attrs, Content: content}
+		order = append(order, d)
+	}
+	// The chat by phone number, however it was addressed: a sender may address a
+	// resend by LID after its chats moved.
+	key := routeKey{sender: sender.acct.phone, chat: target.jid.String(), id: id}
+	if prev := s.routed.get(key); prev != nil {
+		s.routeResendLocked(c, prev, copies)
+		return prev.t, phash, 0
+	}
+	if !reached && target != sender.acct {
+		// Nothing would reach the recipient: WhatsApp refuses such a stanza rather than
+		// acknowledge a message nobody can read.
+		c.log.Warn("refusing message that reaches none of the recipient's devices", "id", id, "to", chat, "code", errSmaxInvalid)
+		return t, phash, errSmaxInvalid
+	}
+	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
+	for _, d := range order {
+		if err := s.deliverLocked(d, copies[d]); err != nil {
 			c.log.Error("cannot queue message", "id", id, "device", d.jid, "err", err)
 			continue
 		}
 		rec.deliveries[d.jid]++
 	}
 	s.routed.add(rec)
-	s.mu.Unlock()
-	s.ackMessage(c, sender, id, to, t, phash, 0)
+	return t, phash, 0
+}
+
+// routeResendLocked handles a message sent again with the id of one already routed.
+// Devices that asked for it again (a retry receipt: they could not decrypt it) get
+// this copy; nobody else gets anything, which makes a sender that resends with its
+// original id after a crash exactly-once. (whatsmeow answers a retry with a copy for
+// the one device; Baileys, for a retry from a phone, sends the whole message again.)
+func (s *Simulator) routeResendLocked(c *conn, prev *routedMessage, copies map[*device]waBinary.Node) {
+	resent := 0
+	for d := range prev.retryFrom {
+		if cp, ok := copies[d]; ok {
+			if err := s.deliverLocked(d, cp); err != nil {
+				c.log.Error("cannot queue resend", "id", prev.key.id, "device", d.jid, "err", err)
+				continue
+			}
+			delete(prev.retryFrom, d)
+			resent++
+		}
+	}
+	c.log.Info("message sent again, delivered only to devices that asked for a retry", "id", prev.key.id, "chat", prev.key.chat, "resent", resent)
 }
 
 // routeToDevice delivers a message whose single <enc> was encrypted for one device.
@@ -146,14 +204,13 @@ func (s *Simulator) routeToDevice(c *conn, sender *device, node *waBinary.Node, 
 	s.mu.Lock()
 	d := s.deviceByJIDLocked(to)
 	if d == nil {
-		// Peer messages to the phone (device 0) and resends to devices that are gone
-		// are acknowledged and dropped: there is nobody to decrypt them.
 		s.mu.Unlock()
-		c.log.Debug("dropping message for a device that is not simulated", "id", id, "to", to)
-		s.ackMessage(c, sender, id, to, now, "", 0)
+		c.log.Warn("refusing message for a device that does not exist", "id", id, "to", to, "code", errSmaxInvalid)
+		s.ackMessage(c, sender, id, to, now, "", errSmaxInvalid)
 		return
 	}
-	attrs := waBinary.Attrs{"from": sender.jidLike(to), "id": id, "t": now}
+	attrs := waBinary.Attrs{"id": id, "t": now}
+	setSender(attrs, sender, to, d)
 	copyAttrs(attrs, node.Attrs, "t", "type", "edit", "category", "recipient", "participant")
 	if name := sender.acct.name; name != "" {
 		attrs["notify"] = name
@@ -224,7 +281,7 @@ func (s *Simulator) handleClientAck(c *conn, node *waBinary.Node) {
 // message.
 type routeKey struct {
 	sender string // sender's phone number
-	chat   string // destination chat JID
+	chat   string // destination chat JID (a person's by phone number)
 	id     string
 }
 
@@ -232,6 +289,7 @@ type routedMessage struct {
 	key        routeKey
 	t          int64
 	deliveries map[types.JID]int // copies queued per device
+	retryFrom  map[*device]bool  // devices that asked for it again (retry receipt)
 }
 
 // routedLog remembers the most recent routed messages, oldest evicted first.

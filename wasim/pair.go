@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,19 +72,16 @@ func (s *Simulator) registerPairing(r *routes) {
 // JID once the client accepted the pairing; the client's events.PairSuccess and then
 // events.Connected follow.
 func (a *Account) ScanQR(ctx context.Context, qr string) (types.JID, error) {
-	parts := strings.Split(strings.TrimSpace(qr), ",")
-	if len(parts) != 4 {
-		return types.EmptyJID, fmt.Errorf("scan qr: %w: want 4 comma-separated fields, got %d", ErrInvalidQR, len(parts))
+	return a.scanQR(ctx, qr, false)
+}
+
+// scanQR links the client showing qr as a linked device, or with primary as the
+// account's phone (device 0), whose identity key is the account's.
+func (a *Account) scanQR(ctx context.Context, qr string, primary bool) (types.JID, error) {
+	ref, noisePub, identityPub, advSecret, err := parseQR(qr)
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("scan qr: %w", err)
 	}
-	var fields [3][]byte
-	for i, f := range parts[1:] {
-		b, err := base64.StdEncoding.DecodeString(f)
-		if err != nil || len(b) != 32 {
-			return types.EmptyJID, fmt.Errorf("scan qr: %w: field %d is not a 32-byte base64 key", ErrInvalidQR, i+2)
-		}
-		fields[i] = b
-	}
-	ref, noisePub, identityPub, advSecret := parts[0], fields[0], fields[1], fields[2]
 
 	s := a.s
 	s.mu.Lock()
@@ -101,15 +99,53 @@ func (a *Account) ScanQR(ctx context.Context, qr string) (types.JID, error) {
 	case c.pairing:
 		s.mu.Unlock()
 		return types.EmptyJID, fmt.Errorf("scan qr: %w", ErrPairingInProgress)
+	case primary && !bytes.Equal(identityPub, a.identity.Pub[:]):
+		s.mu.Unlock()
+		return types.EmptyJID, fmt.Errorf("scan qr: %w: the phone's identity is not the account's", ErrInvalidQR)
 	}
 	c.pairing = true
 	s.mu.Unlock()
 
-	jid, err := s.completePairing(ctx, a, c, [32]byte(identityPub), advSecret)
+	jid, err := s.completePairing(ctx, a, c, [32]byte(identityPub), advSecret, primary)
 	if err != nil {
 		return types.EmptyJID, fmt.Errorf("scan qr: %w", err)
 	}
 	return jid, nil
+}
+
+// qrLinkPrefix starts the QR codes WhatsApp Web shows today: a link that opens the
+// phone's linked-devices screen, with the pairing data in the fragment.
+const qrLinkPrefix = "https://wa.me/settings/linked_devices#"
+
+// parseQR reads a pairing QR code in either of its forms: whatsmeow's four fields
+// (ref,noise,identity,adv) and WhatsApp Web's link with a fifth field, the companion
+// platform id (a small number), as Baileys shows it.
+func parseQR(qr string) (ref string, noisePub, identityPub, advSecret []byte, err error) {
+	qr = strings.TrimSpace(qr)
+	link := strings.HasPrefix(qr, qrLinkPrefix)
+	parts := strings.Split(strings.TrimPrefix(qr, qrLinkPrefix), ",")
+	switch {
+	case link && len(parts) != 5:
+		return "", nil, nil, nil, fmt.Errorf("%w: want 5 comma-separated fields after %s, got %d", ErrInvalidQR, qrLinkPrefix, len(parts))
+	case !link && len(parts) != 4:
+		return "", nil, nil, nil, fmt.Errorf("%w: want 4 comma-separated fields, got %d", ErrInvalidQR, len(parts))
+	case parts[0] == "":
+		return "", nil, nil, nil, fmt.Errorf("%w: empty ref", ErrInvalidQR)
+	}
+	if link {
+		if _, err := strconv.ParseUint(parts[4], 10, 8); err != nil {
+			return "", nil, nil, nil, fmt.Errorf("%w: platform %q is not a companion platform id", ErrInvalidQR, parts[4])
+		}
+	}
+	var keys [3][]byte
+	for i, f := range parts[1:4] {
+		b, err := base64.StdEncoding.DecodeString(f)
+		if err != nil || len(b) != 32 {
+			return "", nil, nil, nil, fmt.Errorf("%w: field %d is not a 32-byte base64 key", ErrInvalidQR, i+2)
+		}
+		keys[i] = b
+	}
+	return parts[0], keys[0], keys[1], keys[2], nil
 }
 
 // EnterCode links the client that asked to pair with this account's phone number and
@@ -243,13 +279,14 @@ func (a *Account) enterCode(ctx context.Context, p *codePairing, code string) (t
 	if err != nil {
 		return types.EmptyJID, fmt.Errorf("derive adv secret: %w", err)
 	}
-	return a.s.completePairing(ctx, a, c, [32]byte(companionIdentity), advSecret)
+	return a.s.completePairing(ctx, a, c, [32]byte(companionIdentity), advSecret, false)
 }
 
 // completePairing is the phone's pair-success for a client that the caller claimed
 // (c.pairing): sign the new device's identity, wait for the client's signature over
-// it, register the device and send the client off to log in.
-func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, companionIdentity [32]byte, advSecret []byte) (jid types.JID, err error) {
+// it, register the device and send the client off to log in. With primary, the client
+// becomes the account's phone: device 0, key index 0.
+func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, companionIdentity [32]byte, advSecret []byte, primary bool) (jid types.JID, err error) {
 	defer func() {
 		if err != nil {
 			s.mu.Lock()
@@ -263,14 +300,23 @@ func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, co
 		s.mu.Unlock()
 		return types.EmptyJID, ErrNoPendingPairing
 	}
-	if a.nextDevice == 0 {
+	var deviceID uint16
+	var keyIndex uint32
+	switch {
+	case primary:
+		if a.devices[0] != nil {
+			s.mu.Unlock()
+			return types.EmptyJID, fmt.Errorf("%w: the account already has its phone", ErrPairingRejected)
+		}
+	case a.nextDevice == 0:
 		s.mu.Unlock()
 		return types.EmptyJID, fmt.Errorf("%w: the account has used up its device ids", ErrPairingRejected)
+	default:
+		deviceID = a.nextDevice
+		a.nextDevice++ // wraps to 0 after the last id, which the check above catches
+		keyIndex = a.nextKeyIndex
+		a.nextKeyIndex++
 	}
-	deviceID := a.nextDevice
-	a.nextDevice++ // wraps to 0 after the last id, which the check above catches
-	keyIndex := a.nextKeyIndex
-	a.nextKeyIndex++
 	s.mu.Unlock()
 
 	jid = types.JID{User: a.phone, Device: deviceID, Server: types.DefaultUserServer}
@@ -346,17 +392,21 @@ func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, co
 		return types.EmptyJID, ErrClosed
 	}
 	d := &device{
-		acct:           a,
-		jid:            jid,
-		lid:            lid,
-		noiseKey:       c.clientStatic,
-		identityKey:    reg.identityKey,
-		registrationID: reg.registrationID,
-		signedPreKey:   reg.signedPreKey,
-		platform:       reg.platform,
-		created:        now,
+		acct:            a,
+		jid:             jid,
+		lid:             lid,
+		noiseKey:        c.clientStatic,
+		identityKey:     reg.identityKey,
+		registrationID:  reg.registrationID,
+		signedPreKey:    reg.signedPreKey,
+		platform:        reg.platform,
+		keyIndex:        keyIndex,
+		created:         now,
+		appStateFetched: make(map[string]bool),
 	}
-	_, d.phone = s.phoneNoise[d.noiseKey]
+	if primary {
+		d.platform = pairingPlatform // the phone, whatever client the simulator runs it with
+	}
 	a.devices[deviceID] = d
 	c.reg = nil
 	for ref, rc := range s.pairRefs {
@@ -369,7 +419,9 @@ func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, co
 			delete(s.codePairings, ref)
 		}
 	}
-	s.notifyDevicesChangedLocked(a, jid, true)
+	if !primary {
+		s.notifyDevicesChangedLocked(a, d, true)
+	}
 	s.mu.Unlock()
 
 	s.log.Info("device linked", "device", jid, "platform", reg.platform)
@@ -469,7 +521,7 @@ func (s *Simulator) handleRemoveCompanion(c *conn, node waBinary.Node) ([]waBina
 	if d == nil {
 		return nil, errIQNotFound
 	}
-	if d.acct != self.acct {
+	if d.acct != self.acct || d.primary() {
 		return nil, errIQForbidden
 	}
 	other := d.conn

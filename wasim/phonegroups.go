@@ -35,18 +35,21 @@ type GroupInfo struct {
 	// ID is the group's id in PlugZapi's form, <digits>-group.
 	ID string `json:"id"`
 	// JID is the group's JID, <digits>@g.us.
-	JID          types.JID          `json:"jid"`
-	Subject      string             `json:"subject"`
-	Description  string             `json:"description,omitempty"`
-	Creator      string             `json:"creator"` // phone number
-	Created      time.Time          `json:"created"`
-	PictureID    string             `json:"pictureId,omitempty"`
+	JID         types.JID `json:"jid"`
+	Subject     string    `json:"subject"`
+	Description string    `json:"description,omitempty"`
+	Creator     string    `json:"creator"` // phone number
+	Created     time.Time `json:"created"`
+	PictureID   string    `json:"pictureId,omitempty"`
+	// Addressing is how the group names its members: pn or lid.
+	Addressing   Addressing         `json:"addressing"`
 	Participants []GroupParticipant `json:"participants"`
 }
 
 // GroupParticipant is a member of a group.
 type GroupParticipant struct {
 	Phone      string `json:"phone"`
+	LID        string `json:"lid"`
 	Admin      bool   `json:"admin"`
 	SuperAdmin bool   `json:"superAdmin"`
 }
@@ -57,13 +60,14 @@ func (g *group) info() GroupInfo {
 		JID:          g.jid,
 		Subject:      g.subject,
 		Description:  g.topic,
-		Creator:      g.creator.User,
+		Creator:      g.creator.phone,
 		Created:      g.created,
 		PictureID:    g.picture,
+		Addressing:   Addressing(g.addressing),
 		Participants: make([]GroupParticipant, len(g.members)),
 	}
 	for i, m := range g.members {
-		out.Participants[i] = GroupParticipant{Phone: m.acct.phone, Admin: m.admin, SuperAdmin: m.superAdmin}
+		out.Participants[i] = GroupParticipant{Phone: m.acct.phone, LID: m.acct.lid.String(), Admin: m.admin, SuperAdmin: m.superAdmin}
 	}
 	return out
 }

@@ -59,8 +59,27 @@ func (a *Account) SetPresence(ctx context.Context, available bool) error {
 	if available {
 		state = types.PresenceAvailable
 	}
+	e.setState(func() { e.away = !available })
 	if err := e.cli.SendPresence(ctx, state); err != nil {
 		return fmt.Errorf("set presence %s: %w", state, err)
+	}
+	return nil
+}
+
+// SubscribePresence makes this account's phone subscribe to the presence of a
+// phone number: the phone is told at once whether it is online, then of every
+// change, while its connection lasts (see Presences).
+func (a *Account) SubscribePresence(ctx context.Context, phone string) error {
+	jid, err := parseChat(phone)
+	if err != nil || jid.Server != types.DefaultUserServer {
+		return fmt.Errorf("subscribe presence: %w: %q is not a phone number", ErrInvalidArgument, phone)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("subscribe presence: %w", err)
+	}
+	if err := e.cli.SubscribePresence(ctx, jid); err != nil {
+		return fmt.Errorf("subscribe presence of %s: %w", jid, err)
 	}
 	return nil
 }

@@ -7,12 +7,16 @@ import (
 	"go.mau.fi/whatsmeow/types"
 )
 
-// Presence: an account is available while at least one of its connected devices
-// last announced itself available (whatsmeow's SendPresence). Connections that
-// subscribed to an account (SubscribePresence) are told its presence at once and on
-// every change, with the last-seen time when it goes unavailable (or "deny" when the
-// account hides it). Subscriptions last as long as the subscribing connection, as on
-// WhatsApp. Nothing about presence is queued: an offline device misses it.
+// Presence, enforced as WhatsApp enforces it: an account is available while at least
+// one of its connected devices last announced itself available (whatsmeow's
+// SendPresence). Only connections that subscribed to an account (SubscribePresence)
+// are told its presence: at once and on every change, with the last-seen time when it
+// goes unavailable (or "deny" when the account hides it). Subscriptions last as long
+// as the subscribing connection. Chat states (typing, recording) reach only devices
+// that announced themselves available, and a linked device that has not sends
+// "inactive" delivery receipts: a client that never sends available presence sees no
+// one type, and its receipts never show as delivered. Nothing about presence is
+// queued: an offline device misses it.
 
 func (s *Simulator) registerPresence(r *routes) {
 	r.stanzas["presence"] = s.handlePresence
@@ -54,10 +58,10 @@ func (s *Simulator) handlePresence(c *conn, node *waBinary.Node) {
 			return
 		}
 		if target.subscribers == nil {
-			target.subscribers = make(map[*conn]struct{})
+			target.subscribers = make(map[*conn]types.JID)
 		}
-		target.subscribers[c] = struct{}{}
-		if err := c.send(s.presenceNodeLocked(target)); err != nil {
+		target.subscribers[c] = to.ToNonAD()
+		if err := c.send(s.presenceNodeLocked(target, to.ToNonAD())); err != nil {
 			c.log.Error("cannot send presence", "of", target.jid, "err", err)
 		}
 	default:
@@ -88,20 +92,20 @@ func (s *Simulator) presenceChangedLocked(a *Account) {
 	if !now {
 		a.lastSeen = time.Now()
 	}
-	node := s.presenceNodeLocked(a)
-	for c := range a.subscribers {
+	for c, as := range a.subscribers {
 		if !c.loggedIn {
 			continue
 		}
-		if err := c.send(node); err != nil {
+		if err := c.send(s.presenceNodeLocked(a, as)); err != nil {
 			c.log.Error("cannot send presence", "of", a.jid, "err", err)
 		}
 	}
 }
 
-// presenceNodeLocked is the <presence> whatsmeow turns into events.Presence.
-func (s *Simulator) presenceNodeLocked(a *Account) waBinary.Node {
-	attrs := waBinary.Attrs{"from": a.jid}
+// presenceNodeLocked is the <presence> whatsmeow turns into events.Presence, from the
+// account as the subscriber named it (phone number or LID).
+func (s *Simulator) presenceNodeLocked(a *Account, as types.JID) waBinary.Node {
+	attrs := waBinary.Attrs{"from": as}
 	if !a.available {
 		attrs["type"] = "unavailable"
 		switch {
@@ -155,8 +159,14 @@ func (s *Simulator) relayDirectChatState(sender *device, node *waBinary.Node, to
 		Attrs:   waBinary.Attrs{"from": sender.jidLike(to).ToNonAD()},
 		Content: node.GetChildren(),
 	}
-	for _, d := range a.devices {
-		if d.conn != nil && d.conn.loggedIn {
+	s.sendChatStateLocked(a, state)
+}
+
+// sendChatStateLocked shows a chat state to the account's devices that are online and
+// announced themselves available; the others never see it.
+func (s *Simulator) sendChatStateLocked(a *Account, state waBinary.Node) {
+	for _, d := range a.sortedDevicesLocked() {
+		if d.available && d.conn != nil && d.conn.loggedIn {
 			if err := d.conn.send(state); err != nil {
 				s.log.Error("cannot relay chatstate", "device", d.jid, "err", err)
 			}

@@ -1,6 +1,7 @@
 package wasim
 
 import (
+	"maps"
 	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
@@ -32,9 +33,32 @@ func (s *Simulator) handleReceipt(c *conn, node *waBinary.Node) {
 	for _, mid := range receiptIDs(node) {
 		s.ackLocked(dev, "message", mid, to, "", true)
 	}
+	if typ == "hist_sync" {
+		dev.historySynced = true
+	}
+	if typ == "retry" {
+		// The device could not decrypt the message and asks its sender for it again:
+		// a resend with the same id is for it (see routeResendLocked).
+		for _, rec := range s.routed.byID[id] {
+			if rec.deliveries[dev.jid] > 0 {
+				if rec.retryFrom == nil {
+					rec.retryFrom = make(map[*device]bool)
+				}
+				rec.retryFrom[dev] = true
+			}
+		}
+	}
+	relayed := node
+	if typ == "" && !dev.available && !dev.primary() {
+		// A linked device that did not announce itself available is not in use: its
+		// delivery receipts are inactive, whatever it claims. (A phone's receipts say
+		// delivered whether its app is open or not.)
+		relayed = &waBinary.Node{Tag: node.Tag, Attrs: maps.Clone(node.Attrs), Content: node.Content}
+		relayed.Attrs["type"] = "inactive"
+	}
 	s.mu.Unlock()
 	if route := s.routes.receipts[to.Server]; route != nil {
-		route(dev, node, to)
+		route(dev, relayed, to)
 	} else {
 		c.log.Debug("not relaying receipt to this server", "to", to)
 	}
@@ -94,7 +118,7 @@ func (s *Simulator) relayDirectReceipt(sender *device, node *waBinary.Node, to t
 				attrs[k] = v
 			}
 		}
-		attrs["from"] = sender.jidLike(to)
+		setSender(attrs, sender, to, d)
 		if self {
 			attrs["recipient"] = to.ToNonAD()
 		}

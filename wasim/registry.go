@@ -10,24 +10,22 @@ import (
 	"strings"
 	"time"
 
+	"go.mau.fi/libsignal/ecc"
 	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
 )
 
 // The registry is guarded by Simulator.mu. Lock order: Simulator.mu, then a conn's
 // own locks; nothing that holds a conn lock takes Simulator.mu.
 
-// LID policy. Every account has a LID (WhatsApp's privacy identifier) and every device
-// a device-qualified LID, sent in pair-success and again in <success> (they must be
-// equal, or whatsmeow overwrites its stored LID). The simulator never reveals one
-// account's LID to another: no sender_lid/participant_lid on messages, no <lid> in
-// usync answers, no lid attribute on device notifications. So each client knows only
-// its own PN↔LID mapping: it names its sessions with its own devices by LID (on both
-// ends, consistently) and with everyone else by phone number. Revealing a contact's LID
-// mid-conversation would make one side switch session names and force retry receipts.
+// Every account has a LID (WhatsApp's privacy identifier) and every device a
+// device-qualified LID, sent in pair-success and again in <success> (they must be equal,
+// or whatsmeow overwrites its stored LID). Other accounts learn them as on WhatsApp
+// today (see phonelid.go).
 
-// device is one linked device of an account (device 0, the phone, is not simulated as
-// a Signal endpoint and never appears here).
+// device is one device of an account: the phone (device 0) or a linked device.
 type device struct {
 	acct           *Account
 	jid            types.JID // phone-number device JID, user:device@s.whatsapp.net
@@ -36,13 +34,19 @@ type device struct {
 	identityKey    [32]byte
 	registrationID uint32
 	signedPreKey   signedPreKey
+	keyIndex       uint32   // the index the phone signed the device with (0 for the phone)
 	preKeys        []preKey // one-time prekeys, handed out oldest first
+	uploaded       bool     // the device uploaded its one-time prekeys at least once
 	lowKeyNotified bool
 	platform       string
 	created        time.Time
 	removed        bool
 	available      bool // last presence the device sent
-	phone          bool // the device a simulated phone acts through
+	// welcomed is set once the phone sent the linked device its app state key and
+	// history (phonesync.go); welcoming while it tries.
+	welcomed, welcoming bool
+	historySynced       bool            // the device acknowledged its history sync (a hist_sync receipt)
+	appStateFetched     map[string]bool // the app state collections the device fetched
 
 	conn  *conn     // the logged-in connection, nil while offline
 	queue []*queued // stanzas not yet acknowledged by the device
@@ -108,14 +112,19 @@ func (s *Simulator) accountByJIDLocked(jid types.JID) *Account {
 	return nil
 }
 
-// deviceByJIDLocked finds a linked device by its phone-number or LID device JID.
+// deviceByJIDLocked finds a device by its phone-number or LID device JID; a user JID
+// names device 0, the phone.
 func (s *Simulator) deviceByJIDLocked(jid types.JID) *device {
 	a := s.accountByJIDLocked(jid)
-	if a == nil || jid.Device == 0 {
+	if a == nil {
 		return nil
 	}
 	return a.devices[jid.Device]
 }
+
+// primary reports whether d is the phone: device 0, the account itself, which
+// cannot be unlinked.
+func (d *device) primary() bool { return d.jid.Device == 0 }
 
 // jidLike returns d's JID on the same server as like (phone number or LID).
 func (d *device) jidLike(like types.JID) types.JID {
@@ -211,29 +220,36 @@ func (s *Simulator) ackLocked(d *device, tag, id string, from types.JID, typ str
 // notifyDevicesChangedLocked tells every device of every account that acct's device
 // list changed, so clients that cached it (whatsmeow caches device lists forever)
 // fan out to the new list. The changed device itself is not told.
-func (s *Simulator) notifyDevicesChangedLocked(acct *Account, changed types.JID, added bool) {
+func (s *Simulator) notifyDevicesChangedLocked(acct *Account, changed *device, added bool) {
+	acct.devicesChangedAt = time.Now()
 	tag := "remove"
 	if added {
 		tag = "add"
 	}
 	hash := participantHash(acct.deviceJIDsLocked(types.DefaultUserServer))
+	lidHash := participantHash(acct.deviceJIDsLocked(types.HiddenUserServer))
+	change := []waBinary.Node{deviceNode(changed, true)}
+	if kil, ok := acct.keyIndexListLocked(); ok {
+		change = append(change, kil)
+	}
 	for _, other := range s.accounts {
 		for _, d := range other.devices {
-			if d.jid == changed {
+			if d == changed {
 				continue
 			}
 			node := waBinary.Node{
 				Tag: "notification",
 				Attrs: waBinary.Attrs{
 					"from": acct.jid,
+					"lid":  acct.lid,
 					"type": "devices",
 					"id":   s.nextID(),
 					"t":    time.Now().Unix(),
 				},
 				Content: []waBinary.Node{{
 					Tag:     tag,
-					Attrs:   waBinary.Attrs{"device_hash": hash},
-					Content: []waBinary.Node{{Tag: "device", Attrs: waBinary.Attrs{"jid": changed}}},
+					Attrs:   waBinary.Attrs{"device_hash": hash, "device_lid_hash": lidHash},
+					Content: change,
 				}},
 			}
 			if err := s.deliverLocked(d, node); err != nil {
@@ -246,12 +262,96 @@ func (s *Simulator) notifyDevicesChangedLocked(acct *Account, changed types.JID,
 // removeDeviceLocked unlinks a device: it disappears from device lists, its queue is
 // dropped and its future logins fail with 401.
 func (s *Simulator) removeDeviceLocked(d *device) {
-	if d.removed {
+	if d.removed || d.primary() {
 		return
 	}
 	d.removed = true
 	d.queue = nil
 	delete(d.acct.devices, d.jid.Device)
-	s.notifyDevicesChangedLocked(d.acct, d.jid, false)
+	s.notifyDevicesChangedLocked(d.acct, d, false)
 	s.log.Info("device unlinked", "device", d.jid)
+}
+
+// advKeyIndexListPrefix is the prefix of the account's signature over its key index
+// list, after the device identity prefixes {6,0} and {6,1} (whatsmeow and Baileys
+// do not verify this signature; WhatsApp's own clients do).
+var advKeyIndexListPrefix = []byte{6, 2}
+
+// deviceNode is a <device> of a device list or device notification: its id (or, in
+// notifications, its JID) and, for a linked device, the key index the phone signed.
+func deviceNode(d *device, withJID bool) waBinary.Node {
+	attrs := waBinary.Attrs{"id": int(d.jid.Device)}
+	if withJID {
+		attrs = waBinary.Attrs{"jid": d.jid, "lid": d.lid}
+	}
+	if !d.primary() {
+		attrs["key-index"] = int(d.keyIndex)
+	}
+	return waBinary.Node{Tag: "device", Attrs: attrs}
+}
+
+// keyIndexListLocked is the account's <key-index-list>: the key indexes of its linked
+// devices, signed by the account identity, with the time the list last changed. An
+// account without linked devices has none.
+func (a *Account) keyIndexListLocked() (waBinary.Node, bool) {
+	var valid []uint32
+	for _, d := range a.devices {
+		if !d.primary() {
+			valid = append(valid, d.keyIndex)
+		}
+	}
+	if len(valid) == 0 {
+		return waBinary.Node{}, false
+	}
+	slices.Sort(valid)
+	if a.keyIndexList == nil || a.keyIndexListAt.Before(a.devicesChangedAt) {
+		details, err := proto.Marshal(&waAdv.ADVKeyIndexList{
+			RawID:        proto.Uint32(a.advRawID),
+			Timestamp:    proto.Uint64(uint64(a.devicesChangedAt.Unix())),
+			CurrentIndex: proto.Uint32(a.nextKeyIndex - 1),
+			ValidIndexes: valid,
+			AccountType:  waAdv.ADVEncryptionType_E2EE.Enum(),
+		})
+		if err != nil {
+			return waBinary.Node{}, false
+		}
+		sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*a.identity.Priv), concat(advKeyIndexListPrefix, details))
+		signed, err := proto.Marshal(&waAdv.ADVSignedKeyIndexList{Details: details, AccountSignature: sig[:]})
+		if err != nil {
+			return waBinary.Node{}, false
+		}
+		a.keyIndexList, a.keyIndexListAt = signed, a.devicesChangedAt
+	}
+	return waBinary.Node{
+		Tag:     "key-index-list",
+		Attrs:   waBinary.Attrs{"ts": a.devicesChangedAt.Unix()},
+		Content: a.keyIndexList,
+	}, true
+}
+
+// sortedDevicesLocked returns the account's devices ordered by device id, the phone
+// first.
+func (a *Account) sortedDevicesLocked() []*device {
+	jids := a.deviceJIDsLocked(types.DefaultUserServer)
+	out := make([]*device, len(jids))
+	for i, j := range jids {
+		out[i] = a.devices[j.Device]
+	}
+	return out
+}
+
+// setSender names who a stanza to device to comes from: the sender's device, by LID
+// when the stanza was addressed to a LID and by phone number otherwise, and, for
+// anyone but the sender's own devices, the sender's other identity beside it
+// (sender_pn or sender_lid), as WhatsApp reveals it.
+func setSender(attrs waBinary.Attrs, sender *device, addressed types.JID, to *device) {
+	attrs["from"] = sender.jidLike(addressed)
+	if to.acct == sender.acct {
+		return
+	}
+	if addressed.Server == types.HiddenUserServer {
+		attrs["sender_pn"] = sender.acct.jid
+	} else {
+		attrs["sender_lid"] = sender.acct.lid
+	}
 }

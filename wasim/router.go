@@ -65,6 +65,7 @@ func (s *Simulator) newRoutes() *routes {
 	s.registerMedia(r)
 	s.registerGroups(r)
 	s.registerProfiles(r)
+	s.registerAppState(r)
 	return r
 }
 

@@ -110,6 +110,11 @@ type Simulator struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // connections and timers
+	// phoneCtx bounds what the phones do on their own (phoneWorkLocked); Close cancels
+	// it (stopPhoneWork) and waits for phoneWork before it disconnects them.
+	phoneCtx      context.Context
+	stopPhoneWork context.CancelFunc
+	phoneWork     sync.WaitGroup
 
 	routes *routes // read-only after Start
 	ids    atomic.Uint64
@@ -125,7 +130,6 @@ type Simulator struct {
 	routed       *routedLog
 	groups       map[string]*group // by group JID user (the digits of <digits>@g.us)
 	nextLID      uint64
-	phoneNoise   map[[32]byte]struct{} // Noise keys of the simulated phones' devices
 
 	engineMu sync.Mutex
 	engines  *engineStore // created by the first AddAccount
@@ -146,7 +150,6 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		conns:        make(map[*conn]struct{}),
 		pairRefs:     make(map[string]*conn),
 		codePairings: make(map[string]*codePairing),
-		phoneNoise:   make(map[[32]byte]struct{}),
 		routed:       newRoutedLog(opts.RoutedMemory),
 		groups:       make(map[string]*group),
 		media:        newMediaStore(opts),
@@ -168,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.phoneCtx, s.stopPhoneWork = context.WithCancel(s.ctx)
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -230,6 +234,10 @@ func (s *Simulator) Close() error {
 	}
 	s.mu.Unlock()
 
+	// What the phones do on their own ends before they disconnect: whatsmeow's socket
+	// close races with a write in flight.
+	s.stopPhoneWork()
+	s.phoneWork.Wait()
 	for _, a := range accounts {
 		a.stopEngine()
 	}
@@ -286,6 +294,20 @@ func (s *Simulator) after(d time.Duration, fn func()) {
 			fn()
 		case <-s.ctx.Done():
 		}
+	}()
+}
+
+// phoneWorkLocked runs fn, something a simulated phone does on its own, on a goroutine
+// that Close cancels and waits for before it disconnects the phones, unless the
+// simulator is closed. The caller holds s.mu.
+func (s *Simulator) phoneWorkLocked(fn func(ctx context.Context)) {
+	if s.closed {
+		return
+	}
+	s.phoneWork.Add(1)
+	go func() {
+		defer s.phoneWork.Done()
+		fn(s.phoneCtx)
 	}()
 }
 

@@ -24,7 +24,16 @@ func (s *Simulator) registerUsync(r *routes) {
 	r.iq("usync", s.handleUsync)
 	r.usync["devices"] = usyncDevices
 	r.usync["contact"] = usyncContact
-	// "lid" is left unanswered on purpose: see the LID policy in registry.go.
+	r.usync["lid"] = usyncLID
+}
+
+// usyncLID reveals the user's LID, as WhatsApp does to anyone who asks (Baileys asks
+// before it fetches prekeys, which it does only by LID).
+func usyncLID(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
+	if u.acct == nil {
+		return waBinary.Node{}, false
+	}
+	return waBinary.Node{Tag: "lid", Attrs: waBinary.Attrs{"val": u.acct.lid}}, true
 }
 
 // handleUsync answers user-sync queries: device lists (before sending), and whether
@@ -76,17 +85,25 @@ func (s *Simulator) handleUsync(c *conn, iq *waBinary.Node) ([]waBinary.Node, er
 	return []waBinary.Node{{Tag: "usync", Attrs: attrs, Content: []waBinary.Node{{Tag: "list", Content: users}}}}, nil
 }
 
-// usyncDevices lists the user's linked devices. Device 0, the phone, is left out: the
-// simulated phones have no Signal endpoint, and a listed device without keys would
-// only make every sender log an encryption failure.
+// usyncDevices lists the user's devices as WhatsApp does: the phone (device 0), then
+// each linked device with the key index the phone signed it with, and the phone's
+// signed list of valid key indexes. Clients that check key indexes (Baileys) send to
+// no linked device listed without one.
 func usyncDevices(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	var list []waBinary.Node
+	var children []waBinary.Node
 	if u.acct != nil {
-		for _, d := range u.acct.deviceJIDsLocked(u.jid.Server) {
-			list = append(list, waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": int(d.Device)}})
+		for _, jid := range u.acct.deviceJIDsLocked(types.DefaultUserServer) {
+			list = append(list, deviceNode(u.acct.devices[jid.Device], false))
 		}
+		children = append(children, waBinary.Node{Tag: "device-list", Content: list})
+		if kil, ok := u.acct.keyIndexListLocked(); ok {
+			children = append(children, kil)
+		}
+	} else {
+		children = append(children, waBinary.Node{Tag: "device-list"})
 	}
-	return waBinary.Node{Tag: "devices", Content: []waBinary.Node{{Tag: "device-list", Content: list}}}, true
+	return waBinary.Node{Tag: "devices", Content: children}, true
 }
 
 // usyncContact says whether the queried number is on WhatsApp, echoing the query.

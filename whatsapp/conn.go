@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -25,6 +27,37 @@ type Conn struct {
 
 	mu          sync.Mutex
 	stopLinking context.CancelFunc
+	// pushName is the account's name once whatsmeow learned it (from the device store, or the account's app
+	// state, which the phone shares with a newly linked device); WhatsApp takes presence only with one.
+	pushName string
+}
+
+// stayAvailable announces the device available whenever it connects, once the account's push name is known:
+// WhatsApp shows a device typing indicators, and counts its delivery receipts as delivered rather than
+// inactive, only while it is available. The name comes from app state, in whatsmeow's app state goroutine,
+// and is read there and passed on under the lock, because whatsmeow itself does not synchronize it.
+func (c *Conn) stayAvailable(evt any) {
+	switch e := evt.(type) {
+	case *events.AppStateSyncComplete:
+		if e.Name != appstate.WAPatchCriticalBlock {
+			return
+		}
+	case *events.PushNameSetting, *events.Connected:
+	default:
+		return
+	}
+	c.mu.Lock()
+	if _, connected := evt.(*events.Connected); !connected {
+		c.pushName = c.cli.Store.PushName
+	}
+	name := c.pushName
+	c.mu.Unlock()
+	if name == "" {
+		return
+	}
+	if err := c.cli.SendPresence(context.Background(), types.PresenceAvailable); err != nil {
+		c.log.Debug("cannot announce the device available", "err", err)
+	}
 }
 
 // Linked reports whether the client has a linked device (it may be disconnected).

@@ -105,13 +105,14 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log}
+	c := &Conn{cli: cli, log: log, pushName: device.PushName}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
 			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
 			// goroutine that saved it, before the reconnect after which messages can arrive.
 			s.sealBuffer(cli.Store)
 		}
+		c.stayAvailable(evt)
 		e, ok := translate(evt)
 		if !ok {
 			return true

@@ -109,6 +109,10 @@ Control API (JSON; errors are {"error": "..."} with a 4xx status; unknown accoun
   POST /v1/accounts/{phone}/read|played  {"chat","ids":[...]}        read / played receipts
   POST /v1/accounts/{phone}/typing       {"chat","state":"composing|recording|paused"}
   GET  /v1/accounts/{phone}/chat-states                              what the phone saw others type, oldest first
+  GET  /v1/accounts/{phone}/receipts                                 receipts the phone got for what it sent
+  POST /v1/accounts/{phone}/subscribe-presence {"to"}                follow a number's presence
+  GET  /v1/accounts/{phone}/presences                                presence updates the phone got
+  POST /v1/accounts/{phone}/addressing   {"mode":"lid"}              move the account's chats to LIDs (one way)
   POST /v1/accounts/{phone}/online       {"online":false}            disconnect the phone (messages queue)
   POST /v1/accounts/{phone}/hold         {"hold":true}               keep deliveries to the account queued
   POST /v1/accounts/{phone}/presence     {"state":"available|unavailable"}
@@ -120,6 +124,7 @@ Control API (JSON; errors are {"error": "..."} with a 4xx status; unknown accoun
   POST /v1/groups/{id}/subject           {"by","subject"}
   POST /v1/groups/{id}/description       {"by","description"}
   POST /v1/groups/{id}/leave             {"by"}
+  POST /v1/groups/{id}/addressing        {"mode":"lid"}              move the group to LID addressing (one way)
   POST /v1/devices/{jid}/drop|unlink                                 faults for one linked device
   POST /v1/devices/{jid}/stream-error    {"code":"503|515|replaced|device_removed"}
   POST /v1/devices/{jid}/fail-next-login {"reason":"401|403|405|402"}

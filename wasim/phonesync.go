@@ -1,0 +1,227 @@
+package wasim
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mau.fi/libsignal/ecc"
+	"go.mau.fi/libsignal/keys/identity"
+	"go.mau.fi/libsignal/keys/prekey"
+	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/util/optional"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/appstate"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/proto/waHistorySync"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+)
+
+// What a phone sends a device it just linked, as WhatsApp's phones do, so the device
+// is usable at once: the app state key (with which the device reads the account's
+// synced settings, the push name among them, see appstate.go), then a history sync
+// notification. The simulated phones carry no chat history: theirs holds the
+// account's push name and its phone number↔LID mapping, inline, and no conversation.
+// Clients wait for it (Baileys buffers every event until it arrives or 20 s pass). Both
+// go as peer messages from device 0, whose notify attribute gives the device its own
+// push name too.
+
+// welcomeTimeout bounds one attempt to welcome a device; a failed attempt is retried
+// at the device's or the phone's next login.
+const welcomeTimeout = 30 * time.Second
+
+// initAppState gives the phone an app state key and writes its push name into the
+// account's app state, where the devices it links will read it.
+func (e *engine) initAppState(ctx context.Context) error {
+	keyID := make([]byte, 6)
+	data := make([]byte, 32)
+	_, _ = rand.Read(keyID)
+	_, _ = rand.Read(data)
+	fingerprint, err := proto.Marshal(e.appStateFingerprint())
+	if err != nil {
+		return fmt.Errorf("marshal app state key fingerprint: %w", err)
+	}
+	err = e.cli.Store.AppStateKeys.PutAppStateSyncKey(ctx, keyID, store.AppStateSyncKey{
+		Data: data, Fingerprint: fingerprint, Timestamp: time.Now().UnixMilli(),
+	})
+	if err != nil {
+		return fmt.Errorf("store app state key: %w", err)
+	}
+	e.mu.Lock()
+	e.appStateKeyID = keyID
+	e.mu.Unlock()
+	if err := e.cli.SendAppState(ctx, appstate.BuildSettingPushName(e.a.Name())); err != nil {
+		return fmt.Errorf("write push name to app state: %w", err)
+	}
+	return nil
+}
+
+func (e *engine) appStateFingerprint() *waE2E.AppStateSyncKeyFingerprint {
+	return &waE2E.AppStateSyncKeyFingerprint{
+		RawID:         proto.Uint32(e.a.advRawID),
+		CurrentIndex:  proto.Uint32(0),
+		DeviceIndexes: []uint32{0},
+	}
+}
+
+// welcomeLocked has the phone welcome a linked device that it has not welcomed yet,
+// in the background.
+func (s *Simulator) welcomeLocked(d *device) {
+	e := d.acct.engine
+	if e == nil || d.primary() || d.removed || d.welcomed || d.welcoming {
+		return
+	}
+	d.welcoming = true
+	s.phoneWorkLocked(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, welcomeTimeout)
+		err := e.welcome(ctx, d)
+		cancel()
+		s.mu.Lock()
+		d.welcoming = false
+		d.welcomed = err == nil
+		s.mu.Unlock()
+		if err != nil && s.phoneCtx.Err() == nil {
+			s.log.Warn("phone could not welcome its new device; it will try again at the next login", "device", d.jid, "err", err)
+		}
+	})
+}
+
+// welcome sends a newly linked device the app state key and the history sync.
+func (e *engine) welcome(ctx context.Context, d *device) error {
+	if err := e.waitConnected(ctx); err != nil {
+		return err
+	}
+	if err := e.ensureSession(ctx, d.jid); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	keyID := e.appStateKeyID
+	e.mu.Unlock()
+	key, err := e.cli.Store.AppStateKeys.GetAppStateSyncKey(ctx, keyID)
+	if err != nil || key == nil {
+		return fmt.Errorf("app state key: %w", err)
+	}
+	share := &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_APP_STATE_SYNC_KEY_SHARE.Enum(),
+		AppStateSyncKeyShare: &waE2E.AppStateSyncKeyShare{Keys: []*waE2E.AppStateSyncKey{{
+			KeyID: &waE2E.AppStateSyncKeyId{KeyID: keyID},
+			KeyData: &waE2E.AppStateSyncKeyData{
+				KeyData:     key.Data,
+				Fingerprint: e.appStateFingerprint(),
+				Timestamp:   proto.Int64(key.Timestamp),
+			},
+		}}},
+	}}
+	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
+		return fmt.Errorf("share app state key: %w", err)
+	}
+	history, err := e.initialHistory()
+	if err != nil {
+		return err
+	}
+	notification := &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum(),
+		HistorySyncNotification: &waE2E.HistorySyncNotification{
+			SyncType:                          waE2E.HistorySyncType_INITIAL_BOOTSTRAP.Enum(),
+			ChunkOrder:                        proto.Uint32(1),
+			Progress:                          proto.Uint32(100),
+			InitialHistBootstrapInlinePayload: history,
+		},
+	}}
+	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
+		return fmt.Errorf("send history sync notification: %w", err)
+	}
+	return nil
+}
+
+// initialHistory is the compressed initial bootstrap history of a phone without chat
+// history: the account's push name and its phone number↔LID mapping.
+func (e *engine) initialHistory() ([]byte, error) {
+	a := e.a
+	history := &waHistorySync.HistorySync{
+		SyncType:   waHistorySync.HistorySync_INITIAL_BOOTSTRAP.Enum(),
+		ChunkOrder: proto.Uint32(1),
+		Progress:   proto.Uint32(100),
+		Pushnames:  []*waHistorySync.Pushname{{ID: proto.String(a.jid.String()), Pushname: proto.String(a.Name())}},
+	}
+	a.s.mu.Lock()
+	if a.lidChats {
+		// An account that moved its chats to LIDs tells its new device so, with the
+		// mappings of its contacts.
+		history.GlobalSettings = &waHistorySync.GlobalSettings{ChatDbLidMigrationTimestamp: proto.Int64(a.lidChatsAt.Unix())}
+		for _, m := range a.s.lidMappingsLocked(a).GetPnToLidMappings() {
+			history.PhoneNumberToLidMappings = append(history.PhoneNumberToLidMappings, &waHistorySync.PhoneNumberToLIDMapping{
+				PnJID:  proto.String(types.NewJID(strconv.FormatUint(m.GetPn(), 10), types.DefaultUserServer).String()),
+				LidJID: proto.String(types.NewJID(strconv.FormatUint(m.GetAssignedLid(), 10), types.HiddenUserServer).String()),
+			})
+		}
+	} else {
+		history.PhoneNumberToLidMappings = []*waHistorySync.PhoneNumberToLIDMapping{{
+			PnJID: proto.String(a.jid.String()), LidJID: proto.String(a.lid.String()),
+		}}
+	}
+	a.s.mu.Unlock()
+	raw, err := proto.Marshal(history)
+	if err != nil {
+		return nil, fmt.Errorf("marshal history sync: %w", err)
+	}
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, fmt.Errorf("compress history sync: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compress history sync: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ensureSession gives the phone a Signal session with one of its linked devices, from
+// the device's prekey bundle, as a phone fetches it before it first writes to the
+// device. (whatsmeow's peer messages need an existing session.)
+func (e *engine) ensureSession(ctx context.Context, dev types.JID) error {
+	target := dev
+	if lid, err := e.cli.Store.LIDs.GetLIDForPN(ctx, dev); err == nil && !lid.IsEmpty() {
+		target = lid // whatsmeow names its sessions with its own devices by LID
+	}
+	if ok, err := e.cli.Store.ContainsSession(ctx, target.SignalAddress()); err != nil {
+		return fmt.Errorf("look up session with %s: %w", target, err)
+	} else if ok {
+		return nil
+	}
+	bundle, err := e.a.s.preKeyBundle(dev)
+	if err != nil {
+		return err
+	}
+	builder := session.NewBuilderFromSignal(e.cli.Store, target.SignalAddress(), store.SignalProtobufSerializer)
+	if err := builder.ProcessBundle(ctx, bundle); err != nil {
+		return fmt.Errorf("start session with %s: %w", target, err)
+	}
+	return nil
+}
+
+// preKeyBundle hands out a device's prekey bundle, as the encrypt IQ does.
+func (s *Simulator) preKeyBundle(jid types.JID) (*prekey.Bundle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deviceByJIDLocked(jid)
+	if d == nil {
+		return nil, fmt.Errorf("prekey bundle of %s: %w", jid, ErrUnknownDevice)
+	}
+	k := s.takeBundleLocked(d)
+	var preKeyID *optional.Uint32
+	var preKeyPub ecc.ECPublicKeyable
+	if k.preKey != nil {
+		preKeyID = optional.NewOptionalUint32(k.preKey.id)
+		preKeyPub = ecc.NewDjbECPublicKey(k.preKey.pub)
+	}
+	return prekey.NewBundle(k.registrationID, uint32(jid.Device), preKeyID, k.signedPreKey.id,
+		preKeyPub, ecc.NewDjbECPublicKey(k.signedPreKey.pub), k.signedPreKey.signature,
+		identity.NewKey(ecc.NewDjbECPublicKey(k.identityKey))), nil
+}
