@@ -37,11 +37,9 @@ type Account struct {
 	devices      map[uint16]*device
 	nextDevice   uint16
 	nextKeyIndex uint32
-	// devicesChangedAt is when a device was last linked or unlinked; keyIndexList is
-	// the signed key index list as of keyIndexListAt.
+	// devicesChangedAt is when a device was last linked or unlinked: the time of its
+	// key index list.
 	devicesChangedAt time.Time
-	keyIndexList     []byte
-	keyIndexListAt   time.Time
 	held             bool
 	privacy          map[string]string
 	blocked          []types.JID

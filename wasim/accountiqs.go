@@ -103,6 +103,7 @@ func (s *Simulator) issuePrivacyTokens(issuer *device, tokens waBinary.Node) err
 		}
 	}
 	for _, g := range grants {
+		// Opaque to clients; a MAC under the simulator's secret keeps it unguessable.
 		token := s.media.sign(32, "tctoken", issuer.acct.phone, g.to.phone, g.t)
 		node := waBinary.Node{
 			Tag:   "notification",

@@ -304,28 +304,25 @@ func (a *Account) keyIndexListLocked() (waBinary.Node, bool) {
 		return waBinary.Node{}, false
 	}
 	slices.Sort(valid)
-	if a.keyIndexList == nil || a.keyIndexListAt.Before(a.devicesChangedAt) {
-		details, err := proto.Marshal(&waAdv.ADVKeyIndexList{
-			RawID:        proto.Uint32(a.advRawID),
-			Timestamp:    proto.Uint64(uint64(a.devicesChangedAt.Unix())),
-			CurrentIndex: proto.Uint32(a.nextKeyIndex - 1),
-			ValidIndexes: valid,
-			AccountType:  waAdv.ADVEncryptionType_E2EE.Enum(),
-		})
-		if err != nil {
-			return waBinary.Node{}, false
-		}
-		sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*a.identity.Priv), concat(advKeyIndexListPrefix, details))
-		signed, err := proto.Marshal(&waAdv.ADVSignedKeyIndexList{Details: details, AccountSignature: sig[:]})
-		if err != nil {
-			return waBinary.Node{}, false
-		}
-		a.keyIndexList, a.keyIndexListAt = signed, a.devicesChangedAt
+	details, err := proto.Marshal(&waAdv.ADVKeyIndexList{
+		RawID:        proto.Uint32(a.advRawID),
+		Timestamp:    proto.Uint64(uint64(a.devicesChangedAt.Unix())),
+		CurrentIndex: proto.Uint32(a.nextKeyIndex - 1),
+		ValidIndexes: valid,
+		AccountType:  waAdv.ADVEncryptionType_E2EE.Enum(),
+	})
+	if err != nil {
+		return waBinary.Node{}, false
+	}
+	sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*a.identity.Priv), concat(advKeyIndexListPrefix, details))
+	signed, err := proto.Marshal(&waAdv.ADVSignedKeyIndexList{Details: details, AccountSignature: sig[:]})
+	if err != nil {
+		return waBinary.Node{}, false
 	}
 	return waBinary.Node{
 		Tag:     "key-index-list",
 		Attrs:   waBinary.Attrs{"ts": a.devicesChangedAt.Unix()},
-		Content: a.keyIndexList,
+		Content: signed,
 	}, true
 }
 

@@ -44,6 +44,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.mau.fi/whatsmeow/types"
+
 	"github.com/plugzapi/plugzapi/wasim/simclient"
 )
 
@@ -604,6 +606,73 @@ func (c *Client) Me(ctx context.Context) (*Me, error) {
 	}
 	err := c.Call(ctx, "me", nil, &r)
 	return r.Me, err
+}
+
+// Phone is a phone that links devices by scanning their QR code: a simulated account
+// (*wasim.Account).
+type Phone interface {
+	ScanQR(ctx context.Context, qr string) (types.JID, error)
+}
+
+// Link pairs a fresh client with phone's account: it waits for the QR code the client
+// shows, has the phone scan it exactly as shown, and returns the linked device once the
+// client is logged in as it and past its initial sync (Baileys holds its events back
+// until the history sync the phone sends a new device has arrived, or 20 s passed).
+func (c *Client) Link(ctx context.Context, phone Phone) (types.JID, error) {
+	qr, err := c.WaitEvent(ctx, "qr", nil)
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("link: no QR code: %w", err)
+	}
+	var shown struct {
+		QR string `json:"qr"`
+	}
+	if err := qr.Decode(&shown); err != nil {
+		return types.EmptyJID, fmt.Errorf("link: %w", err)
+	}
+	mark := c.Mark()
+	dev, err := phone.ScanQR(ctx, shown.QR)
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("link: the phone scans %q: %w", shown.QR, err)
+	}
+	var open ConnectionEvent
+	if _, err := c.WaitEventAfter(ctx, mark, "connection", func(e Event) bool {
+		return e.Decode(&open) == nil && open.Connection == "open"
+	}); err != nil {
+		return types.EmptyJID, fmt.Errorf("link: no connection \"open\" after pairing: %w", err)
+	}
+	if me, err := c.Me(ctx); err != nil || me == nil || me.ID != dev.String() {
+		return types.EmptyJID, fmt.Errorf("link: creds.me = %+v (%v), want the device the phone linked, %s", me, err, dev)
+	}
+	// The offline flush on the connection that opened (Baileys may report it before
+	// "open") starts the initial sync, which ends with creds.update
+	// {accountSyncCounter} and a flush of the held events.
+	pending, err := c.WaitEventAfter(ctx, mark, "connection.update", func(e Event) bool {
+		var u struct {
+			Received   bool `json:"receivedPendingNotifications"`
+			Generation int  `json:"generation"`
+		}
+		return e.Decode(&u) == nil && u.Received && u.Generation == open.Generation
+	})
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("link: no offline flush after login: %w", err)
+	}
+	if _, err := c.WaitEventAfter(ctx, pending.Seq, "creds.update", func(e Event) bool {
+		var u struct {
+			Keys []string `json:"keys"`
+		}
+		return e.Decode(&u) == nil && len(u.Keys) == 1 && u.Keys[0] == "accountSyncCounter"
+	}); err != nil {
+		return types.EmptyJID, fmt.Errorf("link: not past the initial sync: %w", err)
+	}
+	if _, err := c.WaitEventAfter(ctx, pending.Seq, "buffering", func(e Event) bool {
+		var b struct {
+			Buffering bool `json:"buffering"`
+		}
+		return e.Decode(&b) == nil && !b.Buffering
+	}); err != nil {
+		return types.EmptyJID, fmt.Errorf("link: still holding its events back after the initial sync: %w", err)
+	}
+	return dev, nil
 }
 
 // SendText sends a text message to a JID and returns its id once the server acked it.

@@ -1000,7 +1000,46 @@ func TestBaileysConformance(t *testing.T) {
 		})
 	})
 
-	st.run("18_logout", []string{"01_pair_and_open"}, func(ctx context.Context) (string, error) {
+	st.run("18_to_linked_devices", []string{"01_pair_and_open"}, func(ctx context.Context) (string, error) {
+		// A second Baileys client, linked to Carol's account: a device that is not a
+		// phone, which a sender reaches only if the server lists it with its key index.
+		c2, err := baileys.Start(ctx, baileys.Options{SimAddr: sim.Addr(), AuthDir: t.TempDir(), Name: "carol-baileys"})
+		if err != nil {
+			return "", fmt.Errorf("start a second Baileys: %w", err)
+		}
+		defer c2.Close()
+		if _, err := c2.Link(ctx, carol); err != nil {
+			return "", err
+		}
+		var errs []error
+		for _, way := range []struct {
+			from, to *baileys.Client
+			toJID    string
+			phone    *wasim.Account
+		}{
+			{c, c2, carolJID, carol},
+			{c2, c, aliceJID, alice},
+		} {
+			mark := way.to.Mark()
+			id, err := way.from.SendText(ctx, way.toJID, "to every device of "+way.phone.Name())
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sendText to %s: %w", way.toJID, err))
+				continue
+			}
+			var m baileys.Message
+			if _, err := waitEvent(ctx, way.to, mark, "messages.upsert", findUpsert(id, &m)); err != nil {
+				errs = append(errs, fmt.Errorf("the linked device of %s got no %s: %w", way.phone.Name(), id, err))
+			}
+			if err := poll(ctx, way.phone.Name()+"'s phone receives "+id, func() (bool, string) {
+				return slices.ContainsFunc(way.phone.Messages(""), func(m wasim.Message) bool { return m.ID == id }), ""
+			}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return "", errors.Join(errs...)
+	})
+
+	st.run("19_logout", []string{"01_pair_and_open"}, func(ctx context.Context) (string, error) {
 		if err := c.Logout(ctx); err != nil {
 			return "", fmt.Errorf("Baileys logout: %w", err)
 		}
