@@ -377,8 +377,8 @@ func createInstance(t testing.TB, s *server, name string, hooks *receiver) insta
 }
 
 // link shows the instance's QR code to phone, which scans it, and waits until the instance is connected and has
-// settled: it took in the history sync its phone sends a new device, fetched the account's app state with the key
-// the phone shared, and announced itself available. It returns the instance's device JID.
+// settled: it acknowledged the app state key and history sync its phone sends a new device, fetched the account's
+// app state with that key, and announced itself available. It returns the instance's device JID.
 func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 	t.Helper()
 	var qr string
@@ -401,7 +401,7 @@ func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 	waitConnected(t, in)
 	eventually(t, 30*time.Second, "the instance settles after linking", func() error {
 		for _, d := range phone.DeviceInfos() {
-			if d.JID == dev && d.HistorySynced && d.AppStateSynced && d.Available {
+			if d.JID == dev && d.WelcomeAcknowledged && d.AppStateSynced && d.Available {
 				return nil
 			}
 		}

@@ -154,9 +154,10 @@ type DeviceInfo struct {
 	// Queued is how many stanzas wait for the device to acknowledge them.
 	Queued int `json:"queued"`
 	// Welcomed is set once the phone sent the linked device its app state key and its
-	// history sync; HistorySynced once the device acknowledged the history sync.
-	Welcomed      bool `json:"welcomed"`
-	HistorySynced bool `json:"historySynced"`
+	// history sync; WelcomeAcknowledged once the device sent every receipt it owes
+	// for them (peer_msg for both, hist_sync for the history).
+	Welcomed            bool `json:"welcomed"`
+	WelcomeAcknowledged bool `json:"welcomeAcknowledged"`
 	// AppStateSynced is set once the device fetched every app state collection, as
 	// clients do once they have the app state key.
 	AppStateSynced bool      `json:"appStateSynced"`
@@ -172,16 +173,16 @@ func (a *Account) DeviceInfos() []DeviceInfo {
 	for i, j := range jids {
 		d := a.devices[j.Device]
 		out[i] = DeviceInfo{
-			JID:            j,
-			Platform:       d.platform,
-			Online:         d.conn != nil && d.conn.loggedIn,
-			Available:      d.available,
-			Phone:          d.primary(),
-			Queued:         len(d.queue),
-			Welcomed:       d.welcomed,
-			HistorySynced:  d.historySynced,
-			AppStateSynced: d.appStateSyncedLocked(),
-			Created:        d.created,
+			JID:                 j,
+			Platform:            d.platform,
+			Online:              d.conn != nil && d.conn.loggedIn,
+			Available:           d.available,
+			Phone:               d.primary(),
+			Queued:              len(d.queue),
+			Welcomed:            d.welcomed,
+			WelcomeAcknowledged: d.welcomed && len(d.welcomeReceipts) == 0,
+			AppStateSynced:      d.appStateSyncedLocked(),
+			Created:             d.created,
 		}
 	}
 	return out

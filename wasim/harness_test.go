@@ -182,7 +182,7 @@ func (c *client) settleThenDisconnect(sim *wasim.Simulator) {
 func busy(acct *wasim.Account, dev types.JID) bool {
 	for _, d := range acct.DeviceInfos() {
 		if d.JID == dev {
-			return d.Queued > 0 || d.Welcomed && !(d.HistorySynced && d.AppStateSynced)
+			return d.Queued > 0 || d.Welcomed && !(d.WelcomeAcknowledged && d.AppStateSynced)
 		}
 	}
 	return false
@@ -364,6 +364,17 @@ func (c *client) link(acct *wasim.Account) types.JID {
 	if name := c.cli.Store.PushName; name != acct.Name() {
 		c.t.Fatalf("the client learned the push name %q, want %q", name, acct.Name())
 	}
+	// whatsmeow sends the receipts of the phone's messages on goroutines of its own:
+	// wait for them too, so that a test that then drops the connection does not race
+	// with one in flight.
+	eventually(c.t, "the device acknowledges its welcome", func() bool {
+		for _, d := range acct.DeviceInfos() {
+			if d.JID == dev {
+				return d.Welcomed && d.WelcomeAcknowledged && d.Queued == 0
+			}
+		}
+		return false
+	})
 	return dev
 }
 

@@ -69,7 +69,7 @@ func TestFreshLinkIsWelcomedByThePhone(t *testing.T) {
 	eventually(t, "the simulator sees the device settled", func() bool {
 		for _, d := range alice.DeviceInfos() {
 			if d.JID == dev {
-				return d.HistorySynced && d.AppStateSynced
+				return d.Welcomed && d.WelcomeAcknowledged && d.AppStateSynced
 			}
 		}
 		return false

@@ -118,7 +118,13 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 			},
 		}}},
 	}}
-	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
+	// The ids are chosen first and the receipts the device owes for them noted, so that
+	// a receipt quicker than the server's ack is not missed.
+	shareID, historyID := e.cli.GenerateMessageID(), e.cli.GenerateMessageID()
+	e.a.s.mu.Lock()
+	d.welcomeReceipts = map[string]bool{shareID + "/peer_msg": true, historyID + "/peer_msg": true, historyID + "/hist_sync": true}
+	e.a.s.mu.Unlock()
+	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true, ID: shareID}); err != nil {
 		return fmt.Errorf("share app state key: %w", err)
 	}
 	history, err := e.initialHistory()
@@ -134,7 +140,7 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 			InitialHistBootstrapInlinePayload: history,
 		},
 	}}
-	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
+	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: historyID}); err != nil {
 		return fmt.Errorf("send history sync notification: %w", err)
 	}
 	return nil

@@ -33,8 +33,8 @@ func (s *Simulator) handleReceipt(c *conn, node *waBinary.Node) {
 	for _, mid := range receiptIDs(node) {
 		s.ackLocked(dev, "message", mid, to, "", true)
 	}
-	if typ == "hist_sync" {
-		dev.historySynced = true
+	for _, mid := range receiptIDs(node) {
+		delete(dev.welcomeReceipts, mid+"/"+typ)
 	}
 	if typ == "retry" {
 		// The device could not decrypt the message and asks its sender for it again:

@@ -43,9 +43,10 @@ type device struct {
 	removed        bool
 	available      bool // last presence the device sent
 	// welcomed is set once the phone sent the linked device its app state key and
-	// history (phonesync.go); welcoming while it tries.
+	// history (phonesync.go); welcoming while it tries. welcomeReceipts are the
+	// receipts (message id/type) the device still owes for them.
 	welcomed, welcoming bool
-	historySynced       bool            // the device acknowledged its history sync (a hist_sync receipt)
+	welcomeReceipts     map[string]bool
 	appStateFetched     map[string]bool // the app state collections the device fetched
 
 	conn  *conn     // the logged-in connection, nil while offline
