@@ -11,6 +11,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/recipient"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
@@ -131,7 +132,7 @@ func (a *instance) qrCode(ctx actor.Context) {
 
 // pairPhone asks WhatsApp for a code to link the instance by typing it on the phone.
 func (a *instance) pairPhone(ctx actor.Context, phone string) {
-	if !whatsapp.IsPhoneNumber(phone) {
+	if !recipient.IsPhoneNumber(phone) {
 		ctx.Respond(reply{err: ErrInvalidPhone})
 		return
 	}

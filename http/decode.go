@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/plugzapi/plugzapi/recipient"
 )
 
 // decodeJSON reads a request body holding one JSON object into dst. Unknown fields are ignored (clients send
@@ -107,27 +109,10 @@ const (
 	maxURLLen = 2048
 )
 
-// validPhone reports whether p is the digits of a phone number, country code first: 8 to 15 digits (E.164
-// allows at most 15).
-func validPhone(p string) bool {
-	return len(p) >= 8 && len(p) <= 15 && allDigits(p)
-}
-
-// validRecipient reports whether p is a phone number or a group ID in PlugZapi's "<digits>-group" form.
+// validRecipient reports whether p names who a message can go to (see package recipient).
 func validRecipient(p string) bool {
-	if digits, ok := strings.CutSuffix(p, "-group"); ok {
-		return len(digits) >= 5 && len(digits) <= 30 && allDigits(digits)
-	}
-	return validPhone(p)
-}
-
-func allDigits(s string) bool {
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	_, err := recipient.Parse(p)
+	return err == nil
 }
 
 // validMessageID reports whether id can be a WhatsApp message ID: short printable ASCII without spaces.
@@ -147,7 +132,7 @@ func validMessageID(id string) bool {
 func invalidPhone(field string, groups bool) *apiError {
 	msg := field + " must be digits only: country code, area code and number, without + or spaces (8 to 15 digits)"
 	if groups {
-		msg += ", or a group ID such as 120363019502650977-group"
+		msg += ", a group ID such as 120363019502650977-group, or a LID such as 123456789012345@lid"
 	}
 	return badRequest(codeInvalidPhone, msg, field)
 }

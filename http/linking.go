@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/plugzapi/plugzapi/recipient"
 )
 
 // qrImageSize is the side of the QR code PNG in pixels: large enough for a phone camera on any screen.
@@ -46,7 +48,7 @@ type phoneCodeResponse struct {
 
 func (a *api) phoneCode(w http.ResponseWriter, r *http.Request) {
 	phone := chi.URLParam(r, "phone")
-	if !validPhone(phone) {
+	if !recipient.IsPhoneNumber(phone) {
 		a.respondError(w, r, invalidPhone("phone", false))
 		return
 	}

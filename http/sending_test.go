@@ -133,11 +133,14 @@ func TestReplyMessage(t *testing.T) {
 	wantNoAppCalls(t, s.app)
 }
 
+// The HTTP API takes what the WhatsApp adapter can address, no more, no less (both use package recipient):
+// old-style group IDs and LIDs included, a leading zero not.
 func TestValidRecipient(t *testing.T) {
 	cases := map[string]bool{
 		"5511999999999": true, "12345678": true, "123456789012345": true, "120363019502650977-group": true,
 		"12345-group": true, "1234-group": false, "": false, "1234567": false, "1234567890123456": false,
-		"5511999999999-1623281429": false, "+5511999999999": false, "55 11999999999": false,
+		"5511999999999-1623281429": true, "123456789012345@lid": true, "0123456789": false,
+		"+5511999999999": false, "55 11999999999": false,
 		strings.Repeat("1", 31) + "-group": false, "-group": false, "group": false,
 	}
 	for p, want := range cases {

@@ -1,68 +1,42 @@
 package whatsapp
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"go.mau.fi/whatsmeow/types"
+
+	"github.com/plugzapi/plugzapi/recipient"
 )
 
-// ErrInvalidRecipient is returned for a recipient that is neither a phone number nor a group ID.
-var ErrInvalidRecipient = errors.New("invalid recipient")
+// ErrInvalidRecipient is returned for a recipient that is none of the forms package recipient knows.
+var ErrInvalidRecipient = recipient.ErrInvalid
 
-// groupSuffix is how PlugZapi writes a group ID: "120363019502650977-group".
-const groupSuffix = "-group"
-
-// RecipientJID turns PlugZapi's `phone` field into a WhatsApp JID. It accepts a phone number as digits (country
-// code first, 8 to 15 digits), a group ID in the current form ("<digits>-group") or the old form
-// ("<creator phone>-<timestamp>").
+// RecipientJID turns PlugZapi's `phone` field (see package recipient) into a WhatsApp JID.
 func RecipientJID(phone string) (types.JID, error) {
-	if digits, ok := strings.CutSuffix(phone, groupSuffix); ok {
-		if !isDigits(digits, 1, 30) {
-			return types.JID{}, fmt.Errorf("%w: group id %q", ErrInvalidRecipient, phone)
-		}
-		return types.NewJID(digits, types.GroupServer), nil
+	r, err := recipient.Parse(phone)
+	if err != nil {
+		return types.JID{}, fmt.Errorf("recipient: %w", err)
 	}
-	if creator, stamp, ok := strings.Cut(phone, "-"); ok {
-		if !isDigits(creator, 8, 15) || !isDigits(stamp, 1, 20) {
-			return types.JID{}, fmt.Errorf("%w: group id %q", ErrInvalidRecipient, phone)
-		}
-		return types.NewJID(phone, types.GroupServer), nil
+	switch r.Kind {
+	case recipient.Group:
+		return types.NewJID(r.ID, types.GroupServer), nil
+	case recipient.LID:
+		return types.NewJID(r.ID, types.HiddenUserServer), nil
 	}
-	if !IsPhoneNumber(phone) {
-		return types.JID{}, fmt.Errorf("%w: %q is not a phone number", ErrInvalidRecipient, phone)
-	}
-	return types.NewJID(phone, types.DefaultUserServer), nil
+	return types.NewJID(r.ID, types.DefaultUserServer), nil
 }
 
-// IsPhoneNumber reports whether s is a phone number as PlugZapi takes it: 8 to 15 digits, country code first, no
-// leading zero.
-func IsPhoneNumber(s string) bool {
-	return isDigits(s, 8, 15) && s[0] != '0'
-}
-
-// PhoneOf is the inverse of RecipientJID: the `phone` value PlugZapi shows for a chat or a user.
+// PhoneOf is the inverse of RecipientJID: the `phone` value PlugZapi shows for a chat or a person. A person
+// known only by LID shows as "<digits>@lid".
 func PhoneOf(jid types.JID) string {
-	if jid.Server == types.GroupServer {
-		if strings.Contains(jid.User, "-") {
-			return jid.User
-		}
-		return jid.User + groupSuffix
+	r := recipient.Recipient{Kind: recipient.Phone, ID: jid.User}
+	switch jid.Server {
+	case types.GroupServer:
+		r.Kind = recipient.Group
+	case types.HiddenUserServer:
+		r.Kind = recipient.LID
 	}
-	return jid.User
-}
-
-func isDigits(s string, minLen, maxLen int) bool {
-	if len(s) < minLen || len(s) > maxLen {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return r.String()
 }
 
 // JID is a WhatsApp address (user, group or device), re-exported so that callers need not import whatsmeow.

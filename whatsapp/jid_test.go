@@ -28,6 +28,8 @@ func TestRecipientJID(t *testing.T) {
 		{"5511999999999-", "", true},
 		{"12-1623281429", "", true},
 		{"5511999990001@s.whatsapp.net", "", true},
+		{"123456789012345@lid", "123456789012345@lid", false},
+		{"12ab@lid", "", true},
 	}
 	for _, c := range cases {
 		got, err := RecipientJID(c.phone)
