@@ -80,6 +80,10 @@ func (a *instance) received(m whatsapp.MessageReceived) error {
 	if err != nil {
 		return err
 	}
+	typ, contentType := eventsv1.MessageType_MESSAGE_TYPE_TEXT, ""
+	if m.Kind != "text" {
+		typ, contentType = eventsv1.MessageType_MESSAGE_TYPE_OTHER, m.Kind
+	}
 	return a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, content) },
 		&eventsv1.Event{Payload: &eventsv1.Event_MessageReceived{MessageReceived: &eventsv1.MessageReceived{
 			MessageId:   m.ID,
@@ -87,11 +91,14 @@ func (a *instance) received(m whatsapp.MessageReceived) error {
 			Participant: participant(m.Chat, m.Sender),
 			FromMe:      m.FromMe,
 			IsGroup:     m.IsGroup,
-			Type:        eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+			Type:        typ,
+			ContentType: contentType,
 			SentTimeMs:  unixMilli(m.Time),
 			ReplyTo:     m.ReplyTo,
 			VaultKey:    key,
 			Size:        int64(len(m.Text)),
+			ChatLid:     lidOf(m.ChatLID),
+			SenderLid:   lidOf(m.SenderLID),
 		}}})
 }
 
@@ -124,6 +131,14 @@ func participant(chat, sender whatsapp.JID) string {
 		return ""
 	}
 	return whatsapp.PhoneOf(sender)
+}
+
+// lidOf writes a LID as the API shows it ("<digits>@lid"), or "" when it is not known.
+func lidOf(lid whatsapp.JID) string {
+	if lid.IsEmpty() {
+		return ""
+	}
+	return whatsapp.PhoneOf(lid)
 }
 
 func unixMilli(t time.Time) int64 {

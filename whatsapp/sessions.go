@@ -106,6 +106,9 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 		s.redirect(cli)
 	}
 	c := &Conn{cli: cli, log: log, pushName: device.PushName}
+	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
+	// same for every instance).
+	tr := translator{lids: s.container.LIDMap}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
 			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
@@ -113,7 +116,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 			s.sealBuffer(cli.Store)
 		}
 		c.stayAvailable(evt)
-		e, ok := translate(evt)
+		e, ok := tr.translate(evt)
 		if !ok {
 			return true
 		}

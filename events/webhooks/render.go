@@ -34,13 +34,14 @@ type route struct {
 //	MessageSent          → DeliveryCallback (delivery URL), MessageStatusCallback SENT (message-status URL)
 //	MessageFailed        → DeliveryCallback with "error" (delivery URL), as Z-API reports failures
 //	MessageStatusChanged → MessageStatusCallback RECEIVED | READ | PLAYED | READ-SELF (message-status URL)
-//	MessageReceived      → ReceivedCallback to the received URL (not for fromMe) and the received-delivery URL
+//	MessageReceived      → ReceivedCallback to the received URL (not for fromMe) and the received-delivery URL;
+//	                       a content not rendered yet as a notification naming its type
 //	Connected            → ConnectedCallback
 //	Disconnected         → DisconnectedCallback
 //	LoggedOut            → DisconnectedCallback
 //	ChatPresenceChanged  → PresenceChatCallback
 //
-// Other events (and received messages of types not rendered yet) produce none.
+// Other events produce none.
 func routes(ev *eventsv1.Event) []route {
 	switch p := ev.GetPayload().(type) {
 	case *eventsv1.Event_MessageSent:
@@ -56,7 +57,7 @@ func routes(ev *eventsv1.Event) []route {
 		}
 		return []route{{eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, MessageStatusCallback}}
 	case *eventsv1.Event_MessageReceived:
-		if p.MessageReceived.GetType() != eventsv1.MessageType_MESSAGE_TYPE_TEXT {
+		if t := p.MessageReceived.GetType(); t != eventsv1.MessageType_MESSAGE_TYPE_TEXT && t != eventsv1.MessageType_MESSAGE_TYPE_OTHER {
 			return nil
 		}
 		out := make([]route, 0, 2)
@@ -133,25 +134,37 @@ type textContent struct {
 }
 
 type receivedPayload struct {
-	WaitingMessage     bool         `json:"waitingMessage"`
-	IsGroup            bool         `json:"isGroup"`
-	InstanceID         string       `json:"instanceId"`
-	MessageID          string       `json:"messageId"`
-	Phone              string       `json:"phone"`
-	FromMe             bool         `json:"fromMe"`
-	Momment            int64        `json:"momment"`
-	Status             string       `json:"status"`
-	ChatName           string       `json:"chatName"`
-	SenderPhoto        *string      `json:"senderPhoto"`
-	SenderName         string       `json:"senderName"`
-	ParticipantPhone   *string      `json:"participantPhone"`
-	Photo              *string      `json:"photo"`
-	Broadcast          bool         `json:"broadcast"`
-	ReferenceMessageID string       `json:"referenceMessageId,omitempty"`
-	Forwarded          bool         `json:"forwarded"`
-	Type               string       `json:"type"`
-	Text               *textContent `json:"text,omitempty"`
+	WaitingMessage     bool    `json:"waitingMessage"`
+	IsGroup            bool    `json:"isGroup"`
+	InstanceID         string  `json:"instanceId"`
+	MessageID          string  `json:"messageId"`
+	Phone              string  `json:"phone"`
+	FromMe             bool    `json:"fromMe"`
+	Momment            int64   `json:"momment"`
+	Status             string  `json:"status"`
+	ChatName           string  `json:"chatName"`
+	SenderPhoto        *string `json:"senderPhoto"`
+	SenderName         string  `json:"senderName"`
+	ParticipantPhone   *string `json:"participantPhone"`
+	Photo              *string `json:"photo"`
+	Broadcast          bool    `json:"broadcast"`
+	ReferenceMessageID string  `json:"referenceMessageId,omitempty"`
+	Forwarded          bool    `json:"forwarded"`
+	Type               string  `json:"type"`
+	// Z-API's LID fields, when the LIDs are known: the contact's in a one-to-one chat, the sender's, and in a
+	// group the participant's.
+	ChatLid        string       `json:"chatLid,omitempty"`
+	SenderLid      string       `json:"senderLid,omitempty"`
+	ParticipantLid string       `json:"participantLid,omitempty"`
+	Text           *textContent `json:"text,omitempty"`
+	// A content the server does not render yet: PlugZapi's system-event fields, which consumers ignore when they
+	// do not know the code, naming WhatsApp's type of the content.
+	Notification           string   `json:"notification,omitempty"`
+	NotificationParameters []string `json:"notificationParameters,omitempty"`
 }
+
+// notificationUnsupported is the notification of a received message whose content is not rendered yet.
+const notificationUnsupported = "MESSAGE_TYPE_NOT_SUPPORTED"
 
 type connectedPayload struct {
 	Type       string `json:"type"`
@@ -251,12 +264,23 @@ func payload(callback string, ev *eventsv1.Event, content *events.ReceivedConten
 		if m.GetParticipant() != "" {
 			participant = new(m.GetParticipant())
 		}
-		return receivedPayload{
+		var participantLid string
+		if m.GetIsGroup() {
+			participantLid = m.GetSenderLid()
+		}
+		out := receivedPayload{
 			IsGroup: m.GetIsGroup(), InstanceID: inst, MessageID: m.GetMessageId(), Phone: m.GetPhone(),
 			FromMe: m.GetFromMe(), Momment: at, Status: status, ChatName: content.ChatName,
 			SenderName: content.SenderName, ParticipantPhone: participant,
-			ReferenceMessageID: m.GetReplyTo(), Type: ReceivedCallback, Text: &textContent{Message: content.Text},
-		}, nil
+			ReferenceMessageID: m.GetReplyTo(), Type: ReceivedCallback,
+			ChatLid: m.GetChatLid(), SenderLid: m.GetSenderLid(), ParticipantLid: participantLid,
+		}
+		if m.GetType() == eventsv1.MessageType_MESSAGE_TYPE_TEXT {
+			out.Text = &textContent{Message: content.Text}
+		} else {
+			out.Notification, out.NotificationParameters = notificationUnsupported, []string{m.GetContentType()}
+		}
+		return out, nil
 	case *eventsv1.Event_Connected:
 		if callback == ConnectedCallback {
 			return connectedPayload{Type: ConnectedCallback, Connected: true, Momment: at,

@@ -84,6 +84,21 @@ var goldenCases = []struct {
 		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING}), nil},
 	{"presence_unavailable_last_seen", PresenceChatCallback, ev(&eventsv1.ChatPresenceChanged{
 		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, LastSeenMs: 1732449000000}), nil},
+	// A contact who writes by LID: the phone number WhatsApp gave beside it, and the LID in Z-API's fields.
+	{"received_lid_chat", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456792", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", ChatLid: "123456789012345@lid", SenderLid: "123456789012345@lid"}),
+		&events.ReceivedContent{Text: "oi", SenderName: "Ana", ChatName: "Ana"}},
+	// A LID-addressed group whose member's phone number is not known: the LID in its place.
+	{"received_lid_group", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456793", Phone: "120363019502650977-group", Participant: "987654321012345@lid", IsGroup: true,
+		Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", SenderLid: "987654321012345@lid"}),
+		&events.ReceivedContent{Text: "olá", SenderName: "Caio"}},
+	// A content not rendered yet still makes a webhook, naming the type.
+	{"received_not_supported", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageId: "ABCDEF0123456794", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_OTHER,
+		ContentType: "image", SentTimeMs: 1732449999000, VaultKey: "k"}),
+		&events.ReceivedContent{SenderName: "Ana", ChatName: "Ana"}},
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -163,7 +178,10 @@ func TestRoutes(t *testing.T) {
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, ReceivedCallback),
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
 		{"from me", goldenCases[9].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
-		{"received non-text", ev(&eventsv1.MessageReceived{MessageId: "x"}), nil},
+		{"received, type unspecified", ev(&eventsv1.MessageReceived{MessageId: "x"}), nil},
+		{"received, not rendered yet", goldenCases[len(goldenCases)-1].event, want{
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, ReceivedCallback),
+			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
 		{"connected", goldenCases[10].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, ConnectedCallback)}},
 		{"logged out", goldenCases[13].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_DISCONNECTED, DisconnectedCallback)}},
 		{"presence", goldenCases[14].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE, PresenceChatCallback)}},

@@ -98,6 +98,9 @@ type MessageType int32
 const (
 	MessageType_MESSAGE_TYPE_UNSPECIFIED MessageType = 0
 	MessageType_MESSAGE_TYPE_TEXT        MessageType = 1
+	// OTHER is a received content the server does not render yet, named by MessageReceived.content_type: it is
+	// reported all the same, so that nothing received is acknowledged and dropped.
+	MessageType_MESSAGE_TYPE_OTHER MessageType = 2
 )
 
 // Enum value maps for MessageType.
@@ -105,10 +108,12 @@ var (
 	MessageType_name = map[int32]string{
 		0: "MESSAGE_TYPE_UNSPECIFIED",
 		1: "MESSAGE_TYPE_TEXT",
+		2: "MESSAGE_TYPE_OTHER",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED": 0,
 		"MESSAGE_TYPE_TEXT":        1,
+		"MESSAGE_TYPE_OTHER":       2,
 	}
 )
 
@@ -1109,10 +1114,17 @@ type MessageReceived struct {
 	IsGroup     bool        `protobuf:"varint,5,opt,name=is_group,json=isGroup,proto3" json:"is_group,omitempty"`
 	Type        MessageType `protobuf:"varint,6,opt,name=type,proto3,enum=plugzapi.events.v1.MessageType" json:"type,omitempty"`
 	// sent_time_ms is the sender's timestamp.
-	SentTimeMs    int64  `protobuf:"varint,7,opt,name=sent_time_ms,json=sentTimeMs,proto3" json:"sent_time_ms,omitempty"`
-	ReplyTo       string `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	VaultKey      string `protobuf:"bytes,9,opt,name=vault_key,json=vaultKey,proto3" json:"vault_key,omitempty"`
-	Size          int64  `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
+	SentTimeMs int64  `protobuf:"varint,7,opt,name=sent_time_ms,json=sentTimeMs,proto3" json:"sent_time_ms,omitempty"`
+	ReplyTo    string `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	VaultKey   string `protobuf:"bytes,9,opt,name=vault_key,json=vaultKey,proto3" json:"vault_key,omitempty"`
+	Size       int64  `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
+	// chat_lid is, in a one-to-one chat, the contact's LID ("<digits>@lid") when known. phone and participant are
+	// phone numbers whenever WhatsApp made them known, and LIDs in that form otherwise.
+	ChatLid string `protobuf:"bytes,11,opt,name=chat_lid,json=chatLid,proto3" json:"chat_lid,omitempty"`
+	// sender_lid is the sender's LID when known.
+	SenderLid string `protobuf:"bytes,12,opt,name=sender_lid,json=senderLid,proto3" json:"sender_lid,omitempty"`
+	// content_type names a content of type OTHER as WhatsApp does ("image", "audio", "reaction", "revoke"…).
+	ContentType   string `protobuf:"bytes,13,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1215,6 +1227,27 @@ func (x *MessageReceived) GetSize() int64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *MessageReceived) GetChatLid() string {
+	if x != nil {
+		return x.ChatLid
+	}
+	return ""
+}
+
+func (x *MessageReceived) GetSenderLid() string {
+	if x != nil {
+		return x.SenderLid
+	}
+	return ""
+}
+
+func (x *MessageReceived) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
 }
 
 type ChatPresenceChanged struct {
@@ -1595,7 +1628,7 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"messageIds\x129\n" +
 	"\x06status\x18\x02 \x01(\x0e2!.plugzapi.events.v1.MessageStatusR\x06status\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12 \n" +
-	"\vparticipant\x18\x04 \x01(\tR\vparticipant\"\xbf\x02\n" +
+	"\vparticipant\x18\x04 \x01(\tR\vparticipant\"\x9c\x03\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
@@ -1609,7 +1642,11 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\breply_to\x18\b \x01(\tR\areplyTo\x12\x1b\n" +
 	"\tvault_key\x18\t \x01(\tR\bvaultKey\x12\x12\n" +
 	"\x04size\x18\n" +
-	" \x01(\x03R\x04size\"\x8b\x01\n" +
+	" \x01(\x03R\x04size\x12\x19\n" +
+	"\bchat_lid\x18\v \x01(\tR\achatLid\x12\x1d\n" +
+	"\n" +
+	"sender_lid\x18\f \x01(\tR\tsenderLid\x12!\n" +
+	"\fcontent_type\x18\r \x01(\tR\vcontentType\"\x8b\x01\n" +
 	"\x13ChatPresenceChanged\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\x12<\n" +
 	"\bpresence\x18\x02 \x01(\x0e2 .plugzapi.events.v1.ChatPresenceR\bpresence\x12 \n" +
@@ -1637,10 +1674,11 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x1bWEBHOOK_KIND_MESSAGE_STATUS\x10\x04\x12\x1a\n" +
 	"\x16WEBHOOK_KIND_CONNECTED\x10\x05\x12\x1d\n" +
 	"\x19WEBHOOK_KIND_DISCONNECTED\x10\x06\x12\x1e\n" +
-	"\x1aWEBHOOK_KIND_CHAT_PRESENCE\x10\a*B\n" +
+	"\x1aWEBHOOK_KIND_CHAT_PRESENCE\x10\a*Z\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
-	"\x11MESSAGE_TYPE_TEXT\x10\x01*\x9e\x01\n" +
+	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x16\n" +
+	"\x12MESSAGE_TYPE_OTHER\x10\x02*\x9e\x01\n" +
 	"\rMessageStatus\x12\x1e\n" +
 	"\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MESSAGE_STATUS_RECEIVED\x10\x01\x12\x17\n" +
