@@ -112,13 +112,22 @@ func (a *instance) queueItems() []QueueItem {
 	return items
 }
 
-// cancel removes one waiting message. The one being sent cannot be taken back.
+// cancel removes one waiting message. The one being sent cannot be taken back. When the head of the queue goes,
+// so does the backoff its failed attempts earned.
 func (a *instance) cancel(zaapID string) error {
 	m := a.st.find(zaapID)
 	if m == nil || zaapID == a.inflight {
 		return ErrQueueItemNotFound
 	}
-	return a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m))
+	head := m == a.st.queue[0]
+	if err := a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
+		return err
+	}
+	if head {
+		a.forgetBackoff()
+		a.trySend()
+	}
+	return nil
 }
 
 // clear removes every waiting message but the one being sent, and returns how many it removed.
@@ -137,6 +146,10 @@ func (a *instance) clear() (int, error) {
 	}
 	if err := a.persist(a.destroyContent(ids...), cancelled...); err != nil {
 		return 0, err
+	}
+	if a.inflight == "" {
+		// The head of the queue was among them.
+		a.forgetBackoff()
 	}
 	return len(cancelled), nil
 }
@@ -210,9 +223,9 @@ func (a *instance) send(conn *whatsapp.Conn, m *actorsv1.QueuedMessage, to types
 }
 
 // sent records how a send went. A message WhatsApp took leaves the queue with MessageSent, and its content is
-// destroyed in the same transaction; one that can never go (no such number, WhatsApp refused it, its content is
-// gone) leaves with MessageFailed, so that it does not block the queue; any other failure keeps it at the head of
-// the queue, to be sent again with the same ID.
+// destroyed in the same transaction; one that can never go (no such number, a group that does not exist or that
+// the number is not in, WhatsApp refused it, its content is gone) leaves with MessageFailed, so that it does not
+// block the queue; any other failure keeps it at the head of the queue, to be sent again with the same ID.
 func (a *instance) sent(d sendDone) {
 	if d.zaapID != a.inflight {
 		return
@@ -248,6 +261,7 @@ func (a *instance) sent(d sendDone) {
 			a.retryLater()
 			return
 		}
+		a.forgetBackoff()
 	default:
 		a.log.Warn("send failed, will retry", "message_id", m.GetMessageId(), "err", d.err)
 		a.retryLater()
@@ -265,6 +279,15 @@ func failureText(err error) string {
 		return "Invalid phone number"
 	case errors.Is(err, store.ErrVaultNotFound):
 		return "The message's content is lost"
+	case errors.Is(err, whatsapp.ErrGroupNotFound):
+		return "Group does not exist"
+	case errors.Is(err, whatsapp.ErrNotInGroup):
+		return "This number is not a participant of the group"
+	case errors.Is(err, whatsapp.ErrRefused):
+		if code := whatsapp.RefusalCode(err); code != "" {
+			return "WhatsApp refused the message (error " + code + ")"
+		}
+		return "WhatsApp refused the message"
 	default:
 		return err.Error()
 	}
@@ -277,6 +300,18 @@ func (a *instance) retryLater() {
 	backoff := time.Second << min(a.sendErrors, 6)
 	a.nextSendAt = time.Now().Add(backoff)
 	a.wakeIn(backoff)
+}
+
+// forgetBackoff ends the pause earned by failed attempts at the head of the queue once that message has left
+// it (cancelled, or failed for good): the next message must not wait out another message's retries. The pause
+// after a sent message is pacing, not backoff, and stays.
+func (a *instance) forgetBackoff() {
+	if a.sendErrors == 0 {
+		return
+	}
+	a.sendErrors = 0
+	a.nextSendAt = time.Time{}
+	a.stopWake()
 }
 
 func (a *instance) wakeIn(d time.Duration) {

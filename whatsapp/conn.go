@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -214,13 +215,38 @@ func (c *Conn) ShowTyping(ctx context.Context, to types.JID, d time.Duration) er
 	return nil
 }
 
+// Errors a send ends with when WhatsApp refuses it for good; whatsmeow's own, named here so that callers can
+// tell them apart without importing whatsmeow.
+var (
+	// ErrGroupNotFound: the group does not exist (WhatsApp answers 404 to the group info query).
+	ErrGroupNotFound = whatsmeow.ErrGroupNotFound
+	// ErrNotInGroup: the account is not a member of the group, or no longer (403 to the group info query).
+	ErrNotInGroup = whatsmeow.ErrNotInGroup
+	// ErrRefused: WhatsApp took the message and refused it in its ack, with an error code (403 from a group the
+	// account has left since whatsmeow cached its members, 479 and others for messages it will not take).
+	ErrRefused = whatsmeow.ErrServerReturnedError
+)
+
+// RefusalCode is the error code of WhatsApp's refusal of a message (ErrRefused), or "": whatsmeow gives it only
+// in the error's text, after ErrRefused's own.
+func RefusalCode(err error) string {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if code, ok := strings.CutPrefix(err.Error(), ErrRefused.Error()+" "); ok {
+			return code
+		}
+	}
+	return ""
+}
+
 // IsPermanent reports whether a send error will not go away by trying again with the same message: the
-// recipient does not exist or WhatsApp refused the message itself. Connection trouble and timeouts are not
-// permanent.
+// recipient does not exist, is not one the account can write to, or WhatsApp refused the message itself.
+// Connection trouble, timeouts and WhatsApp's own failures (IQ 5xx) are not permanent.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrNotOnWhatsApp) ||
 		errors.Is(err, ErrInvalidRecipient) ||
-		errors.Is(err, whatsmeow.ErrServerReturnedError) ||
+		errors.Is(err, ErrGroupNotFound) ||
+		errors.Is(err, ErrNotInGroup) ||
+		errors.Is(err, ErrRefused) ||
 		errors.Is(err, whatsmeow.ErrUnknownServer) ||
 		errors.Is(err, whatsmeow.ErrRecipientADJID)
 }
