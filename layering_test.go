@@ -124,13 +124,7 @@ type edge struct{ from, to string }
 
 // knownViolations are the imports that run against DESIGN.md today, each with the reason it is wrong. The test
 // fails when one of them stops happening: delete its entry then.
-var knownViolations = map[edge]string{
-	// DESIGN.md: "The actor talks to a small Conn interface and never sees JIDs, LIDs or whatsmeow types."
-	{"actors", "go.mau.fi/whatsmeow"}:       "queue.go: whatsmeow.GenerateMessageID pre-assigns the message ID",
-	{"actors", "go.mau.fi/whatsmeow/types"}: "instance.go, messages.go, queue.go: types.JID in the resolved-recipient cache and send",
-	// The ZaapID is a ULID; watermill is the event bus's business.
-	{"actors", "github.com/ThreeDotsLabs/watermill"}: "queue.go: watermill.NewULID for the ZaapID",
-}
+var knownViolations = map[edge]string{}
 
 // pkg is what `go list -json` says about a package, as far as this test needs.
 type pkg struct {

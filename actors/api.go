@@ -5,6 +5,7 @@ import (
 	"time"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // The types below are the vocabulary the HTTP API and the instance actors share: commands an instance accepts
@@ -49,19 +50,6 @@ type InstanceQuery struct {
 	Search string
 }
 
-// SendText is a text message to queue.
-type SendText struct {
-	// Phone is the recipient: digits of a phone number (country code first) or a group ID.
-	Phone   string
-	Message string
-	// ReplyTo is the WhatsApp ID of a message to quote; empty for none.
-	ReplyTo string
-	// DelayMessage is the pause after this message before the next one; 0 means the instance's default pacing.
-	DelayMessage time.Duration
-	// DelayTyping is how long "typing…" shows before sending; 0 means none.
-	DelayTyping time.Duration
-}
-
 // Queued identifies a message accepted into an instance's queue.
 type Queued struct {
 	// ZaapID identifies the queue item (PlugZapi's zaapId).
@@ -70,15 +58,10 @@ type Queued struct {
 	MessageID string
 }
 
-// QueueItem is a message waiting in an instance's queue.
+// QueueItem is a message waiting in an instance's queue: the message as accepted, with its content, and when.
 type QueueItem struct {
-	ZaapID       string
-	MessageID    string
-	Phone        string
-	Message      string
-	DelayMessage time.Duration
-	DelayTyping  time.Duration
-	Created      time.Time
+	Message *messagesv1.Outbound
+	Queued  time.Time
 }
 
 // Status is an instance's connection state, as PlugZapi's GET /status reports it.

@@ -9,15 +9,16 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/events"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
@@ -46,8 +47,25 @@ type Vault interface {
 
 // Sessions opens instances' WhatsApp clients.
 type Sessions interface {
-	Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (*whatsapp.Conn, error)
+	Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (Conn, error)
 	DeleteDevice(ctx context.Context, deviceJID string) error
+}
+
+// Conn is an instance's WhatsApp client (whatsapp.Conn). Its methods may block on the network: the actor calls
+// them off its own goroutine.
+type Conn interface {
+	// Connect connects a linked device; events tell how it goes.
+	Connect() error
+	// Link connects a new device for linking: QR codes and the link's outcome come through handle.
+	Link(handle whatsapp.Handler) error
+	// PairPhone asks for a code to link by typing it on the phone, while linking.
+	PairPhone(ctx context.Context, phone string) (string, error)
+	// Send sends a message with its own WhatsApp ID and returns WhatsApp's timestamp.
+	Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, error)
+	// Logout unlinks the device and deletes its session.
+	Logout(ctx context.Context) error
+	// Close disconnects, keeping the session.
+	Close()
 }
 
 // deps is what every instance actor of a System shares.
@@ -58,6 +76,10 @@ type deps struct {
 	vault     Vault
 	sessions  Sessions
 	cfg       Config
+	// work owns the goroutines instances start for their network calls: System.Stop cancels stopping and waits
+	// for them.
+	work     sync.WaitGroup
+	stopping context.Context
 }
 
 // instance is the actor of one WhatsApp instance. Its mailbox is the instance's queue: commands, WhatsApp events
@@ -72,8 +94,12 @@ type instance struct {
 	self   *actor.PID
 	system *actor.ActorSystem
 
+	// ctx ends when the actor stops; the network calls it started give up then.
+	ctx  context.Context
+	stop context.CancelFunc
+
 	// The WhatsApp client. gen changes whenever it is replaced, so events of an old client are recognised.
-	conn    *whatsapp.Conn
+	conn    Conn
 	gen     int
 	linking bool
 	qr      whatsapp.QRCode
@@ -89,14 +115,18 @@ type instance struct {
 	nextSendAt time.Time
 	wakeTimer  *time.Timer
 	sendErrors int
-	// resolved caches the WhatsApp account of each phone number sent to.
-	resolved map[string]types.JID
 
 	sinceSnapshot int
 }
 
 func newInstance(id string, d *deps) *instance {
-	return &instance{id: id, deps: d, log: d.log.With("instance", id), resolved: map[string]types.JID{}}
+	return &instance{id: id, deps: d, log: d.log.With("instance", id)}
+}
+
+// async runs fn on a goroutine owned by the System, with a context that ends when the actor stops.
+func (a *instance) async(fn func(ctx context.Context)) {
+	ctx := a.ctx
+	a.deps.work.Go(func() { fn(ctx) })
 }
 
 // Receive handles one message of the mailbox.
@@ -104,20 +134,22 @@ func (a *instance) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.system = ctx.Self(), ctx.ActorSystem()
+		a.ctx, a.stop = context.WithCancel(a.deps.stopping)
 		if err := a.recover(); err != nil {
 			// Without its state the instance cannot serve; failing makes the supervisor try again.
 			panic(fmt.Errorf("recover instance %s: %w", a.id, err))
 		}
 	case *actor.Stopping, *actor.Restarting:
+		a.stop()
 		a.closeConn()
 		a.stopWake()
 
-	case enqueueText:
+	case enqueue:
 		a.enqueue(ctx, m.msg)
 	case flushEnqueues:
 		a.flush(ctx)
 	case listQueue:
-		ctx.Respond(reply{a.queueItems(), nil})
+		ctx.Respond(reply{a.st.queue, nil})
 	case cancelQueued:
 		ctx.Respond(reply{nil, a.cancel(m.zaapID)})
 	case clearQueue:
@@ -194,7 +226,11 @@ func (a *instance) recover() error {
 		if err := proto.Unmarshal(saved.State, &snap); err != nil {
 			return fmt.Errorf("decode snapshot at %d: %w", saved.Seq, err)
 		}
-		a.st = stateFromSnapshot(&snap)
+		if snap.GetFormat() == snapshotFormat {
+			a.st = stateFromSnapshot(&snap)
+		} else {
+			a.log.Info("replaying every event: the snapshot is of an older format", "format", snap.GetFormat())
+		}
 	}
 	err = a.deps.events.Load(ctx, a.id, a.st.seq, func(e *eventsv1.Event) error {
 		a.st.apply(e)
@@ -261,7 +297,7 @@ func (a *instance) saveSnapshot() {
 
 // pace is the pause after a message before the next one: the message's own delayMessage, or a random pause in
 // the configured range so that the number does not send like a machine.
-func (a *instance) pace(m *actorsv1.QueuedMessage) time.Duration {
+func (a *instance) pace(m *messagesv1.Outbound) time.Duration {
 	if d := m.GetDelayMessageS(); d > 0 {
 		return time.Duration(d) * time.Second
 	}

@@ -11,18 +11,26 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
+	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
 // noSessions is for instances that never link in a test: opening a client is a test failure.
 type noSessions struct{ t *testing.T }
 
-func (s noSessions) Open(context.Context, string, string, whatsapp.Handler) (*whatsapp.Conn, error) {
+func (s noSessions) Open(context.Context, string, string, whatsapp.Handler) (Conn, error) {
 	s.t.Error("the instance tried to open a WhatsApp client")
 	return nil, errors.New("no sessions in this test")
 }
 
 func (s noSessions) DeleteDevice(context.Context, string) error { return nil }
+
+// testDeps are the dependencies of instances that never link.
+func testDeps(t *testing.T, db *store.DB, log *events.Log, cfg Config) *deps {
+	return &deps{log: eventstest.Logger(), events: log, snapshots: log, vault: db.Vault(), sessions: noSessions{t}, cfg: cfg,
+		stopping: t.Context()}
+}
 
 // An append that loses a race (another writer appended to the instance's stream) is never an overwrite: the
 // actor crashes, is restarted by its supervisor, rebuilds its state from the log, and serves the next request.
@@ -35,7 +43,7 @@ func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.RequestTimeout = 2 * time.Second
-	d := &deps{log: eventstest.Logger(), events: log, snapshots: log, vault: db.Vault(), sessions: noSessions{t}, cfg: cfg}
+	d := testDeps(t, db, log, cfg)
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
@@ -49,25 +57,25 @@ func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 		}
 		return res.(reply)
 	}
-	if r := ask(listQueue{}); r.err != nil || len(r.value.([]QueueItem)) != 0 {
+	if r := ask(listQueue{}); r.err != nil || len(r.value.([]*eventsv1.Event)) != 0 {
 		t.Fatalf("empty queue: %+v", r)
 	}
 
 	// Another writer queues a message behind the actor's back.
 	eventstest.Append(t, log, id, eventstest.Queued("Z-OTHER", "M-OTHER", "5511999990001"))
 
-	first := ask(enqueueText{msg: SendText{Phone: "5511999990001", Message: "hello"}})
+	first := ask(enqueue{msg: text("5511999990001", "hello")})
 	if first.err == nil {
 		t.Fatalf("the append that lost the race succeeded: %+v", first)
 	}
 	var q Queued
 	eventstest.WaitFor(t, 10*time.Second, "the restarted actor accepts messages", func() bool {
-		r := ask(enqueueText{msg: SendText{Phone: "5511999990001", Message: "hello again"}})
+		r := ask(enqueue{msg: text("5511999990001", "hello again")})
 		q, _ = r.value.(Queued)
 		return r.err == nil
 	})
-	items := ask(listQueue{}).value.([]QueueItem)
-	if len(items) != 2 || items[0].ZaapID != "Z-OTHER" || items[1].ZaapID != q.ZaapID {
+	items := ask(listQueue{}).value.([]*eventsv1.Event)
+	if len(items) != 2 || items[0].GetMessageQueued().GetZaapId() != "Z-OTHER" || items[1].GetMessageQueued().GetZaapId() != q.ZaapID {
 		t.Fatalf("queue after the restart = %+v, want the other writer's message then ours", items)
 	}
 	var seqs []int64
@@ -82,4 +90,10 @@ func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 			t.Fatalf("seqs %v have a gap or a repeat", seqs)
 		}
 	}
+}
+
+// text is a text message to phone, as the API accepts it.
+func text(phone, body string) *messagesv1.Outbound {
+	return &messagesv1.Outbound{Phone: phone,
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: body}}}}
 }

@@ -57,7 +57,8 @@ func (a *instance) closeConn() {
 	if a.conn == nil {
 		return
 	}
-	go a.conn.Close()
+	conn := a.conn
+	a.async(func(context.Context) { conn.Close() })
 	a.conn = nil
 	a.linking = false
 	a.qr = whatsapp.QRCode{}
@@ -74,11 +75,11 @@ func (a *instance) connect() {
 		return
 	}
 	conn, gen, self, root := a.conn, a.gen, a.self, a.system.Root
-	go func() {
+	a.async(func(context.Context) {
 		if err := conn.Connect(); err != nil {
 			root.Send(self, linkFailed{gen: gen, err: err})
 		}
-	}()
+	})
 }
 
 // startLinking opens a new device and connects it for QR codes, unless a link is already under way.
@@ -95,11 +96,11 @@ func (a *instance) startLinking() error {
 		root.Send(self, waEvent{gen: gen, event: e})
 		return true
 	}
-	go func() {
+	a.async(func(context.Context) {
 		if err := conn.Link(handle); err != nil {
 			root.Send(self, linkFailed{gen: gen, err: err})
 		}
-	}()
+	})
 	return nil
 }
 
@@ -145,12 +146,12 @@ func (a *instance) pairPhone(ctx actor.Context, phone string) {
 		return
 	}
 	conn, requester, self, root, timeout := a.conn, ctx.Sender(), a.self, a.system.Root, a.deps.cfg.RequestTimeout
-	go func() {
-		c, cancel := context.WithTimeout(context.Background(), timeout)
+	a.async(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		code, err := conn.PairPhone(c, phone)
+		code, err := conn.PairPhone(ctx, phone)
 		root.Send(self, pairPhoneDone{requester: requester, code: code, err: err})
-	}()
+	})
 }
 
 // restart drops the connection and makes it again.
@@ -189,17 +190,17 @@ func (a *instance) logout(ctx actor.Context) {
 	}
 	requester, self, root := ctx.Sender(), a.self, a.system.Root
 	unlink := a.unlinker()
-	go func() { root.Send(self, logoutDone{requester: requester, err: unlink()}) }()
+	a.async(func(ctx context.Context) { root.Send(self, logoutDone{requester: requester, err: unlink(ctx)}) })
 }
 
 // unlinker takes the instance's device away from the actor and returns what unlinks it from the phone (or, when
 // it is not connected, deletes its session), to run off the actor.
-func (a *instance) unlinker() func() error {
+func (a *instance) unlinker() func(context.Context) error {
 	conn, device, sessions, timeout := a.conn, a.st.deviceJID, a.deps.sessions, a.deps.cfg.RequestTimeout
 	a.conn = nil
 	a.gen++
-	return func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		switch {
 		case conn != nil:
@@ -269,10 +270,12 @@ func (a *instance) delete() error {
 	}
 	a.stopWake()
 	device, unlink, log := a.st.deviceJID, a.unlinker(), a.log
-	go func() {
-		if err := unlink(); err != nil {
+	// The actor stops now; unlinking goes on without it, until the server stops.
+	stopping := a.deps.stopping
+	a.deps.work.Go(func() {
+		if err := unlink(stopping); err != nil {
 			log.Warn("could not unlink the device of a deleted instance", "device", device, "err", err)
 		}
-	}()
+	})
 	return nil
 }

@@ -4,15 +4,15 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.mau.fi/whatsmeow/types"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
 // Commands an instance actor answers. Each is sent with RequestFuture and answered with a reply.
 type (
-	enqueueText       struct{ msg SendText }
+	enqueue           struct{ msg *messagesv1.Outbound }
 	listQueue         struct{}
 	cancelQueued      struct{ zaapID string }
 	clearQueue        struct{}
@@ -44,11 +44,9 @@ type (
 	}
 	// sendDone reports how sending the head of the queue went.
 	sendDone struct {
-		gen      int
-		zaapID   string
-		resolved types.JID
-		sentAt   time.Time
-		err      error
+		zaapID string
+		sentAt time.Time
+		err    error
 	}
 	// pairPhoneDone carries a phone-pairing code (or error) to the request waiting for it.
 	pairPhoneDone struct {

@@ -2,19 +2,19 @@ package actors
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/asynkron/protoactor-go/actor"
-	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/types"
+	"github.com/oklog/ulid"
 
 	"github.com/plugzapi/plugzapi/events"
-	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
+	"github.com/plugzapi/plugzapi/recipient"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
@@ -24,32 +24,37 @@ const maxEnqueueBatch = 256
 
 // pendingEnqueue is a message accepted by the actor but not yet durable: its requester waits for the flush.
 type pendingEnqueue struct {
-	msg       SendText
-	queued    Queued
+	msg       *messagesv1.Outbound
 	requester *actor.PID
 }
 
 // enqueue checks a message and gives it its IDs; it becomes durable at the next flush. The flush is posted behind
 // whatever is already in the mailbox, so messages that arrive together are appended together (one fsync for all),
-// while a lone message is not kept waiting.
-func (a *instance) enqueue(ctx actor.Context, m SendText) {
-	if _, err := whatsapp.RecipientJID(m.Phone); err != nil {
+// while a lone message is not kept waiting. The message is the actor's from now on.
+func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
+	if _, err := recipient.Parse(m.GetPhone()); err != nil {
 		ctx.Respond(reply{err: fmt.Errorf("%w: %v", ErrInvalidPhone, err)})
+		return
+	}
+	if messagesv1.KindOf(m.GetContent()) == messagesv1.Kind_KIND_UNSPECIFIED {
+		ctx.Respond(reply{err: errors.New("enqueue: the message has no content")})
 		return
 	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
 		ctx.Respond(reply{err: ErrQueueFull})
 		return
 	}
-	a.pending = append(a.pending, pendingEnqueue{
-		msg:       m,
-		queued:    Queued{ZaapID: watermill.NewULID(), MessageID: whatsmeow.GenerateMessageID()},
-		requester: ctx.Sender(),
-	})
+	m.ZaapId, m.MessageId, m.Type = newZaapID(), whatsapp.NewMessageID(), messagesv1.KindOf(m.GetContent())
+	a.pending = append(a.pending, pendingEnqueue{msg: m, requester: ctx.Sender()})
 	if !a.flushPosted {
 		a.flushPosted = true
 		ctx.Send(ctx.Self(), flushEnqueues{})
 	}
+}
+
+// newZaapID is a new queue item ID: a ULID, so that IDs sort by creation time.
+func newZaapID() string {
+	return ulid.MustNew(ulid.Now(), rand.Reader).String()
 }
 
 // flush makes pending messages durable: their MessageQueued events and their content in the vault, in one
@@ -65,51 +70,35 @@ func (a *instance) flush(ctx actor.Context) {
 		return
 	}
 	evs := make([]*eventsv1.Event, len(batch))
+	records := make([][]byte, len(batch))
+	var err error
 	for i, p := range batch {
-		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{
-			ZaapId:        p.queued.ZaapID,
-			MessageId:     p.queued.MessageID,
-			Phone:         p.msg.Phone,
-			Type:          eventsv1.MessageType_MESSAGE_TYPE_TEXT,
-			ReplyTo:       p.msg.ReplyTo,
-			DelayMessageS: int32(p.msg.DelayMessage / time.Second),
-			DelayTypingS:  int32(p.msg.DelayTyping / time.Second),
-			Size:          int64(len(p.msg.Message)),
-		}}}
-	}
-	err := a.persist(func(tx *sql.Tx) error {
-		for _, p := range batch {
-			key := events.OutboundVaultKey(a.id, p.queued.MessageID)
-			if err := a.deps.vault.Put(context.Background(), tx, key, []byte(p.msg.Message)); err != nil {
-				return err
-			}
+		var public *messagesv1.Outbound
+		if public, records[i], err = events.Seal(p.msg); err != nil {
+			break
 		}
-		return nil
-	}, evs...)
+		public.Size = int64(len(records[i]))
+		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: public}}
+	}
+	if err == nil {
+		err = a.persist(func(tx *sql.Tx) error {
+			for i, p := range batch {
+				key := events.OutboundVaultKey(a.id, p.msg.GetMessageId())
+				if err := a.deps.vault.Put(context.Background(), tx, key, records[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, evs...)
+	}
 	for _, p := range batch {
-		r := reply{value: p.queued}
+		r := reply{value: Queued{ZaapID: p.msg.GetZaapId(), MessageID: p.msg.GetMessageId()}}
 		if err != nil {
 			r = reply{err: err}
 		}
 		a.system.Root.Send(p.requester, r)
 	}
 	a.trySend()
-}
-
-// queueItems lists the queue without content: the caller reads the text from the vault, off the actor.
-func (a *instance) queueItems() []QueueItem {
-	items := make([]QueueItem, len(a.st.queue))
-	for i, m := range a.st.queue {
-		items[i] = QueueItem{
-			ZaapID:       m.GetZaapId(),
-			MessageID:    m.GetMessageId(),
-			Phone:        m.GetPhone(),
-			DelayMessage: time.Duration(m.GetDelayMessageS()) * time.Second,
-			DelayTyping:  time.Duration(m.GetDelayTypingS()) * time.Second,
-			Created:      time.UnixMilli(m.GetCreatedMs()),
-		}
-	}
-	return items
 }
 
 // cancel removes one waiting message. The one being sent cannot be taken back. When the head of the queue goes,
@@ -119,7 +108,7 @@ func (a *instance) cancel(zaapID string) error {
 	if m == nil || zaapID == a.inflight {
 		return ErrQueueItemNotFound
 	}
-	head := m == a.st.queue[0]
+	head := m == a.st.head()
 	if err := a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
 		return err
 	}
@@ -134,7 +123,8 @@ func (a *instance) cancel(zaapID string) error {
 func (a *instance) clear() (int, error) {
 	var cancelled []*eventsv1.Event
 	var ids []string
-	for _, m := range a.st.queue {
+	for _, e := range a.st.queue {
+		m := e.GetMessageQueued()
 		if m.GetZaapId() == a.inflight {
 			continue
 		}
@@ -167,7 +157,7 @@ func (a *instance) destroyContent(messageIDs ...string) func(*sql.Tx) error {
 	}
 }
 
-func cancelledEvent(m *actorsv1.QueuedMessage) *eventsv1.Event {
+func cancelledEvent(m *messagesv1.Outbound) *eventsv1.Event {
 	return &eventsv1.Event{Payload: &eventsv1.Event_MessageCancelled{MessageCancelled: &eventsv1.MessageCancelled{
 		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId()}}}
 }
@@ -182,44 +172,28 @@ func (a *instance) trySend() {
 		a.wakeIn(wait)
 		return
 	}
-	m := a.st.queue[0]
+	m := a.st.head()
 	a.inflight = m.GetZaapId()
-	conn, gen, resolved := a.conn, a.gen, a.resolved[m.GetPhone()]
-	go func() {
-		done := sendDone{gen: gen, zaapID: m.GetZaapId(), resolved: resolved}
-		done.sentAt, done.resolved, done.err = a.send(conn, m, resolved)
-		a.system.Root.Send(a.self, done)
-	}()
+	conn, self, root := a.conn, a.self, a.system.Root
+	a.async(func(ctx context.Context) {
+		at, err := a.send(ctx, conn, m)
+		root.Send(self, sendDone{zaapID: m.GetZaapId(), sentAt: at, err: err})
+	})
 }
 
-// send runs off the actor: it reads the content, finds the recipient's account, shows "typing…" when asked, and
-// sends with the message's own WhatsApp ID.
-func (a *instance) send(conn *whatsapp.Conn, m *actorsv1.QueuedMessage, to types.JID) (time.Time, types.JID, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.deps.cfg.SendTimeout+time.Duration(m.GetDelayTypingS())*time.Second)
+// send runs off the actor: it reads the message's content and hands the whole message to WhatsApp.
+func (a *instance) send(ctx context.Context, conn Conn, queued *messagesv1.Outbound) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.deps.cfg.SendTimeout+time.Duration(queued.GetDelayTypingS())*time.Second)
 	defer cancel()
-	text, err := a.deps.vault.Get(ctx, events.OutboundVaultKey(a.id, m.GetMessageId()))
+	record, err := a.deps.vault.Get(ctx, events.OutboundVaultKey(a.id, queued.GetMessageId()))
 	if err != nil {
-		return time.Time{}, to, fmt.Errorf("read content: %w", err)
+		return time.Time{}, fmt.Errorf("read content: %w", err)
 	}
-	if to.IsEmpty() {
-		jid, err := whatsapp.RecipientJID(m.GetPhone())
-		if err != nil {
-			return time.Time{}, to, err
-		}
-		if jid.Server == types.DefaultUserServer {
-			if jid, err = conn.Resolve(ctx, m.GetPhone()); err != nil {
-				return time.Time{}, to, err
-			}
-		}
-		to = jid
+	m, err := events.Unseal(queued, record)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", whatsapp.ErrUnsendable, err)
 	}
-	if d := m.GetDelayTypingS(); d > 0 {
-		if err := conn.ShowTyping(ctx, to, time.Duration(d)*time.Second); err != nil {
-			a.log.Debug("could not show typing", "err", err)
-		}
-	}
-	at, err := conn.SendText(ctx, to, m.GetMessageId(), string(text), m.GetReplyTo())
-	return at, to, err
+	return conn.Send(ctx, m)
 }
 
 // sent records how a send went. A message WhatsApp took leaves the queue with MessageSent, and its content is
@@ -234,9 +208,6 @@ func (a *instance) sent(d sendDone) {
 	m := a.st.find(d.zaapID)
 	if m == nil {
 		return
-	}
-	if !d.resolved.IsEmpty() {
-		a.resolved[m.GetPhone()] = d.resolved
 	}
 	destroy := a.destroyContent(m.GetMessageId())
 	switch {

@@ -67,11 +67,12 @@ func queueInstance(t *testing.T, zaapIDs ...string) *instance {
 	t.Helper()
 	db := eventstest.OpenDB(t, t.TempDir())
 	log := eventstest.OpenLog(t, db, events.Config{})
-	d := &deps{log: eventstest.Logger(), events: log, snapshots: log, vault: db.Vault(), sessions: noSessions{t}, cfg: DefaultConfig()}
+	d := testDeps(t, db, log, DefaultConfig())
 	a := newInstance("INSTANCE1", d)
 	a.system = actor.NewActorSystem()
 	t.Cleanup(a.system.Shutdown)
 	a.self = a.system.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	a.ctx = context.Background()
 	t.Cleanup(a.stopWake)
 	if err := a.recover(); err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func queueInstance(t *testing.T, zaapIDs ...string) *instance {
 // failedAttempts makes the head of the queue fail n times with err, as its sends report back.
 func failedAttempts(a *instance, n int, err error) {
 	for range n {
-		a.inflight = a.st.queue[0].GetZaapId()
+		a.inflight = a.st.head().GetZaapId()
 		a.sent(sendDone{zaapID: a.inflight, err: err})
 	}
 }
@@ -103,7 +104,7 @@ func TestSendFailures(t *testing.T) {
 	}
 
 	failedAttempts(a, 1, fmt.Errorf("send MZ1: failed to get group members: %w", whatsmeow.ErrGroupNotFound))
-	if len(a.st.queue) != 1 || a.st.queue[0].GetZaapId() != "Z2" {
+	if len(a.st.queue) != 1 || a.st.head().GetZaapId() != "Z2" {
 		t.Fatalf("queue after a permanent failure = %v, want only Z2", a.st.queue)
 	}
 	if a.sendErrors != 0 || time.Until(a.nextSendAt) > 0 || a.wakeTimer != nil {

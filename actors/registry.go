@@ -67,12 +67,15 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 		d.View == nil || d.Webhooks == nil || d.Admin == nil {
 		return nil, errors.New("new actor system: a dependency is missing")
 	}
+	stopping, stopWork := context.WithCancel(context.Background())
 	return &System{
 		actors: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return d.Logger.With("part", "protoactor")
 		})),
-		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg},
-		db:   d.DB, view: d.View, webhooks: d.Webhooks, admin: d.Admin,
+		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg,
+			stopping: stopping},
+		stopWork: stopWork,
+		db:       d.DB, view: d.View, webhooks: d.Webhooks, admin: d.Admin,
 		pids:   map[string]*actor.PID{},
 		tokens: map[string][32]byte{},
 	}, nil

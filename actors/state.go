@@ -3,7 +3,12 @@ package actors
 import (
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
+
+// snapshotFormat is the format of the snapshots this code writes (InstanceSnapshot.format); one of another format
+// is not read.
+const snapshotFormat = 1
 
 // recentInboundLimit bounds how many received message IDs an instance remembers to drop redeliveries: WhatsApp
 // redelivers only what was not acknowledged, which is at most the last few messages before a crash.
@@ -21,9 +26,11 @@ type state struct {
 	businessName string
 	connected    bool
 	deleted      bool
-	queue        []*actorsv1.QueuedMessage
-	recent       []string
-	recentSet    map[string]struct{}
+	// queue holds the MessageQueued events of the messages waiting, in order: the message as accepted (without
+	// its content) and when.
+	queue     []*eventsv1.Event
+	recent    []string
+	recentSet map[string]struct{}
 }
 
 func newState() *state { return &state{recentSet: map[string]struct{}{}} }
@@ -38,17 +45,7 @@ func (s *state) apply(e *eventsv1.Event) {
 		s.deleted = true
 		s.queue = nil
 	case *eventsv1.Event_MessageQueued:
-		q := p.MessageQueued
-		s.queue = append(s.queue, &actorsv1.QueuedMessage{
-			ZaapId:        q.GetZaapId(),
-			MessageId:     q.GetMessageId(),
-			Phone:         q.GetPhone(),
-			ReplyTo:       q.GetReplyTo(),
-			DelayMessageS: q.GetDelayMessageS(),
-			DelayTypingS:  q.GetDelayTypingS(),
-			Size:          q.GetSize(),
-			CreatedMs:     e.GetTimeMs(),
-		})
+		s.queue = append(s.queue, e)
 	case *eventsv1.Event_MessageSent:
 		s.dequeue(p.MessageSent.GetZaapId())
 	case *eventsv1.Event_MessageFailed:
@@ -73,21 +70,30 @@ func (s *state) apply(e *eventsv1.Event) {
 }
 
 func (s *state) dequeue(zaapID string) {
-	for i, m := range s.queue {
-		if m.GetZaapId() == zaapID {
+	for i, e := range s.queue {
+		if e.GetMessageQueued().GetZaapId() == zaapID {
 			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
 			return
 		}
 	}
 }
 
-func (s *state) find(zaapID string) *actorsv1.QueuedMessage {
-	for _, m := range s.queue {
-		if m.GetZaapId() == zaapID {
+// find returns the queued message with that zaapId, or nil.
+func (s *state) find(zaapID string) *messagesv1.Outbound {
+	for _, e := range s.queue {
+		if m := e.GetMessageQueued(); m.GetZaapId() == zaapID {
 			return m
 		}
 	}
 	return nil
+}
+
+// head is the message first in the queue, or nil.
+func (s *state) head() *messagesv1.Outbound {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	return s.queue[0].GetMessageQueued()
 }
 
 func (s *state) remember(messageID string) {
@@ -120,6 +126,7 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		Deleted:       s.deleted,
 		Queue:         s.queue,
 		RecentInbound: s.recent,
+		Format:        snapshotFormat,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // history is a plausible life of an instance.
@@ -20,7 +21,7 @@ func history() []*eventsv1.Event {
 		evs = append(evs, e)
 	}
 	queued := func(n int) *eventsv1.Event {
-		return &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{
+		return &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &messagesv1.Outbound{
 			ZaapId: fmt.Sprint("Z", n), MessageId: fmt.Sprint("M", n), Phone: "5511999990001", DelayTypingS: int32(n), Size: 5}}}
 	}
 	add(&eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{InstanceCreated: &eventsv1.InstanceCreated{Name: "shop", SessionName: "Loja"}}})
@@ -31,7 +32,7 @@ func history() []*eventsv1.Event {
 	add(&eventsv1.Event{Payload: &eventsv1.Event_Connected{Connected: &eventsv1.Connected{Phone: "5511999990000"}}})
 	add(&eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{ZaapId: "Z1", MessageId: "M1"}}})
 	add(&eventsv1.Event{Payload: &eventsv1.Event_MessageCancelled{MessageCancelled: &eventsv1.MessageCancelled{ZaapId: "Z3", MessageId: "M3"}}})
-	add(&eventsv1.Event{Payload: &eventsv1.Event_MessageReceived{MessageReceived: &eventsv1.MessageReceived{MessageId: "IN1"}}})
+	add(&eventsv1.Event{Payload: &eventsv1.Event_MessageReceived{MessageReceived: &messagesv1.Inbound{MessageId: "IN1"}}})
 	add(&eventsv1.Event{Payload: &eventsv1.Event_Disconnected{Disconnected: &eventsv1.Disconnected{Reason: "connection lost"}}})
 	add(queued(4))
 	add(&eventsv1.Event{Payload: &eventsv1.Event_MessageFailed{MessageFailed: &eventsv1.MessageFailed{ZaapId: "Z2", MessageId: "M2"}}})
@@ -52,7 +53,7 @@ func TestStateReplay(t *testing.T) {
 		s.deviceJID != "5511999990000:2@s.whatsapp.net" || s.platform != "android" {
 		t.Errorf("state = %+v", s)
 	}
-	if len(s.queue) != 1 || s.queue[0].GetZaapId() != "Z4" || s.queue[0].GetCreatedMs() != 11000 || s.queue[0].GetDelayTypingS() != 4 {
+	if len(s.queue) != 1 || s.head().GetZaapId() != "Z4" || s.queue[0].GetTimeMs() != 11000 || s.head().GetDelayTypingS() != 4 {
 		t.Errorf("queue = %v, want only Z4 queued at 11000", s.queue)
 	}
 	if !s.received("IN1") || s.received("IN2") {
@@ -129,12 +130,12 @@ func TestConfigValidate(t *testing.T) {
 func TestPace(t *testing.T) {
 	cfg := DefaultConfig()
 	a := &instance{deps: &deps{cfg: cfg}}
-	if got := a.pace(&actorsv1.QueuedMessage{DelayMessageS: 7}); got != 7*time.Second {
+	if got := a.pace(&messagesv1.Outbound{DelayMessageS: 7}); got != 7*time.Second {
 		t.Errorf("delayMessage 7 gives %s", got)
 	}
 	seen := map[bool]bool{}
 	for range 200 {
-		got := a.pace(&actorsv1.QueuedMessage{})
+		got := a.pace(&messagesv1.Outbound{})
 		if got < cfg.SendDelayMin || got >= cfg.SendDelayMax {
 			t.Fatalf("default pause %s outside [%s, %s)", got, cfg.SendDelayMin, cfg.SendDelayMax)
 		}
@@ -144,7 +145,7 @@ func TestPace(t *testing.T) {
 		t.Error("200 default pauses all fell in one half of 1–3 s: not random")
 	}
 	a.deps.cfg.SendDelayMin, a.deps.cfg.SendDelayMax = 0, 0
-	if got := a.pace(&actorsv1.QueuedMessage{}); got != 0 {
+	if got := a.pace(&messagesv1.Outbound{}); got != 0 {
 		t.Errorf("pacing 0 gives %s", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // ErrUnavailable is returned when an instance did not answer in time (it is busy or restarting).
@@ -26,6 +27,8 @@ type System struct {
 	view     InstanceView
 	webhooks WebhookTargets
 	admin    AdminTokens
+	// stopWork ends the instances' network calls (deps.stopping).
+	stopWork context.CancelFunc
 
 	mu   sync.RWMutex
 	pids map[string]*actor.PID
@@ -86,7 +89,13 @@ func (s *System) Stop(ctx context.Context) {
 		wg.Go(func() { _ = s.actors.Root.PoisonFuture(pid).Wait() })
 	}
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		wg.Wait()
+		// The actors are stopped: what they left running is told to stop, and waited for.
+		s.stopWork()
+		s.deps.work.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -95,33 +104,37 @@ func (s *System) Stop(ctx context.Context) {
 	s.actors.Shutdown()
 }
 
-// SendText queues a text message on an instance.
-func (s *System) SendText(ctx context.Context, id string, msg SendText) (Queued, error) {
-	v, err := s.ask(ctx, id, enqueueText{msg: msg})
+// Send queues a message on an instance. The message is the instance's from then on: the caller must not touch it.
+func (s *System) Send(ctx context.Context, id string, m *messagesv1.Outbound) (Queued, error) {
+	v, err := s.ask(ctx, id, enqueue{msg: m})
 	if err != nil {
 		return Queued{}, err
 	}
 	return v.(Queued), nil
 }
 
-// Queue lists an instance's queued messages with their text, in sending order.
+// Queue lists an instance's queued messages with their content, in sending order.
 func (s *System) Queue(ctx context.Context, id string) ([]QueueItem, error) {
 	v, err := s.ask(ctx, id, listQueue{})
 	if err != nil {
 		return nil, err
 	}
-	items := v.([]QueueItem)
-	listed := items[:0]
-	for _, item := range items {
-		text, err := s.deps.vault.Get(ctx, events.OutboundVaultKey(id, item.MessageID))
+	queue := v.([]*eventsv1.Event)
+	items := make([]QueueItem, 0, len(queue))
+	for _, e := range queue {
+		queued := e.GetMessageQueued()
+		record, err := s.deps.vault.Get(ctx, events.OutboundVaultKey(id, queued.GetMessageId()))
 		if err != nil {
 			// Sent or cancelled since the listing: it is no longer queued.
 			continue
 		}
-		item.Message = string(text)
-		listed = append(listed, item)
+		m, err := events.Unseal(queued, record)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, QueueItem{Message: m, Queued: time.UnixMilli(e.GetTimeMs())})
 	}
-	return listed, nil
+	return items, nil
 }
 
 // QueueCount returns how many messages wait in an instance's queue.
@@ -130,7 +143,7 @@ func (s *System) QueueCount(ctx context.Context, id string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(v.([]QueueItem)), nil
+	return len(v.([]*eventsv1.Event)), nil
 }
 
 // CancelQueued removes one message from an instance's queue before it is sent.

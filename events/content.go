@@ -1,52 +1,59 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
-// ReceivedContent is the vault record of an inbound message: what a MessageReceived event's vault_key points
-// to. The instance actor writes it (store.Vault.Put with [ReceivedContent.Marshal]) in the transaction that
-// appends the event; the webhook dispatcher reads it when it renders a ReceivedCallback and deletes it once every
-// webhook that needs it was delivered (or right away when none does).
-//
-// The encoding is JSON with a version field, {"v":1,"text":"…","senderName":"…","chatName":"…"}; fields that do
-// not apply are omitted. Media will add fields, never change these.
-type ReceivedContent struct {
-	// Text is the message's text (the conversation or extended-text body; for media, the caption).
-	Text string `json:"text,omitempty"`
-	// SenderName is the sender's WhatsApp push name.
-	SenderName string `json:"senderName,omitempty"`
-	// ChatName is the chat's name as the instance knows it (the contact's name, or the group's subject).
-	ChatName string `json:"chatName,omitempty"`
+// A message's private fields (its content, and for a received one the names in it) live in the content vault,
+// never in an event: the instance actor seals a message into the event's payload and the vault record, written
+// in one transaction; whoever needs the whole message (the sender, the webhooks) unseals the two together. The
+// vault record is the message itself with only its private fields set, in protobuf's encoding.
+
+// Message is a message in the server's vocabulary: *messagesv1.Outbound or *messagesv1.Inbound.
+type Message interface {
+	*messagesv1.Outbound | *messagesv1.Inbound
+	proto.Message
 }
 
-const receivedContentVersion = 1
-
-type receivedContentV struct {
-	V int `json:"v"`
-	ReceivedContent
+// private names each message type's private fields.
+var private = map[protoreflect.FullName][]protoreflect.Name{
+	(&messagesv1.Outbound{}).ProtoReflect().Descriptor().FullName(): {"content"},
+	(&messagesv1.Inbound{}).ProtoReflect().Descriptor().FullName():  {"content", "sender_name", "chat_name"},
 }
 
-// Marshal encodes the record for the vault.
-func (c ReceivedContent) Marshal() ([]byte, error) {
-	b, err := json.Marshal(receivedContentV{V: receivedContentVersion, ReceivedContent: c})
+// Seal splits m into the payload of its event (m without its private fields; m itself is not changed) and the
+// vault record that holds them.
+func Seal[M Message](m M) (public M, record []byte, err error) {
+	public = proto.Clone(m).(M)
+	pub := public.ProtoReflect()
+	priv := pub.New()
+	fields := pub.Descriptor().Fields()
+	for _, name := range private[pub.Descriptor().FullName()] {
+		f := fields.ByName(name)
+		if pub.Has(f) {
+			priv.Set(f, pub.Get(f))
+			pub.Clear(f)
+		}
+	}
+	record, err = proto.Marshal(priv.Interface())
 	if err != nil {
-		return nil, fmt.Errorf("marshal received content: %w", err)
+		return public, nil, fmt.Errorf("seal message: %w", err)
 	}
-	return b, nil
+	return public, record, nil
 }
 
-// UnmarshalReceivedContent decodes a vault record written by [ReceivedContent.Marshal].
-func UnmarshalReceivedContent(b []byte) (ReceivedContent, error) {
-	var v receivedContentV
-	if err := json.Unmarshal(b, &v); err != nil {
-		return ReceivedContent{}, fmt.Errorf("unmarshal received content: %w", err)
+// Unseal puts a message back together from its event's payload and its vault record.
+func Unseal[M Message](public M, record []byte) (M, error) {
+	m := proto.Clone(public).(M)
+	if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(record, m); err != nil {
+		return m, fmt.Errorf("unseal message %T: %w", m, err)
 	}
-	if v.V != receivedContentVersion {
-		return ReceivedContent{}, fmt.Errorf("unmarshal received content: unknown version %d", v.V)
-	}
-	return v.ReceivedContent, nil
+	return m, nil
 }
 
 // InboundVaultKey is the vault key of an inbound message's content. Keys start with the instance ID so that

@@ -10,8 +10,8 @@
 // transaction is applied exactly once. The SQLite dialect adapters watermill-sql needs ([SQLiteSchema],
 // [SQLiteOffsets]) live here too.
 //
-// Events carry identifiers, never message content: content lives in the store's vault. [ReceivedContent] is the
-// vault record of an inbound message.
+// Events carry identifiers, never message content: content lives in the store's vault. [Seal] splits a message
+// into its event's payload and its vault record, [Unseal] puts it back together.
 //
 // This package must not know about webhooks, metrics or HTTP: those are consumers (events/webhooks,
 // events/metrics, events/instanceview) and depend on it, not the other way around.

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 func countRows(t *testing.T, db *sql.DB, query string, args ...any) int {
@@ -336,24 +338,54 @@ func TestForgetHistory(t *testing.T) {
 	}
 }
 
-func TestReceivedContentRoundTrip(t *testing.T) {
-	in := events.ReceivedContent{Text: "olá 👋", SenderName: "Ana", ChatName: "Ana Souza"}
-	b, err := in.Marshal()
+// Sealing keeps the private fields out of the event's payload, in the vault record, and unsealing puts the
+// message back together whole.
+func TestSealKeepsThePrivatePartOutOfTheEvent(t *testing.T) {
+	in := &messagesv1.Inbound{MessageId: "M1", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
+		Content:    &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "olá 👋"}}},
+		SenderName: "Ana", ChatName: "Ana Souza"}
+	public, record, err := events.Seal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b) != `{"v":1,"text":"olá 👋","senderName":"Ana","chatName":"Ana Souza"}` {
-		t.Fatalf("encoding = %s", b)
+	want := &messagesv1.Inbound{MessageId: "M1", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT}
+	if !proto.Equal(public, want) {
+		t.Errorf("event payload = %v, want %v", public, want)
 	}
-	out, err := events.UnmarshalReceivedContent(b)
-	if err != nil || out != in {
-		t.Fatalf("round trip = %+v, %v", out, err)
-	}
-	for _, bad := range []string{`{"v":2,"text":"x"}`, `not json`, `{}`} {
-		if _, err := events.UnmarshalReceivedContent([]byte(bad)); err == nil {
-			t.Errorf("UnmarshalReceivedContent(%s) accepted", bad)
+	for _, secret := range []string{"olá", "Ana"} {
+		if bytes.Contains(mustMarshal(t, public), []byte(secret)) {
+			t.Errorf("the event's payload holds %q", secret)
+		}
+		if !bytes.Contains(record, []byte(secret)) {
+			t.Errorf("the vault record lacks %q", secret)
 		}
 	}
+	if in.GetSenderName() != "Ana" || in.GetContent() == nil {
+		t.Error("sealing changed the message it was given")
+	}
+	whole, err := events.Unseal(public, record)
+	if err != nil || !proto.Equal(whole, in) {
+		t.Fatalf("unsealed = %v, %v; want %v", whole, err, in)
+	}
+
+	out := &messagesv1.Outbound{ZaapId: "Z1", Phone: "5511999990001",
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "segredo"}}}}
+	publicOut, recordOut, err := events.Seal(out)
+	if err != nil || publicOut.GetContent() != nil || !bytes.Contains(recordOut, []byte("segredo")) {
+		t.Fatalf("sealed outbound = %v, record %q, %v", publicOut, recordOut, err)
+	}
+	if _, err := events.Unseal(publicOut, []byte{0xff}); err == nil {
+		t.Error("a broken record unsealed")
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestTypeName(t *testing.T) {

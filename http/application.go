@@ -7,6 +7,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/actors"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // The interfaces below are what the handlers need from the application, one small interface per concern, so
@@ -77,9 +78,10 @@ type ConnectionView interface {
 
 // Sender puts messages on an instance's queue.
 type Sender interface {
-	// SendText queues a text message durably and returns its IDs at once; it does not wait for the message to
-	// be sent (actors.ErrQueueFull when the instance is disconnected and its queue is at the cap).
-	SendText(ctx context.Context, id string, msg actors.SendText) (actors.Queued, error)
+	// Send queues a message durably and returns its IDs at once; it does not wait for the message to be sent
+	// (actors.ErrQueueFull when the instance is disconnected and its queue is at the cap). The message is the
+	// Sender's from then on.
+	Send(ctx context.Context, id string, m *messagesv1.Outbound) (actors.Queued, error)
 }
 
 // QueueView lists what waits in an instance's queue.

@@ -52,8 +52,9 @@ func decodeError(err error) error {
 		if typeErr.Field == "" {
 			return badRequest(codeMalformedJSON, "malformed JSON: the body must be a JSON object")
 		}
-		return badRequest(codeInvalidField,
-			fmt.Sprintf("field %q must be %s", typeErr.Field, jsonTypeName(typeErr.Type)), typeErr.Field)
+		// The fields of the envelope every send body embeds are top-level fields of the JSON object.
+		field := strings.TrimPrefix(typeErr.Field, "envelope.")
+		return badRequest(codeInvalidField, fmt.Sprintf("field %q must be %s", field, jsonTypeName(typeErr.Type)), field)
 	case errors.As(err, &invalidUn):
 		return fmt.Errorf("decode request body: %w", err) // a programming error: a 500
 	default:

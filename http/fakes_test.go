@@ -14,6 +14,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/actors"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 const (
@@ -188,8 +189,8 @@ func (f *fakeApp) Device(ctx context.Context, id string) (actors.Device, error) 
 	return f.device, nil
 }
 
-func (f *fakeApp) SendText(ctx context.Context, id string, msg actors.SendText) (actors.Queued, error) {
-	if err := f.record(ctx, "SendText", id, msg); err != nil {
+func (f *fakeApp) Send(ctx context.Context, id string, m *messagesv1.Outbound) (actors.Queued, error) {
+	if err := f.record(ctx, "Send", id, m); err != nil {
 		return actors.Queued{}, err
 	}
 	return f.queued, nil

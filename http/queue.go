@@ -3,11 +3,11 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/plugzapi/plugzapi/actors"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // queueItemJSON is one element of PlugZapi's GET /queue answer, whose field names are PascalCase (and "_id").
@@ -25,17 +25,27 @@ type queueItemJSON struct {
 }
 
 func newQueueItemJSON(instanceID string, it actors.QueueItem) queueItemJSON {
+	m := it.Message
 	return queueItemJSON{
-		ID:           it.ZaapID,
-		ZaapID:       it.ZaapID,
-		MessageID:    it.MessageID,
-		Phone:        it.Phone,
-		Message:      it.Message,
-		DelayMessage: int64(it.DelayMessage / time.Second),
-		DelayTyping:  int64(it.DelayTyping / time.Second),
-		Created:      unixMilli(it.Created),
+		ID:           m.GetZaapId(),
+		ZaapID:       m.GetZaapId(),
+		MessageID:    m.GetMessageId(),
+		Phone:        m.GetPhone(),
+		Message:      queuedText(m.GetContent()),
+		DelayMessage: int64(m.GetDelayMessageS()),
+		DelayTyping:  int64(m.GetDelayTypingS()),
+		Created:      unixMilli(it.Queued),
 		InstanceID:   instanceID,
 	}
+}
+
+// queuedText is what GET /queue shows as a queued message's Message: its text.
+func queuedText(c *messagesv1.Content) string {
+	switch k := c.GetKind().(type) {
+	case *messagesv1.Content_Text:
+		return k.Text.GetBody()
+	}
+	return ""
 }
 
 // queue answers with a bare array, as PlugZapi's example shows (not the {"messages": …} its table mentions).

@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/plugzapi/plugzapi/actors"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 func TestQueueList(t *testing.T) {
 	s := newTestServer(t, Config{})
 	s.app.queue = []actors.QueueItem{
-		{ZaapID: "z1", MessageID: "M1", Phone: "5511999999999", Message: "first", DelayMessage: 5 * time.Second,
-			DelayTyping: 2 * time.Second, Created: time.UnixMilli(1_700_000_000_123)},
-		{ZaapID: "z2", MessageID: "M2", Phone: "120363019502650977-group", Message: "second"},
+		{Message: withEnvelope(outText("5511999999999", "first"), &messagesv1.Outbound{ZaapId: "z1", MessageId: "M1",
+			DelayMessageS: 5, DelayTypingS: 2}), Queued: time.UnixMilli(1_700_000_000_123)},
+		{Message: withEnvelope(outText("120363019502650977-group", "second"), &messagesv1.Outbound{ZaapId: "z2", MessageId: "M2"})},
 	}
 	var got []map[string]any
 	wantJSON(t, s.do(t, req{method: http.MethodGet, path: base + "/queue"}), 200, &got)

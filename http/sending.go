@@ -4,21 +4,30 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/plugzapi/plugzapi/actors"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
-// sendTextRequest is the body of POST send-text and POST reply-message.
-type sendTextRequest struct {
+// envelope holds the fields every send route takes beside its content.
+type envelope struct {
 	Phone     string `json:"phone"`
-	Message   string `json:"message"`
 	MessageID string `json:"messageId"`
 	// Pointers tell an absent delay from a given one.
 	DelayMessage *int `json:"delayMessage"`
 	DelayTyping  *int `json:"delayTyping"`
+}
+
+func (e *envelope) env() *envelope { return e }
+
+// sendBody is the body of a send route: the envelope, and the route's own content fields.
+type sendBody interface {
+	env() *envelope
+	// missing lists the route's own required fields that are absent or empty.
+	missing() []string
+	// content validates the route's own fields and makes the message's content.
+	content() (*messagesv1.Content, error)
 }
 
 // sendResponse is the answer of every send route. id repeats messageId, as Z-API does for Zapier.
@@ -28,84 +37,73 @@ type sendResponse struct {
 	ID        string `json:"id"`
 }
 
-func (a *api) sendText(w http.ResponseWriter, r *http.Request) {
-	a.queueText(w, r, false)
-}
-
-// replyMessage is PlugZapi's dedicated reply route: send-text with messageId required.
-func (a *api) replyMessage(w http.ResponseWriter, r *http.Request) {
-	a.queueText(w, r, true)
-}
-
-func (a *api) queueText(w http.ResponseWriter, r *http.Request, reply bool) {
-	var req sendTextRequest
-	if err := decodeJSON(r, &req); err != nil {
+// queueMessage is every send route: it reads the body into body, makes the message, queues it and answers with
+// its IDs. quoteRequired makes messageId (the message to quote) required.
+func (a *api) queueMessage(w http.ResponseWriter, r *http.Request, body sendBody, quoteRequired bool) {
+	if err := decodeJSON(r, body); err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	msg, err := req.command(reply)
+	m, err := outbound(body, quoteRequired)
 	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	queued, err := a.deps.Sender.SendText(r.Context(), chi.URLParam(r, "id"), msg)
+	queued, err := a.deps.Sender.Send(r.Context(), chi.URLParam(r, "id"), m)
 	if err != nil {
-		a.respondError(w, r, fmt.Errorf("queue text message: %w", err))
+		a.respondError(w, r, fmt.Errorf("queue message: %w", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, sendResponse{ZaapID: queued.ZaapID, MessageID: queued.MessageID, ID: queued.MessageID})
 }
 
-// command validates the request and turns it into the application's command.
-func (req *sendTextRequest) command(reply bool) (actors.SendText, error) {
+// outbound validates a send route's body and makes the message to queue: missing fields first (all of them),
+// then the recipient, the content, the quote and the delays.
+func outbound(body sendBody, quoteRequired bool) (*messagesv1.Outbound, error) {
+	env := body.env()
 	var missing []string
-	if req.Phone == "" {
+	if env.Phone == "" {
 		missing = append(missing, "phone")
 	}
-	if req.Message == "" {
-		missing = append(missing, "message")
-	}
-	if reply && req.MessageID == "" {
+	missing = append(missing, body.missing()...)
+	if quoteRequired && env.MessageID == "" {
 		missing = append(missing, "messageId")
 	}
 	if len(missing) > 0 {
-		return actors.SendText{}, missingFields(missing...)
+		return nil, missingFields(missing...)
 	}
-	if !validRecipient(req.Phone) {
-		return actors.SendText{}, invalidPhone("phone", true)
+	if !validRecipient(env.Phone) {
+		return nil, invalidPhone("phone", true)
 	}
-	if strings.TrimSpace(req.Message) == "" {
-		return actors.SendText{}, badRequest(codeInvalidField, "message must not be blank", "message")
+	content, err := body.content()
+	if err != nil {
+		return nil, err
 	}
-	if tooLong(req.Message, maxMessageChars) {
-		return actors.SendText{}, badRequest(codeInvalidField,
-			fmt.Sprintf("message must be at most %d characters", maxMessageChars), "message")
-	}
-	if req.MessageID != "" && !validMessageID(req.MessageID) {
-		return actors.SendText{}, badRequest(codeInvalidField,
+	if env.MessageID != "" && !validMessageID(env.MessageID) {
+		return nil, badRequest(codeInvalidField,
 			fmt.Sprintf("messageId must be a WhatsApp message ID: printable characters without spaces, at most %d", maxMessageIDLen),
 			"messageId")
 	}
-	delayMessage, err := delaySeconds("delayMessage", req.DelayMessage)
+	delayMessage, err := delaySeconds("delayMessage", env.DelayMessage)
 	if err != nil {
-		return actors.SendText{}, err
+		return nil, err
 	}
-	delayTyping, err := delaySeconds("delayTyping", req.DelayTyping)
+	delayTyping, err := delaySeconds("delayTyping", env.DelayTyping)
 	if err != nil {
-		return actors.SendText{}, err
+		return nil, err
 	}
-	return actors.SendText{
-		Phone:        req.Phone,
-		Message:      req.Message,
-		ReplyTo:      req.MessageID,
-		DelayMessage: delayMessage,
-		DelayTyping:  delayTyping,
+	return &messagesv1.Outbound{
+		Phone:         env.Phone,
+		ReplyTo:       env.MessageID,
+		DelayMessageS: delayMessage,
+		DelayTypingS:  delayTyping,
+		Content:       content,
 	}, nil
 }
 
 // delaySeconds validates an optional delay given in seconds. 0 counts as absent, since PlugZapi documents 0 as
 // delayTyping's default and clients send it for "no delay" in both fields.
-func delaySeconds(field string, v *int) (time.Duration, error) {
+func delaySeconds(field string, v *int) (int32, error) {
 	if v == nil || *v == 0 {
 		return 0, nil
 	}
@@ -113,5 +111,48 @@ func delaySeconds(field string, v *int) (time.Duration, error) {
 		return 0, badRequest(codeInvalidField,
 			fmt.Sprintf("%s must be an integer number of seconds from %d to %d", field, minDelay, maxDelay), field)
 	}
-	return time.Duration(*v) * time.Second, nil
+	return int32(*v), nil
+}
+
+// sendTextRequest is the body of POST send-text and POST reply-message.
+type sendTextRequest struct {
+	envelope
+	Message string `json:"message"`
+}
+
+func (req *sendTextRequest) missing() []string { return required("message", req.Message) }
+
+func (req *sendTextRequest) content() (*messagesv1.Content, error) {
+	if err := checkText("message", req.Message, maxMessageChars); err != nil {
+		return nil, err
+	}
+	return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: req.Message}}}, nil
+}
+
+func (a *api) sendText(w http.ResponseWriter, r *http.Request) {
+	a.queueMessage(w, r, &sendTextRequest{}, false)
+}
+
+// replyMessage is PlugZapi's dedicated reply route: send-text with messageId required.
+func (a *api) replyMessage(w http.ResponseWriter, r *http.Request) {
+	a.queueMessage(w, r, &sendTextRequest{}, true)
+}
+
+// required lists field when its value is empty.
+func required(field, value string) []string {
+	if value == "" {
+		return []string{field}
+	}
+	return nil
+}
+
+// checkText refuses a text that is blank or longer than max characters.
+func checkText(field, s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return badRequest(codeInvalidField, field+" must not be blank", field)
+	}
+	if tooLong(s, max) {
+		return badRequest(codeInvalidField, fmt.Sprintf("%s must be at most %d characters", field, max), field)
+	}
+	return nil
 }

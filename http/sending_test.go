@@ -5,30 +5,31 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/actors"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 func TestSendText(t *testing.T) {
 	cases := []struct {
 		name string
 		body string
-		want actors.SendText
+		want *messagesv1.Outbound
 	}{
 		{"minimal", `{"phone":"5511999999999","message":"Hello *world*\n"}`,
-			actors.SendText{Phone: "5511999999999", Message: "Hello *world*\n"}},
+			outText("5511999999999", "Hello *world*\n")},
 		{"all fields", `{"phone":"5511999999999","message":"hi","messageId":"3EB0C7D6E4A1F2B3","delayMessage":15,"delayTyping":1}`,
-			actors.SendText{Phone: "5511999999999", Message: "hi", ReplyTo: "3EB0C7D6E4A1F2B3",
-				DelayMessage: 15 * time.Second, DelayTyping: time.Second}},
+			withEnvelope(outText("5511999999999", "hi"), &messagesv1.Outbound{ReplyTo: "3EB0C7D6E4A1F2B3", DelayMessageS: 15, DelayTypingS: 1})},
 		{"zero and null delays mean none", `{"phone":"12345678","message":"hi","delayMessage":0,"delayTyping":null}`,
-			actors.SendText{Phone: "12345678", Message: "hi"}},
+			outText("12345678", "hi")},
 		{"group", `{"phone":"120363019502650977-group","message":"hi all"}`,
-			actors.SendText{Phone: "120363019502650977-group", Message: "hi all"}},
+			outText("120363019502650977-group", "hi all")},
 		{"longest phone", `{"phone":"123456789012345","message":"x"}`,
-			actors.SendText{Phone: "123456789012345", Message: "x"}},
+			outText("123456789012345", "x")},
 		{"longest message", fmt.Sprintf(`{"phone":"5511999999999","message":%q}`, strings.Repeat("ç", maxMessageChars)),
-			actors.SendText{Phone: "5511999999999", Message: strings.Repeat("ç", maxMessageChars)}},
+			outText("5511999999999", strings.Repeat("ç", maxMessageChars))},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -39,12 +40,12 @@ func TestSendText(t *testing.T) {
 			if got != (sendResponse{ZaapID: "zaap-1", MessageID: "3EB0AAAA", ID: "3EB0AAAA"}) {
 				t.Errorf("answer = %+v", got)
 			}
-			calls := s.app.callsTo("SendText")
+			calls := s.app.callsTo("Send")
 			if len(calls) != 1 {
-				t.Fatalf("SendText calls = %d, want 1", len(calls))
+				t.Fatalf("Send calls = %d, want 1", len(calls))
 			}
-			if calls[0].args[0] != instID || calls[0].args[1] != c.want {
-				t.Errorf("SendText(%v, %+v), want (%s, %+v)", calls[0].args[0], calls[0].args[1], instID, c.want)
+			if calls[0].args[0] != instID || !proto.Equal(calls[0].args[1].(*messagesv1.Outbound), c.want) {
+				t.Errorf("Send(%v, %v), want (%s, %v)", calls[0].args[0], calls[0].args[1], instID, c.want)
 			}
 		})
 	}
@@ -107,7 +108,7 @@ func TestSendTextApplicationErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := newTestServer(t, Config{})
-		s.app.errs["SendText"] = c.err
+		s.app.errs["Send"] = c.err
 		wantError(t, s.do(t, req{method: http.MethodPost, path: base + "/send-text",
 			body: `{"phone":"5511999999999","message":"hi"}`}), c.status, c.code)
 	}
@@ -122,9 +123,9 @@ func TestReplyMessage(t *testing.T) {
 	if got.ID != "M" || got.ZaapID != "z" {
 		t.Errorf("answer = %+v", got)
 	}
-	want := actors.SendText{Phone: "5511999999999", Message: "yes", ReplyTo: "3EB0QUOTED", DelayMessage: 3 * time.Second}
-	if c := s.app.callsTo("SendText"); len(c) != 1 || c[0].args[1] != want {
-		t.Errorf("SendText calls = %+v, want %+v", c, want)
+	want := withEnvelope(outText("5511999999999", "yes"), &messagesv1.Outbound{ReplyTo: "3EB0QUOTED", DelayMessageS: 3})
+	if c := s.app.callsTo("Send"); len(c) != 1 || !proto.Equal(c[0].args[1].(*messagesv1.Outbound), want) {
+		t.Errorf("Send calls = %+v, want %v", c, want)
 	}
 
 	s = newTestServer(t, Config{})
@@ -148,4 +149,16 @@ func TestValidRecipient(t *testing.T) {
 			t.Errorf("validRecipient(%q) = %v, want %v", p, got, want)
 		}
 	}
+}
+
+// outText is the message a send-text request makes.
+func outText(phone, body string) *messagesv1.Outbound {
+	return &messagesv1.Outbound{Phone: phone,
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: body}}}}
+}
+
+// withEnvelope is m with the other fields of e: its IDs, quote and delays.
+func withEnvelope(m, e *messagesv1.Outbound) *messagesv1.Outbound {
+	e.Phone, e.Content = m.GetPhone(), m.GetContent()
+	return e
 }

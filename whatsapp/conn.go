@@ -11,14 +11,19 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/appstate"
-	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
-	"google.golang.org/protobuf/proto"
+
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
-// ErrNotOnWhatsApp is returned when a phone number has no WhatsApp account.
-var ErrNotOnWhatsApp = errors.New("phone number does not exist on WhatsApp")
+var (
+	// ErrNotOnWhatsApp is returned when a phone number has no WhatsApp account.
+	ErrNotOnWhatsApp = errors.New("phone number does not exist on WhatsApp")
+	// ErrUnsendable is returned for a message that can never be sent as it is (a content WhatsApp would refuse,
+	// or one this version cannot build).
+	ErrUnsendable = errors.New("the message cannot be sent")
+)
 
 // Conn is one instance's WhatsApp client. Its methods may block on the network: the instance actor calls them
 // off its own goroutine.
@@ -31,6 +36,8 @@ type Conn struct {
 	// pushName is the account's name once whatsmeow learned it (from the device store, or the account's app
 	// state, which the phone shares with a newly linked device); WhatsApp takes presence only with one.
 	pushName string
+	// accounts are the accounts of the phone numbers sent to, as WhatsApp named them.
+	accounts map[string]types.JID
 }
 
 // stayAvailable announces the device available whenever it connects, once the account's push name is known:
@@ -164,42 +171,65 @@ func (c *Conn) Logout(ctx context.Context) error {
 	return nil
 }
 
-// Resolve finds the WhatsApp account of a phone number. It returns the JID WhatsApp knows it by, which may
-// differ from the digits given (Brazil's extra ninth digit, for one), or ErrNotOnWhatsApp.
-func (c *Conn) Resolve(ctx context.Context, phone string) (types.JID, error) {
+// NewMessageID is a new WhatsApp message ID, for a message to be sent later: WhatsApp takes a message sent twice
+// with the same ID as one message. (whatsmeow's client derives its IDs from the account, which a message queued
+// before linking does not have yet; WhatsApp accepts both forms.)
+func NewMessageID() string { return whatsmeow.GenerateMessageID() }
+
+// Send sends an accepted message with its own WhatsApp ID, and returns the server's timestamp. It finds the
+// recipient's account (once per number), shows "typing…" first when the message asks for it, and builds
+// WhatsApp's message from the content. Sending the same message again sends the same message, not a new one.
+func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, error) {
+	to, err := c.recipient(ctx, m.GetPhone())
+	if err != nil {
+		return time.Time{}, err
+	}
+	msg, err := buildMessage(ctx, to, m)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
+	}
+	if d := m.GetDelayTypingS(); d > 0 {
+		if err := c.showTyping(ctx, to, time.Duration(d)*time.Second); err != nil {
+			c.log.Debug("could not show typing", "err", err)
+		}
+	}
+	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId()})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
+	}
+	return resp.Timestamp, nil
+}
+
+// recipient is the JID a message to phone (see package recipient) goes to. A phone number is looked up, because
+// WhatsApp may know the account by other digits (Brazil's extra ninth digit, for one); the answer is kept.
+func (c *Conn) recipient(ctx context.Context, phone string) (types.JID, error) {
+	jid, err := recipientJID(phone)
+	if err != nil || jid.Server != types.DefaultUserServer {
+		return jid, err
+	}
+	c.mu.Lock()
+	known, ok := c.accounts[phone]
+	c.mu.Unlock()
+	if ok {
+		return known, nil
+	}
 	res, err := c.cli.IsOnWhatsApp(ctx, []string{"+" + phone})
 	if err != nil {
 		return types.EmptyJID, fmt.Errorf("look up %s: %w", phone, err)
 	}
 	for _, r := range res {
 		if r.IsIn {
+			c.mu.Lock()
+			c.accounts[phone] = r.JID
+			c.mu.Unlock()
 			return r.JID, nil
 		}
 	}
 	return types.EmptyJID, ErrNotOnWhatsApp
 }
 
-// SendText sends a text message with the given WhatsApp message ID, quoting replyTo when set, and returns the
-// server's timestamp. Sending the same ID again sends the same message, not a new one.
-func (c *Conn) SendText(ctx context.Context, to types.JID, id, text, replyTo string) (time.Time, error) {
-	msg := &waE2E.Message{Conversation: proto.String(text)}
-	if replyTo != "" {
-		quote := &waE2E.ContextInfo{StanzaID: proto.String(replyTo)}
-		if to.Server == types.DefaultUserServer {
-			// In a one-to-one chat the quoted message is most often the contact's.
-			quote.Participant = proto.String(to.String())
-		}
-		msg = &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: quote}}
-	}
-	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("send %s: %w", id, err)
-	}
-	return resp.Timestamp, nil
-}
-
-// ShowTyping shows "typing…" in the chat for d, then clears it. It returns early when ctx ends.
-func (c *Conn) ShowTyping(ctx context.Context, to types.JID, d time.Duration) error {
+// showTyping shows "typing…" in the chat for d, then clears it. It returns early when ctx ends.
+func (c *Conn) showTyping(ctx context.Context, to types.JID, d time.Duration) error {
 	if err := c.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, ""); err != nil {
 		return fmt.Errorf("show typing: %w", err)
 	}
@@ -244,6 +274,7 @@ func RefusalCode(err error) string {
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrNotOnWhatsApp) ||
 		errors.Is(err, ErrInvalidRecipient) ||
+		errors.Is(err, ErrUnsendable) ||
 		errors.Is(err, ErrGroupNotFound) ||
 		errors.Is(err, ErrNotInGroup) ||
 		errors.Is(err, ErrRefused) ||

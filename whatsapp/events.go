@@ -3,13 +3,13 @@ package whatsapp
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
-	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // Event is something WhatsApp told an instance, in this package's vocabulary. The instance actor receives every
@@ -26,15 +26,15 @@ type QRCode struct {
 // refused. A new attempt starts from scratch.
 type PairingEnded struct{ Reason string }
 
-// Paired says a phone linked this device.
+// Paired says a phone linked this device. JID is the device's own, e.g. 5511999990000:3@s.whatsapp.net.
 type Paired struct {
-	JID          types.JID
+	JID          string
 	Platform     string
 	BusinessName string
 }
 
-// Connected says the device is logged in and can send.
-type Connected struct{ JID types.JID }
+// Connected says the device is logged in and can send. Phone is the account's number.
+type Connected struct{ Phone string }
 
 // Disconnected says the connection is down. Reconnecting tells whether whatsmeow is already trying again.
 type Disconnected struct {
@@ -46,65 +46,16 @@ type Disconnected struct {
 // device's session has been deleted.
 type LoggedOut struct{ Reason string }
 
-// MessageReceived is a text message that arrived in a chat (FromMe: sent by another device of this account).
-// People are named by phone number whenever WhatsApp made it known, by LID otherwise; ChatLID (a one-to-one chat's)
-// and SenderLID are the LIDs beside, when known.
-type MessageReceived struct {
-	ID         string
-	Chat       types.JID
-	ChatLID    types.JID
-	Sender     types.JID
-	SenderLID  types.JID
-	SenderName string
-	FromMe     bool
-	IsGroup    bool
-	// Kind is "text", or the name of a content the server does not render yet ("image", "reaction"…), whose
-	// Text is empty.
-	Kind    string
-	Text    string
-	ReplyTo string
-	Time    time.Time
-}
+// MessageReceived is a message that arrived in a chat, or that another device of the account sent (from_me).
+type MessageReceived struct{ Message *messagesv1.Inbound }
 
-// Status is what a receipt says.
-type Status int
-
-// The receipt statuses the server reports.
-const (
-	StatusReceived Status = iota + 1
-	StatusRead
-	StatusPlayed
-	StatusReadSelf
-)
-
-// ReceiptReceived says messages in Chat reached a device of Sender, or were read or played there. People are named
-// as in MessageReceived.
+// ReceiptReceived says messages reached a device of a contact, or were read or played there.
 type ReceiptReceived struct {
-	IDs    []string
-	Chat   types.JID
-	Sender types.JID
-	Status Status
-	Time   time.Time
+	Receipt *eventsv1.MessageStatusChanged
 }
-
-// ChatState is what a contact is doing in a chat.
-type ChatState int
-
-// The chat states WhatsApp relays.
-const (
-	ChatAvailable ChatState = iota + 1
-	ChatUnavailable
-	ChatComposing
-	ChatPaused
-	ChatRecording
-)
 
 // ChatPresence says a contact is typing, recording, stopped, or came online or went offline.
-type ChatPresence struct {
-	Chat     types.JID
-	State    ChatState
-	LastSeen time.Time
-}
+type ChatPresence struct{ Presence *eventsv1.ChatPresenceChanged }
 
 func (QRCode) isEvent()          {}
 func (PairingEnded) isEvent()    {}
@@ -178,7 +129,7 @@ func (tr translator) chat(src types.MessageSource) (types.JID, types.JID) {
 func (tr translator) translate(evt any) (Event, bool) {
 	switch e := evt.(type) {
 	case *events.PairSuccess:
-		return Paired{JID: e.ID, Platform: e.Platform, BusinessName: e.BusinessName}, true
+		return Paired{JID: e.ID.String(), Platform: e.Platform, BusinessName: e.BusinessName}, true
 	case *events.Connected:
 		return Connected{}, true
 	case *events.Disconnected:
@@ -203,11 +154,12 @@ func (tr translator) translate(evt any) (Event, bool) {
 		return tr.chatPresence(e), true
 	case *events.Presence:
 		from, _ := tr.person(e.From, types.EmptyJID)
-		p := ChatPresence{Chat: from, State: ChatAvailable, LastSeen: e.LastSeen}
+		p := &eventsv1.ChatPresenceChanged{Phone: phoneOf(from), Presence: eventsv1.ChatPresence_CHAT_PRESENCE_AVAILABLE,
+			LastSeenMs: unixMilli(e.LastSeen)}
 		if e.Unavailable {
-			p.State = ChatUnavailable
+			p.Presence = eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE
 		}
-		return p, true
+		return ChatPresence{p}, true
 	}
 	return nil, false
 }
@@ -219,111 +171,97 @@ func loggedOutReason(e *events.LoggedOut) string {
 	return fmt.Sprintf("the device was removed (%s)", e.Reason.String())
 }
 
+// message translates a message with a content a person sent. A kind the server does not render yet is still
+// reported, by name, so that nothing a person sent is acknowledged to WhatsApp and dropped; what is no content
+// (sender keys, the phone's protocol messages) is not reported.
 func (tr translator) message(e *events.Message) (Event, bool) {
-	msg := e.Message
-	var text, replyTo string
-	contentKind := "text"
-	switch {
-	case msg.GetConversation() != "":
-		text = msg.GetConversation()
-	case msg.GetExtendedTextMessage() != nil:
-		text = msg.GetExtendedTextMessage().GetText()
-		replyTo = msg.GetExtendedTextMessage().GetContextInfo().GetStanzaID()
-	default:
-		// Not a text: a type the server does not render yet is still reported, by name, so that nothing a
-		// person sent is acknowledged to WhatsApp and dropped. What is no content (sender keys, the phone's
-		// protocol messages) is not.
-		name, ok := contentType(msg)
-		if !ok {
-			return nil, false
-		}
-		contentKind = name
+	content, info, typ, ok := readContent(e.Message)
+	if !ok {
+		return nil, false
 	}
 	chat, chatLID := tr.chat(e.Info.MessageSource)
 	sender, senderLID := chat, chatLID
 	if e.Info.IsGroup || e.Info.IsFromMe {
 		sender, senderLID = tr.person(e.Info.Sender, e.Info.SenderAlt)
 	}
-	return MessageReceived{
-		ID:         e.Info.ID,
-		Chat:       chat,
-		ChatLID:    chatLID,
-		Sender:     sender,
-		SenderLID:  senderLID,
-		SenderName: e.Info.PushName,
+	m := &messagesv1.Inbound{
+		MessageId:  e.Info.ID,
+		Phone:      phoneOf(chat),
 		FromMe:     e.Info.IsFromMe,
 		IsGroup:    e.Info.IsGroup,
-		Kind:       contentKind,
-		Text:       text,
-		ReplyTo:    replyTo,
-		Time:       e.Info.Timestamp,
-	}, true
-}
-
-// notContent are the fields of a message that carry no content of their own.
-var notContent = map[protoreflect.Name]bool{
-	"senderKeyDistributionMessage": true, // the sender key of a group, before its first message
-	"messageContextInfo":           true,
-}
-
-// contentType names the content of a message that is not a text: "image", "audio", "reaction", "revoke",
-// "edit"… (WhatsApp's field name without "Message"), or reports false for a message with no content a person
-// sent (sender keys, the phone's app state keys and history syncs).
-func contentType(msg *waE2E.Message) (string, bool) {
-	if pm := msg.GetProtocolMessage(); pm != nil {
-		switch pm.GetType() {
-		case waE2E.ProtocolMessage_REVOKE:
-			return "revoke", true
-		case waE2E.ProtocolMessage_MESSAGE_EDIT:
-			return "edit", true
-		}
-		return "", false
+		Type:       messagesv1.Kind_KIND_OTHER,
+		SentTimeMs: unixMilli(e.Info.Timestamp),
+		ReplyTo:    info.GetStanzaID(),
+		ChatLid:    lidOf(chatLID),
+		SenderLid:  lidOf(senderLID),
+		Content:    content,
+		SenderName: e.Info.PushName,
 	}
-	var name string
-	msg.ProtoReflect().Range(func(f protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-		if notContent[f.Name()] {
-			return true
-		}
-		name = strings.TrimSuffix(f.JSONName(), "Message")
-		return false
-	})
-	return name, name != ""
+	if content != nil {
+		m.Type = messagesv1.KindOf(content)
+	} else {
+		m.ContentType = typ
+	}
+	if e.Info.IsGroup && !sender.IsEmpty() {
+		m.Participant = phoneOf(sender)
+	}
+	if !e.Info.IsGroup && !e.Info.IsFromMe {
+		// In a one-to-one chat the contact's own name is the chat's, as far as the message tells.
+		m.ChatName = e.Info.PushName
+	}
+	return MessageReceived{m}, true
 }
 
 func (tr translator) receipt(e *events.Receipt) (Event, bool) {
-	var status Status
+	var status eventsv1.MessageStatus
 	switch e.Type {
 	case types.ReceiptTypeDelivered, types.ReceiptTypeInactive:
-		status = StatusReceived
+		status = eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED
 	case types.ReceiptTypeRead:
-		status = StatusRead
+		status = eventsv1.MessageStatus_MESSAGE_STATUS_READ
 	case types.ReceiptTypePlayed:
-		status = StatusPlayed
+		status = eventsv1.MessageStatus_MESSAGE_STATUS_PLAYED
 	case types.ReceiptTypeReadSelf:
-		status = StatusReadSelf
+		status = eventsv1.MessageStatus_MESSAGE_STATUS_READ_SELF
 	default:
 		// sender, retry, server-error, played-self…: nothing a webhook reports.
 		return nil, false
 	}
 	chat, _ := tr.chat(e.MessageSource)
-	sender, _ := tr.person(e.Sender, e.SenderAlt)
-	return ReceiptReceived{
-		IDs:    append([]string(nil), e.MessageIDs...),
-		Chat:   chat,
-		Sender: sender,
-		Status: status,
-		Time:   e.Timestamp,
-	}, true
+	r := &eventsv1.MessageStatusChanged{
+		MessageIds: append([]string(nil), e.MessageIDs...),
+		Status:     status,
+		Phone:      phoneOf(chat),
+	}
+	if sender, _ := tr.person(e.Sender, e.SenderAlt); isGroup(chat) && !sender.IsEmpty() {
+		r.Participant = phoneOf(sender)
+	}
+	return ReceiptReceived{r}, true
 }
 
 func (tr translator) chatPresence(e *events.ChatPresence) ChatPresence {
 	chat, _ := tr.chat(e.MessageSource)
-	p := ChatPresence{Chat: chat, State: ChatPaused}
+	p := &eventsv1.ChatPresenceChanged{Phone: phoneOf(chat), Presence: eventsv1.ChatPresence_CHAT_PRESENCE_PAUSED}
 	if e.State == types.ChatPresenceComposing {
-		p.State = ChatComposing
+		p.Presence = eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING
 		if e.Media == types.ChatPresenceMediaAudio {
-			p.State = ChatRecording
+			p.Presence = eventsv1.ChatPresence_CHAT_PRESENCE_RECORDING
 		}
 	}
-	return p
+	return ChatPresence{p}
+}
+
+// lidOf writes a LID as the API shows it ("<digits>@lid"), or "" when it is not known.
+func lidOf(lid types.JID) string {
+	if lid.IsEmpty() {
+		return ""
+	}
+	return phoneOf(lid)
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }

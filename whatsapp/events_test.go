@@ -10,7 +10,46 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
+
+// received is the MessageReceived of a text message, as the cases below expect them.
+func received(m *messagesv1.Inbound, body string) MessageReceived {
+	m.Type, m.Content = messagesv1.Kind_KIND_TEXT, textContent(body)
+	return MessageReceived{m}
+}
+
+// other is the MessageReceived of a content the server does not render yet.
+func other(m *messagesv1.Inbound, typ string) MessageReceived {
+	m.Type, m.ContentType = messagesv1.Kind_KIND_OTHER, typ
+	return MessageReceived{m}
+}
+
+func receipt(status eventsv1.MessageStatus, phone string, ids ...string) ReceiptReceived {
+	return ReceiptReceived{&eventsv1.MessageStatusChanged{MessageIds: ids, Status: status, Phone: phone}}
+}
+
+func presence(phone string, p eventsv1.ChatPresence, lastSeen time.Time) ChatPresence {
+	return ChatPresence{&eventsv1.ChatPresenceChanged{Phone: phone, Presence: p, LastSeenMs: unixMilli(lastSeen)}}
+}
+
+// sameEvent compares Events, their protobuf payloads as protobuf does.
+func sameEvent(got, want Event) bool {
+	switch w := want.(type) {
+	case MessageReceived:
+		g, ok := got.(MessageReceived)
+		return ok && proto.Equal(g.Message, w.Message)
+	case ReceiptReceived:
+		g, ok := got.(ReceiptReceived)
+		return ok && proto.Equal(g.Receipt, w.Receipt)
+	case ChatPresence:
+		g, ok := got.(ChatPresence)
+		return ok && proto.Equal(g.Presence, w.Presence)
+	}
+	return reflect.DeepEqual(got, want)
+}
 
 // translate is pure: these cases pin what the server makes of each whatsmeow event.
 func TestTranslate(t *testing.T) {
@@ -18,7 +57,12 @@ func TestTranslate(t *testing.T) {
 	aliceDevice := types.NewADJID("5511999990001", 0, 1)
 	group := types.NewJID("120363000000000001", types.GroupServer)
 	at := time.Unix(1_700_000_000, 0)
+	ms := at.UnixMilli()
 	source := types.MessageSource{Chat: alice, Sender: aliceDevice}
+	const (
+		delivered = eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED
+		read      = eventsv1.MessageStatus_MESSAGE_STATUS_READ
+	)
 
 	cases := []struct {
 		name string
@@ -28,25 +72,26 @@ func TestTranslate(t *testing.T) {
 		{"plain text", &events.Message{
 			Info:    types.MessageInfo{MessageSource: source, ID: "M1", PushName: "Alice", Timestamp: at},
 			Message: &waE2E.Message{Conversation: proto.String("hi")},
-		}, MessageReceived{Kind: "text", ID: "M1", Chat: alice, Sender: alice, SenderName: "Alice", Text: "hi", Time: at}},
+		}, received(&messagesv1.Inbound{MessageId: "M1", Phone: "5511999990001", SenderName: "Alice", ChatName: "Alice", SentTimeMs: ms}, "hi")},
 		{"reply in a group", &events.Message{
-			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: group, Sender: aliceDevice, IsGroup: true}, ID: "M2", Timestamp: at},
+			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: group, Sender: aliceDevice, IsGroup: true}, ID: "M2", PushName: "Alice", Timestamp: at},
 			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
 				Text: proto.String("yes"), ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("M1")}}},
-		}, MessageReceived{Kind: "text", ID: "M2", Chat: group, Sender: alice, IsGroup: true, Text: "yes", ReplyTo: "M1", Time: at}},
+		}, received(&messagesv1.Inbound{MessageId: "M2", Phone: "120363000000000001-group", Participant: "5511999990001",
+			IsGroup: true, ReplyTo: "M1", SenderName: "Alice", SentTimeMs: ms}, "yes")},
 		{"an image, not rendered yet, named", &events.Message{
 			Info:    types.MessageInfo{MessageSource: source, ID: "M4", Timestamp: at},
 			Message: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("look")}},
-		}, MessageReceived{Kind: "image", ID: "M4", Chat: alice, Sender: alice, Time: at}},
+		}, other(&messagesv1.Inbound{MessageId: "M4", Phone: "5511999990001", SentTimeMs: ms}, "image")},
 		{"a reaction, named", &events.Message{
 			Info:    types.MessageInfo{MessageSource: source, ID: "M5"},
 			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍")}},
-		}, MessageReceived{Kind: "reaction", ID: "M5", Chat: alice, Sender: alice}},
+		}, other(&messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001"}, "reaction")},
 		{"a revoke, named", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()},
 				MessageContextInfo: &waE2E.MessageContextInfo{}},
-		}, MessageReceived{Kind: "revoke", ID: "M6", Chat: alice, Sender: alice}},
+		}, other(&messagesv1.Inbound{MessageId: "M6", Phone: "5511999990001"}, "revoke")},
 		{"the phone's app state keys are no content", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M7"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
@@ -57,22 +102,30 @@ func TestTranslate(t *testing.T) {
 			Message: &waE2E.Message{SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{}},
 		}, nil},
 		{"delivered", &events.Receipt{MessageSource: source, MessageIDs: []string{"A", "B"}, Type: types.ReceiptTypeDelivered, Timestamp: at},
-			ReceiptReceived{IDs: []string{"A", "B"}, Chat: alice, Sender: alice, Status: StatusReceived, Time: at}},
+			receipt(delivered, "5511999990001", "A", "B")},
 		{"inactive counts as delivered", &events.Receipt{MessageSource: source, MessageIDs: []string{"A"}, Type: types.ReceiptTypeInactive},
-			ReceiptReceived{IDs: []string{"A"}, Chat: alice, Sender: alice, Status: StatusReceived}},
+			receipt(delivered, "5511999990001", "A")},
 		{"read", &events.Receipt{MessageSource: source, MessageIDs: []string{"A"}, Type: types.ReceiptTypeRead},
-			ReceiptReceived{IDs: []string{"A"}, Chat: alice, Sender: alice, Status: StatusRead}},
+			receipt(read, "5511999990001", "A")},
 		{"played", &events.Receipt{MessageSource: source, MessageIDs: []string{"A"}, Type: types.ReceiptTypePlayed},
-			ReceiptReceived{IDs: []string{"A"}, Chat: alice, Sender: alice, Status: StatusPlayed}},
+			receipt(eventsv1.MessageStatus_MESSAGE_STATUS_PLAYED, "5511999990001", "A")},
 		{"read by this account elsewhere", &events.Receipt{MessageSource: source, MessageIDs: []string{"A"}, Type: types.ReceiptTypeReadSelf},
-			ReceiptReceived{IDs: []string{"A"}, Chat: alice, Sender: alice, Status: StatusReadSelf}},
+			receipt(eventsv1.MessageStatus_MESSAGE_STATUS_READ_SELF, "5511999990001", "A")},
+		{"read in a group, by a member", &events.Receipt{MessageSource: types.MessageSource{Chat: group, Sender: aliceDevice, IsGroup: true},
+			MessageIDs: []string{"A"}, Type: types.ReceiptTypeRead},
+			ReceiptReceived{&eventsv1.MessageStatusChanged{MessageIds: []string{"A"}, Status: read,
+				Phone: "120363000000000001-group", Participant: "5511999990001"}}},
 		{"retry receipts are whatsmeow's business", &events.Receipt{MessageSource: source, Type: types.ReceiptTypeRetry}, nil},
-		{"typing", &events.ChatPresence{MessageSource: source, State: types.ChatPresenceComposing}, ChatPresence{Chat: alice, State: ChatComposing}},
+		{"typing", &events.ChatPresence{MessageSource: source, State: types.ChatPresenceComposing},
+			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
 		{"recording", &events.ChatPresence{MessageSource: source, State: types.ChatPresenceComposing, Media: types.ChatPresenceMediaAudio},
-			ChatPresence{Chat: alice, State: ChatRecording}},
-		{"stopped", &events.ChatPresence{MessageSource: source, State: types.ChatPresencePaused}, ChatPresence{Chat: alice, State: ChatPaused}},
-		{"offline", &events.Presence{From: alice, Unavailable: true, LastSeen: at}, ChatPresence{Chat: alice, State: ChatUnavailable, LastSeen: at}},
-		{"paired", &events.PairSuccess{ID: aliceDevice, Platform: "android", BusinessName: "Shop"}, Paired{JID: aliceDevice, Platform: "android", BusinessName: "Shop"}},
+			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_RECORDING, time.Time{})},
+		{"stopped", &events.ChatPresence{MessageSource: source, State: types.ChatPresencePaused},
+			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_PAUSED, time.Time{})},
+		{"offline", &events.Presence{From: alice, Unavailable: true, LastSeen: at},
+			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, at)},
+		{"paired", &events.PairSuccess{ID: aliceDevice, Platform: "android", BusinessName: "Shop"},
+			Paired{JID: "5511999990001:1@s.whatsapp.net", Platform: "android", BusinessName: "Shop"}},
 		{"connected", &events.Connected{}, Connected{}},
 		{"connection lost", &events.Disconnected{}, Disconnected{Reason: "connection lost", Reconnecting: true}},
 		{"replaced", &events.StreamReplaced{}, Disconnected{Reason: "another client connected with this device"}},
@@ -89,8 +142,8 @@ func TestTranslate(t *testing.T) {
 				}
 				return
 			}
-			if !ok || !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("translate = %#v, %v\nwant %#v", got, ok, c.want)
+			if !ok || !sameEvent(got, c.want) {
+				t.Fatalf("translate = %v, %v\nwant %v", got, ok, c.want)
 			}
 		})
 	}
@@ -133,34 +186,36 @@ func TestTranslateNamesPeopleByPhoneNumber(t *testing.T) {
 	}{
 		{"a LID chat, the phone number beside", &events.Message{Info: types.MessageInfo{ID: "1", MessageSource: types.MessageSource{
 			Chat: aliceLID, Sender: device(aliceLID), SenderAlt: alice}}, Message: text},
-			MessageReceived{Kind: "text", ID: "1", Chat: alice, ChatLID: aliceLID, Sender: alice, SenderLID: aliceLID, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "1", Phone: "5511999990001", ChatLid: "101@lid", SenderLid: "101@lid"}, "hi")},
 		{"a LID chat, the phone number from the store", &events.Message{Info: types.MessageInfo{ID: "2", MessageSource: types.MessageSource{
 			Chat: bobLID, Sender: device(bobLID)}}, Message: text},
-			MessageReceived{Kind: "text", ID: "2", Chat: bob, ChatLID: bobLID, Sender: bob, SenderLID: bobLID, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "2", Phone: "5511999990002", ChatLid: "102@lid", SenderLid: "102@lid"}, "hi")},
 		{"a LID chat, no phone number known", &events.Message{Info: types.MessageInfo{ID: "3", MessageSource: types.MessageSource{
 			Chat: stranger, Sender: device(stranger)}}, Message: text},
-			MessageReceived{Kind: "text", ID: "3", Chat: stranger, ChatLID: stranger, Sender: stranger, SenderLID: stranger, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "3", Phone: "999@lid", ChatLid: "999@lid", SenderLid: "999@lid"}, "hi")},
 		{"a phone-number chat, the LID beside", &events.Message{Info: types.MessageInfo{ID: "4", MessageSource: types.MessageSource{
 			Chat: alice, Sender: device(alice), SenderAlt: aliceLID}}, Message: text},
-			MessageReceived{Kind: "text", ID: "4", Chat: alice, ChatLID: aliceLID, Sender: alice, SenderLID: aliceLID, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "4", Phone: "5511999990001", ChatLid: "101@lid", SenderLid: "101@lid"}, "hi")},
 		{"a LID group", &events.Message{Info: types.MessageInfo{ID: "5", MessageSource: types.MessageSource{
 			Chat: group, IsGroup: true, Sender: device(aliceLID), SenderAlt: alice, AddressingMode: types.AddressingModeLID}}, Message: text},
-			MessageReceived{Kind: "text", ID: "5", Chat: group, Sender: alice, SenderLID: aliceLID, IsGroup: true, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "5", Phone: "120363000000000001-group", Participant: "5511999990001",
+				SenderLid: "101@lid", IsGroup: true}, "hi")},
 		{"sent by another device of this account to a LID", &events.Message{Info: types.MessageInfo{ID: "6", MessageSource: types.MessageSource{
 			Chat: bobLID, Sender: device(me), IsFromMe: true, RecipientAlt: bob}}, Message: text},
-			MessageReceived{Kind: "text", ID: "6", Chat: bob, ChatLID: bobLID, Sender: me, FromMe: true, Text: "hi"}},
+			received(&messagesv1.Inbound{MessageId: "6", Phone: "5511999990002", ChatLid: "102@lid", FromMe: true}, "hi")},
 		{"a receipt in a LID chat", &events.Receipt{MessageSource: types.MessageSource{Chat: aliceLID, Sender: device(aliceLID), SenderAlt: alice},
 			MessageIDs: []string{"A"}, Type: types.ReceiptTypeRead},
-			ReceiptReceived{IDs: []string{"A"}, Chat: alice, Sender: alice, Status: StatusRead}},
+			receipt(eventsv1.MessageStatus_MESSAGE_STATUS_READ, "5511999990001", "A")},
 		{"typing in a LID chat", &events.ChatPresence{MessageSource: types.MessageSource{Chat: bobLID, Sender: bobLID}, State: types.ChatPresenceComposing},
-			ChatPresence{Chat: bob, State: ChatComposing}},
-		{"presence of a LID", &events.Presence{From: bobLID}, ChatPresence{Chat: bob, State: ChatAvailable}},
+			presence("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
+		{"presence of a LID", &events.Presence{From: bobLID},
+			presence("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_AVAILABLE, time.Time{})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, ok := tr.translate(c.in)
-			if !ok || !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("translate = %#v, %v\nwant %#v", got, ok, c.want)
+			if !ok || !sameEvent(got, c.want) {
+				t.Fatalf("translate = %v, %v\nwant %v", got, ok, c.want)
 			}
 		})
 	}

@@ -11,8 +11,8 @@ import (
 // ErrInvalidRecipient is returned for a recipient that is none of the forms package recipient knows.
 var ErrInvalidRecipient = recipient.ErrInvalid
 
-// RecipientJID turns PlugZapi's `phone` field (see package recipient) into a WhatsApp JID.
-func RecipientJID(phone string) (types.JID, error) {
+// recipientJID turns PlugZapi's `phone` field (see package recipient) into a WhatsApp JID.
+func recipientJID(phone string) (types.JID, error) {
 	r, err := recipient.Parse(phone)
 	if err != nil {
 		return types.JID{}, fmt.Errorf("recipient: %w", err)
@@ -26,9 +26,9 @@ func RecipientJID(phone string) (types.JID, error) {
 	return types.NewJID(r.ID, types.DefaultUserServer), nil
 }
 
-// PhoneOf is the inverse of RecipientJID: the `phone` value PlugZapi shows for a chat or a person. A person
+// phoneOf is the inverse of recipientJID: the `phone` value PlugZapi shows for a chat or a person. A person
 // known only by LID shows as "<digits>@lid".
-func PhoneOf(jid types.JID) string {
+func phoneOf(jid types.JID) string {
 	r := recipient.Recipient{Kind: recipient.Phone, ID: jid.User}
 	switch jid.Server {
 	case types.GroupServer:
@@ -39,8 +39,5 @@ func PhoneOf(jid types.JID) string {
 	return r.String()
 }
 
-// JID is a WhatsApp address (user, group or device), re-exported so that callers need not import whatsmeow.
-type JID = types.JID
-
 // IsGroup reports whether jid is a group chat.
-func IsGroup(jid JID) bool { return jid.Server == types.GroupServer }
+func isGroup(jid types.JID) bool { return jid.Server == types.GroupServer }

@@ -32,25 +32,25 @@ func TestRecipientJID(t *testing.T) {
 		{"12ab@lid", "", true},
 	}
 	for _, c := range cases {
-		got, err := RecipientJID(c.phone)
+		got, err := recipientJID(c.phone)
 		if c.err {
 			if !errors.Is(err, ErrInvalidRecipient) {
-				t.Errorf("RecipientJID(%q) = %v, %v; want ErrInvalidRecipient", c.phone, got, err)
+				t.Errorf("recipientJID(%q) = %v, %v; want ErrInvalidRecipient", c.phone, got, err)
 			}
 			continue
 		}
 		if err != nil || got.String() != c.want {
-			t.Errorf("RecipientJID(%q) = %v, %v; want %s", c.phone, got, err, c.want)
+			t.Errorf("recipientJID(%q) = %v, %v; want %s", c.phone, got, err, c.want)
 		}
-		if back := PhoneOf(got); back != c.phone {
-			t.Errorf("PhoneOf(RecipientJID(%q)) = %q", c.phone, back)
+		if back := phoneOf(got); back != c.phone {
+			t.Errorf("phoneOf(recipientJID(%q)) = %q", c.phone, back)
 		}
 	}
 }
 
 func TestPhoneOfDevice(t *testing.T) {
 	dev := types.NewADJID("5511999990001", 0, 3)
-	if got := PhoneOf(dev); got != "5511999990001" {
-		t.Errorf("PhoneOf(%s) = %q", dev, got)
+	if got := phoneOf(dev); got != "5511999990001" {
+		t.Errorf("phoneOf(%s) = %q", dev, got)
 	}
 }

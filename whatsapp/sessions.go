@@ -105,7 +105,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log, pushName: device.PushName}
+	c := &Conn{cli: cli, log: log, pushName: device.PushName, accounts: map[string]types.JID{}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
 	tr := translator{lids: s.container.LIDMap}
@@ -121,7 +121,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 			return true
 		}
 		if _, ok := e.(Connected); ok && cli.Store.ID != nil {
-			e = Connected{JID: *cli.Store.ID}
+			e = Connected{Phone: cli.Store.ID.User}
 		}
 		return handle(e)
 	})

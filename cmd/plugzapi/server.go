@@ -91,7 +91,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg.MaxQueueWhileDisconnected = cfg.MaxQueueWhileOffline
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
-		Sessions: sessions, View: cons.View, Webhooks: cons.Webhooks, Admin: db,
+		Sessions: actorSessions{sessions}, View: cons.View, Webhooks: cons.Webhooks, Admin: db,
 	})
 	if err != nil {
 		return err
@@ -159,4 +159,15 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 	log.Warn("USING THE WHATSAPP SIMULATOR: its public test root key is trusted instead of WhatsApp's. "+
 		"Never run production traffic like this.", "simulator", addr)
 	return func(cli *whatsmeow.Client) { simclient.Configure(cli, addr) }
+}
+
+// actorSessions gives the instance actors WhatsApp clients as the small interface they use.
+type actorSessions struct{ *whatsapp.Sessions }
+
+func (s actorSessions) Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
+	conn, err := s.Sessions.Open(ctx, deviceJID, sessionName, handle)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
 }

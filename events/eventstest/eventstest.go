@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/store"
 )
 
@@ -102,8 +103,8 @@ func Connected(phone string) *eventsv1.Event {
 
 // Queued is a MessageQueued event.
 func Queued(zaapID, messageID, phone string) *eventsv1.Event {
-	return &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{
-		ZaapId: zaapID, MessageId: messageID, Phone: phone, Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
+	return &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &messagesv1.Outbound{
+		ZaapId: zaapID, MessageId: messageID, Phone: phone, Type: messagesv1.Kind_KIND_TEXT,
 	}}}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/plugzapi/plugzapi/events/instanceview"
 	"github.com/plugzapi/plugzapi/events/metrics"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // value returns the value of the series name{labels} (counter, gauge, or a histogram's sample count), and
@@ -94,7 +95,7 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 	ev := func(ms int64, p any) *eventsv1.Event {
 		e := &eventsv1.Event{TimeMs: ms}
 		switch p := p.(type) {
-		case *eventsv1.MessageQueued:
+		case *messagesv1.Outbound:
 			e.Payload = &eventsv1.Event_MessageQueued{MessageQueued: p}
 		case *eventsv1.MessageSent:
 			e.Payload = &eventsv1.Event_MessageSent{MessageSent: p}
@@ -104,7 +105,7 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 			e.Payload = &eventsv1.Event_MessageCancelled{MessageCancelled: p}
 		case *eventsv1.MessageStatusChanged:
 			e.Payload = &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: p}
-		case *eventsv1.MessageReceived:
+		case *messagesv1.Inbound:
 			e.Payload = &eventsv1.Event_MessageReceived{MessageReceived: p}
 		case *eventsv1.Connected:
 			e.Payload = &eventsv1.Event_Connected{Connected: p}
@@ -117,24 +118,24 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 	}
 	eventstest.Append(t, log, "A",
 		ev(1000, &eventsv1.Connected{Phone: "1"}),
-		ev(1000, &eventsv1.MessageQueued{ZaapId: "z1", MessageId: "m1"}),
-		ev(1500, &eventsv1.MessageQueued{ZaapId: "z2", MessageId: "m2"}),
-		ev(2000, &eventsv1.MessageQueued{ZaapId: "z3", MessageId: "m3"}),
-		ev(2000, &eventsv1.MessageQueued{ZaapId: "z4", MessageId: "m4"}),
+		ev(1000, &messagesv1.Outbound{ZaapId: "z1", MessageId: "m1"}),
+		ev(1500, &messagesv1.Outbound{ZaapId: "z2", MessageId: "m2"}),
+		ev(2000, &messagesv1.Outbound{ZaapId: "z3", MessageId: "m3"}),
+		ev(2000, &messagesv1.Outbound{ZaapId: "z4", MessageId: "m4"}),
 		ev(3000, &eventsv1.MessageSent{ZaapId: "z1", MessageId: "m1"}), // 2s after queued
 		ev(6500, &eventsv1.MessageSent{ZaapId: "z2", MessageId: "m2"}), // 5s after queued
 		ev(7000, &eventsv1.MessageFailed{ZaapId: "z3", MessageId: "m3"}),
 		ev(7000, &eventsv1.MessageStatusChanged{MessageIds: []string{"m1", "m2"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED}),
 		ev(8000, &eventsv1.MessageStatusChanged{MessageIds: []string{"m1"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ}),
-		ev(8000, &eventsv1.MessageReceived{MessageId: "in1"}),
-		ev(8000, &eventsv1.MessageReceived{MessageId: "in2", FromMe: true}),
+		ev(8000, &messagesv1.Inbound{MessageId: "in1"}),
+		ev(8000, &messagesv1.Inbound{MessageId: "in2", FromMe: true}),
 	)
 	eventstest.Append(t, log, "B",
 		ev(1000, &eventsv1.Connected{Phone: "2"}),
 		ev(2000, &eventsv1.Disconnected{}),
 		ev(3000, &eventsv1.Connected{Phone: "2"}),
 		ev(4000, &eventsv1.LoggedOut{}),
-		ev(4000, &eventsv1.MessageQueued{ZaapId: "z1", MessageId: "m1"}),
+		ev(4000, &messagesv1.Outbound{ZaapId: "z1", MessageId: "m1"}),
 		ev(5000, &eventsv1.MessageCancelled{ZaapId: "z1", MessageId: "m1"}),
 	)
 	eventstest.WaitFor(t, 5*time.Second, "all events counted", func() bool {

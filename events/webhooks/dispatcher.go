@@ -315,7 +315,6 @@ func (d *dispatcher) attempt(h delivery) (outcome, string) {
 	if err := proto.Unmarshal(h.event, ev); err != nil {
 		return dead, fmt.Sprintf("stored event is unreadable: %v", err)
 	}
-	var content *events.ReceivedContent
 	if h.vaultKey != "" {
 		raw, err := d.db.Vault().Get(ctx, h.vaultKey)
 		if errors.Is(err, store.ErrVaultNotFound) {
@@ -324,14 +323,14 @@ func (d *dispatcher) attempt(h delivery) (outcome, string) {
 		if err != nil {
 			return d.transient(fmt.Sprintf("read message content: %v", err))
 		}
-		c, err := events.UnmarshalReceivedContent(raw)
+		whole, err := events.Unseal(ev.GetMessageReceived(), raw)
 		clear(raw)
 		if err != nil {
 			return dead, err.Error()
 		}
-		content = &c
+		ev.Payload = &eventsv1.Event_MessageReceived{MessageReceived: whole}
 	}
-	body, err := Render(h.callback, ev, content)
+	body, err := Render(h.callback, ev)
 	if err != nil {
 		return dead, err.Error()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/store"
 )
 
@@ -197,7 +198,7 @@ func (e *env) sent(n int) *eventsv1.Event {
 }
 
 // received appends a MessageReceived whose content goes into the vault in the same transaction.
-func (e *env) received(inst, id, text string, fromMe bool) string {
+func (e *env) received(inst, id, body string, fromMe bool) string {
 	e.t.Helper()
 	ctx := context.Background()
 	key := events.InboundVaultKey(inst, id)
@@ -205,13 +206,14 @@ func (e *env) received(inst, id, text string, fromMe bool) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	content, err := events.ReceivedContent{Text: text, SenderName: "Ana"}.Marshal()
+	public, record, err := events.Seal(&messagesv1.Inbound{
+		MessageId: id, Phone: "5511999990002", FromMe: fromMe, Type: messagesv1.Kind_KIND_TEXT, VaultKey: key,
+		Content: text(body), SenderName: "Ana"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	_, err = e.log.Append(ctx, inst, last, []*eventsv1.Event{{Payload: &eventsv1.Event_MessageReceived{MessageReceived: &eventsv1.MessageReceived{
-		MessageId: id, Phone: "5511999990002", FromMe: fromMe, Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, VaultKey: key,
-	}}}}, func(tx *sql.Tx) error { return e.db.Vault().Put(ctx, tx, key, content) })
+	_, err = e.log.Append(ctx, inst, last, []*eventsv1.Event{{Payload: &eventsv1.Event_MessageReceived{MessageReceived: public}}},
+		func(tx *sql.Tx) error { return e.db.Vault().Put(ctx, tx, key, record) })
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // The callback types: the "type" field of each payload, as PlugZapi spells them.
@@ -57,7 +57,7 @@ func routes(ev *eventsv1.Event) []route {
 		}
 		return []route{{eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS, MessageStatusCallback}}
 	case *eventsv1.Event_MessageReceived:
-		if t := p.MessageReceived.GetType(); t != eventsv1.MessageType_MESSAGE_TYPE_TEXT && t != eventsv1.MessageType_MESSAGE_TYPE_OTHER {
+		if p.MessageReceived.GetType() == messagesv1.Kind_KIND_UNSPECIFIED {
 			return nil
 		}
 		out := make([]route, 0, 2)
@@ -129,10 +129,6 @@ type statusPayload struct {
 	Type       string   `json:"type"`
 }
 
-type textContent struct {
-	Message string `json:"message"`
-}
-
 type receivedPayload struct {
 	WaitingMessage     bool    `json:"waitingMessage"`
 	IsGroup            bool    `json:"isGroup"`
@@ -153,18 +149,12 @@ type receivedPayload struct {
 	Type               string  `json:"type"`
 	// Z-API's LID fields, when the LIDs are known: the contact's in a one-to-one chat, the sender's, and in a
 	// group the participant's.
-	ChatLid        string       `json:"chatLid,omitempty"`
-	SenderLid      string       `json:"senderLid,omitempty"`
-	ParticipantLid string       `json:"participantLid,omitempty"`
-	Text           *textContent `json:"text,omitempty"`
-	// A content the server does not render yet: PlugZapi's system-event fields, which consumers ignore when they
-	// do not know the code, naming WhatsApp's type of the content.
-	Notification           string   `json:"notification,omitempty"`
-	NotificationParameters []string `json:"notificationParameters,omitempty"`
+	ChatLid        string `json:"chatLid,omitempty"`
+	SenderLid      string `json:"senderLid,omitempty"`
+	ParticipantLid string `json:"participantLid,omitempty"`
+	// The content: one of these (see content.go).
+	receivedContent
 }
-
-// notificationUnsupported is the notification of a received message whose content is not rendered yet.
-const notificationUnsupported = "MESSAGE_TYPE_NOT_SUPPORTED"
 
 type connectedPayload struct {
 	Type       string `json:"type"`
@@ -194,11 +184,11 @@ type presencePayload struct {
 // version); such a delivery is dead-lettered, not retried.
 var errNoPayload = errors.New("event does not render as this callback")
 
-// Render returns the JSON body of a webhook of the given callback type for ev. content is the inbound
-// message's vault record, needed (and only used) for ReceivedCallback. Rendering is deterministic: a retry
-// sends the same bytes.
-func Render(callback string, ev *eventsv1.Event, content *events.ReceivedContent) ([]byte, error) {
-	v, err := payload(callback, ev, content)
+// Render returns the JSON body of a webhook of the given callback type for ev. A MessageReceived event must
+// hold the whole message, its private part unsealed from the vault (events.Unseal). Rendering is deterministic:
+// a retry sends the same bytes.
+func Render(callback string, ev *eventsv1.Event) ([]byte, error) {
+	v, err := payload(callback, ev)
 	if err != nil {
 		return nil, fmt.Errorf("render %s for event %s: %w", callback, ev.GetId(), err)
 	}
@@ -212,7 +202,7 @@ func Render(callback string, ev *eventsv1.Event, content *events.ReceivedContent
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-func payload(callback string, ev *eventsv1.Event, content *events.ReceivedContent) (any, error) {
+func payload(callback string, ev *eventsv1.Event) (any, error) {
 	inst, at := ev.GetInstanceId(), ev.GetTimeMs()
 	switch p := ev.GetPayload().(type) {
 	case *eventsv1.Event_MessageSent:
@@ -250,9 +240,6 @@ func payload(callback string, ev *eventsv1.Event, content *events.ReceivedConten
 		if callback != ReceivedCallback {
 			break
 		}
-		if content == nil {
-			return nil, errors.New("received message without content")
-		}
 		if ts := m.GetSentTimeMs(); ts != 0 {
 			at = ts
 		}
@@ -270,15 +257,13 @@ func payload(callback string, ev *eventsv1.Event, content *events.ReceivedConten
 		}
 		out := receivedPayload{
 			IsGroup: m.GetIsGroup(), InstanceID: inst, MessageID: m.GetMessageId(), Phone: m.GetPhone(),
-			FromMe: m.GetFromMe(), Momment: at, Status: status, ChatName: content.ChatName,
-			SenderName: content.SenderName, ParticipantPhone: participant,
+			FromMe: m.GetFromMe(), Momment: at, Status: status, ChatName: m.GetChatName(),
+			SenderName: m.GetSenderName(), ParticipantPhone: participant,
 			ReferenceMessageID: m.GetReplyTo(), Type: ReceivedCallback,
 			ChatLid: m.GetChatLid(), SenderLid: m.GetSenderLid(), ParticipantLid: participantLid,
 		}
-		if m.GetType() == eventsv1.MessageType_MESSAGE_TYPE_TEXT {
-			out.Text = &textContent{Message: content.Text}
-		} else {
-			out.Notification, out.NotificationParameters = notificationUnsupported, []string{m.GetContentType()}
+		if err := renderContent(&out, m); err != nil {
+			return nil, err
 		}
 		return out, nil
 	case *eventsv1.Event_Connected:

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/plugzapi/plugzapi/events"
+	"google.golang.org/protobuf/proto"
+
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -18,6 +20,11 @@ const (
 	goldenInstance = "3B6F1E2A9C4D5E6F708192A3B4C5D6E7"
 	goldenTime     = int64(1732450000123)
 )
+
+// text is a text content.
+func text(body string) *messagesv1.Content {
+	return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: body}}}
+}
 
 func ev(p any) *eventsv1.Event {
 	e := &eventsv1.Event{Id: "01JDH5Q0000000000000000000", InstanceId: goldenInstance, Seq: 7, TimeMs: goldenTime}
@@ -28,7 +35,7 @@ func ev(p any) *eventsv1.Event {
 		e.Payload = &eventsv1.Event_MessageFailed{MessageFailed: p}
 	case *eventsv1.MessageStatusChanged:
 		e.Payload = &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: p}
-	case *eventsv1.MessageReceived:
+	case *messagesv1.Inbound:
 		e.Payload = &eventsv1.Event_MessageReceived{MessageReceived: p}
 	case *eventsv1.Connected:
 		e.Payload = &eventsv1.Event_Connected{Connected: p}
@@ -48,63 +55,62 @@ var goldenCases = []struct {
 	name     string
 	callback string
 	event    *eventsv1.Event
-	content  *events.ReceivedContent
 }{
 	{"delivery_sent", DeliveryCallback, ev(&eventsv1.MessageSent{
-		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000}), nil},
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000})},
 	{"delivery_failed", DeliveryCallback, ev(&eventsv1.MessageFailed{
-		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", Error: "Phone number does not exist"}), nil},
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", Error: "Phone number does not exist"})},
 	{"status_sent", MessageStatusCallback, ev(&eventsv1.MessageSent{
-		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000}), nil},
+		ZaapId: "01JDH5ZAAP", MessageId: "3EB0C767D26A1D2B7A5E", Phone: "5511999990001", ServerTimeMs: 1732450001000})},
 	{"status_received", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
-		MessageIds: []string{"3EB0C767D26A1D2B7A5E", "3EB0C767D26A1D2B7A5F"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED, Phone: "5511999990001"}), nil},
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E", "3EB0C767D26A1D2B7A5F"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_RECEIVED, Phone: "5511999990001"})},
 	{"status_read", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
-		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ, Phone: "5511999990001"}), nil},
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ, Phone: "5511999990001"})},
 	{"status_played", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
-		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_PLAYED, Phone: "5511999990001"}), nil},
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_PLAYED, Phone: "5511999990001"})},
 	{"status_read_self", MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{
-		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ_SELF, Phone: "5511999990001"}), nil},
-	{"received_text", ReceivedCallback, ev(&eventsv1.MessageReceived{
-		MessageId: "ABCDEF0123456789", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
-		SentTimeMs: 1732449999000, VaultKey: "k", Size: 9}),
-		&events.ReceivedContent{Text: "Olá <b>&</b> \"tchau\"", SenderName: "Ana", ChatName: "Ana Souza"}},
-	{"received_group_reply", ReceivedCallback, ev(&eventsv1.MessageReceived{
+		MessageIds: []string{"3EB0C767D26A1D2B7A5E"}, Status: eventsv1.MessageStatus_MESSAGE_STATUS_READ_SELF, Phone: "5511999990001"})},
+	{"received_text", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456789", Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", Size: 9,
+		Content: text("Olá <b>&</b> \"tchau\""), SenderName: "Ana", ChatName: "Ana Souza"})},
+	{"received_group_reply", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456790", Phone: "120363019502650977-group", Participant: "5511999990003", IsGroup: true,
-		Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, SentTimeMs: 1732449999000, ReplyTo: "3EB0C767D26A1D2B7A5E", VaultKey: "k"}),
-		&events.ReceivedContent{Text: "concordo", SenderName: "Bruno", ChatName: "Equipe"}},
-	{"received_from_me", ReceivedCallback, ev(&eventsv1.MessageReceived{
-		MessageId: "ABCDEF0123456791", Phone: "5511999990002", FromMe: true, Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
-		SentTimeMs: 1732449999000, VaultKey: "k"}),
-		&events.ReceivedContent{Text: "typed on the phone", SenderName: "Me"}},
-	{"connected", ConnectedCallback, ev(&eventsv1.Connected{Phone: "5511999990000"}), nil},
-	{"disconnected", DisconnectedCallback, ev(&eventsv1.Disconnected{}), nil},
-	{"disconnected_reason", DisconnectedCallback, ev(&eventsv1.Disconnected{Reason: "stream replaced"}), nil},
-	{"logged_out", DisconnectedCallback, ev(&eventsv1.LoggedOut{Reason: "Device has been logged out", ByApi: true}), nil},
+		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, ReplyTo: "3EB0C767D26A1D2B7A5E", VaultKey: "k",
+		Content: text("concordo"), SenderName: "Bruno", ChatName: "Equipe"})},
+	{"received_from_me", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456791", Phone: "5511999990002", FromMe: true, Type: messagesv1.Kind_KIND_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k",
+		Content: text("typed on the phone"), SenderName: "Me"})},
+	{"connected", ConnectedCallback, ev(&eventsv1.Connected{Phone: "5511999990000"})},
+	{"disconnected", DisconnectedCallback, ev(&eventsv1.Disconnected{})},
+	{"disconnected_reason", DisconnectedCallback, ev(&eventsv1.Disconnected{Reason: "stream replaced"})},
+	{"logged_out", DisconnectedCallback, ev(&eventsv1.LoggedOut{Reason: "Device has been logged out", ByApi: true})},
 	{"presence_composing", PresenceChatCallback, ev(&eventsv1.ChatPresenceChanged{
-		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING}), nil},
+		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING})},
 	{"presence_unavailable_last_seen", PresenceChatCallback, ev(&eventsv1.ChatPresenceChanged{
-		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, LastSeenMs: 1732449000000}), nil},
+		Phone: "5511999990002", Presence: eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, LastSeenMs: 1732449000000})},
 	// A contact who writes by LID: the phone number WhatsApp gave beside it, and the LID in Z-API's fields.
-	{"received_lid_chat", ReceivedCallback, ev(&eventsv1.MessageReceived{
-		MessageId: "ABCDEF0123456792", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT,
-		SentTimeMs: 1732449999000, VaultKey: "k", ChatLid: "123456789012345@lid", SenderLid: "123456789012345@lid"}),
-		&events.ReceivedContent{Text: "oi", SenderName: "Ana", ChatName: "Ana"}},
+	{"received_lid_chat", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456792", Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", ChatLid: "123456789012345@lid", SenderLid: "123456789012345@lid",
+		Content: text("oi"), SenderName: "Ana", ChatName: "Ana"})},
 	// A LID-addressed group whose member's phone number is not known: the LID in its place.
-	{"received_lid_group", ReceivedCallback, ev(&eventsv1.MessageReceived{
+	{"received_lid_group", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456793", Phone: "120363019502650977-group", Participant: "987654321012345@lid", IsGroup: true,
-		Type: eventsv1.MessageType_MESSAGE_TYPE_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", SenderLid: "987654321012345@lid"}),
-		&events.ReceivedContent{Text: "olá", SenderName: "Caio"}},
+		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", SenderLid: "987654321012345@lid",
+		Content: text("olá"), SenderName: "Caio"})},
 	// A content not rendered yet still makes a webhook, naming the type.
-	{"received_not_supported", ReceivedCallback, ev(&eventsv1.MessageReceived{
-		MessageId: "ABCDEF0123456794", Phone: "5511999990002", Type: eventsv1.MessageType_MESSAGE_TYPE_OTHER,
-		ContentType: "image", SentTimeMs: 1732449999000, VaultKey: "k"}),
-		&events.ReceivedContent{SenderName: "Ana", ChatName: "Ana"}},
+	{"received_not_supported", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456794", Phone: "5511999990002", Type: messagesv1.Kind_KIND_OTHER,
+		ContentType: "image", SentTimeMs: 1732449999000, VaultKey: "k",
+		SenderName: "Ana", ChatName: "Ana"})},
 }
 
 func TestRenderGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Render(tc.callback, tc.event, tc.content)
+			got, err := Render(tc.callback, tc.event)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,14 +154,15 @@ func TestRenderGolden(t *testing.T) {
 
 func TestRenderRefusesMismatches(t *testing.T) {
 	sent := goldenCases[0].event
-	if _, err := Render(ConnectedCallback, sent, nil); err == nil {
+	if _, err := Render(ConnectedCallback, sent); err == nil {
 		t.Fatal("rendered a MessageSent as ConnectedCallback")
 	}
-	received := goldenCases[7].event
-	if _, err := Render(ReceivedCallback, received, nil); err == nil {
+	sealed := proto.Clone(goldenCases[7].event).(*eventsv1.Event)
+	sealed.GetMessageReceived().Content = nil
+	if _, err := Render(ReceivedCallback, sealed); err == nil {
 		t.Fatal("rendered a ReceivedCallback without its content")
 	}
-	if _, err := Render(MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{MessageIds: []string{"x"}}), nil); err == nil {
+	if _, err := Render(MessageStatusCallback, ev(&eventsv1.MessageStatusChanged{MessageIds: []string{"x"}})); err == nil {
 		t.Fatal("rendered a status change without a status")
 	}
 }
@@ -178,7 +185,7 @@ func TestRoutes(t *testing.T) {
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, ReceivedCallback),
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
 		{"from me", goldenCases[9].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
-		{"received, type unspecified", ev(&eventsv1.MessageReceived{MessageId: "x"}), nil},
+		{"received, type unspecified", ev(&messagesv1.Inbound{MessageId: "x"}), nil},
 		{"received, not rendered yet", goldenCases[len(goldenCases)-1].event, want{
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, ReceivedCallback),
 			k(eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY, ReceivedCallback)}},
@@ -186,7 +193,7 @@ func TestRoutes(t *testing.T) {
 		{"logged out", goldenCases[13].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_DISCONNECTED, DisconnectedCallback)}},
 		{"presence", goldenCases[14].event, want{k(eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE, PresenceChatCallback)}},
 		{"presence unspecified", ev(&eventsv1.ChatPresenceChanged{Phone: "1"}), nil},
-		{"queued", &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &eventsv1.MessageQueued{}}}, nil},
+		{"queued", &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: &messagesv1.Outbound{}}}, nil},
 	}
 	for _, tt := range tests {
 		got := routes(tt.event)

@@ -10,6 +10,7 @@
 package actorsv1
 
 import (
+	v1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -35,11 +36,15 @@ type InstanceSnapshot struct {
 	Platform     string `protobuf:"bytes,6,opt,name=platform,proto3" json:"platform,omitempty"`
 	BusinessName string `protobuf:"bytes,7,opt,name=business_name,json=businessName,proto3" json:"business_name,omitempty"`
 	// connected is what the events last said; after a restart the actor knows it is no longer true.
-	Connected bool             `protobuf:"varint,8,opt,name=connected,proto3" json:"connected,omitempty"`
-	Deleted   bool             `protobuf:"varint,9,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Queue     []*QueuedMessage `protobuf:"bytes,10,rep,name=queue,proto3" json:"queue,omitempty"`
+	Connected bool `protobuf:"varint,8,opt,name=connected,proto3" json:"connected,omitempty"`
+	Deleted   bool `protobuf:"varint,9,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// queue holds the MessageQueued events of the messages still waiting, in queue order.
+	Queue []*v1.Event `protobuf:"bytes,12,rep,name=queue,proto3" json:"queue,omitempty"`
 	// recent_inbound holds the IDs of the latest received messages, oldest first, to drop redeliveries.
 	RecentInbound []string `protobuf:"bytes,11,rep,name=recent_inbound,json=recentInbound,proto3" json:"recent_inbound,omitempty"`
+	// format is snapshotFormat of the code that wrote it; a snapshot of another format is ignored and the state
+	// rebuilt from the events.
+	Format        int32 `protobuf:"varint,13,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -137,7 +142,7 @@ func (x *InstanceSnapshot) GetDeleted() bool {
 	return false
 }
 
-func (x *InstanceSnapshot) GetQueue() []*QueuedMessage {
+func (x *InstanceSnapshot) GetQueue() []*v1.Event {
 	if x != nil {
 		return x.Queue
 	}
@@ -151,102 +156,9 @@ func (x *InstanceSnapshot) GetRecentInbound() []string {
 	return nil
 }
 
-type QueuedMessage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ZaapId        string                 `protobuf:"bytes,1,opt,name=zaap_id,json=zaapId,proto3" json:"zaap_id,omitempty"`
-	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
-	ReplyTo       string                 `protobuf:"bytes,4,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	DelayMessageS int32                  `protobuf:"varint,5,opt,name=delay_message_s,json=delayMessageS,proto3" json:"delay_message_s,omitempty"`
-	DelayTypingS  int32                  `protobuf:"varint,6,opt,name=delay_typing_s,json=delayTypingS,proto3" json:"delay_typing_s,omitempty"`
-	Size          int64                  `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
-	CreatedMs     int64                  `protobuf:"varint,8,opt,name=created_ms,json=createdMs,proto3" json:"created_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *QueuedMessage) Reset() {
-	*x = QueuedMessage{}
-	mi := &file_actors_v1_state_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *QueuedMessage) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*QueuedMessage) ProtoMessage() {}
-
-func (x *QueuedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_v1_state_proto_msgTypes[1]
+func (x *InstanceSnapshot) GetFormat() int32 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use QueuedMessage.ProtoReflect.Descriptor instead.
-func (*QueuedMessage) Descriptor() ([]byte, []int) {
-	return file_actors_v1_state_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *QueuedMessage) GetZaapId() string {
-	if x != nil {
-		return x.ZaapId
-	}
-	return ""
-}
-
-func (x *QueuedMessage) GetMessageId() string {
-	if x != nil {
-		return x.MessageId
-	}
-	return ""
-}
-
-func (x *QueuedMessage) GetPhone() string {
-	if x != nil {
-		return x.Phone
-	}
-	return ""
-}
-
-func (x *QueuedMessage) GetReplyTo() string {
-	if x != nil {
-		return x.ReplyTo
-	}
-	return ""
-}
-
-func (x *QueuedMessage) GetDelayMessageS() int32 {
-	if x != nil {
-		return x.DelayMessageS
-	}
-	return 0
-}
-
-func (x *QueuedMessage) GetDelayTypingS() int32 {
-	if x != nil {
-		return x.DelayTypingS
-	}
-	return 0
-}
-
-func (x *QueuedMessage) GetSize() int64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
-func (x *QueuedMessage) GetCreatedMs() int64 {
-	if x != nil {
-		return x.CreatedMs
+		return x.Format
 	}
 	return 0
 }
@@ -255,7 +167,7 @@ var File_actors_v1_state_proto protoreflect.FileDescriptor
 
 const file_actors_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\"\xe9\x02\n" +
+	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xff\x02\n" +
 	"\x10InstanceSnapshot\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -266,21 +178,11 @@ const file_actors_v1_state_proto_rawDesc = "" +
 	"\bplatform\x18\x06 \x01(\tR\bplatform\x12#\n" +
 	"\rbusiness_name\x18\a \x01(\tR\fbusinessName\x12\x1c\n" +
 	"\tconnected\x18\b \x01(\bR\tconnected\x12\x18\n" +
-	"\adeleted\x18\t \x01(\bR\adeleted\x127\n" +
-	"\x05queue\x18\n" +
-	" \x03(\v2!.plugzapi.actors.v1.QueuedMessageR\x05queue\x12%\n" +
-	"\x0erecent_inbound\x18\v \x03(\tR\rrecentInbound\"\xf9\x01\n" +
-	"\rQueuedMessage\x12\x17\n" +
-	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
-	"\n" +
-	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x19\n" +
-	"\breply_to\x18\x04 \x01(\tR\areplyTo\x12&\n" +
-	"\x0fdelay_message_s\x18\x05 \x01(\x05R\rdelayMessageS\x12$\n" +
-	"\x0edelay_typing_s\x18\x06 \x01(\x05R\fdelayTypingS\x12\x12\n" +
-	"\x04size\x18\a \x01(\x03R\x04size\x12\x1d\n" +
-	"\n" +
-	"created_ms\x18\b \x01(\x03R\tcreatedMsB7Z5github.com/plugzapi/plugzapi/proto/actors/v1;actorsv1b\x06proto3"
+	"\adeleted\x18\t \x01(\bR\adeleted\x12/\n" +
+	"\x05queue\x18\f \x03(\v2\x19.plugzapi.events.v1.EventR\x05queue\x12%\n" +
+	"\x0erecent_inbound\x18\v \x03(\tR\rrecentInbound\x12\x16\n" +
+	"\x06format\x18\r \x01(\x05R\x06formatJ\x04\b\n" +
+	"\x10\vB7Z5github.com/plugzapi/plugzapi/proto/actors/v1;actorsv1b\x06proto3"
 
 var (
 	file_actors_v1_state_proto_rawDescOnce sync.Once
@@ -294,13 +196,13 @@ func file_actors_v1_state_proto_rawDescGZIP() []byte {
 	return file_actors_v1_state_proto_rawDescData
 }
 
-var file_actors_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_actors_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_actors_v1_state_proto_goTypes = []any{
 	(*InstanceSnapshot)(nil), // 0: plugzapi.actors.v1.InstanceSnapshot
-	(*QueuedMessage)(nil),    // 1: plugzapi.actors.v1.QueuedMessage
+	(*v1.Event)(nil),         // 1: plugzapi.events.v1.Event
 }
 var file_actors_v1_state_proto_depIdxs = []int32{
-	1, // 0: plugzapi.actors.v1.InstanceSnapshot.queue:type_name -> plugzapi.actors.v1.QueuedMessage
+	1, // 0: plugzapi.actors.v1.InstanceSnapshot.queue:type_name -> plugzapi.events.v1.Event
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -319,7 +221,7 @@ func file_actors_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_v1_state_proto_rawDesc), len(file_actors_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,6 +13,7 @@
 package eventsv1
 
 import (
+	v1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -92,58 +93,6 @@ func (WebhookKind) EnumDescriptor() ([]byte, []int) {
 	return file_events_v1_events_proto_rawDescGZIP(), []int{0}
 }
 
-// MessageType is the kind of content of a message.
-type MessageType int32
-
-const (
-	MessageType_MESSAGE_TYPE_UNSPECIFIED MessageType = 0
-	MessageType_MESSAGE_TYPE_TEXT        MessageType = 1
-	// OTHER is a received content the server does not render yet, named by MessageReceived.content_type: it is
-	// reported all the same, so that nothing received is acknowledged and dropped.
-	MessageType_MESSAGE_TYPE_OTHER MessageType = 2
-)
-
-// Enum value maps for MessageType.
-var (
-	MessageType_name = map[int32]string{
-		0: "MESSAGE_TYPE_UNSPECIFIED",
-		1: "MESSAGE_TYPE_TEXT",
-		2: "MESSAGE_TYPE_OTHER",
-	}
-	MessageType_value = map[string]int32{
-		"MESSAGE_TYPE_UNSPECIFIED": 0,
-		"MESSAGE_TYPE_TEXT":        1,
-		"MESSAGE_TYPE_OTHER":       2,
-	}
-)
-
-func (x MessageType) Enum() *MessageType {
-	p := new(MessageType)
-	*p = x
-	return p
-}
-
-func (x MessageType) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (MessageType) Descriptor() protoreflect.EnumDescriptor {
-	return file_events_v1_events_proto_enumTypes[1].Descriptor()
-}
-
-func (MessageType) Type() protoreflect.EnumType {
-	return &file_events_v1_events_proto_enumTypes[1]
-}
-
-func (x MessageType) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use MessageType.Descriptor instead.
-func (MessageType) EnumDescriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{1}
-}
-
 // MessageStatus is what a receipt says about messages this instance sent (or, for READ_SELF, received).
 type MessageStatus int32
 
@@ -184,11 +133,11 @@ func (x MessageStatus) String() string {
 }
 
 func (MessageStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_events_v1_events_proto_enumTypes[2].Descriptor()
+	return file_events_v1_events_proto_enumTypes[1].Descriptor()
 }
 
 func (MessageStatus) Type() protoreflect.EnumType {
-	return &file_events_v1_events_proto_enumTypes[2]
+	return &file_events_v1_events_proto_enumTypes[1]
 }
 
 func (x MessageStatus) Number() protoreflect.EnumNumber {
@@ -197,7 +146,7 @@ func (x MessageStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MessageStatus.Descriptor instead.
 func (MessageStatus) EnumDescriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
 // ChatPresence is what a contact is doing in a chat with the instance.
@@ -243,11 +192,11 @@ func (x ChatPresence) String() string {
 }
 
 func (ChatPresence) Descriptor() protoreflect.EnumDescriptor {
-	return file_events_v1_events_proto_enumTypes[3].Descriptor()
+	return file_events_v1_events_proto_enumTypes[2].Descriptor()
 }
 
 func (ChatPresence) Type() protoreflect.EnumType {
-	return &file_events_v1_events_proto_enumTypes[3]
+	return &file_events_v1_events_proto_enumTypes[2]
 }
 
 func (x ChatPresence) Number() protoreflect.EnumNumber {
@@ -256,7 +205,7 @@ func (x ChatPresence) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChatPresence.Descriptor instead.
 func (ChatPresence) EnumDescriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 // Event is the envelope stored in the event log and carried on the event stream.
@@ -383,7 +332,7 @@ func (x *Event) GetWebhookConfigured() *WebhookConfigured {
 	return nil
 }
 
-func (x *Event) GetMessageQueued() *MessageQueued {
+func (x *Event) GetMessageQueued() *v1.Outbound {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_MessageQueued); ok {
 			return x.MessageQueued
@@ -428,7 +377,7 @@ func (x *Event) GetMessageStatusChanged() *MessageStatusChanged {
 	return nil
 }
 
-func (x *Event) GetMessageReceived() *MessageReceived {
+func (x *Event) GetMessageReceived() *v1.Inbound {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_MessageReceived); ok {
 			return x.MessageReceived
@@ -508,7 +457,9 @@ type Event_WebhookConfigured struct {
 }
 
 type Event_MessageQueued struct {
-	MessageQueued *MessageQueued `protobuf:"bytes,20,opt,name=message_queued,json=messageQueued,proto3,oneof"`
+	// message_queued: the API accepted a message; it waits in the instance's queue, its content in the vault
+	// under its message_id until it is sent, cancelled or fails for good.
+	MessageQueued *v1.Outbound `protobuf:"bytes,20,opt,name=message_queued,json=messageQueued,proto3,oneof"`
 }
 
 type Event_MessageSent struct {
@@ -528,7 +479,9 @@ type Event_MessageStatusChanged struct {
 }
 
 type Event_MessageReceived struct {
-	MessageReceived *MessageReceived `protobuf:"bytes,25,opt,name=message_received,json=messageReceived,proto3,oneof"`
+	// message_received: a message arrived in one of the instance's chats; its private part is in the vault under
+	// its vault_key until its webhooks have been delivered.
+	MessageReceived *v1.Inbound `protobuf:"bytes,25,opt,name=message_received,json=messageReceived,proto3,oneof"`
 }
 
 type Event_ChatPresenceChanged struct {
@@ -728,116 +681,6 @@ func (x *WebhookConfigured) GetUrl() string {
 	return ""
 }
 
-// MessageQueued: the API accepted a message; it waits in the instance's queue. Its content is in the vault under
-// message_id until it is sent, cancelled or fails for good.
-type MessageQueued struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// zaap_id is the queue item's ID (PlugZapi's zaapId).
-	ZaapId string `protobuf:"bytes,1,opt,name=zaap_id,json=zaapId,proto3" json:"zaap_id,omitempty"`
-	// message_id is the WhatsApp message ID the message will be sent with, assigned now so that a resend after a
-	// crash is the same message.
-	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	// phone is the recipient: digits of a phone number, or a group ID.
-	Phone string      `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
-	Type  MessageType `protobuf:"varint,4,opt,name=type,proto3,enum=plugzapi.events.v1.MessageType" json:"type,omitempty"`
-	// reply_to is the WhatsApp ID of the message this one quotes, if any.
-	ReplyTo string `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	// delay_message_s is the pause after this message before the next one goes out; 0 means the default pacing.
-	DelayMessageS int32 `protobuf:"varint,6,opt,name=delay_message_s,json=delayMessageS,proto3" json:"delay_message_s,omitempty"`
-	// delay_typing_s is how long "typing…" shows before the message is sent.
-	DelayTypingS int32 `protobuf:"varint,7,opt,name=delay_typing_s,json=delayTypingS,proto3" json:"delay_typing_s,omitempty"`
-	// size is the content's length in bytes.
-	Size          int64 `protobuf:"varint,8,opt,name=size,proto3" json:"size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *MessageQueued) Reset() {
-	*x = MessageQueued{}
-	mi := &file_events_v1_events_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *MessageQueued) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*MessageQueued) ProtoMessage() {}
-
-func (x *MessageQueued) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use MessageQueued.ProtoReflect.Descriptor instead.
-func (*MessageQueued) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *MessageQueued) GetZaapId() string {
-	if x != nil {
-		return x.ZaapId
-	}
-	return ""
-}
-
-func (x *MessageQueued) GetMessageId() string {
-	if x != nil {
-		return x.MessageId
-	}
-	return ""
-}
-
-func (x *MessageQueued) GetPhone() string {
-	if x != nil {
-		return x.Phone
-	}
-	return ""
-}
-
-func (x *MessageQueued) GetType() MessageType {
-	if x != nil {
-		return x.Type
-	}
-	return MessageType_MESSAGE_TYPE_UNSPECIFIED
-}
-
-func (x *MessageQueued) GetReplyTo() string {
-	if x != nil {
-		return x.ReplyTo
-	}
-	return ""
-}
-
-func (x *MessageQueued) GetDelayMessageS() int32 {
-	if x != nil {
-		return x.DelayMessageS
-	}
-	return 0
-}
-
-func (x *MessageQueued) GetDelayTypingS() int32 {
-	if x != nil {
-		return x.DelayTypingS
-	}
-	return 0
-}
-
-func (x *MessageQueued) GetSize() int64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
 // MessageSent: WhatsApp's server acknowledged the message. Its content has been deleted from the vault.
 type MessageSent struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -852,7 +695,7 @@ type MessageSent struct {
 
 func (x *MessageSent) Reset() {
 	*x = MessageSent{}
-	mi := &file_events_v1_events_proto_msgTypes[5]
+	mi := &file_events_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +707,7 @@ func (x *MessageSent) String() string {
 func (*MessageSent) ProtoMessage() {}
 
 func (x *MessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[5]
+	mi := &file_events_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +720,7 @@ func (x *MessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSent.ProtoReflect.Descriptor instead.
 func (*MessageSent) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MessageSent) GetZaapId() string {
@@ -921,7 +764,7 @@ type MessageFailed struct {
 
 func (x *MessageFailed) Reset() {
 	*x = MessageFailed{}
-	mi := &file_events_v1_events_proto_msgTypes[6]
+	mi := &file_events_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +776,7 @@ func (x *MessageFailed) String() string {
 func (*MessageFailed) ProtoMessage() {}
 
 func (x *MessageFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[6]
+	mi := &file_events_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +789,7 @@ func (x *MessageFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageFailed.ProtoReflect.Descriptor instead.
 func (*MessageFailed) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MessageFailed) GetZaapId() string {
@@ -988,7 +831,7 @@ type MessageCancelled struct {
 
 func (x *MessageCancelled) Reset() {
 	*x = MessageCancelled{}
-	mi := &file_events_v1_events_proto_msgTypes[7]
+	mi := &file_events_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +843,7 @@ func (x *MessageCancelled) String() string {
 func (*MessageCancelled) ProtoMessage() {}
 
 func (x *MessageCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[7]
+	mi := &file_events_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +856,7 @@ func (x *MessageCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageCancelled.ProtoReflect.Descriptor instead.
 func (*MessageCancelled) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MessageCancelled) GetZaapId() string {
@@ -1045,7 +888,7 @@ type MessageStatusChanged struct {
 
 func (x *MessageStatusChanged) Reset() {
 	*x = MessageStatusChanged{}
-	mi := &file_events_v1_events_proto_msgTypes[8]
+	mi := &file_events_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +900,7 @@ func (x *MessageStatusChanged) String() string {
 func (*MessageStatusChanged) ProtoMessage() {}
 
 func (x *MessageStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[8]
+	mi := &file_events_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +913,7 @@ func (x *MessageStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageStatusChanged.ProtoReflect.Descriptor instead.
 func (*MessageStatusChanged) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MessageStatusChanged) GetMessageIds() []string {
@@ -1101,155 +944,6 @@ func (x *MessageStatusChanged) GetParticipant() string {
 	return ""
 }
 
-// MessageReceived: a message arrived in one of the instance's chats. Its content (text, sender's name) is in the
-// vault under vault_key until its webhooks have been delivered.
-type MessageReceived struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	// phone is the chat: digits of the contact's number, or a group ID.
-	Phone string `protobuf:"bytes,2,opt,name=phone,proto3" json:"phone,omitempty"`
-	// participant is, in a group, the digits of the member who sent it.
-	Participant string      `protobuf:"bytes,3,opt,name=participant,proto3" json:"participant,omitempty"`
-	FromMe      bool        `protobuf:"varint,4,opt,name=from_me,json=fromMe,proto3" json:"from_me,omitempty"`
-	IsGroup     bool        `protobuf:"varint,5,opt,name=is_group,json=isGroup,proto3" json:"is_group,omitempty"`
-	Type        MessageType `protobuf:"varint,6,opt,name=type,proto3,enum=plugzapi.events.v1.MessageType" json:"type,omitempty"`
-	// sent_time_ms is the sender's timestamp.
-	SentTimeMs int64  `protobuf:"varint,7,opt,name=sent_time_ms,json=sentTimeMs,proto3" json:"sent_time_ms,omitempty"`
-	ReplyTo    string `protobuf:"bytes,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	VaultKey   string `protobuf:"bytes,9,opt,name=vault_key,json=vaultKey,proto3" json:"vault_key,omitempty"`
-	Size       int64  `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
-	// chat_lid is, in a one-to-one chat, the contact's LID ("<digits>@lid") when known. phone and participant are
-	// phone numbers whenever WhatsApp made them known, and LIDs in that form otherwise.
-	ChatLid string `protobuf:"bytes,11,opt,name=chat_lid,json=chatLid,proto3" json:"chat_lid,omitempty"`
-	// sender_lid is the sender's LID when known.
-	SenderLid string `protobuf:"bytes,12,opt,name=sender_lid,json=senderLid,proto3" json:"sender_lid,omitempty"`
-	// content_type names a content of type OTHER as WhatsApp does ("image", "audio", "reaction", "revoke"…).
-	ContentType   string `protobuf:"bytes,13,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *MessageReceived) Reset() {
-	*x = MessageReceived{}
-	mi := &file_events_v1_events_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *MessageReceived) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*MessageReceived) ProtoMessage() {}
-
-func (x *MessageReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use MessageReceived.ProtoReflect.Descriptor instead.
-func (*MessageReceived) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *MessageReceived) GetMessageId() string {
-	if x != nil {
-		return x.MessageId
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetPhone() string {
-	if x != nil {
-		return x.Phone
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetParticipant() string {
-	if x != nil {
-		return x.Participant
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetFromMe() bool {
-	if x != nil {
-		return x.FromMe
-	}
-	return false
-}
-
-func (x *MessageReceived) GetIsGroup() bool {
-	if x != nil {
-		return x.IsGroup
-	}
-	return false
-}
-
-func (x *MessageReceived) GetType() MessageType {
-	if x != nil {
-		return x.Type
-	}
-	return MessageType_MESSAGE_TYPE_UNSPECIFIED
-}
-
-func (x *MessageReceived) GetSentTimeMs() int64 {
-	if x != nil {
-		return x.SentTimeMs
-	}
-	return 0
-}
-
-func (x *MessageReceived) GetReplyTo() string {
-	if x != nil {
-		return x.ReplyTo
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetVaultKey() string {
-	if x != nil {
-		return x.VaultKey
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetSize() int64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
-func (x *MessageReceived) GetChatLid() string {
-	if x != nil {
-		return x.ChatLid
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetSenderLid() string {
-	if x != nil {
-		return x.SenderLid
-	}
-	return ""
-}
-
-func (x *MessageReceived) GetContentType() string {
-	if x != nil {
-		return x.ContentType
-	}
-	return ""
-}
-
 type ChatPresenceChanged struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Phone    string                 `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
@@ -1262,7 +956,7 @@ type ChatPresenceChanged struct {
 
 func (x *ChatPresenceChanged) Reset() {
 	*x = ChatPresenceChanged{}
-	mi := &file_events_v1_events_proto_msgTypes[10]
+	mi := &file_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +968,7 @@ func (x *ChatPresenceChanged) String() string {
 func (*ChatPresenceChanged) ProtoMessage() {}
 
 func (x *ChatPresenceChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[10]
+	mi := &file_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +981,7 @@ func (x *ChatPresenceChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatPresenceChanged.ProtoReflect.Descriptor instead.
 func (*ChatPresenceChanged) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChatPresenceChanged) GetPhone() string {
@@ -1321,7 +1015,7 @@ type QRCodeIssued struct {
 
 func (x *QRCodeIssued) Reset() {
 	*x = QRCodeIssued{}
-	mi := &file_events_v1_events_proto_msgTypes[11]
+	mi := &file_events_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1027,7 @@ func (x *QRCodeIssued) String() string {
 func (*QRCodeIssued) ProtoMessage() {}
 
 func (x *QRCodeIssued) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[11]
+	mi := &file_events_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1040,7 @@ func (x *QRCodeIssued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QRCodeIssued.ProtoReflect.Descriptor instead.
 func (*QRCodeIssued) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QRCodeIssued) GetExpiresMs() int64 {
@@ -1369,7 +1063,7 @@ type Paired struct {
 
 func (x *Paired) Reset() {
 	*x = Paired{}
-	mi := &file_events_v1_events_proto_msgTypes[12]
+	mi := &file_events_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1075,7 @@ func (x *Paired) String() string {
 func (*Paired) ProtoMessage() {}
 
 func (x *Paired) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[12]
+	mi := &file_events_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1088,7 @@ func (x *Paired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Paired.ProtoReflect.Descriptor instead.
 func (*Paired) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Paired) GetJid() string {
@@ -1428,7 +1122,7 @@ type Connected struct {
 
 func (x *Connected) Reset() {
 	*x = Connected{}
-	mi := &file_events_v1_events_proto_msgTypes[13]
+	mi := &file_events_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1134,7 @@ func (x *Connected) String() string {
 func (*Connected) ProtoMessage() {}
 
 func (x *Connected) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[13]
+	mi := &file_events_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1147,7 @@ func (x *Connected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connected.ProtoReflect.Descriptor instead.
 func (*Connected) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Connected) GetPhone() string {
@@ -1472,7 +1166,7 @@ type Disconnected struct {
 
 func (x *Disconnected) Reset() {
 	*x = Disconnected{}
-	mi := &file_events_v1_events_proto_msgTypes[14]
+	mi := &file_events_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1178,7 @@ func (x *Disconnected) String() string {
 func (*Disconnected) ProtoMessage() {}
 
 func (x *Disconnected) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[14]
+	mi := &file_events_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1191,7 @@ func (x *Disconnected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Disconnected.ProtoReflect.Descriptor instead.
 func (*Disconnected) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Disconnected) GetReason() string {
@@ -1519,7 +1213,7 @@ type LoggedOut struct {
 
 func (x *LoggedOut) Reset() {
 	*x = LoggedOut{}
-	mi := &file_events_v1_events_proto_msgTypes[15]
+	mi := &file_events_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1225,7 @@ func (x *LoggedOut) String() string {
 func (*LoggedOut) ProtoMessage() {}
 
 func (x *LoggedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_events_proto_msgTypes[15]
+	mi := &file_events_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1238,7 @@ func (x *LoggedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoggedOut.ProtoReflect.Descriptor instead.
 func (*LoggedOut) Descriptor() ([]byte, []int) {
-	return file_events_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_events_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LoggedOut) GetReason() string {
@@ -1565,7 +1259,7 @@ var File_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\"\xf7\t\n" +
+	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\x1a\x1amessages/v1/messages.proto\"\xee\t\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
@@ -1575,13 +1269,13 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x10instance_created\x18\n" +
 	" \x01(\v2#.plugzapi.events.v1.InstanceCreatedH\x00R\x0finstanceCreated\x12P\n" +
 	"\x10instance_deleted\x18\v \x01(\v2#.plugzapi.events.v1.InstanceDeletedH\x00R\x0finstanceDeleted\x12V\n" +
-	"\x12webhook_configured\x18\f \x01(\v2%.plugzapi.events.v1.WebhookConfiguredH\x00R\x11webhookConfigured\x12J\n" +
-	"\x0emessage_queued\x18\x14 \x01(\v2!.plugzapi.events.v1.MessageQueuedH\x00R\rmessageQueued\x12D\n" +
+	"\x12webhook_configured\x18\f \x01(\v2%.plugzapi.events.v1.WebhookConfiguredH\x00R\x11webhookConfigured\x12G\n" +
+	"\x0emessage_queued\x18\x14 \x01(\v2\x1e.plugzapi.messages.v1.OutboundH\x00R\rmessageQueued\x12D\n" +
 	"\fmessage_sent\x18\x15 \x01(\v2\x1f.plugzapi.events.v1.MessageSentH\x00R\vmessageSent\x12J\n" +
 	"\x0emessage_failed\x18\x16 \x01(\v2!.plugzapi.events.v1.MessageFailedH\x00R\rmessageFailed\x12S\n" +
 	"\x11message_cancelled\x18\x17 \x01(\v2$.plugzapi.events.v1.MessageCancelledH\x00R\x10messageCancelled\x12`\n" +
-	"\x16message_status_changed\x18\x18 \x01(\v2(.plugzapi.events.v1.MessageStatusChangedH\x00R\x14messageStatusChanged\x12P\n" +
-	"\x10message_received\x18\x19 \x01(\v2#.plugzapi.events.v1.MessageReceivedH\x00R\x0fmessageReceived\x12]\n" +
+	"\x16message_status_changed\x18\x18 \x01(\v2(.plugzapi.events.v1.MessageStatusChangedH\x00R\x14messageStatusChanged\x12J\n" +
+	"\x10message_received\x18\x19 \x01(\v2\x1d.plugzapi.messages.v1.InboundH\x00R\x0fmessageReceived\x12]\n" +
 	"\x15chat_presence_changed\x18\x1a \x01(\v2'.plugzapi.events.v1.ChatPresenceChangedH\x00R\x13chatPresenceChanged\x12H\n" +
 	"\x0eqr_code_issued\x18\x1e \x01(\v2 .plugzapi.events.v1.QRCodeIssuedH\x00R\fqrCodeIssued\x124\n" +
 	"\x06paired\x18\x1f \x01(\v2\x1a.plugzapi.events.v1.PairedH\x00R\x06paired\x12=\n" +
@@ -1596,17 +1290,7 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x0fInstanceDeleted\"Z\n" +
 	"\x11WebhookConfigured\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.plugzapi.events.v1.WebhookKindR\x04kind\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\x8f\x02\n" +
-	"\rMessageQueued\x12\x17\n" +
-	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
-	"\n" +
-	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\x123\n" +
-	"\x04type\x18\x04 \x01(\x0e2\x1f.plugzapi.events.v1.MessageTypeR\x04type\x12\x19\n" +
-	"\breply_to\x18\x05 \x01(\tR\areplyTo\x12&\n" +
-	"\x0fdelay_message_s\x18\x06 \x01(\x05R\rdelayMessageS\x12$\n" +
-	"\x0edelay_typing_s\x18\a \x01(\x05R\fdelayTypingS\x12\x12\n" +
-	"\x04size\x18\b \x01(\x03R\x04size\"\x81\x01\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"\x81\x01\n" +
 	"\vMessageSent\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
@@ -1628,25 +1312,7 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"messageIds\x129\n" +
 	"\x06status\x18\x02 \x01(\x0e2!.plugzapi.events.v1.MessageStatusR\x06status\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12 \n" +
-	"\vparticipant\x18\x04 \x01(\tR\vparticipant\"\x9c\x03\n" +
-	"\x0fMessageReceived\x12\x1d\n" +
-	"\n" +
-	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05phone\x18\x02 \x01(\tR\x05phone\x12 \n" +
-	"\vparticipant\x18\x03 \x01(\tR\vparticipant\x12\x17\n" +
-	"\afrom_me\x18\x04 \x01(\bR\x06fromMe\x12\x19\n" +
-	"\bis_group\x18\x05 \x01(\bR\aisGroup\x123\n" +
-	"\x04type\x18\x06 \x01(\x0e2\x1f.plugzapi.events.v1.MessageTypeR\x04type\x12 \n" +
-	"\fsent_time_ms\x18\a \x01(\x03R\n" +
-	"sentTimeMs\x12\x19\n" +
-	"\breply_to\x18\b \x01(\tR\areplyTo\x12\x1b\n" +
-	"\tvault_key\x18\t \x01(\tR\bvaultKey\x12\x12\n" +
-	"\x04size\x18\n" +
-	" \x01(\x03R\x04size\x12\x19\n" +
-	"\bchat_lid\x18\v \x01(\tR\achatLid\x12\x1d\n" +
-	"\n" +
-	"sender_lid\x18\f \x01(\tR\tsenderLid\x12!\n" +
-	"\fcontent_type\x18\r \x01(\tR\vcontentType\"\x8b\x01\n" +
+	"\vparticipant\x18\x04 \x01(\tR\vparticipant\"\x8b\x01\n" +
 	"\x13ChatPresenceChanged\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\x12<\n" +
 	"\bpresence\x18\x02 \x01(\x0e2 .plugzapi.events.v1.ChatPresenceR\bpresence\x12 \n" +
@@ -1674,11 +1340,7 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x1bWEBHOOK_KIND_MESSAGE_STATUS\x10\x04\x12\x1a\n" +
 	"\x16WEBHOOK_KIND_CONNECTED\x10\x05\x12\x1d\n" +
 	"\x19WEBHOOK_KIND_DISCONNECTED\x10\x06\x12\x1e\n" +
-	"\x1aWEBHOOK_KIND_CHAT_PRESENCE\x10\a*Z\n" +
-	"\vMessageType\x12\x1c\n" +
-	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
-	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x16\n" +
-	"\x12MESSAGE_TYPE_OTHER\x10\x02*\x9e\x01\n" +
+	"\x1aWEBHOOK_KIND_CHAT_PRESENCE\x10\a*\x9e\x01\n" +
 	"\rMessageStatus\x12\x1e\n" +
 	"\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MESSAGE_STATUS_RECEIVED\x10\x01\x12\x17\n" +
@@ -1705,56 +1367,53 @@ func file_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_events_v1_events_proto_rawDescData
 }
 
-var file_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_events_v1_events_proto_goTypes = []any{
 	(WebhookKind)(0),             // 0: plugzapi.events.v1.WebhookKind
-	(MessageType)(0),             // 1: plugzapi.events.v1.MessageType
-	(MessageStatus)(0),           // 2: plugzapi.events.v1.MessageStatus
-	(ChatPresence)(0),            // 3: plugzapi.events.v1.ChatPresence
-	(*Event)(nil),                // 4: plugzapi.events.v1.Event
-	(*InstanceCreated)(nil),      // 5: plugzapi.events.v1.InstanceCreated
-	(*InstanceDeleted)(nil),      // 6: plugzapi.events.v1.InstanceDeleted
-	(*WebhookConfigured)(nil),    // 7: plugzapi.events.v1.WebhookConfigured
-	(*MessageQueued)(nil),        // 8: plugzapi.events.v1.MessageQueued
-	(*MessageSent)(nil),          // 9: plugzapi.events.v1.MessageSent
-	(*MessageFailed)(nil),        // 10: plugzapi.events.v1.MessageFailed
-	(*MessageCancelled)(nil),     // 11: plugzapi.events.v1.MessageCancelled
-	(*MessageStatusChanged)(nil), // 12: plugzapi.events.v1.MessageStatusChanged
-	(*MessageReceived)(nil),      // 13: plugzapi.events.v1.MessageReceived
-	(*ChatPresenceChanged)(nil),  // 14: plugzapi.events.v1.ChatPresenceChanged
-	(*QRCodeIssued)(nil),         // 15: plugzapi.events.v1.QRCodeIssued
-	(*Paired)(nil),               // 16: plugzapi.events.v1.Paired
-	(*Connected)(nil),            // 17: plugzapi.events.v1.Connected
-	(*Disconnected)(nil),         // 18: plugzapi.events.v1.Disconnected
-	(*LoggedOut)(nil),            // 19: plugzapi.events.v1.LoggedOut
+	(MessageStatus)(0),           // 1: plugzapi.events.v1.MessageStatus
+	(ChatPresence)(0),            // 2: plugzapi.events.v1.ChatPresence
+	(*Event)(nil),                // 3: plugzapi.events.v1.Event
+	(*InstanceCreated)(nil),      // 4: plugzapi.events.v1.InstanceCreated
+	(*InstanceDeleted)(nil),      // 5: plugzapi.events.v1.InstanceDeleted
+	(*WebhookConfigured)(nil),    // 6: plugzapi.events.v1.WebhookConfigured
+	(*MessageSent)(nil),          // 7: plugzapi.events.v1.MessageSent
+	(*MessageFailed)(nil),        // 8: plugzapi.events.v1.MessageFailed
+	(*MessageCancelled)(nil),     // 9: plugzapi.events.v1.MessageCancelled
+	(*MessageStatusChanged)(nil), // 10: plugzapi.events.v1.MessageStatusChanged
+	(*ChatPresenceChanged)(nil),  // 11: plugzapi.events.v1.ChatPresenceChanged
+	(*QRCodeIssued)(nil),         // 12: plugzapi.events.v1.QRCodeIssued
+	(*Paired)(nil),               // 13: plugzapi.events.v1.Paired
+	(*Connected)(nil),            // 14: plugzapi.events.v1.Connected
+	(*Disconnected)(nil),         // 15: plugzapi.events.v1.Disconnected
+	(*LoggedOut)(nil),            // 16: plugzapi.events.v1.LoggedOut
+	(*v1.Outbound)(nil),          // 17: plugzapi.messages.v1.Outbound
+	(*v1.Inbound)(nil),           // 18: plugzapi.messages.v1.Inbound
 }
 var file_events_v1_events_proto_depIdxs = []int32{
-	5,  // 0: plugzapi.events.v1.Event.instance_created:type_name -> plugzapi.events.v1.InstanceCreated
-	6,  // 1: plugzapi.events.v1.Event.instance_deleted:type_name -> plugzapi.events.v1.InstanceDeleted
-	7,  // 2: plugzapi.events.v1.Event.webhook_configured:type_name -> plugzapi.events.v1.WebhookConfigured
-	8,  // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.events.v1.MessageQueued
-	9,  // 4: plugzapi.events.v1.Event.message_sent:type_name -> plugzapi.events.v1.MessageSent
-	10, // 5: plugzapi.events.v1.Event.message_failed:type_name -> plugzapi.events.v1.MessageFailed
-	11, // 6: plugzapi.events.v1.Event.message_cancelled:type_name -> plugzapi.events.v1.MessageCancelled
-	12, // 7: plugzapi.events.v1.Event.message_status_changed:type_name -> plugzapi.events.v1.MessageStatusChanged
-	13, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.events.v1.MessageReceived
-	14, // 9: plugzapi.events.v1.Event.chat_presence_changed:type_name -> plugzapi.events.v1.ChatPresenceChanged
-	15, // 10: plugzapi.events.v1.Event.qr_code_issued:type_name -> plugzapi.events.v1.QRCodeIssued
-	16, // 11: plugzapi.events.v1.Event.paired:type_name -> plugzapi.events.v1.Paired
-	17, // 12: plugzapi.events.v1.Event.connected:type_name -> plugzapi.events.v1.Connected
-	18, // 13: plugzapi.events.v1.Event.disconnected:type_name -> plugzapi.events.v1.Disconnected
-	19, // 14: plugzapi.events.v1.Event.logged_out:type_name -> plugzapi.events.v1.LoggedOut
+	4,  // 0: plugzapi.events.v1.Event.instance_created:type_name -> plugzapi.events.v1.InstanceCreated
+	5,  // 1: plugzapi.events.v1.Event.instance_deleted:type_name -> plugzapi.events.v1.InstanceDeleted
+	6,  // 2: plugzapi.events.v1.Event.webhook_configured:type_name -> plugzapi.events.v1.WebhookConfigured
+	17, // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.messages.v1.Outbound
+	7,  // 4: plugzapi.events.v1.Event.message_sent:type_name -> plugzapi.events.v1.MessageSent
+	8,  // 5: plugzapi.events.v1.Event.message_failed:type_name -> plugzapi.events.v1.MessageFailed
+	9,  // 6: plugzapi.events.v1.Event.message_cancelled:type_name -> plugzapi.events.v1.MessageCancelled
+	10, // 7: plugzapi.events.v1.Event.message_status_changed:type_name -> plugzapi.events.v1.MessageStatusChanged
+	18, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.messages.v1.Inbound
+	11, // 9: plugzapi.events.v1.Event.chat_presence_changed:type_name -> plugzapi.events.v1.ChatPresenceChanged
+	12, // 10: plugzapi.events.v1.Event.qr_code_issued:type_name -> plugzapi.events.v1.QRCodeIssued
+	13, // 11: plugzapi.events.v1.Event.paired:type_name -> plugzapi.events.v1.Paired
+	14, // 12: plugzapi.events.v1.Event.connected:type_name -> plugzapi.events.v1.Connected
+	15, // 13: plugzapi.events.v1.Event.disconnected:type_name -> plugzapi.events.v1.Disconnected
+	16, // 14: plugzapi.events.v1.Event.logged_out:type_name -> plugzapi.events.v1.LoggedOut
 	0,  // 15: plugzapi.events.v1.WebhookConfigured.kind:type_name -> plugzapi.events.v1.WebhookKind
-	1,  // 16: plugzapi.events.v1.MessageQueued.type:type_name -> plugzapi.events.v1.MessageType
-	2,  // 17: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
-	1,  // 18: plugzapi.events.v1.MessageReceived.type:type_name -> plugzapi.events.v1.MessageType
-	3,  // 19: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	1,  // 16: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
+	2,  // 17: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_events_proto_init() }
@@ -1784,8 +1443,8 @@ func file_events_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_v1_events_proto_rawDesc), len(file_events_v1_events_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   16,
+			NumEnums:      3,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
