@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // The control API drives the simulator over HTTP (JSON): create accounts, act as
@@ -221,6 +223,8 @@ func (s *Simulator) apiSendMessage(w http.ResponseWriter, r *http.Request, a *Ac
 		Caption     string `json:"caption"`
 		FileName    string `json:"fileName"`
 		PTT         bool   `json:"ptt"`
+		// Message is a whole message, in protobuf's JSON form of waE2E.Message, for type "message".
+		Message json.RawMessage `json:"message"`
 	}
 	// Room for the largest upload, base64-encoded, and the rest of the request.
 	limit := s.media.maxObject/3*4 + 4 + maxControlBody
@@ -256,8 +260,15 @@ func (s *Simulator) apiSendMessage(w http.ResponseWriter, r *http.Request, a *Ac
 			Kind: MediaKind(req.Type), Data: data, MimeType: req.MimeType, Caption: caption,
 			FileName: req.FileName, PTT: req.PTT, ReplyTo: req.ReplyTo,
 		})
+	case "message":
+		var msg waE2E.Message
+		if err := protojson.Unmarshal(req.Message, &msg); err != nil {
+			writeError(w, http.StatusBadRequest, "message must be a waE2E.Message in protobuf JSON: "+err.Error())
+			return
+		}
+		id, err = a.SendMessage(ctx, req.To, &msg)
 	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("type %q is not text, image, audio, video, document or sticker", req.Type))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("type %q is not text, image, audio, video, document, sticker or message", req.Type))
 		return
 	}
 	if err != nil {

@@ -141,6 +141,16 @@ func TestControlAPI(t *testing.T) {
 	}
 	a.call("POST", "/v1/accounts/"+bobPhone+"/messages", `{"to":"","text":"x"}`, http.StatusBadRequest, nil)
 	a.call("POST", "/v1/accounts/"+bobPhone+"/messages", `{"to":"not-a-number","text":"x"}`, http.StatusBadRequest, nil)
+	// Any message, as protobuf JSON.
+	a.call("POST", "/v1/accounts/"+bobPhone+"/messages",
+		`{"to":"`+alicePhone+`","type":"message","message":{"locationMessage":{"degreesLatitude":-23.5,"degreesLongitude":-46.6,"name":"Paulista"}}}`,
+		http.StatusOK, &sent)
+	evt = waitEvent[*events.Message](c, 0, isMessage(sent.ID))
+	if loc := evt.Message.GetLocationMessage(); loc.GetDegreesLatitude() != -23.5 || loc.GetName() != "Paulista" {
+		t.Errorf("client got %v, want the location", evt.Message)
+	}
+	a.call("POST", "/v1/accounts/"+bobPhone+"/messages", `{"to":"`+alicePhone+`","type":"message","message":{"nope":1}}`,
+		http.StatusBadRequest, nil)
 
 	bob, _ := sim.Account(bobPhone)
 	resp, err := c.cli.SendMessage(testContext(t), bob.JID(), textMessage("answer"))

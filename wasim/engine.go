@@ -409,6 +409,31 @@ func (a *Account) SendText(ctx context.Context, to, text, replyTo string) (strin
 	return resp.ID, nil
 }
 
+// SendMessage sends a message built by the caller (a reaction, a location, a poll…) from this account's phone
+// to a phone number or a group, as the phone's own WhatsApp client would send it: for what the other verbs do
+// not cover. It returns the message id once the server acknowledged the message.
+func (a *Account) SendMessage(ctx context.Context, to string, msg *waE2E.Message) (string, error) {
+	chat, err := parseChat(to)
+	if err != nil {
+		return "", fmt.Errorf("send message: %w", err)
+	}
+	if msg == nil {
+		return "", fmt.Errorf("send message: %w: no message", ErrInvalidArgument)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("send message: %w", err)
+	}
+	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	if err != nil {
+		return "", fmt.Errorf("send message to %s: %w", chat, err)
+	}
+	e.mu.Lock()
+	e.sent[resp.ID] = msg
+	e.mu.Unlock()
+	return resp.ID, nil
+}
+
 // quote builds the context of a reply: the quoted message, if this phone has it, and
 // who wrote it.
 func (e *engine) quote(chat types.JID, id string) *waE2E.ContextInfo {
