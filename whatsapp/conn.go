@@ -184,7 +184,7 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	if err != nil {
 		return time.Time{}, err
 	}
-	msg, err := buildMessage(ctx, to, m)
+	msg, err := c.buildMessage(ctx, to, m)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}

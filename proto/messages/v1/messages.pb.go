@@ -36,22 +36,79 @@ type Kind int32
 const (
 	Kind_KIND_UNSPECIFIED Kind = 0
 	Kind_KIND_TEXT        Kind = 1
-	// OTHER is a received content the server does not render yet, named by Inbound.content_type: it is reported
-	// all the same, so that nothing received is acknowledged and dropped. It has no case in Content.
-	Kind_KIND_OTHER Kind = 2
+	// OTHER is a received content the server does not render, named by Inbound.content_type: it is reported all
+	// the same, so that nothing received is acknowledged and dropped. It has no case in Content.
+	Kind_KIND_OTHER        Kind = 2
+	Kind_KIND_IMAGE        Kind = 3
+	Kind_KIND_AUDIO        Kind = 4
+	Kind_KIND_VIDEO        Kind = 5
+	Kind_KIND_DOCUMENT     Kind = 6
+	Kind_KIND_STICKER      Kind = 7
+	Kind_KIND_LOCATION     Kind = 8
+	Kind_KIND_CONTACTS     Kind = 9
+	Kind_KIND_REACTION     Kind = 10
+	Kind_KIND_POLL         Kind = 11
+	Kind_KIND_POLL_VOTE    Kind = 12
+	Kind_KIND_BUTTONS      Kind = 13
+	Kind_KIND_OPTION_LIST  Kind = 14
+	Kind_KIND_PIX          Kind = 15
+	Kind_KIND_BUTTON_REPLY Kind = 16
+	Kind_KIND_LIST_REPLY   Kind = 17
+	Kind_KIND_EDIT         Kind = 18
+	Kind_KIND_REVOKE       Kind = 19
+	Kind_KIND_FORWARD      Kind = 20
+	Kind_KIND_NOTIFICATION Kind = 21
 )
 
 // Enum value maps for Kind.
 var (
 	Kind_name = map[int32]string{
-		0: "KIND_UNSPECIFIED",
-		1: "KIND_TEXT",
-		2: "KIND_OTHER",
+		0:  "KIND_UNSPECIFIED",
+		1:  "KIND_TEXT",
+		2:  "KIND_OTHER",
+		3:  "KIND_IMAGE",
+		4:  "KIND_AUDIO",
+		5:  "KIND_VIDEO",
+		6:  "KIND_DOCUMENT",
+		7:  "KIND_STICKER",
+		8:  "KIND_LOCATION",
+		9:  "KIND_CONTACTS",
+		10: "KIND_REACTION",
+		11: "KIND_POLL",
+		12: "KIND_POLL_VOTE",
+		13: "KIND_BUTTONS",
+		14: "KIND_OPTION_LIST",
+		15: "KIND_PIX",
+		16: "KIND_BUTTON_REPLY",
+		17: "KIND_LIST_REPLY",
+		18: "KIND_EDIT",
+		19: "KIND_REVOKE",
+		20: "KIND_FORWARD",
+		21: "KIND_NOTIFICATION",
 	}
 	Kind_value = map[string]int32{
-		"KIND_UNSPECIFIED": 0,
-		"KIND_TEXT":        1,
-		"KIND_OTHER":       2,
+		"KIND_UNSPECIFIED":  0,
+		"KIND_TEXT":         1,
+		"KIND_OTHER":        2,
+		"KIND_IMAGE":        3,
+		"KIND_AUDIO":        4,
+		"KIND_VIDEO":        5,
+		"KIND_DOCUMENT":     6,
+		"KIND_STICKER":      7,
+		"KIND_LOCATION":     8,
+		"KIND_CONTACTS":     9,
+		"KIND_REACTION":     10,
+		"KIND_POLL":         11,
+		"KIND_POLL_VOTE":    12,
+		"KIND_BUTTONS":      13,
+		"KIND_OPTION_LIST":  14,
+		"KIND_PIX":          15,
+		"KIND_BUTTON_REPLY": 16,
+		"KIND_LIST_REPLY":   17,
+		"KIND_EDIT":         18,
+		"KIND_REVOKE":       19,
+		"KIND_FORWARD":      20,
+		"KIND_NOTIFICATION": 21,
 	}
 )
 
@@ -82,12 +139,87 @@ func (Kind) EnumDescriptor() ([]byte, []int) {
 	return file_messages_v1_messages_proto_rawDescGZIP(), []int{0}
 }
 
-// Content is what a message says or shows.
+type Button_Action int32
+
+const (
+	Button_ACTION_UNSPECIFIED Button_Action = 0
+	Button_ACTION_REPLY       Button_Action = 1
+	Button_ACTION_URL         Button_Action = 2
+	Button_ACTION_CALL        Button_Action = 3
+	Button_ACTION_COPY        Button_Action = 4
+)
+
+// Enum value maps for Button_Action.
+var (
+	Button_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_REPLY",
+		2: "ACTION_URL",
+		3: "ACTION_CALL",
+		4: "ACTION_COPY",
+	}
+	Button_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_REPLY":       1,
+		"ACTION_URL":         2,
+		"ACTION_CALL":        3,
+		"ACTION_COPY":        4,
+	}
+)
+
+func (x Button_Action) Enum() *Button_Action {
+	p := new(Button_Action)
+	*p = x
+	return p
+}
+
+func (x Button_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Button_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_messages_v1_messages_proto_enumTypes[1].Descriptor()
+}
+
+func (Button_Action) Type() protoreflect.EnumType {
+	return &file_messages_v1_messages_proto_enumTypes[1]
+}
+
+func (x Button_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Button_Action.Descriptor instead.
+func (Button_Action) EnumDescriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{14, 0}
+}
+
+// Content is what a message says or shows: one case per kind. Some kinds only go one way: a poll vote, a button
+// or list reply and a notification are only received; a forward is only sent.
 type Content struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
 	//
 	//	*Content_Text
+	//	*Content_Image
+	//	*Content_Audio
+	//	*Content_Video
+	//	*Content_Document
+	//	*Content_Sticker
+	//	*Content_Location
+	//	*Content_Contacts
+	//	*Content_Reaction
+	//	*Content_Poll
+	//	*Content_PollVote
+	//	*Content_Buttons
+	//	*Content_OptionList
+	//	*Content_Pix
+	//	*Content_ButtonReply
+	//	*Content_ListReply
+	//	*Content_Edit
+	//	*Content_Revoke
+	//	*Content_Forward
+	//	*Content_Notification
 	Kind          isContent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -139,6 +271,177 @@ func (x *Content) GetText() *Text {
 	return nil
 }
 
+func (x *Content) GetImage() *Media {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Image); ok {
+			return x.Image
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetAudio() *Media {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Audio); ok {
+			return x.Audio
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetVideo() *Media {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Video); ok {
+			return x.Video
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetDocument() *Media {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Document); ok {
+			return x.Document
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetSticker() *Media {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Sticker); ok {
+			return x.Sticker
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetLocation() *Location {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Location); ok {
+			return x.Location
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetContacts() *Contacts {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Contacts); ok {
+			return x.Contacts
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetReaction() *Reaction {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Reaction); ok {
+			return x.Reaction
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetPoll() *Poll {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Poll); ok {
+			return x.Poll
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetPollVote() *PollVote {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_PollVote); ok {
+			return x.PollVote
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetButtons() *Buttons {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Buttons); ok {
+			return x.Buttons
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetOptionList() *OptionList {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_OptionList); ok {
+			return x.OptionList
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetPix() *Pix {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Pix); ok {
+			return x.Pix
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetButtonReply() *ButtonReply {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_ButtonReply); ok {
+			return x.ButtonReply
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetListReply() *ListReply {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_ListReply); ok {
+			return x.ListReply
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetEdit() *Edit {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Edit); ok {
+			return x.Edit
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetRevoke() *Revoke {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Revoke); ok {
+			return x.Revoke
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetForward() *Forward {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Forward); ok {
+			return x.Forward
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetNotification() *Notification {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Notification); ok {
+			return x.Notification
+		}
+	}
+	return nil
+}
+
 type isContent_Kind interface {
 	isContent_Kind()
 }
@@ -147,11 +450,133 @@ type Content_Text struct {
 	Text *Text `protobuf:"bytes,1,opt,name=text,proto3,oneof"`
 }
 
+type Content_Image struct {
+	Image *Media `protobuf:"bytes,3,opt,name=image,proto3,oneof"`
+}
+
+type Content_Audio struct {
+	// audio is a voice note when voice is set.
+	Audio *Media `protobuf:"bytes,4,opt,name=audio,proto3,oneof"`
+}
+
+type Content_Video struct {
+	// video plays as a GIF when gif is set.
+	Video *Media `protobuf:"bytes,5,opt,name=video,proto3,oneof"`
+}
+
+type Content_Document struct {
+	Document *Media `protobuf:"bytes,6,opt,name=document,proto3,oneof"`
+}
+
+type Content_Sticker struct {
+	Sticker *Media `protobuf:"bytes,7,opt,name=sticker,proto3,oneof"`
+}
+
+type Content_Location struct {
+	Location *Location `protobuf:"bytes,8,opt,name=location,proto3,oneof"`
+}
+
+type Content_Contacts struct {
+	Contacts *Contacts `protobuf:"bytes,9,opt,name=contacts,proto3,oneof"`
+}
+
+type Content_Reaction struct {
+	Reaction *Reaction `protobuf:"bytes,10,opt,name=reaction,proto3,oneof"`
+}
+
+type Content_Poll struct {
+	Poll *Poll `protobuf:"bytes,11,opt,name=poll,proto3,oneof"`
+}
+
+type Content_PollVote struct {
+	PollVote *PollVote `protobuf:"bytes,12,opt,name=poll_vote,json=pollVote,proto3,oneof"`
+}
+
+type Content_Buttons struct {
+	Buttons *Buttons `protobuf:"bytes,13,opt,name=buttons,proto3,oneof"`
+}
+
+type Content_OptionList struct {
+	OptionList *OptionList `protobuf:"bytes,14,opt,name=option_list,json=optionList,proto3,oneof"`
+}
+
+type Content_Pix struct {
+	Pix *Pix `protobuf:"bytes,15,opt,name=pix,proto3,oneof"`
+}
+
+type Content_ButtonReply struct {
+	ButtonReply *ButtonReply `protobuf:"bytes,16,opt,name=button_reply,json=buttonReply,proto3,oneof"`
+}
+
+type Content_ListReply struct {
+	ListReply *ListReply `protobuf:"bytes,17,opt,name=list_reply,json=listReply,proto3,oneof"`
+}
+
+type Content_Edit struct {
+	Edit *Edit `protobuf:"bytes,18,opt,name=edit,proto3,oneof"`
+}
+
+type Content_Revoke struct {
+	Revoke *Revoke `protobuf:"bytes,19,opt,name=revoke,proto3,oneof"`
+}
+
+type Content_Forward struct {
+	Forward *Forward `protobuf:"bytes,20,opt,name=forward,proto3,oneof"`
+}
+
+type Content_Notification struct {
+	Notification *Notification `protobuf:"bytes,21,opt,name=notification,proto3,oneof"`
+}
+
 func (*Content_Text) isContent_Kind() {}
 
+func (*Content_Image) isContent_Kind() {}
+
+func (*Content_Audio) isContent_Kind() {}
+
+func (*Content_Video) isContent_Kind() {}
+
+func (*Content_Document) isContent_Kind() {}
+
+func (*Content_Sticker) isContent_Kind() {}
+
+func (*Content_Location) isContent_Kind() {}
+
+func (*Content_Contacts) isContent_Kind() {}
+
+func (*Content_Reaction) isContent_Kind() {}
+
+func (*Content_Poll) isContent_Kind() {}
+
+func (*Content_PollVote) isContent_Kind() {}
+
+func (*Content_Buttons) isContent_Kind() {}
+
+func (*Content_OptionList) isContent_Kind() {}
+
+func (*Content_Pix) isContent_Kind() {}
+
+func (*Content_ButtonReply) isContent_Kind() {}
+
+func (*Content_ListReply) isContent_Kind() {}
+
+func (*Content_Edit) isContent_Kind() {}
+
+func (*Content_Revoke) isContent_Kind() {}
+
+func (*Content_Forward) isContent_Kind() {}
+
+func (*Content_Notification) isContent_Kind() {}
+
 type Text struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Body          string                 `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Body  string                 `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// mentioned are the phone numbers of the group members the text mentions (each as "@<number>" in body).
+	Mentioned []string `protobuf:"bytes,2,rep,name=mentioned,proto3" json:"mentioned,omitempty"`
+	// group_mentions are groups the text mentions (Z-API's groupMentioned).
+	GroupMentions []*GroupMention `protobuf:"bytes,3,rep,name=group_mentions,json=groupMentions,proto3" json:"group_mentions,omitempty"`
+	// preview is the link preview shown under the text (send-link; a received text with a link).
+	Preview       *LinkPreview `protobuf:"bytes,4,opt,name=preview,proto3" json:"preview,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -193,6 +618,1581 @@ func (x *Text) GetBody() string {
 	return ""
 }
 
+func (x *Text) GetMentioned() []string {
+	if x != nil {
+		return x.Mentioned
+	}
+	return nil
+}
+
+func (x *Text) GetGroupMentions() []*GroupMention {
+	if x != nil {
+		return x.GroupMentions
+	}
+	return nil
+}
+
+func (x *Text) GetPreview() *LinkPreview {
+	if x != nil {
+		return x.Preview
+	}
+	return nil
+}
+
+type GroupMention struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phone is the group's ID, in the API's grammar.
+	Phone         string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupMention) Reset() {
+	*x = GroupMention{}
+	mi := &file_messages_v1_messages_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupMention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupMention) ProtoMessage() {}
+
+func (x *GroupMention) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupMention.ProtoReflect.Descriptor instead.
+func (*GroupMention) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GroupMention) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *GroupMention) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type LinkPreview struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is the link; the text ends with it.
+	Url         string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Title       string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// image is the preview's picture (a thumbnail to fetch when sending).
+	Image *Media `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
+	// size is how big the preview shows: SMALL (the default), MEDIUM or LARGE, as PlugZapi's linkType.
+	Size          string `protobuf:"bytes,5,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkPreview) Reset() {
+	*x = LinkPreview{}
+	mi := &file_messages_v1_messages_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkPreview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkPreview) ProtoMessage() {}
+
+func (x *LinkPreview) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
+func (*LinkPreview) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LinkPreview) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetImage() *Media {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *LinkPreview) GetSize() string {
+	if x != nil {
+		return x.Size
+	}
+	return ""
+}
+
+// Media is a file: a picture, a recording, a video, a document or a sticker.
+type Media struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When sending, where the file comes from: a URL the server fetches when the message goes out, or the bytes
+	// themselves (a base64 data URI given to the API).
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*Media_Url
+	//	*Media_Data
+	Source   isMedia_Source `protobuf_oneof:"source"`
+	MimeType string         `protobuf:"bytes,3,opt,name=mime_type,json=mimeType,proto3" json:"mime_type,omitempty"`
+	Caption  string         `protobuf:"bytes,4,opt,name=caption,proto3" json:"caption,omitempty"`
+	// file_name names a document.
+	FileName string `protobuf:"bytes,5,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// view_once: the recipient can open it once.
+	ViewOnce bool `protobuf:"varint,6,opt,name=view_once,json=viewOnce,proto3" json:"view_once,omitempty"`
+	// voice marks audio as a voice note (push to talk).
+	Voice bool `protobuf:"varint,7,opt,name=voice,proto3" json:"voice,omitempty"`
+	// gif makes a video play as a GIF.
+	Gif bool `protobuf:"varint,8,opt,name=gif,proto3" json:"gif,omitempty"`
+	// seconds is the length of audio or video.
+	Seconds uint32 `protobuf:"varint,9,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// waveform is a voice note's loudness, 64 values from 0 to 100.
+	Waveform []byte `protobuf:"bytes,10,opt,name=waveform,proto3" json:"waveform,omitempty"`
+	// page_count is a document's number of pages.
+	PageCount uint32 `protobuf:"varint,11,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	// thumbnail is a small JPEG of a picture, video, document or link.
+	Thumbnail []byte `protobuf:"bytes,12,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	// size is the file's length in bytes.
+	Size   uint64 `protobuf:"varint,13,opt,name=size,proto3" json:"size,omitempty"`
+	Width  uint32 `protobuf:"varint,14,opt,name=width,proto3" json:"width,omitempty"`
+	Height uint32 `protobuf:"varint,15,opt,name=height,proto3" json:"height,omitempty"`
+	// title is a document's title as WhatsApp shows it.
+	Title string `protobuf:"bytes,16,opt,name=title,proto3" json:"title,omitempty"`
+	// file is, for a received file, where WhatsApp keeps it and how to decrypt it.
+	File          *WhatsAppFile `protobuf:"bytes,17,opt,name=file,proto3" json:"file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Media) Reset() {
+	*x = Media{}
+	mi := &file_messages_v1_messages_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Media) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Media) ProtoMessage() {}
+
+func (x *Media) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Media.ProtoReflect.Descriptor instead.
+func (*Media) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Media) GetSource() isMedia_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Media) GetUrl() string {
+	if x != nil {
+		if x, ok := x.Source.(*Media_Url); ok {
+			return x.Url
+		}
+	}
+	return ""
+}
+
+func (x *Media) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Source.(*Media_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+func (x *Media) GetMimeType() string {
+	if x != nil {
+		return x.MimeType
+	}
+	return ""
+}
+
+func (x *Media) GetCaption() string {
+	if x != nil {
+		return x.Caption
+	}
+	return ""
+}
+
+func (x *Media) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *Media) GetViewOnce() bool {
+	if x != nil {
+		return x.ViewOnce
+	}
+	return false
+}
+
+func (x *Media) GetVoice() bool {
+	if x != nil {
+		return x.Voice
+	}
+	return false
+}
+
+func (x *Media) GetGif() bool {
+	if x != nil {
+		return x.Gif
+	}
+	return false
+}
+
+func (x *Media) GetSeconds() uint32 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *Media) GetWaveform() []byte {
+	if x != nil {
+		return x.Waveform
+	}
+	return nil
+}
+
+func (x *Media) GetPageCount() uint32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *Media) GetThumbnail() []byte {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return nil
+}
+
+func (x *Media) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Media) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Media) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Media) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Media) GetFile() *WhatsAppFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+type isMedia_Source interface {
+	isMedia_Source()
+}
+
+type Media_Url struct {
+	Url string `protobuf:"bytes,1,opt,name=url,proto3,oneof"`
+}
+
+type Media_Data struct {
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*Media_Url) isMedia_Source() {}
+
+func (*Media_Data) isMedia_Source() {}
+
+// WhatsAppFile is a file on WhatsApp's media servers, encrypted: what downloading and decrypting it takes.
+type WhatsAppFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DirectPath    string                 `protobuf:"bytes,1,opt,name=direct_path,json=directPath,proto3" json:"direct_path,omitempty"`
+	MediaKey      []byte                 `protobuf:"bytes,2,opt,name=media_key,json=mediaKey,proto3" json:"media_key,omitempty"`
+	FileSha256    []byte                 `protobuf:"bytes,3,opt,name=file_sha256,json=fileSha256,proto3" json:"file_sha256,omitempty"`
+	FileEncSha256 []byte                 `protobuf:"bytes,4,opt,name=file_enc_sha256,json=fileEncSha256,proto3" json:"file_enc_sha256,omitempty"`
+	FileLength    uint64                 `protobuf:"varint,5,opt,name=file_length,json=fileLength,proto3" json:"file_length,omitempty"`
+	// media_type is whatsmeow's media type of the file ("WhatsApp Image Keys"…), which its key derivation needs.
+	MediaType     string `protobuf:"bytes,6,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhatsAppFile) Reset() {
+	*x = WhatsAppFile{}
+	mi := &file_messages_v1_messages_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhatsAppFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhatsAppFile) ProtoMessage() {}
+
+func (x *WhatsAppFile) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhatsAppFile.ProtoReflect.Descriptor instead.
+func (*WhatsAppFile) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WhatsAppFile) GetDirectPath() string {
+	if x != nil {
+		return x.DirectPath
+	}
+	return ""
+}
+
+func (x *WhatsAppFile) GetMediaKey() []byte {
+	if x != nil {
+		return x.MediaKey
+	}
+	return nil
+}
+
+func (x *WhatsAppFile) GetFileSha256() []byte {
+	if x != nil {
+		return x.FileSha256
+	}
+	return nil
+}
+
+func (x *WhatsAppFile) GetFileEncSha256() []byte {
+	if x != nil {
+		return x.FileEncSha256
+	}
+	return nil
+}
+
+func (x *WhatsAppFile) GetFileLength() uint64 {
+	if x != nil {
+		return x.FileLength
+	}
+	return 0
+}
+
+func (x *WhatsAppFile) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+type Location struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Latitude  float64                `protobuf:"fixed64,1,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	Longitude float64                `protobuf:"fixed64,2,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	// name is the place's name (PlugZapi's title).
+	Name    string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Address string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	Url     string `protobuf:"bytes,5,opt,name=url,proto3" json:"url,omitempty"`
+	// thumbnail is a small JPEG of the map.
+	Thumbnail     []byte `protobuf:"bytes,6,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Location) Reset() {
+	*x = Location{}
+	mi := &file_messages_v1_messages_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Location) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Location) ProtoMessage() {}
+
+func (x *Location) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Location.ProtoReflect.Descriptor instead.
+func (*Location) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Location) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+func (x *Location) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
+func (x *Location) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Location) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Location) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Location) GetThumbnail() []byte {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return nil
+}
+
+// Contacts are one or more contact cards.
+type Contacts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contacts      []*Contact             `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contacts) Reset() {
+	*x = Contacts{}
+	mi := &file_messages_v1_messages_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contacts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contacts) ProtoMessage() {}
+
+func (x *Contacts) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contacts.ProtoReflect.Descriptor instead.
+func (*Contacts) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Contacts) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+type Contact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is how the card is shown.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// phones are the card's phone numbers.
+	Phones []string `protobuf:"bytes,2,rep,name=phones,proto3" json:"phones,omitempty"`
+	// business_description is shown on a business contact's card.
+	BusinessDescription string `protobuf:"bytes,3,opt,name=business_description,json=businessDescription,proto3" json:"business_description,omitempty"`
+	// vcard is the card itself, as WhatsApp carries it: built from the fields above when sending, as received
+	// otherwise.
+	Vcard         string `protobuf:"bytes,4,opt,name=vcard,proto3" json:"vcard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contact) Reset() {
+	*x = Contact{}
+	mi := &file_messages_v1_messages_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contact) ProtoMessage() {}
+
+func (x *Contact) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contact.ProtoReflect.Descriptor instead.
+func (*Contact) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Contact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contact) GetPhones() []string {
+	if x != nil {
+		return x.Phones
+	}
+	return nil
+}
+
+func (x *Contact) GetBusinessDescription() string {
+	if x != nil {
+		return x.BusinessDescription
+	}
+	return ""
+}
+
+func (x *Contact) GetVcard() string {
+	if x != nil {
+		return x.Vcard
+	}
+	return ""
+}
+
+// MessageRef names another message of the same chat.
+type MessageRef struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// from_me: the message was sent by this account.
+	FromMe bool `protobuf:"varint,2,opt,name=from_me,json=fromMe,proto3" json:"from_me,omitempty"`
+	// participant is, in a group, who sent it (empty when from_me).
+	Participant string `protobuf:"bytes,3,opt,name=participant,proto3" json:"participant,omitempty"`
+	// phone is the chat the message is in, when it is not the chat of the message that refers to it (a
+	// forward's source).
+	Phone         string `protobuf:"bytes,4,opt,name=phone,proto3" json:"phone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageRef) Reset() {
+	*x = MessageRef{}
+	mi := &file_messages_v1_messages_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageRef) ProtoMessage() {}
+
+func (x *MessageRef) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
+func (*MessageRef) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MessageRef) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *MessageRef) GetFromMe() bool {
+	if x != nil {
+		return x.FromMe
+	}
+	return false
+}
+
+func (x *MessageRef) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *MessageRef) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+// Reaction is an emoji on a message; an empty emoji removes the reaction.
+type Reaction struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Target *MessageRef            `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Emoji  string                 `protobuf:"bytes,2,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	// time_ms is when the reaction was made.
+	TimeMs        int64 `protobuf:"varint,3,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reaction) Reset() {
+	*x = Reaction{}
+	mi := &file_messages_v1_messages_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reaction) ProtoMessage() {}
+
+func (x *Reaction) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
+func (*Reaction) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Reaction) GetTarget() *MessageRef {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Reaction) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *Reaction) GetTimeMs() int64 {
+	if x != nil {
+		return x.TimeMs
+	}
+	return 0
+}
+
+type Poll struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Question string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	Options  []string               `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty"`
+	// selectable is how many options one may choose: 1 for a single choice, 0 for any number.
+	Selectable    uint32 `protobuf:"varint,3,opt,name=selectable,proto3" json:"selectable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Poll) Reset() {
+	*x = Poll{}
+	mi := &file_messages_v1_messages_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Poll) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Poll) ProtoMessage() {}
+
+func (x *Poll) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Poll.ProtoReflect.Descriptor instead.
+func (*Poll) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Poll) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *Poll) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *Poll) GetSelectable() uint32 {
+	if x != nil {
+		return x.Selectable
+	}
+	return 0
+}
+
+// PollVote is a vote on a poll: the options its voter chose now (none: the vote was withdrawn).
+type PollVote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Poll          *MessageRef            `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	Options       []string               `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PollVote) Reset() {
+	*x = PollVote{}
+	mi := &file_messages_v1_messages_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PollVote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PollVote) ProtoMessage() {}
+
+func (x *PollVote) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PollVote.ProtoReflect.Descriptor instead.
+func (*PollVote) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PollVote) GetPoll() *MessageRef {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *PollVote) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// Buttons are a text with buttons under it: reply buttons (send-button-list), action buttons that call, open a
+// link or reply (send-button-actions), or a button that copies a code (send-button-otp).
+type Buttons struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Text    string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Title   string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Footer  string                 `protobuf:"bytes,3,opt,name=footer,proto3" json:"footer,omitempty"`
+	Buttons []*Button              `protobuf:"bytes,4,rep,name=buttons,proto3" json:"buttons,omitempty"`
+	// header is a picture or video above the text.
+	Header        *Media `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Buttons) Reset() {
+	*x = Buttons{}
+	mi := &file_messages_v1_messages_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Buttons) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Buttons) ProtoMessage() {}
+
+func (x *Buttons) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Buttons.ProtoReflect.Descriptor instead.
+func (*Buttons) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Buttons) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Buttons) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Buttons) GetFooter() string {
+	if x != nil {
+		return x.Footer
+	}
+	return ""
+}
+
+func (x *Buttons) GetButtons() []*Button {
+	if x != nil {
+		return x.Buttons
+	}
+	return nil
+}
+
+func (x *Buttons) GetHeader() *Media {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+type Button struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Label  string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Action Button_Action          `protobuf:"varint,3,opt,name=action,proto3,enum=plugzapi.messages.v1.Button_Action" json:"action,omitempty"`
+	// url is what ACTION_URL opens, phone what ACTION_CALL calls, code what ACTION_COPY copies.
+	Url           string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	Phone         string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
+	Code          string `protobuf:"bytes,6,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Button) Reset() {
+	*x = Button{}
+	mi := &file_messages_v1_messages_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Button) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Button) ProtoMessage() {}
+
+func (x *Button) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Button.ProtoReflect.Descriptor instead.
+func (*Button) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Button) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Button) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Button) GetAction() Button_Action {
+	if x != nil {
+		return x.Action
+	}
+	return Button_ACTION_UNSPECIFIED
+}
+
+func (x *Button) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Button) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Button) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// OptionList is a text with a button that opens a list of options to choose from.
+type OptionList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	ButtonLabel   string                 `protobuf:"bytes,3,opt,name=button_label,json=buttonLabel,proto3" json:"button_label,omitempty"`
+	Options       []*Option              `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionList) Reset() {
+	*x = OptionList{}
+	mi := &file_messages_v1_messages_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionList) ProtoMessage() {}
+
+func (x *OptionList) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionList.ProtoReflect.Descriptor instead.
+func (*OptionList) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OptionList) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *OptionList) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *OptionList) GetButtonLabel() string {
+	if x != nil {
+		return x.ButtonLabel
+	}
+	return ""
+}
+
+func (x *OptionList) GetOptions() []*Option {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type Option struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Option) Reset() {
+	*x = Option{}
+	mi := &file_messages_v1_messages_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Option) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Option) ProtoMessage() {}
+
+func (x *Option) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Option.ProtoReflect.Descriptor instead.
+func (*Option) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Option) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Option) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Option) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// Pix is a button to pay by Pix, Brazil's instant payments, to a key.
+type Pix struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// key_type is CPF, CNPJ, PHONE, EMAIL or EVP.
+	KeyType       string `protobuf:"bytes,2,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
+	MerchantName  string `protobuf:"bytes,3,opt,name=merchant_name,json=merchantName,proto3" json:"merchant_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pix) Reset() {
+	*x = Pix{}
+	mi := &file_messages_v1_messages_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pix) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pix) ProtoMessage() {}
+
+func (x *Pix) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pix.ProtoReflect.Descriptor instead.
+func (*Pix) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Pix) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Pix) GetKeyType() string {
+	if x != nil {
+		return x.KeyType
+	}
+	return ""
+}
+
+func (x *Pix) GetMerchantName() string {
+	if x != nil {
+		return x.MerchantName
+	}
+	return ""
+}
+
+// ButtonReply is the button a person pressed under a message with buttons.
+type ButtonReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ButtonId      string                 `protobuf:"bytes,1,opt,name=button_id,json=buttonId,proto3" json:"button_id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ButtonReply) Reset() {
+	*x = ButtonReply{}
+	mi := &file_messages_v1_messages_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ButtonReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ButtonReply) ProtoMessage() {}
+
+func (x *ButtonReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ButtonReply.ProtoReflect.Descriptor instead.
+func (*ButtonReply) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ButtonReply) GetButtonId() string {
+	if x != nil {
+		return x.ButtonId
+	}
+	return ""
+}
+
+func (x *ButtonReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// ListReply is the option a person chose from an option list.
+type ListReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OptionId      string                 `protobuf:"bytes,1,opt,name=option_id,json=optionId,proto3" json:"option_id,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReply) Reset() {
+	*x = ListReply{}
+	mi := &file_messages_v1_messages_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReply) ProtoMessage() {}
+
+func (x *ListReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReply.ProtoReflect.Descriptor instead.
+func (*ListReply) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListReply) GetOptionId() string {
+	if x != nil {
+		return x.OptionId
+	}
+	return ""
+}
+
+func (x *ListReply) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ListReply) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// Edit replaces the text of a message sent before.
+type Edit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        *MessageRef            `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Text          *Text                  `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Edit) Reset() {
+	*x = Edit{}
+	mi := &file_messages_v1_messages_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Edit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Edit) ProtoMessage() {}
+
+func (x *Edit) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Edit.ProtoReflect.Descriptor instead.
+func (*Edit) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Edit) GetTarget() *MessageRef {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Edit) GetText() *Text {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+// Revoke deletes a message for everyone.
+type Revoke struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        *MessageRef            `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Revoke) Reset() {
+	*x = Revoke{}
+	mi := &file_messages_v1_messages_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Revoke) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Revoke) ProtoMessage() {}
+
+func (x *Revoke) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Revoke.ProtoReflect.Descriptor instead.
+func (*Revoke) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Revoke) GetTarget() *MessageRef {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+// Forward sends an earlier message again, marked as forwarded.
+type Forward struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        *MessageRef            `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Forward) Reset() {
+	*x = Forward{}
+	mi := &file_messages_v1_messages_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Forward) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Forward) ProtoMessage() {}
+
+func (x *Forward) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Forward.ProtoReflect.Descriptor instead.
+func (*Forward) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Forward) GetSource() *MessageRef {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+// Notification is something that happened in a chat rather than a message a person wrote (a member joined a
+// group, a call was missed…), as PlugZapi names it: a code such as GROUP_PARTICIPANT_ADD, and its parameters.
+type Notification struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Parameters    []string               `protobuf:"bytes,2,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_messages_v1_messages_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Notification) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Notification) GetParameters() []string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
 // Outbound is a message to send, as the API accepted it. It is the payload of the MessageQueued event, which the
 // actor records without its private fields.
 type Outbound struct {
@@ -221,7 +2221,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_messages_v1_messages_proto_msgTypes[2]
+	mi := &file_messages_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +2233,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_v1_messages_proto_msgTypes[2]
+	mi := &file_messages_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +2246,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_messages_v1_messages_proto_rawDescGZIP(), []int{2}
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Outbound) GetZaapId() string {
@@ -344,14 +2344,25 @@ type Inbound struct {
 	// sender_name is the sender's WhatsApp name (push name).
 	SenderName string `protobuf:"bytes,15,opt,name=sender_name,json=senderName,proto3" json:"sender_name,omitempty"`
 	// chat_name is the chat's name as the instance knows it: the contact's name, or the group's subject.
-	ChatName      string `protobuf:"bytes,16,opt,name=chat_name,json=chatName,proto3" json:"chat_name,omitempty"`
+	ChatName string `protobuf:"bytes,16,opt,name=chat_name,json=chatName,proto3" json:"chat_name,omitempty"`
+	// forwarded: the sender forwarded it from another chat.
+	Forwarded bool `protobuf:"varint,17,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// broadcast: it came through a broadcast list or status.
+	Broadcast bool `protobuf:"varint,18,opt,name=broadcast,proto3" json:"broadcast,omitempty"`
+	// expiration_seconds is the chat's disappearing-messages timer, 0 for none.
+	ExpirationSeconds uint32 `protobuf:"varint,19,opt,name=expiration_seconds,json=expirationSeconds,proto3" json:"expiration_seconds,omitempty"`
+	// waiting_message: WhatsApp could not decrypt it yet; the content follows, under the same ID, once the sender's
+	// phone sends it again.
+	WaitingMessage bool `protobuf:"varint,20,opt,name=waiting_message,json=waitingMessage,proto3" json:"waiting_message,omitempty"`
+	// status_reply: it answers one of this account's statuses.
+	StatusReply   bool `protobuf:"varint,21,opt,name=status_reply,json=statusReply,proto3" json:"status_reply,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Inbound) Reset() {
 	*x = Inbound{}
-	mi := &file_messages_v1_messages_proto_msgTypes[3]
+	mi := &file_messages_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +2374,7 @@ func (x *Inbound) String() string {
 func (*Inbound) ProtoMessage() {}
 
 func (x *Inbound) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_v1_messages_proto_msgTypes[3]
+	mi := &file_messages_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +2387,7 @@ func (x *Inbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inbound.ProtoReflect.Descriptor instead.
 func (*Inbound) Descriptor() ([]byte, []int) {
-	return file_messages_v1_messages_proto_rawDescGZIP(), []int{3}
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Inbound) GetMessageId() string {
@@ -491,16 +2502,204 @@ func (x *Inbound) GetChatName() string {
 	return ""
 }
 
+func (x *Inbound) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
+func (x *Inbound) GetBroadcast() bool {
+	if x != nil {
+		return x.Broadcast
+	}
+	return false
+}
+
+func (x *Inbound) GetExpirationSeconds() uint32 {
+	if x != nil {
+		return x.ExpirationSeconds
+	}
+	return 0
+}
+
+func (x *Inbound) GetWaitingMessage() bool {
+	if x != nil {
+		return x.WaitingMessage
+	}
+	return false
+}
+
+func (x *Inbound) GetStatusReply() bool {
+	if x != nil {
+		return x.StatusReply
+	}
+	return false
+}
+
 var File_messages_v1_messages_proto protoreflect.FileDescriptor
 
 const file_messages_v1_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x1amessages/v1/messages.proto\x12\x14plugzapi.messages.v1\"I\n" +
+	"\x1amessages/v1/messages.proto\x12\x14plugzapi.messages.v1\"\xaf\t\n" +
 	"\aContent\x120\n" +
-	"\x04text\x18\x01 \x01(\v2\x1a.plugzapi.messages.v1.TextH\x00R\x04textB\x06\n" +
-	"\x04kindJ\x04\b\x02\x10\x03\"\x1a\n" +
+	"\x04text\x18\x01 \x01(\v2\x1a.plugzapi.messages.v1.TextH\x00R\x04text\x123\n" +
+	"\x05image\x18\x03 \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\x05image\x123\n" +
+	"\x05audio\x18\x04 \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\x05audio\x123\n" +
+	"\x05video\x18\x05 \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\x05video\x129\n" +
+	"\bdocument\x18\x06 \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\bdocument\x127\n" +
+	"\asticker\x18\a \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\asticker\x12<\n" +
+	"\blocation\x18\b \x01(\v2\x1e.plugzapi.messages.v1.LocationH\x00R\blocation\x12<\n" +
+	"\bcontacts\x18\t \x01(\v2\x1e.plugzapi.messages.v1.ContactsH\x00R\bcontacts\x12<\n" +
+	"\breaction\x18\n" +
+	" \x01(\v2\x1e.plugzapi.messages.v1.ReactionH\x00R\breaction\x120\n" +
+	"\x04poll\x18\v \x01(\v2\x1a.plugzapi.messages.v1.PollH\x00R\x04poll\x12=\n" +
+	"\tpoll_vote\x18\f \x01(\v2\x1e.plugzapi.messages.v1.PollVoteH\x00R\bpollVote\x129\n" +
+	"\abuttons\x18\r \x01(\v2\x1d.plugzapi.messages.v1.ButtonsH\x00R\abuttons\x12C\n" +
+	"\voption_list\x18\x0e \x01(\v2 .plugzapi.messages.v1.OptionListH\x00R\n" +
+	"optionList\x12-\n" +
+	"\x03pix\x18\x0f \x01(\v2\x19.plugzapi.messages.v1.PixH\x00R\x03pix\x12F\n" +
+	"\fbutton_reply\x18\x10 \x01(\v2!.plugzapi.messages.v1.ButtonReplyH\x00R\vbuttonReply\x12@\n" +
+	"\n" +
+	"list_reply\x18\x11 \x01(\v2\x1f.plugzapi.messages.v1.ListReplyH\x00R\tlistReply\x120\n" +
+	"\x04edit\x18\x12 \x01(\v2\x1a.plugzapi.messages.v1.EditH\x00R\x04edit\x126\n" +
+	"\x06revoke\x18\x13 \x01(\v2\x1c.plugzapi.messages.v1.RevokeH\x00R\x06revoke\x129\n" +
+	"\aforward\x18\x14 \x01(\v2\x1d.plugzapi.messages.v1.ForwardH\x00R\aforward\x12H\n" +
+	"\fnotification\x18\x15 \x01(\v2\".plugzapi.messages.v1.NotificationH\x00R\fnotificationB\x06\n" +
+	"\x04kindJ\x04\b\x02\x10\x03\"\xc0\x01\n" +
 	"\x04Text\x12\x12\n" +
-	"\x04body\x18\x01 \x01(\tR\x04body\"\xbe\x02\n" +
+	"\x04body\x18\x01 \x01(\tR\x04body\x12\x1c\n" +
+	"\tmentioned\x18\x02 \x03(\tR\tmentioned\x12I\n" +
+	"\x0egroup_mentions\x18\x03 \x03(\v2\".plugzapi.messages.v1.GroupMentionR\rgroupMentions\x12;\n" +
+	"\apreview\x18\x04 \x01(\v2!.plugzapi.messages.v1.LinkPreviewR\apreview\">\n" +
+	"\fGroupMention\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\"\x9e\x01\n" +
+	"\vLinkPreview\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x121\n" +
+	"\x05image\x18\x04 \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x05image\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\tR\x04size\"\xd7\x03\n" +
+	"\x05Media\x12\x12\n" +
+	"\x03url\x18\x01 \x01(\tH\x00R\x03url\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x1b\n" +
+	"\tmime_type\x18\x03 \x01(\tR\bmimeType\x12\x18\n" +
+	"\acaption\x18\x04 \x01(\tR\acaption\x12\x1b\n" +
+	"\tfile_name\x18\x05 \x01(\tR\bfileName\x12\x1b\n" +
+	"\tview_once\x18\x06 \x01(\bR\bviewOnce\x12\x14\n" +
+	"\x05voice\x18\a \x01(\bR\x05voice\x12\x10\n" +
+	"\x03gif\x18\b \x01(\bR\x03gif\x12\x18\n" +
+	"\aseconds\x18\t \x01(\rR\aseconds\x12\x1a\n" +
+	"\bwaveform\x18\n" +
+	" \x01(\fR\bwaveform\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\v \x01(\rR\tpageCount\x12\x1c\n" +
+	"\tthumbnail\x18\f \x01(\fR\tthumbnail\x12\x12\n" +
+	"\x04size\x18\r \x01(\x04R\x04size\x12\x14\n" +
+	"\x05width\x18\x0e \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x0f \x01(\rR\x06height\x12\x14\n" +
+	"\x05title\x18\x10 \x01(\tR\x05title\x126\n" +
+	"\x04file\x18\x11 \x01(\v2\".plugzapi.messages.v1.WhatsAppFileR\x04fileB\b\n" +
+	"\x06source\"\xd5\x01\n" +
+	"\fWhatsAppFile\x12\x1f\n" +
+	"\vdirect_path\x18\x01 \x01(\tR\n" +
+	"directPath\x12\x1b\n" +
+	"\tmedia_key\x18\x02 \x01(\fR\bmediaKey\x12\x1f\n" +
+	"\vfile_sha256\x18\x03 \x01(\fR\n" +
+	"fileSha256\x12&\n" +
+	"\x0ffile_enc_sha256\x18\x04 \x01(\fR\rfileEncSha256\x12\x1f\n" +
+	"\vfile_length\x18\x05 \x01(\x04R\n" +
+	"fileLength\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x06 \x01(\tR\tmediaType\"\xa2\x01\n" +
+	"\bLocation\x12\x1a\n" +
+	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
+	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x10\n" +
+	"\x03url\x18\x05 \x01(\tR\x03url\x12\x1c\n" +
+	"\tthumbnail\x18\x06 \x01(\fR\tthumbnail\"E\n" +
+	"\bContacts\x129\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x1d.plugzapi.messages.v1.ContactR\bcontacts\"~\n" +
+	"\aContact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06phones\x18\x02 \x03(\tR\x06phones\x121\n" +
+	"\x14business_description\x18\x03 \x01(\tR\x13businessDescription\x12\x14\n" +
+	"\x05vcard\x18\x04 \x01(\tR\x05vcard\"|\n" +
+	"\n" +
+	"MessageRef\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x17\n" +
+	"\afrom_me\x18\x02 \x01(\bR\x06fromMe\x12 \n" +
+	"\vparticipant\x18\x03 \x01(\tR\vparticipant\x12\x14\n" +
+	"\x05phone\x18\x04 \x01(\tR\x05phone\"s\n" +
+	"\bReaction\x128\n" +
+	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\x12\x14\n" +
+	"\x05emoji\x18\x02 \x01(\tR\x05emoji\x12\x17\n" +
+	"\atime_ms\x18\x03 \x01(\x03R\x06timeMs\"\\\n" +
+	"\x04Poll\x12\x1a\n" +
+	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x18\n" +
+	"\aoptions\x18\x02 \x03(\tR\aoptions\x12\x1e\n" +
+	"\n" +
+	"selectable\x18\x03 \x01(\rR\n" +
+	"selectable\"Z\n" +
+	"\bPollVote\x124\n" +
+	"\x04poll\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x04poll\x12\x18\n" +
+	"\aoptions\x18\x02 \x03(\tR\aoptions\"\xb8\x01\n" +
+	"\aButtons\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
+	"\x06footer\x18\x03 \x01(\tR\x06footer\x126\n" +
+	"\abuttons\x18\x04 \x03(\v2\x1c.plugzapi.messages.v1.ButtonR\abuttons\x123\n" +
+	"\x06header\x18\x05 \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x06header\"\x8d\x02\n" +
+	"\x06Button\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12;\n" +
+	"\x06action\x18\x03 \x01(\x0e2#.plugzapi.messages.v1.Button.ActionR\x06action\x12\x10\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\x12\x14\n" +
+	"\x05phone\x18\x05 \x01(\tR\x05phone\x12\x12\n" +
+	"\x04code\x18\x06 \x01(\tR\x04code\"d\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fACTION_REPLY\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ACTION_URL\x10\x02\x12\x0f\n" +
+	"\vACTION_CALL\x10\x03\x12\x0f\n" +
+	"\vACTION_COPY\x10\x04\"\x91\x01\n" +
+	"\n" +
+	"OptionList\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12!\n" +
+	"\fbutton_label\x18\x03 \x01(\tR\vbuttonLabel\x126\n" +
+	"\aoptions\x18\x04 \x03(\v2\x1c.plugzapi.messages.v1.OptionR\aoptions\"P\n" +
+	"\x06Option\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"W\n" +
+	"\x03Pix\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x19\n" +
+	"\bkey_type\x18\x02 \x01(\tR\akeyType\x12#\n" +
+	"\rmerchant_name\x18\x03 \x01(\tR\fmerchantName\">\n" +
+	"\vButtonReply\x12\x1b\n" +
+	"\tbutton_id\x18\x01 \x01(\tR\bbuttonId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"`\n" +
+	"\tListReply\x12\x1b\n" +
+	"\toption_id\x18\x01 \x01(\tR\boptionId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"p\n" +
+	"\x04Edit\x128\n" +
+	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\x12.\n" +
+	"\x04text\x18\x02 \x01(\v2\x1a.plugzapi.messages.v1.TextR\x04text\"B\n" +
+	"\x06Revoke\x128\n" +
+	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\"C\n" +
+	"\aForward\x128\n" +
+	"\x06source\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06source\"B\n" +
+	"\fNotification\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1e\n" +
+	"\n" +
+	"parameters\x18\x02 \x03(\tR\n" +
+	"parameters\"\xbe\x02\n" +
 	"\bOutbound\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
@@ -511,7 +2710,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x0fdelay_message_s\x18\x06 \x01(\x05R\rdelayMessageS\x12$\n" +
 	"\x0edelay_typing_s\x18\a \x01(\x05R\fdelayTypingS\x12\x12\n" +
 	"\x04size\x18\b \x01(\x03R\x04size\x127\n" +
-	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\x86\x04\n" +
+	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xbd\x05\n" +
 	"\aInbound\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
@@ -533,12 +2732,40 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\acontent\x18\x0e \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\x12\x1f\n" +
 	"\vsender_name\x18\x0f \x01(\tR\n" +
 	"senderName\x12\x1b\n" +
-	"\tchat_name\x18\x10 \x01(\tR\bchatName*;\n" +
+	"\tchat_name\x18\x10 \x01(\tR\bchatName\x12\x1c\n" +
+	"\tforwarded\x18\x11 \x01(\bR\tforwarded\x12\x1c\n" +
+	"\tbroadcast\x18\x12 \x01(\bR\tbroadcast\x12-\n" +
+	"\x12expiration_seconds\x18\x13 \x01(\rR\x11expirationSeconds\x12'\n" +
+	"\x0fwaiting_message\x18\x14 \x01(\bR\x0ewaitingMessage\x12!\n" +
+	"\fstatus_reply\x18\x15 \x01(\bR\vstatusReply*\x97\x03\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\x0e\n" +
 	"\n" +
-	"KIND_OTHER\x10\x02B;Z9github.com/plugzapi/plugzapi/proto/messages/v1;messagesv1b\x06proto3"
+	"KIND_OTHER\x10\x02\x12\x0e\n" +
+	"\n" +
+	"KIND_IMAGE\x10\x03\x12\x0e\n" +
+	"\n" +
+	"KIND_AUDIO\x10\x04\x12\x0e\n" +
+	"\n" +
+	"KIND_VIDEO\x10\x05\x12\x11\n" +
+	"\rKIND_DOCUMENT\x10\x06\x12\x10\n" +
+	"\fKIND_STICKER\x10\a\x12\x11\n" +
+	"\rKIND_LOCATION\x10\b\x12\x11\n" +
+	"\rKIND_CONTACTS\x10\t\x12\x11\n" +
+	"\rKIND_REACTION\x10\n" +
+	"\x12\r\n" +
+	"\tKIND_POLL\x10\v\x12\x12\n" +
+	"\x0eKIND_POLL_VOTE\x10\f\x12\x10\n" +
+	"\fKIND_BUTTONS\x10\r\x12\x14\n" +
+	"\x10KIND_OPTION_LIST\x10\x0e\x12\f\n" +
+	"\bKIND_PIX\x10\x0f\x12\x15\n" +
+	"\x11KIND_BUTTON_REPLY\x10\x10\x12\x13\n" +
+	"\x0fKIND_LIST_REPLY\x10\x11\x12\r\n" +
+	"\tKIND_EDIT\x10\x12\x12\x0f\n" +
+	"\vKIND_REVOKE\x10\x13\x12\x10\n" +
+	"\fKIND_FORWARD\x10\x14\x12\x15\n" +
+	"\x11KIND_NOTIFICATION\x10\x15B;Z9github.com/plugzapi/plugzapi/proto/messages/v1;messagesv1b\x06proto3"
 
 var (
 	file_messages_v1_messages_proto_rawDescOnce sync.Once
@@ -552,26 +2779,83 @@ func file_messages_v1_messages_proto_rawDescGZIP() []byte {
 	return file_messages_v1_messages_proto_rawDescData
 }
 
-var file_messages_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_messages_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_messages_v1_messages_proto_goTypes = []any{
-	(Kind)(0),        // 0: plugzapi.messages.v1.Kind
-	(*Content)(nil),  // 1: plugzapi.messages.v1.Content
-	(*Text)(nil),     // 2: plugzapi.messages.v1.Text
-	(*Outbound)(nil), // 3: plugzapi.messages.v1.Outbound
-	(*Inbound)(nil),  // 4: plugzapi.messages.v1.Inbound
+	(Kind)(0),            // 0: plugzapi.messages.v1.Kind
+	(Button_Action)(0),   // 1: plugzapi.messages.v1.Button.Action
+	(*Content)(nil),      // 2: plugzapi.messages.v1.Content
+	(*Text)(nil),         // 3: plugzapi.messages.v1.Text
+	(*GroupMention)(nil), // 4: plugzapi.messages.v1.GroupMention
+	(*LinkPreview)(nil),  // 5: plugzapi.messages.v1.LinkPreview
+	(*Media)(nil),        // 6: plugzapi.messages.v1.Media
+	(*WhatsAppFile)(nil), // 7: plugzapi.messages.v1.WhatsAppFile
+	(*Location)(nil),     // 8: plugzapi.messages.v1.Location
+	(*Contacts)(nil),     // 9: plugzapi.messages.v1.Contacts
+	(*Contact)(nil),      // 10: plugzapi.messages.v1.Contact
+	(*MessageRef)(nil),   // 11: plugzapi.messages.v1.MessageRef
+	(*Reaction)(nil),     // 12: plugzapi.messages.v1.Reaction
+	(*Poll)(nil),         // 13: plugzapi.messages.v1.Poll
+	(*PollVote)(nil),     // 14: plugzapi.messages.v1.PollVote
+	(*Buttons)(nil),      // 15: plugzapi.messages.v1.Buttons
+	(*Button)(nil),       // 16: plugzapi.messages.v1.Button
+	(*OptionList)(nil),   // 17: plugzapi.messages.v1.OptionList
+	(*Option)(nil),       // 18: plugzapi.messages.v1.Option
+	(*Pix)(nil),          // 19: plugzapi.messages.v1.Pix
+	(*ButtonReply)(nil),  // 20: plugzapi.messages.v1.ButtonReply
+	(*ListReply)(nil),    // 21: plugzapi.messages.v1.ListReply
+	(*Edit)(nil),         // 22: plugzapi.messages.v1.Edit
+	(*Revoke)(nil),       // 23: plugzapi.messages.v1.Revoke
+	(*Forward)(nil),      // 24: plugzapi.messages.v1.Forward
+	(*Notification)(nil), // 25: plugzapi.messages.v1.Notification
+	(*Outbound)(nil),     // 26: plugzapi.messages.v1.Outbound
+	(*Inbound)(nil),      // 27: plugzapi.messages.v1.Inbound
 }
 var file_messages_v1_messages_proto_depIdxs = []int32{
-	2, // 0: plugzapi.messages.v1.Content.text:type_name -> plugzapi.messages.v1.Text
-	0, // 1: plugzapi.messages.v1.Outbound.type:type_name -> plugzapi.messages.v1.Kind
-	1, // 2: plugzapi.messages.v1.Outbound.content:type_name -> plugzapi.messages.v1.Content
-	0, // 3: plugzapi.messages.v1.Inbound.type:type_name -> plugzapi.messages.v1.Kind
-	1, // 4: plugzapi.messages.v1.Inbound.content:type_name -> plugzapi.messages.v1.Content
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3,  // 0: plugzapi.messages.v1.Content.text:type_name -> plugzapi.messages.v1.Text
+	6,  // 1: plugzapi.messages.v1.Content.image:type_name -> plugzapi.messages.v1.Media
+	6,  // 2: plugzapi.messages.v1.Content.audio:type_name -> plugzapi.messages.v1.Media
+	6,  // 3: plugzapi.messages.v1.Content.video:type_name -> plugzapi.messages.v1.Media
+	6,  // 4: plugzapi.messages.v1.Content.document:type_name -> plugzapi.messages.v1.Media
+	6,  // 5: plugzapi.messages.v1.Content.sticker:type_name -> plugzapi.messages.v1.Media
+	8,  // 6: plugzapi.messages.v1.Content.location:type_name -> plugzapi.messages.v1.Location
+	9,  // 7: plugzapi.messages.v1.Content.contacts:type_name -> plugzapi.messages.v1.Contacts
+	12, // 8: plugzapi.messages.v1.Content.reaction:type_name -> plugzapi.messages.v1.Reaction
+	13, // 9: plugzapi.messages.v1.Content.poll:type_name -> plugzapi.messages.v1.Poll
+	14, // 10: plugzapi.messages.v1.Content.poll_vote:type_name -> plugzapi.messages.v1.PollVote
+	15, // 11: plugzapi.messages.v1.Content.buttons:type_name -> plugzapi.messages.v1.Buttons
+	17, // 12: plugzapi.messages.v1.Content.option_list:type_name -> plugzapi.messages.v1.OptionList
+	19, // 13: plugzapi.messages.v1.Content.pix:type_name -> plugzapi.messages.v1.Pix
+	20, // 14: plugzapi.messages.v1.Content.button_reply:type_name -> plugzapi.messages.v1.ButtonReply
+	21, // 15: plugzapi.messages.v1.Content.list_reply:type_name -> plugzapi.messages.v1.ListReply
+	22, // 16: plugzapi.messages.v1.Content.edit:type_name -> plugzapi.messages.v1.Edit
+	23, // 17: plugzapi.messages.v1.Content.revoke:type_name -> plugzapi.messages.v1.Revoke
+	24, // 18: plugzapi.messages.v1.Content.forward:type_name -> plugzapi.messages.v1.Forward
+	25, // 19: plugzapi.messages.v1.Content.notification:type_name -> plugzapi.messages.v1.Notification
+	4,  // 20: plugzapi.messages.v1.Text.group_mentions:type_name -> plugzapi.messages.v1.GroupMention
+	5,  // 21: plugzapi.messages.v1.Text.preview:type_name -> plugzapi.messages.v1.LinkPreview
+	6,  // 22: plugzapi.messages.v1.LinkPreview.image:type_name -> plugzapi.messages.v1.Media
+	7,  // 23: plugzapi.messages.v1.Media.file:type_name -> plugzapi.messages.v1.WhatsAppFile
+	10, // 24: plugzapi.messages.v1.Contacts.contacts:type_name -> plugzapi.messages.v1.Contact
+	11, // 25: plugzapi.messages.v1.Reaction.target:type_name -> plugzapi.messages.v1.MessageRef
+	11, // 26: plugzapi.messages.v1.PollVote.poll:type_name -> plugzapi.messages.v1.MessageRef
+	16, // 27: plugzapi.messages.v1.Buttons.buttons:type_name -> plugzapi.messages.v1.Button
+	6,  // 28: plugzapi.messages.v1.Buttons.header:type_name -> plugzapi.messages.v1.Media
+	1,  // 29: plugzapi.messages.v1.Button.action:type_name -> plugzapi.messages.v1.Button.Action
+	18, // 30: plugzapi.messages.v1.OptionList.options:type_name -> plugzapi.messages.v1.Option
+	11, // 31: plugzapi.messages.v1.Edit.target:type_name -> plugzapi.messages.v1.MessageRef
+	3,  // 32: plugzapi.messages.v1.Edit.text:type_name -> plugzapi.messages.v1.Text
+	11, // 33: plugzapi.messages.v1.Revoke.target:type_name -> plugzapi.messages.v1.MessageRef
+	11, // 34: plugzapi.messages.v1.Forward.source:type_name -> plugzapi.messages.v1.MessageRef
+	0,  // 35: plugzapi.messages.v1.Outbound.type:type_name -> plugzapi.messages.v1.Kind
+	2,  // 36: plugzapi.messages.v1.Outbound.content:type_name -> plugzapi.messages.v1.Content
+	0,  // 37: plugzapi.messages.v1.Inbound.type:type_name -> plugzapi.messages.v1.Kind
+	2,  // 38: plugzapi.messages.v1.Inbound.content:type_name -> plugzapi.messages.v1.Content
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_messages_v1_messages_proto_init() }
@@ -581,14 +2865,37 @@ func file_messages_v1_messages_proto_init() {
 	}
 	file_messages_v1_messages_proto_msgTypes[0].OneofWrappers = []any{
 		(*Content_Text)(nil),
+		(*Content_Image)(nil),
+		(*Content_Audio)(nil),
+		(*Content_Video)(nil),
+		(*Content_Document)(nil),
+		(*Content_Sticker)(nil),
+		(*Content_Location)(nil),
+		(*Content_Contacts)(nil),
+		(*Content_Reaction)(nil),
+		(*Content_Poll)(nil),
+		(*Content_PollVote)(nil),
+		(*Content_Buttons)(nil),
+		(*Content_OptionList)(nil),
+		(*Content_Pix)(nil),
+		(*Content_ButtonReply)(nil),
+		(*Content_ListReply)(nil),
+		(*Content_Edit)(nil),
+		(*Content_Revoke)(nil),
+		(*Content_Forward)(nil),
+		(*Content_Notification)(nil),
+	}
+	file_messages_v1_messages_proto_msgTypes[4].OneofWrappers = []any{
+		(*Media_Url)(nil),
+		(*Media_Data)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_v1_messages_proto_rawDesc), len(file_messages_v1_messages_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   4,
+			NumEnums:      2,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
