@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // bodyRoutes are the routes that take a JSON body: admin and instance ones, with their credentials.
@@ -41,6 +43,12 @@ func TestBodyErrorsQueueNothing(t *testing.T) {
 		{"trailing garbage", `{}x`, "", false, 400, codeMalformedJSON},
 		{"too large", big, "", false, 413, codeBodyTooLarge},
 		{"too large, streamed", big, "", true, 413, codeBodyTooLarge},
+		{"not UTF-8", "{\"value\":\"caf\xe9\"}", "", false, 400, codeMalformedJSON},
+		{"NUL", `{"value":"a\u0000b"}`, "", false, 400, codeMalformedJSON},
+		{"lone high surrogate", `{"value":"\ud83d"}`, "", false, 400, codeMalformedJSON},
+		{"high surrogate then text", `{"value":"\ud83dx"}`, "", false, 400, codeMalformedJSON},
+		{"lone low surrogate", `{"value":"\ude00"}`, "", false, 400, codeMalformedJSON},
+		{"two high surrogates", `{"value":"\ud83d\ud83d"}`, "", false, 400, codeMalformedJSON},
 	}
 	for _, route := range bodyRoutes() {
 		for _, c := range cases {
@@ -52,6 +60,19 @@ func TestBodyErrorsQueueNothing(t *testing.T) {
 				wantNoAppCalls(t, s.app)
 			})
 		}
+	}
+}
+
+// Text that is text passes: escapes of every kind, a surrogate pair, an escaped backslash before a "u".
+func TestEscapedTextIsAccepted(t *testing.T) {
+	s := newTestServer(t, Config{})
+	w := s.do(t, req{method: http.MethodPost, path: base + "/send-text",
+		body: `{"phone":"5511999999999","message":"\ud83d\ude00 \u00e9 \\u0000 \" \n ok"}`})
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if got := s.app.callsTo("Send")[0].args[1].(*messagesv1.Outbound).GetContent().GetText().GetBody(); got != "😀 é \\u0000 \" \n ok" {
+		t.Errorf("message = %q", got)
 	}
 }
 

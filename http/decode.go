@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -14,9 +16,21 @@ import (
 )
 
 // decodeJSON reads a request body holding one JSON object into dst. Unknown fields are ignored (clients send
-// extra fields); a field of the wrong type is a 400 that names it.
+// extra fields); a field of the wrong type is a 400 that names it. Text that cannot go into a WhatsApp message
+// or name as it is — bytes that are not UTF-8, a NUL, half of a surrogate pair — is a 400 too: encoding/json
+// would otherwise replace it silently.
 func decodeJSON(r *http.Request, dst any) error {
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(raw) {
+		return badRequest(codeMalformedJSON, "malformed JSON: the body is not valid UTF-8")
+	}
+	if err := checkEscapes(raw); err != nil {
+		return badRequest(codeMalformedJSON, "malformed JSON: "+err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
@@ -30,6 +44,44 @@ func decodeJSON(r *http.Request, dst any) error {
 	default:
 		return decodeError(err)
 	}
+}
+
+// checkEscapes refuses the \u escapes of JSON strings that do not stand for text: \u0000, and a surrogate
+// that is not half of a pair.
+func checkEscapes(raw []byte) error {
+	errHalf := errors.New("a string holds half of a UTF-16 surrogate pair")
+	highPending := false // the last escape was a high surrogate, whose low half must come next
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 == len(raw) || raw[i+1] != 'u' {
+			if highPending {
+				return errHalf
+			}
+			if raw[i] == '\\' {
+				i++ // skip the escaped character: \\ is a backslash, not the start of an escape
+			}
+			continue
+		}
+		if i+6 > len(raw) {
+			return nil // encoding/json reports the syntax error
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil {
+			return nil // likewise
+		}
+		i += 5
+		low := v >= 0xDC00 && v <= 0xDFFF
+		switch {
+		case v == 0:
+			return errors.New("a string holds a NUL character (\\u0000)")
+		case highPending != low:
+			return errHalf
+		}
+		highPending = v >= 0xD800 && v <= 0xDBFF
+	}
+	if highPending {
+		return errHalf
+	}
+	return nil
 }
 
 func decodeError(err error) error {
