@@ -66,6 +66,8 @@ type Conn interface {
 	Logout(ctx context.Context) error
 	// Close disconnects, keeping the session.
 	Close()
+	// WatchPresence follows, or stops following, the presence of the people the instance chats with.
+	WatchPresence(on bool)
 }
 
 // deps is what every instance actor of a System shares.
@@ -329,5 +331,22 @@ func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string) error
 	if len(evs) == 0 {
 		return nil
 	}
-	return a.persist(nil, evs...)
+	watching := a.st.watchPresence
+	if err := a.persist(nil, evs...); err != nil {
+		return err
+	}
+	if a.st.watchPresence != watching {
+		a.watchPresence()
+	}
+	return nil
+}
+
+// watchPresence has the client follow the presence of the people the instance chats with while the
+// chat-presence webhook is set: WhatsApp tells presence only to who subscribed to it.
+func (a *instance) watchPresence() {
+	if a.conn == nil {
+		return
+	}
+	conn, on := a.conn, a.st.watchPresence
+	a.async(func(context.Context) { conn.WatchPresence(on) })
 }

@@ -48,6 +48,7 @@ func (a *instance) openConn(deviceJID string) error {
 		return err
 	}
 	a.conn = conn
+	a.watchPresence()
 	return nil
 }
 

@@ -8,7 +8,7 @@ import (
 
 // snapshotFormat is the format of the snapshots this code writes (InstanceSnapshot.format); one of another format
 // is not read.
-const snapshotFormat = 1
+const snapshotFormat = 2
 
 // recentInboundLimit bounds how many received message IDs an instance remembers to drop redeliveries: WhatsApp
 // redelivers only what was not acknowledged, which is at most the last few messages before a crash.
@@ -26,6 +26,8 @@ type state struct {
 	businessName string
 	connected    bool
 	deleted      bool
+	// watchPresence: the chat-presence webhook is set.
+	watchPresence bool
 	// queue holds the MessageQueued events of the messages waiting, in order: the message as accepted (without
 	// its content) and when.
 	queue     []*eventsv1.Event
@@ -44,6 +46,10 @@ func (s *state) apply(e *eventsv1.Event) {
 	case *eventsv1.Event_InstanceDeleted:
 		s.deleted = true
 		s.queue = nil
+	case *eventsv1.Event_WebhookConfigured:
+		if p.WebhookConfigured.GetKind() == eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE {
+			s.watchPresence = p.WebhookConfigured.GetUrl() != ""
+		}
 	case *eventsv1.Event_MessageQueued:
 		s.queue = append(s.queue, e)
 	case *eventsv1.Event_MessageSent:
@@ -127,6 +133,7 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		Queue:         s.queue,
 		RecentInbound: s.recent,
 		Format:        snapshotFormat,
+		WatchPresence: s.watchPresence,
 	}
 }
 
@@ -141,6 +148,7 @@ func stateFromSnapshot(snap *actorsv1.InstanceSnapshot) *state {
 	s.businessName = snap.GetBusinessName()
 	s.connected = snap.GetConnected()
 	s.deleted = snap.GetDeleted()
+	s.watchPresence = snap.GetWatchPresence()
 	s.queue = snap.GetQueue()
 	for _, id := range snap.GetRecentInbound() {
 		s.remember(id)

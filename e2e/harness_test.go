@@ -381,6 +381,13 @@ func createInstance(t testing.TB, s *server, name string, hooks *receiver) insta
 // app state with that key, and announced itself available. It returns the instance's device JID.
 func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 	t.Helper()
+	return linkDevice(t, in, phone, true)
+}
+
+// linkDevice links like link; online says whether the instance announces itself available (it does unless the
+// server runs with PLUGZAPI_SHOW_ONLINE=0).
+func linkDevice(t testing.TB, in instance, phone *wasim.Account, online bool) types.JID {
+	t.Helper()
 	var qr string
 	eventually(t, 30*time.Second, "QR code", func() error {
 		res := in.call(t, "GET", "qr-code", nil)
@@ -401,7 +408,7 @@ func link(t testing.TB, in instance, phone *wasim.Account) types.JID {
 	waitConnected(t, in)
 	eventually(t, 30*time.Second, "the instance settles after linking", func() error {
 		for _, d := range phone.DeviceInfos() {
-			if d.JID == dev && d.WelcomeAcknowledged && d.AppStateSynced && d.Available {
+			if d.JID == dev && d.WelcomeAcknowledged && d.AppStateSynced && d.Available == online {
 				return nil
 			}
 		}

@@ -69,6 +69,19 @@ func (s *Simulator) handlePresence(c *conn, node *waBinary.Node) {
 	}
 }
 
+// PresenceSubscribers lists the devices whose connections subscribed to this account's presence.
+func (a *Account) PresenceSubscribers() []types.JID {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	var out []types.JID
+	for c := range a.subscribers {
+		if c.dev != nil {
+			out = append(out, c.dev.jid)
+		}
+	}
+	return out
+}
+
 // availableLocked reports whether any connected device of the account announced
 // itself available.
 func (a *Account) availableLocked() bool {

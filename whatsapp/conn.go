@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/types"
-	"go.mau.fi/whatsmeow/types/events"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
@@ -33,39 +31,10 @@ type Conn struct {
 
 	mu          sync.Mutex
 	stopLinking context.CancelFunc
-	// pushName is the account's name once whatsmeow learned it (from the device store, or the account's app
-	// state, which the phone shares with a newly linked device); WhatsApp takes presence only with one.
-	pushName string
 	// accounts are the accounts of the phone numbers sent to, as WhatsApp named them.
 	accounts map[string]types.JID
-}
 
-// stayAvailable announces the device available whenever it connects, once the account's push name is known:
-// WhatsApp shows a device typing indicators, and counts its delivery receipts as delivered rather than
-// inactive, only while it is available. The name comes from app state, in whatsmeow's app state goroutine,
-// and is read there and passed on under the lock, because whatsmeow itself does not synchronize it.
-func (c *Conn) stayAvailable(evt any) {
-	switch e := evt.(type) {
-	case *events.AppStateSyncComplete:
-		if e.Name != appstate.WAPatchCriticalBlock {
-			return
-		}
-	case *events.PushNameSetting, *events.Connected:
-	default:
-		return
-	}
-	c.mu.Lock()
-	if _, connected := evt.(*events.Connected); !connected {
-		c.pushName = c.cli.Store.PushName
-	}
-	name := c.pushName
-	c.mu.Unlock()
-	if name == "" {
-		return
-	}
-	if err := c.cli.SendPresence(context.Background(), types.PresenceAvailable); err != nil {
-		c.log.Debug("cannot announce the device available", "err", err)
-	}
+	p presence
 }
 
 // Linked reports whether the client has a linked device (it may be disconnected).
@@ -183,6 +152,9 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	to, err := c.recipient(ctx, m.GetPhone())
 	if err != nil {
 		return time.Time{}, err
+	}
+	if to.Server == types.DefaultUserServer || to.Server == types.HiddenUserServer {
+		c.follow(to)
 	}
 	msg, err := c.buildMessage(ctx, to, m)
 	if err != nil {

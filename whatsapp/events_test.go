@@ -31,7 +31,7 @@ func receipt(status eventsv1.MessageStatus, phone string, ids ...string) Receipt
 	return ReceiptReceived{&eventsv1.MessageStatusChanged{MessageIds: ids, Status: status, Phone: phone}}
 }
 
-func presence(phone string, p eventsv1.ChatPresence, lastSeen time.Time) ChatPresence {
+func presenceChanged(phone string, p eventsv1.ChatPresence, lastSeen time.Time) ChatPresence {
 	return ChatPresence{&eventsv1.ChatPresenceChanged{Phone: phone, Presence: p, LastSeenMs: unixMilli(lastSeen)}}
 }
 
@@ -117,13 +117,13 @@ func TestTranslate(t *testing.T) {
 				Phone: "120363000000000001-group", Participant: "5511999990001"}}},
 		{"retry receipts are whatsmeow's business", &events.Receipt{MessageSource: source, Type: types.ReceiptTypeRetry}, nil},
 		{"typing", &events.ChatPresence{MessageSource: source, State: types.ChatPresenceComposing},
-			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
+			presenceChanged("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
 		{"recording", &events.ChatPresence{MessageSource: source, State: types.ChatPresenceComposing, Media: types.ChatPresenceMediaAudio},
-			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_RECORDING, time.Time{})},
+			presenceChanged("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_RECORDING, time.Time{})},
 		{"stopped", &events.ChatPresence{MessageSource: source, State: types.ChatPresencePaused},
-			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_PAUSED, time.Time{})},
+			presenceChanged("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_PAUSED, time.Time{})},
 		{"offline", &events.Presence{From: alice, Unavailable: true, LastSeen: at},
-			presence("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, at)},
+			presenceChanged("5511999990001", eventsv1.ChatPresence_CHAT_PRESENCE_UNAVAILABLE, at)},
 		{"paired", &events.PairSuccess{ID: aliceDevice, Platform: "android", BusinessName: "Shop"},
 			Paired{JID: "5511999990001:1@s.whatsapp.net", Platform: "android", BusinessName: "Shop"}},
 		{"connected", &events.Connected{}, Connected{}},
@@ -207,9 +207,9 @@ func TestTranslateNamesPeopleByPhoneNumber(t *testing.T) {
 			MessageIDs: []string{"A"}, Type: types.ReceiptTypeRead},
 			receipt(eventsv1.MessageStatus_MESSAGE_STATUS_READ, "5511999990001", "A")},
 		{"typing in a LID chat", &events.ChatPresence{MessageSource: types.MessageSource{Chat: bobLID, Sender: bobLID}, State: types.ChatPresenceComposing},
-			presence("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
+			presenceChanged("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_COMPOSING, time.Time{})},
 		{"presence of a LID", &events.Presence{From: bobLID},
-			presence("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_AVAILABLE, time.Time{})},
+			presenceChanged("5511999990002", eventsv1.ChatPresence_CHAT_PRESENCE_AVAILABLE, time.Time{})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

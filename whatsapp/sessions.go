@@ -27,10 +27,11 @@ var signalLoggerOnce sync.Once
 
 // Sessions holds every instance's whatsmeow device store, on the server's own database, and builds the clients.
 type Sessions struct {
-	container *sqlstore.Container
-	log       *slog.Logger
-	redirect  func(*whatsmeow.Client)
-	sealer    Sealer
+	container  *sqlstore.Container
+	log        *slog.Logger
+	redirect   func(*whatsmeow.Client)
+	sealer     Sealer
+	hideOnline bool
 }
 
 // Options configure Sessions.
@@ -41,6 +42,9 @@ type Options struct {
 	Redirect func(*whatsmeow.Client)
 	// DeviceName is the default name linked devices show on the phone.
 	DeviceName string
+	// HideOnline keeps linked devices from announcing themselves available. WhatsApp then relays no typing to
+	// them and counts their receipts as inactive, but it keeps notifying the phone of new messages.
+	HideOnline bool
 	// Sealer encrypts the decrypted messages whatsmeow buffers until they are handled. Required.
 	Sealer Sealer
 }
@@ -66,7 +70,7 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
-	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer}, nil
+	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer, hideOnline: opts.HideOnline}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
@@ -105,7 +109,8 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log, pushName: device.PushName, accounts: map[string]types.JID{}}
+	c := &Conn{cli: cli, log: log, accounts: map[string]types.JID{}, p: presence{
+		online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
 	tr := translator{lids: s.container.LIDMap}
@@ -115,7 +120,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 			// goroutine that saved it, before the reconnect after which messages can arrive.
 			s.sealBuffer(cli.Store)
 		}
-		c.stayAvailable(evt)
+		c.onPresenceEvent(evt)
 		e, ok := tr.translate(evt)
 		if !ok {
 			return true

@@ -22,6 +22,7 @@ type Config struct {
 	AdminToken            string
 	AllowInsecureWebhooks bool
 	DeviceName            string
+	ShowOnline            bool
 	LogLevel              slog.Level
 	LogJSON               bool
 	ShutdownTimeout       time.Duration
@@ -38,6 +39,7 @@ func defaultConfig() Config {
 		SendDelayMin:         time.Second,
 		SendDelayMax:         3 * time.Second,
 		DeviceName:           "plugzapi",
+		ShowOnline:           true,
 		LogLevel:             slog.LevelInfo,
 		ShutdownTimeout:      20 * time.Second,
 		DurableCommits:       true,
@@ -68,6 +70,8 @@ func (c *Config) settings() []setting {
 			boolean(&c.AllowInsecureWebhooks), func() string { return strconv.FormatBool(c.AllowInsecureWebhooks) }},
 		{"device-name", "PLUGZAPI_DEVICE_NAME", "name a linked instance shows on the phone unless the instance has a sessionName",
 			str(&c.DeviceName), func() string { return c.DeviceName }},
+		{"show-online", "PLUGZAPI_SHOW_ONLINE", "instances show as online while connected (1): WhatsApp then relays typing to them, and may not notify the phone of new messages; 0 hides them",
+			boolean(&c.ShowOnline), func() string { return strconv.FormatBool(c.ShowOnline) }},
 		{"webhook-timeout", "PLUGZAPI_WEBHOOK_TIMEOUT", "how long one webhook request may take before it counts as failed",
 			duration(&c.WebhookTimeout), func() string { return c.WebhookTimeout.String() }},
 		{"webhook-retry-max", "PLUGZAPI_WEBHOOK_RETRY_MAX", "longest pause between two attempts of a failing webhook (the pause doubles from 1s up to this)",

@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
 		DeviceName: cfg.DeviceName,
+		HideOnline: !cfg.ShowOnline,
 		Sealer:     db.Vault(),
 	})
 	if err != nil {

@@ -44,7 +44,9 @@ type InstanceSnapshot struct {
 	RecentInbound []string `protobuf:"bytes,11,rep,name=recent_inbound,json=recentInbound,proto3" json:"recent_inbound,omitempty"`
 	// format is snapshotFormat of the code that wrote it; a snapshot of another format is ignored and the state
 	// rebuilt from the events.
-	Format        int32 `protobuf:"varint,13,opt,name=format,proto3" json:"format,omitempty"`
+	Format int32 `protobuf:"varint,13,opt,name=format,proto3" json:"format,omitempty"`
+	// watch_presence: the chat-presence webhook is set.
+	WatchPresence bool `protobuf:"varint,14,opt,name=watch_presence,json=watchPresence,proto3" json:"watch_presence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -163,11 +165,18 @@ func (x *InstanceSnapshot) GetFormat() int32 {
 	return 0
 }
 
+func (x *InstanceSnapshot) GetWatchPresence() bool {
+	if x != nil {
+		return x.WatchPresence
+	}
+	return false
+}
+
 var File_actors_v1_state_proto protoreflect.FileDescriptor
 
 const file_actors_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xff\x02\n" +
+	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xa6\x03\n" +
 	"\x10InstanceSnapshot\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -181,7 +190,8 @@ const file_actors_v1_state_proto_rawDesc = "" +
 	"\adeleted\x18\t \x01(\bR\adeleted\x12/\n" +
 	"\x05queue\x18\f \x03(\v2\x19.plugzapi.events.v1.EventR\x05queue\x12%\n" +
 	"\x0erecent_inbound\x18\v \x03(\tR\rrecentInbound\x12\x16\n" +
-	"\x06format\x18\r \x01(\x05R\x06formatJ\x04\b\n" +
+	"\x06format\x18\r \x01(\x05R\x06format\x12%\n" +
+	"\x0ewatch_presence\x18\x0e \x01(\bR\rwatchPresenceJ\x04\b\n" +
 	"\x10\vB7Z5github.com/plugzapi/plugzapi/proto/actors/v1;actorsv1b\x06proto3"
 
 var (
