@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
 		Session: system, Connection: system, Sender: system, QueueView: system, QueueEditor: system,
 		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(),
-		CheckWebhookURL: func(raw string) error { return webhooks.CheckURL(raw, cfg.AllowInsecureWebhooks) },
+		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
 	if err != nil {
