@@ -21,14 +21,7 @@ func Thumbnail(data []byte, side int) (thumb []byte, width, height int, err erro
 	if width == 0 || height == 0 {
 		return nil, 0, 0, fmt.Errorf("decode picture: it is %dx%d", width, height)
 	}
-	w, h := width, height
-	if w > side || h > side {
-		if w >= h {
-			w, h = side, max(1, height*side/width)
-		} else {
-			w, h = max(1, width*side/height), side
-		}
-	}
+	w, h := Fit(width, height, side)
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	// JPEG has no transparency: transparent parts of a PNG or WebP show white, as WhatsApp shows them.
 	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
@@ -38,4 +31,17 @@ func Thumbnail(data []byte, side int) (thumb []byte, width, height int, err erro
 		return nil, 0, 0, fmt.Errorf("encode thumbnail: %w", err)
 	}
 	return out.Bytes(), width, height, nil
+}
+
+// Fit is the size of a width×height picture scaled down, keeping its proportions, to at most side pixels wide
+// and high; a picture that fits already keeps its size.
+func Fit(width, height, side int) (int, int) {
+	switch {
+	case width <= side && height <= side:
+		return width, height
+	case width >= height:
+		return side, max(1, height*side/width)
+	default:
+		return max(1, width*side/height), side
+	}
 }

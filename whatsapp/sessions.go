@@ -31,6 +31,7 @@ type Sessions struct {
 	log       *slog.Logger
 	redirect  func(*whatsmeow.Client)
 	sealer    Sealer
+	files     Files
 }
 
 // Options configure Sessions.
@@ -43,6 +44,9 @@ type Options struct {
 	DeviceName string
 	// Sealer encrypts the decrypted messages whatsmeow buffers until they are handled. Required.
 	Sealer Sealer
+	// Files are the limits of the files messages carry and the fetcher of files given by URL; unset, the
+	// default limits, and only https URLs of public addresses.
+	Files Files
 }
 
 // OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
@@ -66,7 +70,7 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
-	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer}, nil
+	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer, files: opts.Files.withDefaults()}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
@@ -105,7 +109,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log, pushName: device.PushName, accounts: map[string]types.JID{}}
+	c := &Conn{cli: cli, log: log, files: s.files, pushName: device.PushName, accounts: map[string]types.JID{}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
 	tr := translator{lids: s.container.LIDMap}
