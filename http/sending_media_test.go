@@ -209,3 +209,20 @@ func TestSendMediaBodyLimit(t *testing.T) {
 	wantError(t, s.do(t, req{method: http.MethodPost, path: base + "/send-sticker", body: image}),
 		http.StatusRequestEntityTooLarge, codeBodyTooLarge)
 }
+
+// GET /queue shows a queued file's caption as its Message.
+func TestQueuedTextOfFiles(t *testing.T) {
+	caption := &messagesv1.Media{Caption: "look"}
+	for _, c := range []*messagesv1.Content{
+		{Kind: &messagesv1.Content_Image{Image: caption}},
+		{Kind: &messagesv1.Content_Video{Video: caption}},
+		{Kind: &messagesv1.Content_Document{Document: caption}},
+	} {
+		if got := queuedText(c); got != "look" {
+			t.Errorf("queuedText(%v) = %q", c, got)
+		}
+	}
+	if got := queuedText(&messagesv1.Content{Kind: &messagesv1.Content_Sticker{Sticker: &messagesv1.Media{}}}); got != "" {
+		t.Errorf("queuedText(sticker) = %q", got)
+	}
+}
