@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +183,14 @@ func TestSendMedia(t *testing.T) {
 		hooks.waitFor(t, c.name+" SENT", status("SENT", ids[i]))
 		hooks.waitFor(t, c.name+" RECEIVED", status("RECEIVED", ids[i]))
 	}
+	// A voice note listened to is PLAYED.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	voice := ids[slices.IndexFunc(cases, func(c mediaCase) bool { return c.want.Type == "ptt" })]
+	if err := alice.MarkPlayed(ctx, businessPhone, voice); err != nil {
+		t.Fatalf("Alice plays the voice note: %v", err)
+	}
+	hooks.waitFor(t, "PLAYED", status("PLAYED", voice))
 
 	t.Run("bad media", func(t *testing.T) {
 		failing := map[string]string{
