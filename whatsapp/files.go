@@ -22,15 +22,15 @@ type Files struct {
 	Fetcher *netguard.Fetcher
 }
 
-// DefaultFetchTimeout bounds the fetch of a file from its URL when Files has no fetcher of its own.
-const DefaultFetchTimeout = time.Minute
+// defaultFetchTimeout bounds the fetch of a file from its URL when Files has no fetcher of its own.
+const defaultFetchTimeout = time.Minute
 
 func (f Files) withDefaults() Files {
 	if f.Limits == (media.Limits{}) {
 		f.Limits = media.DefaultLimits()
 	}
 	if f.Fetcher == nil {
-		f.Fetcher = netguard.NewFetcher(netguard.Policy{}, DefaultFetchTimeout)
+		f.Fetcher = netguard.NewFetcher(netguard.Policy{}, defaultFetchTimeout)
 	}
 	return f
 }
