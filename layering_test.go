@@ -60,9 +60,10 @@ type layer struct {
 	testMay []string // what its tests may import beyond may, the simulator and the test helpers
 }
 
-// leaves are the module's shared vocabularies: they import nothing of the module, so any server layer above the
-// store may import them without an arrow pointing up.
-var leaves = []string{"proto/...", "recipient"}
+// leaves are the module's shared vocabularies and policies: they import nothing of the module, so any server
+// layer above the store may import them without an arrow pointing up. netguard is the address policy of every
+// URL the server calls (webhooks, media); media is what a file the server sends must be (kinds, limits, types).
+var leaves = []string{"proto/...", "recipient", "netguard", "media"}
 
 var layers = []layer{
 	{name: "cmd/plugzapi", pkgs: []string{"cmd/plugzapi"}, may: []string{"..."}}, // wires everything
@@ -74,6 +75,8 @@ var layers = []layer{
 	{name: "store", pkgs: []string{"store"}},
 	{name: "proto", pkgs: []string{"proto/..."}},
 	{name: "recipient", pkgs: []string{"recipient"}},
+	{name: "netguard", pkgs: []string{"netguard"}},
+	{name: "media", pkgs: []string{"media/..."}},
 	{name: "wasim", pkgs: []string{"wasim/..."}}, // a library of its own: nothing of the server
 	{name: "e2e", pkgs: []string{"e2e"}, testMay: []string{"..."}},
 	// Standalone helpers for developers; they talk to the server over its API like any client.

@@ -15,6 +15,9 @@ type Config struct {
 	MaxQueueWhileDisconnected int
 	// SendTimeout bounds one send to WhatsApp (the wait for the server's ack included).
 	SendTimeout time.Duration
+	// FileSendTimeout bounds the send of a message that carries a file (a picture, a recording, a video, a
+	// document, a sticker, a link preview's picture): fetching it from its URL, uploading it, sending it.
+	FileSendTimeout time.Duration
 	// RequestTimeout bounds how long an API call waits for its instance.
 	RequestTimeout time.Duration
 	// SnapshotEvery is how many events an instance appends between snapshots of its state.
@@ -28,6 +31,7 @@ func DefaultConfig() Config {
 		SendDelayMax:              3 * time.Second,
 		MaxQueueWhileDisconnected: 1000,
 		SendTimeout:               60 * time.Second,
+		FileSendTimeout:           3 * time.Minute,
 		RequestTimeout:            30 * time.Second,
 		SnapshotEvery:             500,
 	}
@@ -40,7 +44,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("send delay %s-%s: the range must be non-negative and ordered", c.SendDelayMin, c.SendDelayMax)
 	case c.MaxQueueWhileDisconnected < 1:
 		return errors.New("the queue limit while disconnected must be at least 1")
-	case c.SendTimeout <= 0 || c.RequestTimeout <= 0:
+	case c.SendTimeout <= 0 || c.FileSendTimeout <= 0 || c.RequestTimeout <= 0:
 		return errors.New("timeouts must be positive")
 	case c.SnapshotEvery < 1:
 		return errors.New("snapshot interval must be at least 1 event")

@@ -183,8 +183,6 @@ func (a *instance) trySend() {
 
 // send runs off the actor: it reads the message's content and hands the whole message to WhatsApp.
 func (a *instance) send(ctx context.Context, conn Conn, queued *messagesv1.Outbound) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.deps.cfg.SendTimeout+time.Duration(queued.GetDelayTypingS())*time.Second)
-	defer cancel()
 	record, err := a.deps.vault.Get(ctx, events.OutboundVaultKey(a.id, queued.GetMessageId()))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read content: %w", err)
@@ -193,7 +191,24 @@ func (a *instance) send(ctx context.Context, conn Conn, queued *messagesv1.Outbo
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: %v", whatsapp.ErrUnsendable, err)
 	}
+	timeout := a.deps.cfg.SendTimeout
+	if carriesFile(m.GetContent()) {
+		timeout = a.deps.cfg.FileSendTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Duration(queued.GetDelayTypingS())*time.Second)
+	defer cancel()
 	return conn.Send(ctx, m)
+}
+
+// carriesFile reports whether sending a content means getting a file and uploading it, which takes longer
+// than a text.
+func carriesFile(c *messagesv1.Content) bool {
+	switch c.GetKind().(type) {
+	case *messagesv1.Content_Image, *messagesv1.Content_Audio, *messagesv1.Content_Video,
+		*messagesv1.Content_Document, *messagesv1.Content_Sticker:
+		return true
+	}
+	return c.GetText().GetPreview().GetImage() != nil
 }
 
 // sent records how a send went. A message WhatsApp took leaves the queue with MessageSent, and its content is
@@ -243,7 +258,10 @@ func (a *instance) sent(d sendDone) {
 
 // failureText is what the delivery webhook says about a message that cannot be sent.
 func failureText(err error) string {
+	var badMedia *whatsapp.MediaError
 	switch {
+	case errors.As(err, &badMedia):
+		return badMedia.Error()
 	case errors.Is(err, whatsapp.ErrNotOnWhatsApp):
 		return "Phone number does not exist"
 	case errors.Is(err, whatsapp.ErrInvalidRecipient):

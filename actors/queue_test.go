@@ -38,6 +38,9 @@ func TestSendErrorClassification(t *testing.T) {
 		{"not on WhatsApp", whatsapp.ErrNotOnWhatsApp, true, "Phone number does not exist"},
 		{"malformed recipient", fmt.Errorf("recipient: %w", whatsapp.ErrInvalidRecipient), true, "Invalid phone number"},
 		{"unknown server", fmt.Errorf("send M1: %w", whatsmeow.ErrUnknownServer), true, ""},
+		{"media not found", fmt.Errorf("send M1: %w", &whatsapp.MediaError{Reason: "the server answered 404 Not Found"}), true,
+			"Message not send caused by invalid media url: the server answered 404 Not Found"},
+		{"media fetch cut short by the send's end", fmt.Errorf("send M1: fetch media: %w", context.DeadlineExceeded), false, ""},
 
 		{"group info 500", groupInfo(whatsmeow.ErrIQInternalServerError), false, ""},
 		{"group info 503", groupInfo(whatsmeow.ErrIQServiceUnavailable), false, ""},

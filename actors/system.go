@@ -132,9 +132,21 @@ func (s *System) Queue(ctx context.Context, id string) ([]QueueItem, error) {
 		if err != nil {
 			return nil, err
 		}
+		dropFileBytes(m.GetContent())
 		items = append(items, QueueItem{Message: m, Queued: time.UnixMilli(e.GetTimeMs())})
 	}
 	return items, nil
+}
+
+// dropFileBytes empties the file a content carries in base64: a listing of the queue does not show files, and
+// holding every queued file at once could take gigabytes.
+func dropFileBytes(c *messagesv1.Content) {
+	for _, m := range []*messagesv1.Media{c.GetImage(), c.GetAudio(), c.GetVideo(), c.GetDocument(), c.GetSticker(),
+		c.GetText().GetPreview().GetImage()} {
+		if m.GetData() != nil {
+			m.Source = nil
+		}
+	}
 }
 
 // QueueCount returns how many messages wait in an instance's queue.

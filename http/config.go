@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/plugzapi/plugzapi/media"
+	"github.com/plugzapi/plugzapi/netguard"
 )
 
 // Defaults for Config. DefaultMaxBodyBytes leaves room for the longest text WhatsApp accepts (65536 characters)
@@ -16,8 +19,14 @@ const (
 
 // Config holds the settings of the REST API. Its zero value is usable: Validate fills in the defaults.
 type Config struct {
-	// MaxBodyBytes bounds the size of a request body; a larger body is answered with 413.
+	// MaxBodyBytes bounds the size of a request body; a larger body is answered with 413. The routes that send
+	// a file take, beyond it, the file's limit in base64.
 	MaxBodyBytes int64
+	// MediaLimits are the largest files the send routes accept, per kind; zero means media.DefaultLimits.
+	MediaLimits media.Limits
+	// MediaURLs is the address policy a media URL must pass to be accepted (it passes it again when fetched);
+	// the zero value accepts https URLs of public addresses only.
+	MediaURLs netguard.Policy
 	// RequestTimeout bounds how long an API request may wait for the application before it is answered with
 	// 504. It does not apply to /metrics or /healthz.
 	RequestTimeout time.Duration
@@ -37,7 +46,13 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.MediaLimits == (media.Limits{}) {
+		c.MediaLimits = media.DefaultLimits()
+	}
 	var errs []error
+	if err := c.MediaLimits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes must be positive, got %d", c.MaxBodyBytes))
 	}

@@ -23,6 +23,7 @@ const (
 	codeMissingFields        = "missing_fields"
 	codeInvalidPhone         = "invalid_phone"
 	codeInvalidWebhookURL    = "invalid_webhook_url"
+	codeInvalidMedia         = "invalid_media"
 	codeInvalidQuery         = "invalid_query"
 	codeUnauthorized         = "unauthorized"
 	codeInstanceNotFound     = "instance_not_found"

@@ -147,17 +147,24 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies larger than the configured limit: at once when Content-Length says so, otherwise
-// when decoding reads past it (decodeJSON turns that into 413).
+// limitBody refuses bodies larger than the configured limit (see limitBodyTo).
 func (a *api) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > a.cfg.MaxBodyBytes {
-			writeError(w, r, bodyTooLarge(a.cfg.MaxBodyBytes))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
+	return limitBodyTo(a.cfg.MaxBodyBytes)(next)
+}
+
+// limitBodyTo refuses bodies larger than limit: at once when Content-Length says so, otherwise when decoding
+// reads past it (decodeJSON turns that into 413).
+func limitBodyTo(limit int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				writeError(w, r, bodyTooLarge(limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 func bodyTooLarge(limit int64) *apiError {

@@ -39,11 +39,17 @@ func newQueueItemJSON(instanceID string, it actors.QueueItem) queueItemJSON {
 	}
 }
 
-// queuedText is what GET /queue shows as a queued message's Message: its text.
+// queuedText is what GET /queue shows as a queued message's Message: its text, or a file's caption.
 func queuedText(c *messagesv1.Content) string {
 	switch k := c.GetKind().(type) {
 	case *messagesv1.Content_Text:
 		return k.Text.GetBody()
+	case *messagesv1.Content_Image:
+		return k.Image.GetCaption()
+	case *messagesv1.Content_Video:
+		return k.Video.GetCaption()
+	case *messagesv1.Content_Document:
+		return k.Document.GetCaption()
 	}
 	return ""
 }

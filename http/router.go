@@ -87,6 +87,12 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Put(p+"/update-every-webhooks", a.updateEveryWebhook)
 			r.Put(p+"/update-webhook-secret", a.updateWebhookSecret)
 		})
+
+		// The routes that send a file take larger bodies, each as its kind's limit allows.
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireInstance, requireJSON)
+			a.mountMediaRoutes(r)
+		})
 	})
 	return r, nil
 }

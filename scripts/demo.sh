@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the WhatsApp simulator, the server and a webhook printer on loopback; then, through the real API,
-# an instance is created, linked by QR code to a simulated phone, sends a message, and the webhooks arrive.
+# an instance is created, linked by QR code to a simulated phone, sends a message and a picture, and the webhooks
+# arrive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,15 @@ sent=$(curl -fsS -X POST "$BASE/send-text" -H 'Content-Type: application/json' -
 echo "$sent"
 MSG=$(echo "$sent" | json_field messageId)
 sleep 1
+
+step "Send Alice a picture (base64 here; an https URL works too)"
+PIXEL='data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
+show "curl -X POST $BASE/send-image -d '{\"phone\":\"5511999990001\",\"caption\":\"Seu pedido\",\"image\":\"$PIXEL\"}'"
+image=$(curl -fsS -X POST "$BASE/send-image" -H 'Content-Type: application/json' -d "{\"phone\":\"5511999990001\",\"caption\":\"Seu pedido\",\"image\":\"$PIXEL\"}")
+echo "$image"
+IMG=$(echo "$image" | json_field messageId)
+# It goes out after the pause between messages (1-3 s).
+for _ in $(seq 1 100); do curl -fsS "http://$WASIM/v1/accounts/5511999990001/messages" | grep -q "$IMG" && break; sleep 0.1; done
 
 step "What Alice's phone received"
 show "curl http://$WASIM/v1/accounts/5511999990001/messages"

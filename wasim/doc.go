@@ -98,7 +98,9 @@
 //     Signal identity is the account's, stored in a temporary SQLite database. It signs
 //     the devices it links and acts as a person: it sends texts, replies and media
 //     (image, audio or voice note, video, document, sticker) to numbers and groups,
-//     keeps a decrypted inbox (media downloaded and described by hash and size), marks
+//     keeps a decrypted inbox (media, and link previews' uploaded pictures, downloaded and
+//     described by hash and size, or by the error that refused them; what the message
+//     declares beside: view once, GIF, length, size, thumbnail, preview), marks
 //     read or played what it received, types, creates and runs groups, sets its picture
 //     and status text, shows itself available or away, subscribes to presence, keeps
 //     the receipts and presence it gets, moves its chats to LIDs, and goes offline.

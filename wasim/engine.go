@@ -81,11 +81,11 @@ type engine struct {
 	changed       chan struct{} // closed and replaced on every state change
 	inbox         []Message
 	seen          map[string]struct{}
-	sent          map[string]*waE2E.Message                // own messages, for quoting them
-	media         map[string]whatsmeow.DownloadableMessage // received media by message id
-	states        []ChatState                              // chat states seen, oldest first, bounded
-	receipts      []Receipt                                // receipts seen, oldest first, bounded
-	presences     []Presence                               // presence updates seen, oldest first, bounded
+	sent          map[string]*waE2E.Message // own messages, for quoting them
+	media         map[string]download       // received media by message id
+	states        []ChatState               // chat states seen, oldest first, bounded
+	receipts      []Receipt                 // receipts seen, oldest first, bounded
+	presences     []Presence                // presence updates seen, oldest first, bounded
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -113,7 +113,7 @@ func (a *Account) startEngine(ctx context.Context) error {
 		changed: make(chan struct{}),
 		seen:    make(map[string]struct{}),
 		sent:    make(map[string]*waE2E.Message),
-		media:   make(map[string]whatsmeow.DownloadableMessage),
+		media:   make(map[string]download),
 	}
 	cli.AddEventHandler(e.handleEvent)
 	fail := func(err error) error {
@@ -319,11 +319,12 @@ func (e *engine) record(evt *events.Message) {
 	if dup {
 		return
 	}
-	dl, mimeType, fileName, caption := mediaOf(evt.Message)
+	dl, media := mediaOf(evt.Message, evt.IsViewOnce)
+	m.MimeType, m.FileName, m.Caption, m.ViewOnce, m.GIF = media.MimeType, media.FileName, media.Caption, media.ViewOnce, media.GIF
+	m.Seconds, m.Width, m.Height, m.ThumbnailSize, m.Link = media.Seconds, media.Width, media.Height, media.ThumbnailSize, media.Link
 	if dl != nil {
-		m.MimeType, m.FileName, m.Caption = mimeType, fileName, caption
 		ctx, cancel := context.WithTimeout(e.a.s.ctx, mediaDownloadTimeout)
-		data, err := e.cli.Download(ctx, dl)
+		data, err := dl(ctx, e.cli)
 		cancel()
 		if err != nil {
 			m.MediaError = err.Error()

@@ -1,6 +1,7 @@
 package wasim
 
 import (
+	"context"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -48,6 +49,21 @@ type Message struct {
 	// MediaError says why the media could not be downloaded or decrypted; the
 	// other media fields describe what the sender declared.
 	MediaError string `json:"mediaError,omitempty"`
+	// ViewOnce is set on media the recipient can open once.
+	ViewOnce bool `json:"viewOnce,omitempty"`
+	// GIF is set on a video that plays as a GIF.
+	GIF bool `json:"gif,omitempty"`
+	// Seconds is the declared length of audio or video.
+	Seconds uint32 `json:"seconds,omitempty"`
+	// Width and Height are the declared size of a picture, sticker or video.
+	Width  uint32 `json:"width,omitempty"`
+	Height uint32 `json:"height,omitempty"`
+	// ThumbnailSize is the length of the JPEG thumbnail carried in the message.
+	ThumbnailSize int `json:"thumbnailSize,omitempty"`
+
+	// Link is the link preview of a text. Its high-quality picture, when the
+	// sender uploaded one, is the message's media (MediaSHA256, MediaSize).
+	Link *LinkPreview `json:"link,omitempty"`
 
 	// Addressing is how the message named the chat's people: pn, or lid when it came
 	// from a LID (the sender's account moved its chats to LIDs, or a LID group).
@@ -58,8 +74,13 @@ type Message struct {
 	chat, sender types.JID
 }
 
-// inboxMessage describes a received message, or reports false for messages without
-// anything a person would see (sender key distribution, app-state keys…).
+// LinkPreview is the preview a text shows of a link it holds.
+type LinkPreview struct {
+	URL         string `json:"url"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
 // ChatState is a chat state a phone saw: someone typing, recording or stopping in a chat.
 type ChatState struct {
 	// Chat is the chat: the other person's phone number, or a group id (<digits>-group).
@@ -125,6 +146,8 @@ func seen[T any](a *Account, list func(*engine) []T) []T {
 	return append([]T(nil), list(e)...)
 }
 
+// inboxMessage describes a received message, or reports false for messages without
+// anything a person would see (sender key distribution, app-state keys…).
 func (s *Simulator) inboxMessage(evt *events.Message) (Message, bool) {
 	typ, text, quoted := describeMessage(evt.Message)
 	if typ == "" {
@@ -149,27 +172,54 @@ func (s *Simulator) inboxMessage(evt *events.Message) (Message, bool) {
 	}, true
 }
 
-// mediaOf returns the downloadable part of a media message with its declared MIME
-// type, file name and caption, or nil for other messages.
-func mediaOf(m *waE2E.Message) (dl whatsmeow.DownloadableMessage, mimeType, fileName, caption string) {
+// download gets and decrypts a received message's media with the phone's client.
+type download func(ctx context.Context, cli *whatsmeow.Client) ([]byte, error)
+
+// mediaOf describes the media of a message, with how to download it (nil for a
+// message without media).
+func mediaOf(m *waE2E.Message, viewOnce bool) (dl download, media Message) {
+	media.ViewOnce = viewOnce
 	switch {
 	case m.GetImageMessage() != nil:
 		im := m.GetImageMessage()
-		return im, im.GetMimetype(), "", im.GetCaption()
+		media.MimeType, media.Caption, media.Width, media.Height = im.GetMimetype(), im.GetCaption(), im.GetWidth(), im.GetHeight()
+		media.ThumbnailSize = len(im.GetJPEGThumbnail())
+		return downloadMedia(im), media
 	case m.GetVideoMessage() != nil:
 		vm := m.GetVideoMessage()
-		return vm, vm.GetMimetype(), "", vm.GetCaption()
+		media.MimeType, media.Caption, media.Width, media.Height = vm.GetMimetype(), vm.GetCaption(), vm.GetWidth(), vm.GetHeight()
+		media.GIF, media.Seconds, media.ThumbnailSize = vm.GetGifPlayback(), vm.GetSeconds(), len(vm.GetJPEGThumbnail())
+		return downloadMedia(vm), media
 	case m.GetAudioMessage() != nil:
 		am := m.GetAudioMessage()
-		return am, am.GetMimetype(), "", ""
+		media.MimeType, media.Seconds = am.GetMimetype(), am.GetSeconds()
+		return downloadMedia(am), media
 	case m.GetDocumentMessage() != nil:
 		doc := m.GetDocumentMessage()
-		return doc, doc.GetMimetype(), doc.GetFileName(), doc.GetCaption()
+		media.MimeType, media.FileName, media.Caption = doc.GetMimetype(), doc.GetFileName(), doc.GetCaption()
+		media.ThumbnailSize = len(doc.GetJPEGThumbnail())
+		return downloadMedia(doc), media
 	case m.GetStickerMessage() != nil:
 		st := m.GetStickerMessage()
-		return st, st.GetMimetype(), "", ""
+		media.MimeType, media.Width, media.Height = st.GetMimetype(), st.GetWidth(), st.GetHeight()
+		return downloadMedia(st), media
+	case m.GetExtendedTextMessage().GetMatchedText() != "":
+		ext := m.GetExtendedTextMessage()
+		media.Link = &LinkPreview{URL: ext.GetMatchedText(), Title: ext.GetTitle(), Description: ext.GetDescription()}
+		media.ThumbnailSize = len(ext.GetJPEGThumbnail())
+		media.Width, media.Height = ext.GetThumbnailWidth(), ext.GetThumbnailHeight()
+		if ext.GetThumbnailDirectPath() != "" {
+			// A preview's high-quality picture, uploaded with the link thumbnail keys.
+			return func(ctx context.Context, cli *whatsmeow.Client) ([]byte, error) {
+				return cli.DownloadThumbnail(ctx, ext)
+			}, media
+		}
 	}
-	return nil, "", "", ""
+	return nil, media
+}
+
+func downloadMedia(msg whatsmeow.DownloadableMessage) download {
+	return func(ctx context.Context, cli *whatsmeow.Client) ([]byte, error) { return cli.Download(ctx, msg) }
 }
 
 // chatName is a chat's name in the control API: the phone number for a person, named

@@ -205,3 +205,86 @@ func TestMedia(t *testing.T) {
 		t.Error("MediaData of an unknown message succeeded")
 	}
 }
+
+// A phone shows what a media message declares (view once, GIF playback, length, size, thumbnail, a link's
+// preview) and downloads what it carries, link previews' high-quality pictures included. Like a real phone it
+// refuses media that is not what the message says it is: a hash, a length or a key derivation that does not
+// match the upload leaves the message without its file (MediaError), however well the upload itself went.
+func TestMediaMessageDetails(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, wasim.Options{})
+	alice := addAccount(t, sim, "Alice")
+	bob := addAccount(t, sim, "Bob")
+	c := newClient(t, sim)
+	c.link(alice)
+	ctx := testContext(t)
+	send := func(msg *waE2E.Message) wasim.Message {
+		t.Helper()
+		resp, err := c.cli.SendMessage(ctx, bob.JID(), msg)
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		return waitInbox(t, bob, resp.ID)
+	}
+	upload := func(data []byte, kind whatsmeow.MediaType) whatsmeow.UploadResponse {
+		t.Helper()
+		up, err := c.cli.Upload(ctx, data, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return up
+	}
+
+	data := randomBytes(t, 2000)
+	up := upload(data, whatsmeow.MediaVideo)
+	got := send(&waE2E.Message{ViewOnceMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
+		URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
+		FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength), Mimetype: proto.String("video/mp4"),
+		GifPlayback: proto.Bool(true), ViewOnce: proto.Bool(true), Seconds: proto.Uint32(3), Width: proto.Uint32(320),
+		Height: proto.Uint32(240), JPEGThumbnail: []byte{0xFF, 0xD8, 0xFF},
+	}}}})
+	if got.Type != "video" || !got.GIF || !got.ViewOnce || got.Seconds != 3 || got.Width != 320 || got.Height != 240 ||
+		got.ThumbnailSize != 3 || got.MediaSHA256 != sha256Hex(data) {
+		t.Errorf("view-once GIF arrived as %+v", got)
+	}
+
+	picture := randomBytes(t, 3000)
+	up = upload(picture, whatsmeow.MediaLinkThumbnail)
+	got = send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+		Text: proto.String("see https://example.com/p"), MatchedText: proto.String("https://example.com/p"),
+		Title: proto.String("Product"), Description: proto.String("The best"), JPEGThumbnail: []byte{1, 2, 3, 4},
+		ThumbnailDirectPath: proto.String(up.DirectPath), ThumbnailSHA256: up.FileSHA256, ThumbnailEncSHA256: up.FileEncSHA256,
+		MediaKey: up.MediaKey, ThumbnailWidth: proto.Uint32(640), ThumbnailHeight: proto.Uint32(480),
+	}})
+	if got.Type != "text" || got.Link == nil || *got.Link != (wasim.LinkPreview{URL: "https://example.com/p", Title: "Product", Description: "The best"}) ||
+		got.ThumbnailSize != 4 || got.Width != 640 || got.MediaSHA256 != sha256Hex(picture) || got.MediaError != "" {
+		t.Errorf("link preview arrived as %+v (link %+v)", got, got.Link)
+	}
+
+	data = randomBytes(t, 1500)
+	up = upload(data, whatsmeow.MediaImage)
+	image := func(change func(*waE2E.ImageMessage)) *waE2E.Message {
+		im := &waE2E.ImageMessage{URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+			Mimetype: proto.String("image/jpeg")}
+		change(im)
+		return &waE2E.Message{ImageMessage: im}
+	}
+	for name, msg := range map[string]*waE2E.Message{
+		"a wrong file hash": image(func(im *waE2E.ImageMessage) { im.FileSHA256 = bytes.Repeat([]byte{7}, 32) }),
+		"a wrong length":    image(func(im *waE2E.ImageMessage) { im.FileLength = proto.Uint64(up.FileLength + 1) }),
+		"no length":         image(func(im *waE2E.ImageMessage) { im.FileLength = nil }),
+		"a wrong key":       image(func(im *waE2E.ImageMessage) { im.MediaKey = bytes.Repeat([]byte{1}, 32) }),
+		// Uploaded as an image, sent as a document: the keys derive differently, the MAC fails.
+		"another kind": {DocumentMessage: &waE2E.DocumentMessage{URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath),
+			MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256,
+			FileLength: proto.Uint64(up.FileLength), Mimetype: proto.String("application/pdf"), FileName: proto.String("x.pdf")}},
+	} {
+		if got := send(msg); got.MediaError == "" || got.MediaSHA256 != "" {
+			t.Errorf("a media message with %s arrived with its file: %+v", name, got)
+		}
+	}
+	if got := send(image(func(*waE2E.ImageMessage) {})); got.MediaError != "" || got.MediaSHA256 != sha256Hex(data) {
+		t.Errorf("the untampered image arrived as %+v", got)
+	}
+}

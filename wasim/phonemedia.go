@@ -187,7 +187,7 @@ func (a *Account) MediaData(ctx context.Context, id string) ([]byte, Message, er
 	if dl == nil {
 		return nil, Message{}, fmt.Errorf("media of %s: %w", id, ErrUnknownMessage)
 	}
-	data, err := e.cli.Download(ctx, dl)
+	data, err := dl(ctx, e.cli)
 	switch {
 	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410):
 		return nil, msg, fmt.Errorf("media of %s: %w: %v", id, ErrMediaUnavailable, err)

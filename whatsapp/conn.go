@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -26,8 +27,9 @@ var (
 // Conn is one instance's WhatsApp client. Its methods may block on the network: the instance actor calls them
 // off its own goroutine.
 type Conn struct {
-	cli *whatsmeow.Client
-	log *slog.Logger
+	cli   *whatsmeow.Client
+	log   *slog.Logger
+	files Files
 
 	mu          sync.Mutex
 	stopLinking context.CancelFunc
@@ -161,7 +163,7 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
 	if d := m.GetDelayTypingS(); d > 0 {
-		if err := c.showTyping(ctx, to, time.Duration(d)*time.Second); err != nil {
+		if err := c.showTyping(ctx, to, time.Duration(d)*time.Second, presenceMedia(msg)); err != nil {
 			c.log.Debug("could not show typing", "err", err)
 		}
 	}
@@ -200,9 +202,10 @@ func (c *Conn) recipient(ctx context.Context, phone string) (types.JID, error) {
 	return types.EmptyJID, ErrNotOnWhatsApp
 }
 
-// showTyping shows "typing…" in the chat for d, then clears it. It returns early when ctx ends.
-func (c *Conn) showTyping(ctx context.Context, to types.JID, d time.Duration) error {
-	if err := c.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, ""); err != nil {
+// showTyping shows "typing…" in the chat for d ("recording…" for media audio), then clears it. It returns
+// early when ctx ends.
+func (c *Conn) showTyping(ctx context.Context, to types.JID, d time.Duration, doing types.ChatPresenceMedia) error {
+	if err := c.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, doing); err != nil {
 		return fmt.Errorf("show typing: %w", err)
 	}
 	timer := time.NewTimer(d)
@@ -215,6 +218,14 @@ func (c *Conn) showTyping(ctx context.Context, to types.JID, d time.Duration) er
 		return fmt.Errorf("clear typing: %w", err)
 	}
 	return nil
+}
+
+// presenceMedia is what the sender is shown doing before msg: recording a recording, typing anything else.
+func presenceMedia(msg *waE2E.Message) types.ChatPresenceMedia {
+	if msg.GetAudioMessage() != nil || msg.GetViewOnceMessage().GetMessage().GetAudioMessage() != nil {
+		return types.ChatPresenceMediaAudio
+	}
+	return types.ChatPresenceMediaText
 }
 
 // Errors a send ends with when WhatsApp refuses it for good; whatsmeow's own, named here so that callers can

@@ -3,5 +3,6 @@
 // whatsmeow reports into this package's own small vocabulary of events.
 //
 // It knows nothing of instances, queues or webhooks: the instance actor drives it. It must not keep message
-// content anywhere: text passes through to whatsmeow and is gone.
+// content anywhere: text and files (fetched from their URLs or given in base64) pass through to whatsmeow and are
+// gone.
 package whatsapp

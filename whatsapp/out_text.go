@@ -2,17 +2,76 @@ package whatsapp
 
 import (
 	"context"
+	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/media"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
-// buildText makes a plain conversation message, or an extended text when it quotes.
-func buildText(_ context.Context, _ *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+// buildText makes a plain conversation message, or an extended text when it quotes or shows a link preview.
+func buildText(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	body := c.GetText().GetBody()
-	if info == nil {
+	preview := c.GetText().GetPreview()
+	if info == nil && preview == nil {
 		return &waE2E.Message{Conversation: &body}, nil
 	}
-	return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: &body, ContextInfo: info}}, nil
+	ext := &waE2E.ExtendedTextMessage{Text: &body, ContextInfo: info}
+	if preview != nil {
+		if err := conn.addPreview(ctx, ext, preview); err != nil {
+			return nil, err
+		}
+	}
+	return &waE2E.Message{ExtendedTextMessage: ext}, nil
+}
+
+// Link previews by size (send-link's linkType): every preview carries a thumbnail in the message, which
+// WhatsApp shows beside the title (SMALL); MEDIUM and LARGE also upload the picture as the preview's
+// high-quality image, which WhatsApp shows above the title, the width of the bubble: at most
+// mediumPreviewSide pixels for MEDIUM, as given for LARGE.
+const (
+	previewThumbnailSide = 160
+	mediumPreviewSide    = 640
+)
+
+// addPreview fills a text's link preview: the link, its title and description, and its picture.
+func (c *Conn) addPreview(ctx context.Context, ext *waE2E.ExtendedTextMessage, p *messagesv1.LinkPreview) error {
+	f, err := c.file(ctx, media.Image, p.GetImage())
+	if err != nil {
+		return err
+	}
+	thumb, width, height, err := media.Thumbnail(f.Data, previewThumbnailSide)
+	if err != nil {
+		return &MediaError{Reason: "the preview's picture cannot be decoded"}
+	}
+	ext.MatchedText = proto.String(p.GetUrl())
+	ext.Title = proto.String(p.GetTitle())
+	ext.Description = optional(p.GetDescription())
+	ext.PreviewType = waE2E.ExtendedTextMessage_NONE.Enum()
+	ext.JPEGThumbnail = thumb
+	if p.GetSize() == "SMALL" || p.GetSize() == "" {
+		return nil
+	}
+	large, side := f.Data, max(width, height)
+	if p.GetSize() == "MEDIUM" {
+		side = min(side, mediumPreviewSide)
+	}
+	if f.MimeType != "image/jpeg" || side < max(width, height) {
+		if large, _, _, err = media.Thumbnail(f.Data, side); err != nil {
+			return &MediaError{Reason: "the preview's picture cannot be decoded"}
+		}
+		width, height = media.Fit(width, height, side)
+	}
+	up, err := c.upload(ctx, large, whatsmeow.MediaLinkThumbnail)
+	if err != nil {
+		return err
+	}
+	ext.ThumbnailDirectPath = proto.String(up.DirectPath)
+	ext.ThumbnailSHA256, ext.ThumbnailEncSHA256, ext.MediaKey = up.FileSHA256, up.FileEncSHA256, up.MediaKey
+	ext.MediaKeyTimestamp = proto.Int64(time.Now().Unix())
+	ext.ThumbnailWidth, ext.ThumbnailHeight = dimension(width), dimension(height)
+	return nil
 }

@@ -17,7 +17,12 @@ type builder func(ctx context.Context, conn *Conn, c *messagesv1.Content, info *
 
 // builders are the kinds the server sends.
 var builders = map[messagesv1.Kind]builder{
-	messagesv1.Kind_KIND_TEXT: buildText,
+	messagesv1.Kind_KIND_TEXT:     buildText,
+	messagesv1.Kind_KIND_IMAGE:    buildImage,
+	messagesv1.Kind_KIND_AUDIO:    buildAudio,
+	messagesv1.Kind_KIND_VIDEO:    buildVideo,
+	messagesv1.Kind_KIND_DOCUMENT: buildDocument,
+	messagesv1.Kind_KIND_STICKER:  buildSticker,
 }
 
 // buildMessage makes WhatsApp's message for an accepted one.

@@ -31,6 +31,7 @@ type Sessions struct {
 	log        *slog.Logger
 	redirect   func(*whatsmeow.Client)
 	sealer     Sealer
+	files      Files
 	hideOnline bool
 }
 
@@ -47,6 +48,9 @@ type Options struct {
 	HideOnline bool
 	// Sealer encrypts the decrypted messages whatsmeow buffers until they are handled. Required.
 	Sealer Sealer
+	// Files are the limits of the files messages carry and the fetcher of files given by URL; unset, the
+	// default limits, and only https URLs of public addresses.
+	Files Files
 }
 
 // OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
@@ -70,7 +74,8 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
-	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer, hideOnline: opts.HideOnline}, nil
+	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer,
+		files: opts.Files.withDefaults(), hideOnline: opts.HideOnline}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
@@ -109,7 +114,7 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log, accounts: map[string]types.JID{}, p: presence{
+	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, p: presence{
 		online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).

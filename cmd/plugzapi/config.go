@@ -30,6 +30,7 @@ type Config struct {
 	MaxQueueWhileOffline  int
 	WebhookTimeout        time.Duration
 	WebhookRetryMax       time.Duration
+	MediaConfig
 }
 
 func defaultConfig() Config {
@@ -46,6 +47,7 @@ func defaultConfig() Config {
 		MaxQueueWhileOffline: 1000,
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryMax:      5 * time.Minute,
+		MediaConfig:          defaultMediaConfig(),
 	}
 }
 
@@ -57,7 +59,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"addr", "PLUGZAPI_ADDR", "address the HTTP API listens on", str(&c.Addr), func() string { return c.Addr }},
 		{"data", "PLUGZAPI_DATA", "directory of the database and the vault key", str(&c.DataDir), func() string { return c.DataDir }},
 		{"send-delay", "PLUGZAPI_SEND_DELAY", "pause between two messages of an instance: a range like 1s-3s, a fixed duration, or 0",
@@ -84,7 +86,7 @@ func (c *Config) settings() []setting {
 		{"log-json", "PLUGZAPI_LOG_JSON", "log JSON lines instead of text (1/0)", boolean(&c.LogJSON), func() string { return strconv.FormatBool(c.LogJSON) }},
 		{"shutdown-timeout", "PLUGZAPI_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take",
 			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
-	}
+	}, c.mediaSettings()...)
 }
 
 // loadConfig reads the environment, then the flags.
@@ -124,7 +126,7 @@ func (c Config) Validate() error {
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
 	}
-	return nil
+	return c.MediaConfig.validate()
 }
 
 func (c *Config) setSendDelay(v string) error {

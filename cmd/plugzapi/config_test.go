@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/plugzapi/plugzapi/media"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -70,5 +72,37 @@ func TestConfigRejectsNonsense(t *testing.T) {
 	}
 	if _, err := loadConfig([]string{"extra"}, env(nil)); err == nil {
 		t.Error("a stray argument was accepted")
+	}
+}
+
+func TestMediaConfig(t *testing.T) {
+	c, err := loadConfig([]string{"-max-video-size", "32MiB"}, env(map[string]string{
+		"PLUGZAPI_MAX_IMAGE_SIZE":       "5MB",
+		"PLUGZAPI_MAX_STICKER_SIZE":     "100KiB",
+		"PLUGZAPI_MAX_DOCUMENT_SIZE":    "2000",
+		"PLUGZAPI_ALLOW_INSECURE_MEDIA": "1",
+		"PLUGZAPI_MEDIA_FETCH_TIMEOUT":  "30s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := media.Limits{Image: 5e6, Audio: 16 << 20, Video: 32 << 20, Document: 2000, Sticker: 100 << 10}
+	if c.MediaLimits != want || !c.AllowInsecureMedia || c.MediaFetchTimeout != 30*time.Second {
+		t.Errorf("media config = %+v", c.MediaConfig)
+	}
+	defaults, _ := loadConfig(nil, env(nil))
+	if defaults.MediaLimits != media.DefaultLimits() || defaults.AllowInsecureMedia || defaults.MediaFetchTimeout != time.Minute {
+		t.Errorf("default media config = %+v", defaults.MediaConfig)
+	}
+	for name, value := range map[string]string{
+		"PLUGZAPI_MAX_IMAGE_SIZE":      "lots",
+		"PLUGZAPI_MAX_AUDIO_SIZE":      "0",
+		"PLUGZAPI_MAX_VIDEO_SIZE":      "3GiB",
+		"PLUGZAPI_MAX_STICKER_SIZE":    "-1KiB",
+		"PLUGZAPI_MEDIA_FETCH_TIMEOUT": "0s",
+	} {
+		if _, err := loadConfig(nil, env(map[string]string{name: value})); err == nil {
+			t.Errorf("%s=%s was accepted", name, value)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/plugzapi/plugzapi/events/consumers"
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
+	"github.com/plugzapi/plugzapi/netguard"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/wasim/simclient"
 	"github.com/plugzapi/plugzapi/whatsapp"
@@ -76,12 +77,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	closers = append(closers, cons.Close)
 
+	mediaURLs := netguard.Policy{AllowHTTP: cfg.AllowInsecureMedia, AllowPrivate: cfg.AllowInsecureMedia}
+	if cfg.AllowInsecureMedia {
+		log.Warn("media URLs may be http:// and lead to loopback and private addresses (PLUGZAPI_ALLOW_INSECURE_MEDIA)")
+	}
 	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), store.DriverName, whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
 		DeviceName: cfg.DeviceName,
 		HideOnline: !cfg.ShowOnline,
 		Sealer:     db.Vault(),
+		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
 	})
 	if err != nil {
 		return err
@@ -90,6 +96,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg := actors.DefaultConfig()
 	acfg.SendDelayMin, acfg.SendDelayMax = cfg.SendDelayMin, cfg.SendDelayMax
 	acfg.MaxQueueWhileDisconnected = cfg.MaxQueueWhileOffline
+	// A file is fetched, then uploaded (which may take as long), then sent.
+	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
 		Sessions: actorSessions{sessions}, View: cons.View, Webhooks: cons.Webhooks, Admin: db,
@@ -107,11 +115,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return nil
 	})
 
-	handler, err := httpapi.NewRouter(httpapi.Config{}, httpapi.Deps{
+	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs}, httpapi.Deps{
 		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
 		Session: system, Connection: system, Sender: system, QueueView: system, QueueEditor: system,
 		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(),
-		CheckWebhookURL: func(raw string) error { return webhooks.CheckURL(raw, cfg.AllowInsecureWebhooks) },
+		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -78,18 +77,9 @@ type dispatcher struct {
 }
 
 func newDispatcher(db *store.DB, evlog *events.Log, cfg Config, obs Observer, log *slog.Logger) *dispatcher {
-	dialer := &net.Dialer{Timeout: cfg.RequestTimeout, KeepAlive: 30 * time.Second, ControlContext: guardDial}
-	transport := &http.Transport{
-		// No proxy: through a proxy the dial guard would see the proxy's address, not the target's.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.RequestTimeout,
-		ResponseHeaderTimeout: cfg.RequestTimeout,
-	}
+	// The policy's transport uses no proxy: through a proxy the dial guard would see the proxy's address, not
+	// the target's.
+	transport := URLPolicy(cfg.AllowInsecure).Transport(cfg.RequestTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &dispatcher{
 		db:     db,
@@ -298,7 +288,7 @@ func (d *dispatcher) deliver(h delivery) {
 }
 
 func (d *dispatcher) attempt(h delivery) (outcome, string) {
-	if err := CheckURL(h.url, d.cfg.AllowInsecure); err != nil {
+	if err := URLPolicy(d.cfg.AllowInsecure).CheckURL(h.url); err != nil {
 		return dead, err.Error()
 	}
 	ctx, cancel := context.WithTimeout(d.reqCtx, d.cfg.RequestTimeout)

@@ -36,7 +36,7 @@
 // Inbound message content (the text of a ReceivedCallback) is read from the vault when the webhook is sent and
 // deleted from the vault once no pending delivery needs it any more, so it does not outlive its webhooks.
 //
-// Target URLs must pass [CheckURL]; whatever the configuration, the dispatcher never connects to link-local
+// Target URLs must pass [URLPolicy]; whatever the configuration, the dispatcher never connects to link-local
 // or cloud-metadata addresses. It does not use HTTP proxies from the environment (a proxy would bypass that
 // check).
 package webhooks
