@@ -51,7 +51,5 @@ func TestUnknownNumberAndTyping(t *testing.T) {
 	if composing.IsZero() || paused.IsZero() || paused.Before(composing) {
 		t.Fatalf("Alice's phone saw typing %v then paused %v before %q", composing, paused, msg.Text)
 	}
-	if got := queueCount(t, in); got != 0 {
-		t.Errorf("queue count = %d after both messages left", got)
-	}
+	waitQueueEmpty(t, in)
 }
