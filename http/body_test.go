@@ -1,9 +1,15 @@
 package httpapi
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
@@ -121,4 +127,30 @@ func TestUnknownFieldsAreTolerated(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
+}
+
+// A body that arrives too slowly is answered with 408 and its connection closed, instead of holding it open.
+func TestSlowBodyTimesOut(t *testing.T) {
+	s := newTestServer(t, Config{BodyReadTimeout: 300 * time.Millisecond})
+	srv := httptest.NewServer(s.handler)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{base + "/send-text", base + "/send-image"} {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() }) // before srv.Close, which waits for the request to end
+		// Without the guard the server would wait for the rest of the body for ever.
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"phone\":", path)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var body errorBody
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusRequestTimeout || body.Code != codeTimeout {
+			t.Errorf("%s: %d %+v %v, want 408 %s", path, resp.StatusCode, body, err, codeTimeout)
+		}
+	}
+	wantNoAppCalls(t, s.app)
 }

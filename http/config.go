@@ -13,8 +13,9 @@ import (
 // Defaults for Config. DefaultMaxBodyBytes leaves room for the longest text WhatsApp accepts (65536 characters)
 // even when every character is a JSON-escaped surrogate pair (12 bytes), plus the other fields.
 const (
-	DefaultMaxBodyBytes   = 1 << 20
-	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultRequestTimeout  = 30 * time.Second
+	DefaultBodyReadTimeout = 30 * time.Second
 )
 
 // Config holds the settings of the REST API. Its zero value is usable: Validate fills in the defaults.
@@ -27,6 +28,9 @@ type Config struct {
 	// MediaURLs is the address policy a media URL must pass to be accepted (it passes it again when fetched);
 	// the zero value accepts https URLs of public addresses only.
 	MediaURLs netguard.Policy
+	// BodyReadTimeout is how long a request body may take to arrive, plus a second per MiB it may hold; a
+	// slower one is answered with 408 and its connection closed.
+	BodyReadTimeout time.Duration
 	// RequestTimeout bounds how long an API request may wait for the application before it is answered with
 	// 504. It does not apply to /metrics or /healthz.
 	RequestTimeout time.Duration
@@ -46,6 +50,9 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	if c.MediaLimits == (media.Limits{}) {
 		c.MediaLimits = media.DefaultLimits()
 	}
@@ -55,6 +62,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes must be positive, got %d", c.MaxBodyBytes))
+	}
+	if c.BodyReadTimeout < 0 {
+		errs = append(errs, fmt.Errorf("body read timeout must be positive, got %s", c.BodyReadTimeout))
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, got %s", c.RequestTimeout))

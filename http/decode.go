@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -94,6 +95,8 @@ func decodeError(err error) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return bodyTooLarge(tooLarge.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &apiError{status: http.StatusRequestTimeout, code: codeTimeout, message: "the request body did not arrive in time"}
 	case errors.Is(err, io.EOF):
 		return badRequest(codeMalformedJSON, "malformed JSON: the request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):

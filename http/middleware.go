@@ -149,18 +149,29 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 
 // limitBody refuses bodies larger than the configured limit (see limitBodyTo).
 func (a *api) limitBody(next http.Handler) http.Handler {
-	return limitBodyTo(a.cfg.MaxBodyBytes)(next)
+	return a.limitBodyTo(a.cfg.MaxBodyBytes)(next)
 }
 
+// minBodyRate is the slowest a body may arrive, beyond the BodyReadTimeout every body gets.
+const minBodyRate = 1 << 20 // bytes per second
+
 // limitBodyTo refuses bodies larger than limit: at once when Content-Length says so, otherwise when decoding
-// reads past it (decodeJSON turns that into 413).
-func limitBodyTo(limit int64) func(http.Handler) http.Handler {
+// reads past it (decodeJSON turns that into 413). A body must also arrive in time (BodyReadTimeout, plus a
+// second per MiB it may hold), so that a client sending slowly cannot hold a connection (decodeJSON: 408).
+func (a *api) limitBodyTo(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
 				writeError(w, r, bodyTooLarge(limit))
 				return
 			}
+			size := limit
+			if r.ContentLength >= 0 {
+				size = r.ContentLength
+			}
+			deadline := time.Now().Add(a.cfg.BodyReadTimeout + time.Duration(size)*time.Second/minBodyRate)
+			// Not every ResponseWriter has a connection (tests' recorders): then there is nothing to guard.
+			_ = http.NewResponseController(w).SetReadDeadline(deadline)
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			next.ServeHTTP(w, r)
 		})

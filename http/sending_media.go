@@ -33,7 +33,7 @@ var mediaRoutes = []struct {
 // file in base64 beside the other fields.
 func (a *api) mountMediaRoutes(r chi.Router) {
 	for _, m := range mediaRoutes {
-		r.With(limitBodyTo(a.mediaBodyLimit(m.kind))).Post(instancePrefix+"/"+m.path, func(w http.ResponseWriter, r *http.Request) {
+		r.With(a.limitBodyTo(a.mediaBodyLimit(m.kind))).Post(instancePrefix+"/"+m.path, func(w http.ResponseWriter, r *http.Request) {
 			body := m.newBody()
 			body.prepare(a, r)
 			a.queueMessage(w, r, body, false)
