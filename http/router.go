@@ -92,6 +92,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireInstance, requireJSON)
 			a.mountMediaRoutes(r)
+			a.mountStatusRoutes(r)
 		})
 	})
 	return r, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
+	"github.com/plugzapi/plugzapi/recipient"
 )
 
 // envelope holds the fields every send route takes beside its content.
@@ -17,6 +18,9 @@ type envelope struct {
 	// Pointers tell an absent delay from a given one.
 	DelayMessage *int `json:"delayMessage"`
 	DelayTyping  *int `json:"delayTyping"`
+	// status is set by the status routes: the message is a status update, to status@broadcast, and quotes
+	// nothing, shows no typing and is not view-once.
+	status bool
 }
 
 func (e *envelope) env() *envelope { return e }
@@ -61,6 +65,9 @@ func (a *api) queueMessage(w http.ResponseWriter, r *http.Request, body sendBody
 // then the recipient, the content, the quote and the delays.
 func outbound(body sendBody, quoteRequired bool) (*messagesv1.Outbound, error) {
 	env := body.env()
+	if env.status {
+		env.Phone, env.MessageID, env.DelayTyping = recipient.StatusBroadcast, "", nil
+	}
 	var missing []string
 	if env.Phone == "" {
 		missing = append(missing, "phone")
@@ -72,12 +79,19 @@ func outbound(body sendBody, quoteRequired bool) (*messagesv1.Outbound, error) {
 	if len(missing) > 0 {
 		return nil, missingFields(missing...)
 	}
-	if !validRecipient(env.Phone) {
+	if !env.status && !validRecipient(env.Phone) {
 		return nil, invalidPhone("phone", true)
 	}
 	content, err := body.content()
 	if err != nil {
 		return nil, err
+	}
+	if env.status {
+		for _, m := range []*messagesv1.Media{content.GetImage(), content.GetVideo()} {
+			if m != nil {
+				m.ViewOnce = false
+			}
+		}
 	}
 	if env.MessageID != "" && !validMessageID(env.MessageID) {
 		return nil, badRequest(codeInvalidField,
