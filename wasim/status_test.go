@@ -3,6 +3,7 @@ package wasim_test
 import (
 	"testing"
 
+	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -20,16 +21,20 @@ func TestStatusUpdatesReachContacts(t *testing.T) {
 	c := newClient(t, sim)
 	c.link(alice)
 
+	from := c.mark()
 	if err := alice.SaveContact(ctx, bob.Phone(), "Bob Silva"); err != nil {
 		t.Fatal(err)
 	}
-	// The phone's change reaches its linked device through app state.
-	eventually(t, "the device knows Bob as a contact", func() bool {
-		info, err := c.cli.Store.Contacts.GetContact(ctx, bob.JID())
-		return err == nil && info.FullName == "Bob Silva"
-	})
+	// The phone's change reaches its linked device through app state: the device fetches the contacts
+	// collection when told it changed (its first version of it is a full sync, which whatsmeow reports so).
+	waitEvent(c, from, func(e *events.AppStateSyncComplete) bool { return e.Name == appstate.WAPatchCriticalUnblockLow })
+	// (The store is read once the client is done writing it: whatsmeow's contact cache is not safe to read
+	// while a sync writes it.)
+	if info, err := c.cli.Store.Contacts.GetContact(ctx, bob.JID()); err != nil || info.FullName != "Bob Silva" {
+		t.Fatalf("the device knows Bob as %+v, %v", info, err)
+	}
 
-	from := c.mark()
+	from = c.mark()
 	resp, err := c.cli.SendMessage(ctx, types.StatusBroadcastJID, textMessage("first story"))
 	if err != nil {
 		t.Fatalf("post status: %v", err)
