@@ -34,6 +34,11 @@ type sendBody interface {
 	content() (*messagesv1.Content, error)
 }
 
+// targetBody is a send body whose messageId names the message it acts on (a reaction's), not one to quote.
+type targetBody interface {
+	messageIDIsTarget() bool
+}
+
 // sendResponse is the answer of every send route. id repeats messageId, as Z-API does for Zapier.
 type sendResponse struct {
 	ZaapID    string `json:"zaapId"`
@@ -93,10 +98,10 @@ func outbound(body sendBody, quoteRequired bool) (*messagesv1.Outbound, error) {
 			}
 		}
 	}
-	if env.MessageID != "" && !validMessageID(env.MessageID) {
-		return nil, badRequest(codeInvalidField,
-			fmt.Sprintf("messageId must be a WhatsApp message ID: printable characters without spaces, at most %d", maxMessageIDLen),
-			"messageId")
+	if env.MessageID != "" {
+		if err := checkMessageID("messageId", env.MessageID); err != nil {
+			return nil, err
+		}
 	}
 	delayMessage, err := delaySeconds("delayMessage", env.DelayMessage)
 	if err != nil {
@@ -106,9 +111,13 @@ func outbound(body sendBody, quoteRequired bool) (*messagesv1.Outbound, error) {
 	if err != nil {
 		return nil, err
 	}
+	replyTo := env.MessageID
+	if t, ok := body.(targetBody); ok && t.messageIDIsTarget() {
+		replyTo = ""
+	}
 	return &messagesv1.Outbound{
 		Phone:         env.Phone,
-		ReplyTo:       env.MessageID,
+		ReplyTo:       replyTo,
 		DelayMessageS: delayMessage,
 		DelayTypingS:  delayTyping,
 		Content:       content,
@@ -128,10 +137,20 @@ func delaySeconds(field string, v *int) (int32, error) {
 	return int32(*v), nil
 }
 
-// sendTextRequest is the body of POST send-text and POST reply-message.
+// sendTextRequest is the body of POST send-text and POST reply-message. With editMessageId it replaces the
+// text of a message sent before instead of sending a new one.
 type sendTextRequest struct {
 	envelope
-	Message string `json:"message"`
+	Message        string         `json:"message"`
+	Mentioned      []string       `json:"mentioned"`
+	GroupMentioned []groupMention `json:"groupMentioned"`
+	EditMessageID  string         `json:"editMessageId"`
+}
+
+// groupMention is a group a text mentions (Z-API's groupMentioned).
+type groupMention struct {
+	Phone   string `json:"phone"`
+	Subject string `json:"subject"`
 }
 
 func (req *sendTextRequest) missing() []string { return required("message", req.Message) }
@@ -140,7 +159,34 @@ func (req *sendTextRequest) content() (*messagesv1.Content, error) {
 	if err := checkText("message", req.Message, maxMessageChars); err != nil {
 		return nil, err
 	}
-	return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: req.Message}}}, nil
+	text := &messagesv1.Text{Body: req.Message}
+	for _, p := range req.Mentioned {
+		if r, err := recipient.Parse(p); err != nil || r.Kind == recipient.Group {
+			return nil, badRequest(codeInvalidPhone, "mentioned must hold phone numbers (digits with country code) or LIDs", "mentioned")
+		}
+		text.Mentioned = append(text.Mentioned, p)
+	}
+	for _, g := range req.GroupMentioned {
+		if r, err := recipient.Parse(g.Phone); err != nil || r.Kind != recipient.Group {
+			return nil, badRequest(codeInvalidPhone, "groupMentioned[].phone must be a group ID such as 120363019502650977-group", "groupMentioned")
+		}
+		if tooLong(g.Subject, maxNameChars) {
+			return nil, badRequest(codeInvalidField, fmt.Sprintf("groupMentioned[].subject must be at most %d characters", maxNameChars), "groupMentioned")
+		}
+		text.GroupMentions = append(text.GroupMentions, &messagesv1.GroupMention{Phone: g.Phone, Subject: g.Subject})
+	}
+	if req.EditMessageID == "" {
+		return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: text}}, nil
+	}
+	if err := checkMessageID("editMessageId", req.EditMessageID); err != nil {
+		return nil, err
+	}
+	if req.MessageID != "" {
+		return nil, badRequest(codeInvalidField, "an edit quotes nothing: give editMessageId or messageId, not both", "messageId", "editMessageId")
+	}
+	return &messagesv1.Content{Kind: &messagesv1.Content_Edit{Edit: &messagesv1.Edit{
+		Target: &messagesv1.MessageRef{MessageId: req.EditMessageID, FromMe: true}, Text: text,
+	}}}, nil
 }
 
 func (a *api) sendText(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +213,16 @@ func checkText(field, s string, max int) error {
 	}
 	if tooLong(s, max) {
 		return badRequest(codeInvalidField, fmt.Sprintf("%s must be at most %d characters", field, max), field)
+	}
+	return nil
+}
+
+// checkMessageID refuses a value that cannot be a WhatsApp message ID.
+func checkMessageID(field, id string) error {
+	if !validMessageID(id) {
+		return badRequest(codeInvalidField,
+			fmt.Sprintf("%s must be a WhatsApp message ID: printable characters without spaces, at most %d", field, maxMessageIDLen),
+			field)
 	}
 	return nil
 }

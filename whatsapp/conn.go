@@ -169,7 +169,7 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 			c.log.Debug("could not show typing", "err", err)
 		}
 	}
-	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId()})
+	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
