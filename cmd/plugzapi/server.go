@@ -16,6 +16,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/consumers"
 	"github.com/plugzapi/plugzapi/events/webhooks"
+	"github.com/plugzapi/plugzapi/mediastore"
 	httpapi "github.com/plugzapi/plugzapi/http"
 	"github.com/plugzapi/plugzapi/netguard"
 	"github.com/plugzapi/plugzapi/store"
@@ -81,6 +82,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if cfg.AllowInsecureMedia {
 		log.Warn("media URLs may be http:// and lead to loopback and private addresses (PLUGZAPI_ALLOW_INSECURE_MEDIA)")
 	}
+	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(cfg.Addr), Retention: cfg.MediaRetention},
+		log.With("component", "mediastore"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, files.Close)
+
 	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), store.DriverName, whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
@@ -88,6 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		HideOnline: !cfg.ShowOnline,
 		Sealer:     db.Vault(),
 		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
+		Media:      files,
 	})
 	if err != nil {
 		return err
@@ -118,7 +127,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs}, httpapi.Deps{
 		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
 		Session: system, Connection: system, Sender: system, QueueView: system, QueueEditor: system,
-		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(),
+		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(), Media: files,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
@@ -173,8 +182,8 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 // actorSessions gives the instance actors WhatsApp clients as the small interface they use.
 type actorSessions struct{ *whatsapp.Sessions }
 
-func (s actorSessions) Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
-	conn, err := s.Sessions.Open(ctx, deviceJID, sessionName, handle)
+func (s actorSessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
+	conn, err := s.Sessions.Open(ctx, owner, deviceJID, sessionName, handle)
 	if err != nil {
 		return nil, err
 	}
