@@ -121,7 +121,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		media: s.media, owner: owner, p: presence{
-		online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
+			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
 	tr := translator{lids: s.container.LIDMap, own: func() (types.JID, types.JID) {
