@@ -82,7 +82,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if cfg.AllowInsecureMedia {
 		log.Warn("media URLs may be http:// and lead to loopback and private addresses (PLUGZAPI_ALLOW_INSECURE_MEDIA)")
 	}
-	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(cfg.Addr), Retention: cfg.MediaRetention},
+	// Listening now tells the port chosen for ":0", which the URLs of received files need.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	closers = append(closers, func() error { ln.Close(); return nil })
+	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(ln.Addr().String()), Retention: cfg.MediaRetention},
 		log.With("component", "mediastore"))
 	if err != nil {
 		return err
@@ -134,15 +140,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, cfg, handler, log)
+	return serveAPI(ctx, cfg, ln, handler, log)
 }
 
-// listenAndServe serves the API until ctx ends, then lets requests in flight finish.
-func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
+// serveAPI serves the API on ln until ctx ends, then lets requests in flight finish.
+func serveAPI(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
