@@ -73,6 +73,7 @@ var layers = []layer{
 	{name: "events", pkgs: []string{"events/..."}, may: append([]string{"store"}, leaves...)},
 	{name: "whatsapp", pkgs: []string{"whatsapp"}, may: leaves},
 	{name: "store", pkgs: []string{"store"}},
+	{name: "mediastore", pkgs: []string{"mediastore"}, may: []string{"store"}},
 	{name: "proto", pkgs: []string{"proto/..."}},
 	{name: "recipient", pkgs: []string{"recipient"}},
 	{name: "netguard", pkgs: []string{"netguard"}},

@@ -63,10 +63,10 @@ func (a *instance) handleWhatsApp(e whatsapp.Event) error {
 // done. A message WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored
 // twice.
 func (a *instance) received(m *messagesv1.Inbound) error {
-	if a.st.received(m.GetMessageId()) {
+	if a.st.received(events.InboundID(m)) {
 		return nil
 	}
-	key := events.InboundVaultKey(a.id, m.GetMessageId())
+	key := events.InboundVaultKey(a.id, events.InboundID(m))
 	public, record, err := events.Seal(m)
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ type Vault interface {
 
 // Sessions opens instances' WhatsApp clients.
 type Sessions interface {
-	Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (Conn, error)
+	Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler) (Conn, error)
 	DeleteDevice(ctx context.Context, deviceJID string) error
 }
 

@@ -43,7 +43,7 @@ func (a *instance) openConn(deviceJID string) error {
 			return true
 		}
 	}
-	conn, err := a.deps.sessions.Open(context.Background(), deviceJID, a.st.sessionName, handle)
+	conn, err := a.deps.sessions.Open(context.Background(), a.id, deviceJID, a.st.sessionName, handle)
 	if err != nil {
 		return err
 	}

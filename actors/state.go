@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"github.com/plugzapi/plugzapi/events"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -59,7 +60,7 @@ func (s *state) apply(e *eventsv1.Event) {
 	case *eventsv1.Event_MessageCancelled:
 		s.dequeue(p.MessageCancelled.GetZaapId())
 	case *eventsv1.Event_MessageReceived:
-		s.remember(p.MessageReceived.GetMessageId())
+		s.remember(events.InboundID(p.MessageReceived))
 	case *eventsv1.Event_Paired:
 		s.deviceJID = p.Paired.GetJid()
 		s.platform = p.Paired.GetPlatform()

@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugzapi/plugzapi/wasim"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"google.golang.org/protobuf/proto"
 )
 
-// TestReceivedContentIsNeverDropped: a message whose content the server does not render yet (an image, a voice
-// note) is still reported, with a ReceivedCallback naming its type, instead of being acknowledged to WhatsApp and
+// TestReceivedContentIsNeverDropped: a message whose content the server does not render yet (an event, a
+// product) is still reported, with a ReceivedCallback naming its type, instead of being acknowledged to WhatsApp and
 // lost without a word.
 func TestReceivedContentIsNeverDropped(t *testing.T) {
 	sim := startSimulator(t)
@@ -24,13 +25,14 @@ func TestReceivedContentIsNeverDropped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, m := range []struct {
-		media wasim.Media
-		want  string
+		msg  *waE2E.Message
+		want string
 	}{
-		{wasim.Media{Kind: wasim.MediaImage, Data: []byte("\xff\xd8\xff\xe0 not much of a photo"), Caption: "olha"}, "image"},
-		{wasim.Media{Kind: wasim.MediaAudio, Data: []byte("OggS a short voice note"), PTT: true}, "audio"},
+		{&waE2E.Message{EventMessage: &waE2E.EventMessage{Name: proto.String("Festa"), StartTime: proto.Int64(1900000000)}}, "event"},
+		{&waE2E.Message{ProductMessage: &waE2E.ProductMessage{Product: &waE2E.ProductMessage_ProductSnapshot{
+			ProductID: proto.String("p1"), Title: proto.String("Caneca")}}}, "product"},
 	} {
-		id, err := alice.SendMedia(ctx, businessPhone, m.media)
+		id, err := alice.SendMessage(ctx, businessPhone, m.msg)
 		if err != nil {
 			t.Fatal(err)
 		}

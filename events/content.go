@@ -23,7 +23,7 @@ type Message interface {
 // private names each message type's private fields.
 var private = map[protoreflect.FullName][]protoreflect.Name{
 	(&messagesv1.Outbound{}).ProtoReflect().Descriptor().FullName(): {"content"},
-	(&messagesv1.Inbound{}).ProtoReflect().Descriptor().FullName():  {"content", "sender_name", "chat_name"},
+	(&messagesv1.Inbound{}).ProtoReflect().Descriptor().FullName():  {"content", "sender_name", "chat_name", "external_ad"},
 }
 
 // Seal splits m into the payload of its event (m without its private fields; m itself is not changed) and the
@@ -54,6 +54,20 @@ func Unseal[M Message](public M, record []byte) (M, error) {
 		return m, fmt.Errorf("unseal message %T: %w", m, err)
 	}
 	return m, nil
+}
+
+// InboundID tells received messages apart: the message ID, except for what arrives under the ID of another
+// message — an edit (under the edited message's ID, as Z-API reports it) and the placeholder of a message that
+// could not be decrypted yet (its content follows under the same ID) — which must be neither taken for a
+// redelivery of that message nor share its vault record.
+func InboundID(m *messagesv1.Inbound) string {
+	switch {
+	case m.GetEditId() != "":
+		return m.GetMessageId() + "/edit/" + m.GetEditId()
+	case m.GetWaitingMessage():
+		return m.GetMessageId() + "/waiting"
+	}
+	return m.GetMessageId()
 }
 
 // InboundVaultKey is the vault key of an inbound message's content. Keys start with the instance ID so that

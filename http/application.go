@@ -148,6 +148,8 @@ type Deps struct {
 	Health HealthChecker
 	// Metrics serves the Prometheus exposition at GET /metrics; without it /metrics answers 404.
 	Metrics http.Handler
+	// Media serves received files at GET /media/{file}; without it that route answers 404.
+	Media ReceivedFiles
 	// Logger receives the access log and the errors the API could not answer well; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -48,6 +48,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 	r.Get("/healthz", a.healthz)
 	r.Get("/openapi.yaml", serveOpenAPI)
 	r.With(a.requireMetricsToken).Get("/metrics", a.metrics)
+	r.Get("/media/{file}", a.receivedFile)
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.withTimeout)

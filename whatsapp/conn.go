@@ -35,6 +35,13 @@ type Conn struct {
 	stopLinking context.CancelFunc
 	// accounts are the accounts of the phone numbers sent to, as WhatsApp named them.
 	accounts map[string]types.JID
+	// polls are the options of the polls seen lately, by poll ID, to name the options of votes.
+	polls     map[string][]string
+	pollOrder []string
+
+	// media keeps received files for owner (the instance); nil: files are not downloaded.
+	media MediaKeeper
+	owner string
 
 	p presence
 }

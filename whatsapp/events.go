@@ -77,6 +77,8 @@ type lidStore interface {
 // translator turns whatsmeow's events into Events, naming people by phone number wherever the mapping is known.
 type translator struct {
 	lids lidStore // nil: only what the events themselves carry
+	// own is the account's phone-number JID and LID (nil: unknown), to tell the messages it sent.
+	own func() (pn, lid types.JID)
 }
 
 // person names a user (a phone number or a LID, of any device) with its alternate address from the stanza, if
@@ -148,6 +150,12 @@ func (tr translator) translate(evt any) (Event, bool) {
 		return LoggedOut{Reason: loggedOutReason(e)}, true
 	case *events.Message:
 		return tr.message(e)
+	case *events.UndecryptableMessage:
+		return tr.undecryptable(e)
+	case *events.GroupInfo:
+		return tr.groupChange(e)
+	case *events.JoinedGroup:
+		return tr.joinedGroup(e)
 	case *events.Receipt:
 		return tr.receipt(e)
 	case *events.ChatPresence:
@@ -173,42 +181,128 @@ func loggedOutReason(e *events.LoggedOut) string {
 
 // message translates a message with a content a person sent. A kind the server does not render yet is still
 // reported, by name, so that nothing a person sent is acknowledged to WhatsApp and dropped; what is no content
-// (sender keys, the phone's protocol messages) is not reported.
+// (sender keys, the phone's protocol messages) is not reported. An edit is reported as the new content of the
+// message it edits, under that message's ID (as Z-API does), with is_edit.
 func (tr translator) message(e *events.Message) (Event, bool) {
-	content, info, typ, ok := readContent(e.Message)
+	msg, messageID, editID := e.Message, e.Info.ID, ""
+	if target, inner, ok := edited(msg); ok {
+		msg, messageID, editID = inner, target, e.Info.ID
+	}
+	content, info, typ, ok := readContent(msg)
 	if !ok {
 		return nil, false
 	}
-	chat, chatLID := tr.chat(e.Info.MessageSource)
-	sender, senderLID := chat, chatLID
-	if e.Info.IsGroup || e.Info.IsFromMe {
-		sender, senderLID = tr.person(e.Info.Sender, e.Info.SenderAlt)
-	}
-	m := &messagesv1.Inbound{
-		MessageId:  e.Info.ID,
-		Phone:      phoneOf(chat),
-		FromMe:     e.Info.IsFromMe,
-		IsGroup:    e.Info.IsGroup,
-		Type:       messagesv1.Kind_KIND_OTHER,
-		SentTimeMs: unixMilli(e.Info.Timestamp),
-		ReplyTo:    info.GetStanzaID(),
-		ChatLid:    lidOf(chatLID),
-		SenderLid:  lidOf(senderLID),
-		Content:    content,
-		SenderName: e.Info.PushName,
-	}
+	m := tr.envelope(e.Info)
+	m.MessageId, m.EditId, m.IsEdit = messageID, editID, editID != ""
+	m.ReplyTo = info.GetStanzaID()
+	m.Forwarded = info.GetIsForwarded()
+	m.ExpirationSeconds = info.GetExpiration()
+	m.StatusReply = info.GetRemoteJID() == types.StatusBroadcastJID.String()
+	m.Content = content
 	if content != nil {
 		m.Type = messagesv1.KindOf(content)
+		tr.resolveRefs(e.Info, m)
 	} else {
 		m.ContentType = typ
 	}
-	if e.Info.IsGroup && !sender.IsEmpty() {
+	if ad := info.GetExternalAdReply(); ad != nil {
+		m.ExternalAd = &messagesv1.ExternalAd{Title: ad.GetTitle(), Body: ad.GetBody(), MediaType: int32(ad.GetMediaType()),
+			ThumbnailLink: ad.GetThumbnailURL(), SourceType: ad.GetSourceType(), SourceId: ad.GetSourceID(),
+			SourceUrl: ad.GetSourceURL(), ContainsAutoReply: ad.GetContainsAutoReply(),
+			RenderLargerThumbnail: ad.GetRenderLargerThumbnail(), ShowAdAttribution: ad.GetShowAdAttribution()}
+	}
+	return MessageReceived{m}, true
+}
+
+// envelope is what every received message says of where it comes from: the chat, the sender, when.
+func (tr translator) envelope(info types.MessageInfo) *messagesv1.Inbound {
+	chat, chatLID := tr.chat(info.MessageSource)
+	sender, senderLID := chat, chatLID
+	if info.IsGroup || info.IsFromMe {
+		sender, senderLID = tr.person(info.Sender, info.SenderAlt)
+	}
+	m := &messagesv1.Inbound{
+		MessageId:  info.ID,
+		Phone:      phoneOf(chat),
+		FromMe:     info.IsFromMe,
+		IsGroup:    info.IsGroup,
+		Type:       messagesv1.Kind_KIND_OTHER,
+		SentTimeMs: unixMilli(info.Timestamp),
+		ChatLid:    lidOf(chatLID),
+		SenderLid:  lidOf(senderLID),
+		SenderName: info.PushName,
+		Broadcast:  info.Chat.Server == types.BroadcastServer,
+	}
+	if info.IsGroup && !sender.IsEmpty() {
 		m.Participant = phoneOf(sender)
 	}
-	if !e.Info.IsGroup && !e.Info.IsFromMe {
+	if !info.IsGroup && !info.IsFromMe {
 		// In a one-to-one chat the contact's own name is the chat's, as far as the message tells.
-		m.ChatName = e.Info.PushName
+		m.ChatName = info.PushName
 	}
+	return m
+}
+
+// resolveRefs turns the message keys of a reaction, a poll vote or a revoke into the API's terms. A key is
+// written from the point of view of whoever sent the message holding it: from_me there means "sent by that
+// sender", which is turned into "sent by this account".
+func (tr translator) resolveRefs(info types.MessageInfo, m *messagesv1.Inbound) {
+	var ref *messagesv1.MessageRef
+	switch c := m.GetContent().GetKind().(type) {
+	case *messagesv1.Content_Reaction:
+		ref = c.Reaction.GetTarget()
+	case *messagesv1.Content_PollVote:
+		ref = c.PollVote.GetPoll()
+	case *messagesv1.Content_Revoke:
+		ref = c.Revoke.GetTarget()
+	}
+	if ref == nil {
+		return
+	}
+	target := tr.origSender(info, ref)
+	ref.Phone = m.GetPhone()
+	ref.FromMe = tr.isOwn(target)
+	ref.Participant = ""
+	if info.IsGroup && !target.IsEmpty() {
+		pn, _ := tr.person(target, types.EmptyJID)
+		ref.Participant = phoneOf(pn)
+	}
+}
+
+// origSender is who sent the message a key names: the sender of the message holding the key when its from_me
+// is set, else the other party of the chat (or the participant, in a group).
+func (tr translator) origSender(info types.MessageInfo, ref *messagesv1.MessageRef) types.JID {
+	if ref.GetFromMe() {
+		return info.Sender.ToNonAD()
+	}
+	raw := ref.GetPhone()
+	if info.IsGroup {
+		raw = ref.GetParticipant()
+	}
+	jid, err := types.ParseJID(raw)
+	if err != nil {
+		return types.EmptyJID
+	}
+	return jid.ToNonAD()
+}
+
+// isOwn reports whether jid is this account (by phone number or LID).
+func (tr translator) isOwn(jid types.JID) bool {
+	if tr.own == nil || jid.IsEmpty() {
+		return false
+	}
+	pn, lid := tr.own()
+	return jid.User == pn.User && jid.Server == pn.Server || jid.User == lid.User && jid.Server == lid.Server
+}
+
+// undecryptable is a message WhatsApp delivered but this device could not decrypt yet: it is reported at once
+// with waiting_message (WhatsApp's "Waiting for this message"), and whatsmeow asks the sender's phone to send it
+// again; what arrives then is reported under the same ID.
+func (tr translator) undecryptable(e *events.UndecryptableMessage) (Event, bool) {
+	m := tr.envelope(e.Info)
+	m.WaitingMessage = true
+	m.Type = messagesv1.Kind_KIND_NOTIFICATION
+	m.Content = notification(notificationCiphertext)
 	return MessageReceived{m}, true
 }
 

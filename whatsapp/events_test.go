@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -79,19 +80,32 @@ func TestTranslate(t *testing.T) {
 				Text: proto.String("yes"), ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("M1")}}},
 		}, received(&messagesv1.Inbound{MessageId: "M2", Phone: "120363000000000001-group", Participant: "5511999990001",
 			IsGroup: true, ReplyTo: "M1", SenderName: "Alice", SentTimeMs: ms}, "yes")},
-		{"an image, not rendered yet, named", &events.Message{
+		{"a kind not rendered yet, named", &events.Message{
 			Info:    types.MessageInfo{MessageSource: source, ID: "M4", Timestamp: at},
-			Message: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("look")}},
-		}, other(&messagesv1.Inbound{MessageId: "M4", Phone: "5511999990001", SentTimeMs: ms}, "image")},
-		{"a reaction, named", &events.Message{
-			Info:    types.MessageInfo{MessageSource: source, ID: "M5"},
-			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍")}},
-		}, other(&messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001"}, "reaction")},
-		{"a revoke, named", &events.Message{
+			Message: &waE2E.Message{EventMessage: &waE2E.EventMessage{Name: proto.String("party")}},
+		}, other(&messagesv1.Inbound{MessageId: "M4", Phone: "5511999990001", SentTimeMs: ms}, "event")},
+		{"an image, with what downloading it takes", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M4b", Timestamp: at},
+			Message: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("look"),
+				Mimetype: proto.String("image/jpeg"), DirectPath: proto.String("/v/1"), MediaKey: []byte{1},
+				FileLength: proto.Uint64(3), JPEGThumbnail: []byte{9}, ViewOnce: proto.Bool(true)}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M4b", Phone: "5511999990001", SentTimeMs: ms,
+			Type: messagesv1.Kind_KIND_IMAGE, Content: &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{
+				Caption: "look", MimeType: "image/jpeg", Size: 3, Thumbnail: []byte{9}, ViewOnce: true,
+				File: &messagesv1.WhatsAppFile{DirectPath: "/v/1", MediaKey: []byte{1}, FileLength: 3, MediaType: "WhatsApp Image Keys"}}}}}}},
+		{"a reaction to a message the contact sent", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M5"},
+			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍"), SenderTimestampMS: proto.Int64(7),
+				Key: &waCommon.MessageKey{ID: proto.String("T1"), FromMe: proto.Bool(true), RemoteJID: proto.String("5511999990000@s.whatsapp.net")}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001", Type: messagesv1.Kind_KIND_REACTION,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "👍", TimeMs: 7,
+				Target: &messagesv1.MessageRef{MessageId: "T1", Phone: "5511999990001"}}}}}}},
+		{"an edit, under the edited message's ID", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6"},
-			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()},
-				MessageContextInfo: &waE2E.MessageContextInfo{}},
-		}, other(&messagesv1.Inbound{MessageId: "M6", Phone: "5511999990001"}, "revoke")},
+			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
+				Key: &waCommon.MessageKey{ID: proto.String("T2")}, EditedMessage: &waE2E.Message{Conversation: proto.String("fixed")}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "T2", EditId: "M6", IsEdit: true, Phone: "5511999990001",
+			Type: messagesv1.Kind_KIND_TEXT, Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "fixed"}}}}}},
 		{"the phone's app state keys are no content", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M7"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{

@@ -14,11 +14,13 @@ import (
 type reader func(msg *waE2E.Message) (*messagesv1.Content, *waE2E.ContextInfo, bool)
 
 // readers are the kinds the server renders, in the order a received message is tried against them.
-var readers = []reader{readText}
+var readers = []reader{readText, readImage, readAudio, readVideo, readDocument, readSticker, readLocation,
+	readContacts, readReaction, readPoll, readPollVote, readButtonReply, readListReply, readRevoke}
 
 // readContent reads a received message: its content (nil when the server does not render the kind; typ names
 // it then), and its context. ok is false for a message with no content a person sent (sender keys, the phone's
-// app state keys and history syncs).
+// app state keys and history syncs). whatsmeow has taken off the wrappers (ephemeral, view once, document with
+// caption, device sent) already.
 func readContent(msg *waE2E.Message) (c *messagesv1.Content, info *waE2E.ContextInfo, typ string, ok bool) {
 	for _, read := range readers {
 		if c, info, ok := read(msg); ok {
@@ -27,6 +29,17 @@ func readContent(msg *waE2E.Message) (c *messagesv1.Content, info *waE2E.Context
 	}
 	typ, ok = contentType(msg)
 	return nil, nil, typ, ok
+}
+
+// edited is, for an edit, the ID of the message it changes and the new message; ok is false for anything else.
+// WhatsApp sends an edit as a protocol message holding the new content (older clients wrapped it in an
+// editedMessage, which whatsmeow takes off and reports as IsEdit).
+func edited(msg *waE2E.Message) (target string, content *waE2E.Message, ok bool) {
+	pm := msg.GetProtocolMessage()
+	if pm.GetType() != waE2E.ProtocolMessage_MESSAGE_EDIT || pm.GetEditedMessage() == nil {
+		return "", nil, false
+	}
+	return pm.GetKey().GetID(), pm.GetEditedMessage(), true
 }
 
 // notContent are the fields of a message that carry no content of their own.

@@ -32,6 +32,7 @@ type Sessions struct {
 	redirect   func(*whatsmeow.Client)
 	sealer     Sealer
 	files      Files
+	media      MediaKeeper
 	hideOnline bool
 }
 
@@ -51,6 +52,9 @@ type Options struct {
 	// Files are the limits of the files messages carry and the fetcher of files given by URL; unset, the
 	// default limits, and only https URLs of public addresses.
 	Files Files
+	// Media keeps the files of received messages and gives their URLs; unset, received files are reported
+	// without URLs.
+	Media MediaKeeper
 }
 
 // OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
@@ -75,16 +79,17 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
 	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer,
-		files: opts.Files.withDefaults(), hideOnline: opts.HideOnline}, nil
+		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
 // stored: whatsmeow then does not acknowledge it, and WhatsApp delivers it again.
 type Handler func(Event) bool
 
-// Open builds the client of one instance: on its linked device when deviceJID is set, or on a new, unlinked
-// device. sessionName, when set, is the name the phone shows for a device linked from this client.
-func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, handle Handler) (*Conn, error) {
+// Open builds the client of one instance (owner, which the files it receives are kept for): on its linked
+// device when deviceJID is set, or on a new, unlinked device. sessionName, when set, is the name the phone shows
+// for a device linked from this client.
+func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle Handler) (*Conn, error) {
 	var device *store.Device
 	if deviceJID == "" {
 		device = s.container.NewDevice()
@@ -114,11 +119,17 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 	if s.redirect != nil {
 		s.redirect(cli)
 	}
-	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, p: presence{
-		online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
+	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
+		media: s.media, owner: owner, p: presence{
+			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
-	tr := translator{lids: s.container.LIDMap}
+	tr := translator{lids: s.container.LIDMap, own: func() (types.JID, types.JID) {
+		if id := cli.Store.ID; id != nil {
+			return id.ToNonAD(), cli.Store.GetLID().ToNonAD()
+		}
+		return types.EmptyJID, types.EmptyJID
+	}}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
 			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
@@ -130,8 +141,20 @@ func (s *Sessions) Open(ctx context.Context, deviceJID, sessionName string, hand
 		if !ok {
 			return true
 		}
-		if _, ok := e.(Connected); ok && cli.Store.ID != nil {
-			e = Connected{Phone: cli.Store.ID.User}
+		switch ev := e.(type) {
+		case Connected:
+			if cli.Store.ID != nil {
+				e = Connected{Phone: cli.Store.ID.User}
+			}
+		case MessageReceived:
+			c.complete(context.Background(), evt, ev.Message)
+		case GroupNotifications:
+			for _, m := range ev {
+				if !handle(m) {
+					return false
+				}
+			}
+			return true
 		}
 		return handle(e)
 	})

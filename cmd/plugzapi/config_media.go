@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/plugzapi/plugzapi/media"
+	"github.com/plugzapi/plugzapi/mediastore"
 )
 
 // MediaConfig is how the server takes the files messages carry.
@@ -20,10 +23,32 @@ type MediaConfig struct {
 	AllowInsecureMedia bool
 	// MediaFetchTimeout bounds the fetch of one file from its URL.
 	MediaFetchTimeout time.Duration
+	// PublicURL is the base of the URLs of received files (the server as webhook consumers reach it); empty
+	// means the listen address as an http URL.
+	PublicURL string
+	// MediaRetention is how long received files can be downloaded before they are destroyed.
+	MediaRetention time.Duration
 }
 
 func defaultMediaConfig() MediaConfig {
-	return MediaConfig{MediaLimits: media.DefaultLimits(), MediaFetchTimeout: time.Minute}
+	return MediaConfig{MediaLimits: media.DefaultLimits(), MediaFetchTimeout: time.Minute,
+		MediaRetention: mediastore.DefaultRetention}
+}
+
+// publicURL is the base of received files' URLs: the setting, or the listen address (a wildcard host read as
+// localhost).
+func (c MediaConfig) publicURL(addr string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func (c *MediaConfig) mediaSettings() []setting {
@@ -43,12 +68,24 @@ func (c *MediaConfig) mediaSettings() []setting {
 			boolean(&c.AllowInsecureMedia), func() string { return strconv.FormatBool(c.AllowInsecureMedia) }},
 		{"media-fetch-timeout", "PLUGZAPI_MEDIA_FETCH_TIMEOUT", "how long fetching one file from its URL may take",
 			duration(&c.MediaFetchTimeout), func() string { return c.MediaFetchTimeout.String() }},
+		{"public-url", "PLUGZAPI_PUBLIC_URL", "base URL of the server as webhook consumers reach it, for the URLs of received files (default: the listen address as http://)",
+			str(&c.PublicURL), func() string { return c.PublicURL }},
+		{"media-retention", "PLUGZAPI_MEDIA_RETENTION", "how long received files can be downloaded before they are destroyed",
+			duration(&c.MediaRetention), func() string { return c.MediaRetention.String() }},
 	}
 }
 
 func (c MediaConfig) validate() error {
 	if c.MediaFetchTimeout <= 0 {
 		return errors.New("the media fetch timeout must be positive")
+	}
+	if c.MediaRetention <= 0 {
+		return errors.New("the media retention must be positive")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("the public URL %q must be an absolute http or https URL", c.PublicURL)
+		}
 	}
 	return c.MediaLimits.Validate()
 }

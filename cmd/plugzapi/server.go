@@ -17,6 +17,7 @@ import (
 	"github.com/plugzapi/plugzapi/events/consumers"
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
+	"github.com/plugzapi/plugzapi/mediastore"
 	"github.com/plugzapi/plugzapi/netguard"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/wasim/simclient"
@@ -81,6 +82,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if cfg.AllowInsecureMedia {
 		log.Warn("media URLs may be http:// and lead to loopback and private addresses (PLUGZAPI_ALLOW_INSECURE_MEDIA)")
 	}
+	// Listening now tells the port chosen for ":0", which the URLs of received files need.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	closers = append(closers, func() error { ln.Close(); return nil })
+	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(ln.Addr().String()), Retention: cfg.MediaRetention},
+		log.With("component", "mediastore"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, files.Close)
+
 	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), store.DriverName, whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
@@ -88,6 +102,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		HideOnline: !cfg.ShowOnline,
 		Sealer:     db.Vault(),
 		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
+		Media:      files,
 	})
 	if err != nil {
 		return err
@@ -118,22 +133,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs}, httpapi.Deps{
 		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
 		Session: system, Connection: system, Sender: system, Reader: system, QueueView: system, QueueEditor: system,
-		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(),
+		Webhooks: system, Health: system, Metrics: cons.MetricsHandler(), Media: files,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, cfg, handler, log)
+	return serveAPI(ctx, cfg, ln, handler, log)
 }
 
-// listenAndServe serves the API until ctx ends, then lets requests in flight finish.
-func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
+// serveAPI serves the API on ln until ctx ends, then lets requests in flight finish.
+func serveAPI(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -173,8 +184,8 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 // actorSessions gives the instance actors WhatsApp clients as the small interface they use.
 type actorSessions struct{ *whatsapp.Sessions }
 
-func (s actorSessions) Open(ctx context.Context, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
-	conn, err := s.Sessions.Open(ctx, deviceJID, sessionName, handle)
+func (s actorSessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
+	conn, err := s.Sessions.Open(ctx, owner, deviceJID, sessionName, handle)
 	if err != nil {
 		return nil, err
 	}

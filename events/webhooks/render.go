@@ -146,7 +146,13 @@ type receivedPayload struct {
 	Broadcast          bool    `json:"broadcast"`
 	ReferenceMessageID string  `json:"referenceMessageId,omitempty"`
 	Forwarded          bool    `json:"forwarded"`
-	Type               string  `json:"type"`
+	// Z-API's: the message answers one of the account's statuses; it replaces an earlier message's content.
+	IsStatusReply bool `json:"isStatusReply"`
+	IsEdit        bool `json:"isEdit"`
+	// MessageExpirationSeconds is the chat's disappearing-messages timer (0: none).
+	MessageExpirationSeconds uint32           `json:"messageExpirationSeconds"`
+	ExternalAdReply          *externalAdReply `json:"externalAdReply,omitempty"`
+	Type                     string           `json:"type"`
 	// Z-API's LID fields, when the LIDs are known: the contact's in a one-to-one chat, the sender's, and in a
 	// group the participant's.
 	ChatLid        string `json:"chatLid,omitempty"`
@@ -256,6 +262,8 @@ func payload(callback string, ev *eventsv1.Event) (any, error) {
 			participantLid = m.GetSenderLid()
 		}
 		out := receivedPayload{
+			WaitingMessage: m.GetWaitingMessage(), Broadcast: m.GetBroadcast(), Forwarded: m.GetForwarded(),
+			IsStatusReply: m.GetStatusReply(), IsEdit: m.GetIsEdit(), MessageExpirationSeconds: m.GetExpirationSeconds(),
 			IsGroup: m.GetIsGroup(), InstanceID: inst, MessageID: m.GetMessageId(), Phone: m.GetPhone(),
 			FromMe: m.GetFromMe(), Momment: at, Status: status, ChatName: m.GetChatName(),
 			SenderName: m.GetSenderName(), ParticipantPhone: participant,

@@ -26,6 +26,15 @@ func text(body string) *messagesv1.Content {
 	return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: body}}}
 }
 
+// mediaURL starts the URLs of received files in the golden files.
+const mediaURL = "https://plugzapi.example.com/media/"
+
+// received is a message a contact sent in a one-to-one chat, with the given content.
+func received(id string, c *messagesv1.Content) *eventsv1.Event {
+	return ev(&messagesv1.Inbound{MessageId: id, Phone: "5511999990002", Type: messagesv1.KindOf(c),
+		SentTimeMs: 1732449999000, VaultKey: "k", Content: c, SenderName: "Ana", ChatName: "Ana"})
+}
+
 func ev(p any) *eventsv1.Event {
 	e := &eventsv1.Event{Id: "01JDH5Q0000000000000000000", InstanceId: goldenInstance, Seq: 7, TimeMs: goldenTime}
 	switch p := p.(type) {
@@ -100,6 +109,72 @@ var goldenCases = []struct {
 		MessageId: "ABCDEF0123456793", Phone: "120363019502650977-group", Participant: "987654321012345@lid", IsGroup: true,
 		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", SenderLid: "987654321012345@lid",
 		Content: text("olá"), SenderName: "Caio"})},
+	// Every received type of PlugZapi's §5.4 (and Z-API's where PlugZapi documents none).
+	{"received_image", ReceivedCallback, received("IMG1", &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{
+		MimeType: "image/jpeg", Link: mediaURL + "tok1.jpeg", ThumbnailLink: mediaURL + "tok2.jpeg", Caption: "a cat",
+		Width: 640, Height: 480}}})},
+	{"received_image_view_once_download_error", ReceivedCallback, received("IMG2", &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{
+		MimeType: "image/jpeg", ViewOnce: true, DownloadFailed: true}}})},
+	{"received_audio_voice", ReceivedCallback, received("AUD1", &messagesv1.Content{Kind: &messagesv1.Content_Audio{Audio: &messagesv1.Media{
+		MimeType: "audio/ogg; codecs=opus", Link: mediaURL + "tok3.ogg", Voice: true, Seconds: 4}}})},
+	{"received_video", ReceivedCallback, received("VID1", &messagesv1.Content{Kind: &messagesv1.Content_Video{Video: &messagesv1.Media{
+		MimeType: "video/mp4", Link: mediaURL + "tok4.mp4", Caption: "look", Seconds: 13}}})},
+	{"received_gif", ReceivedCallback, received("GIF1", &messagesv1.Content{Kind: &messagesv1.Content_Video{Video: &messagesv1.Media{
+		MimeType: "video/mp4", Link: mediaURL + "tok5.mp4", Gif: true, Seconds: 2}}})},
+	{"received_document", ReceivedCallback, received("DOC1", &messagesv1.Content{Kind: &messagesv1.Content_Document{Document: &messagesv1.Media{
+		MimeType: "application/pdf", Link: mediaURL + "tok6.pdf", Title: "nome", PageCount: 1, FileName: "nome.pdf"}}})},
+	{"received_sticker", ReceivedCallback, received("STK1", &messagesv1.Content{Kind: &messagesv1.Content_Sticker{Sticker: &messagesv1.Media{
+		MimeType: "image/webp", Link: mediaURL + "tok7.webp"}}})},
+	{"received_location", ReceivedCallback, received("LOC1", &messagesv1.Content{Kind: &messagesv1.Content_Location{Location: &messagesv1.Location{
+		Latitude: -23.5489, Longitude: -46.6388, Name: "Praça da Sé", Address: "São Paulo", Url: "https://maps.example/x"}}})},
+	{"received_live_location", ReceivedCallback, received("LOC2", &messagesv1.Content{Kind: &messagesv1.Content_Location{Location: &messagesv1.Location{
+		Latitude: -23.5, Longitude: -46.6, Live: true, ThumbnailLink: mediaURL + "tok8.jpeg"}}})},
+	{"received_contact", ReceivedCallback, received("CON1", &messagesv1.Content{Kind: &messagesv1.Content_Contacts{Contacts: &messagesv1.Contacts{
+		Contacts: []*messagesv1.Contact{{Name: "Cesar", Phones: []string{"5544999999999"},
+			Vcard: "BEGIN:VCARD\nVERSION:3.0\nFN:Cesar\nTEL;type=CELL;waid=5544999999999:+55 44 99999-9999\nEND:VCARD"}}}}})},
+	{"received_contacts", ReceivedCallback, received("CON2", &messagesv1.Content{Kind: &messagesv1.Content_Contacts{Contacts: &messagesv1.Contacts{
+		Contacts: []*messagesv1.Contact{{Name: "A", Phones: []string{"551100000001"}, Vcard: "BEGIN:VCARD\nEND:VCARD"},
+			{Name: "B", Phones: []string{}, Vcard: "BEGIN:VCARD\nEND:VCARD"}}}}})},
+	{"received_reaction", ReceivedCallback, received("REA1", &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{
+		Emoji: "❤️", TimeMs: 1651878681150, Target: &messagesv1.MessageRef{MessageId: "3EB0796DC6B777C0C7CD", FromMe: true, Phone: "5511999990002"}}}})},
+	{"received_reaction_removed", ReceivedCallback, received("REA2", &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{
+		TimeMs: 1651878682150, Target: &messagesv1.MessageRef{MessageId: "3EB0796DC6B777C0C7CD", FromMe: true, Phone: "5511999990002"}}}})},
+	{"received_poll", ReceivedCallback, received("POL1", &messagesv1.Content{Kind: &messagesv1.Content_Poll{Poll: &messagesv1.Poll{
+		Question: "Best API?", Options: []string{"PlugZapi", "Others"}, Selectable: 1}}})},
+	{"received_poll_vote", ReceivedCallback, received("VOT1", &messagesv1.Content{Kind: &messagesv1.Content_PollVote{PollVote: &messagesv1.PollVote{
+		Poll: &messagesv1.MessageRef{MessageId: "POL1"}, Options: []string{"PlugZapi"}}}})},
+	{"received_button_reply", ReceivedCallback, received("BTN1", &messagesv1.Content{Kind: &messagesv1.Content_ButtonReply{ButtonReply: &messagesv1.ButtonReply{
+		ButtonId: "1", Text: "Ótimo"}}})},
+	{"received_list_reply", ReceivedCallback, received("LST1", &messagesv1.Content{Kind: &messagesv1.Content_ListReply{ListReply: &messagesv1.ListReply{
+		OptionId: "1", Title: "PlugZapi", Description: "Mais software, menos esforço"}}})},
+	{"received_revoke", ReceivedCallback, received("REV1", &messagesv1.Content{Kind: &messagesv1.Content_Revoke{Revoke: &messagesv1.Revoke{
+		Target: &messagesv1.MessageRef{MessageId: "ABCDEF0123456789", Phone: "5511999990002"}}}})},
+	{"received_group_participant_add", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "NOTIF0123456789ABCDEF", Phone: "120363019502650977-group", Participant: "5511999990003", IsGroup: true,
+		Type: messagesv1.Kind_KIND_NOTIFICATION, SentTimeMs: 1732449999000, VaultKey: "k", ChatName: "Equipe",
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{
+			Code: "GROUP_PARTICIPANT_ADD", Parameters: []string{"5511999990004"}}}}})},
+	{"received_edit", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456789", EditId: "ABCDEF0123456799", IsEdit: true, Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", Content: text("corrected"), SenderName: "Ana", ChatName: "Ana"})},
+	{"received_waiting", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456780", WaitingMessage: true, Phone: "5511999990002", Type: messagesv1.Kind_KIND_NOTIFICATION,
+		SentTimeMs: 1732449999000, VaultKey: "k", SenderName: "Ana", ChatName: "Ana",
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{Code: "CIPHERTEXT"}}}})},
+	{"received_status_reply_forwarded", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456781", StatusReply: true, Forwarded: true, ExpirationSeconds: 86400, Phone: "5511999990002",
+		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", Content: text("nice status"), ChatName: "Ana"})},
+	{"received_broadcast", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456782", Broadcast: true, Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
+		SentTimeMs: 1732449999000, VaultKey: "k", Content: text("to my list"), ChatName: "Ana"})},
+	{"received_text_from_ad", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "ABCDEF0123456783", Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, VaultKey: "k",
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "mensagem recebida",
+			Preview: &messagesv1.LinkPreview{Url: "https://ad.example", Title: "Titulo", Description: "texto do anuncio",
+				Image: &messagesv1.Media{ThumbnailLink: mediaURL + "tok9.jpeg"}}}}},
+		ExternalAd: &messagesv1.ExternalAd{Title: "Titulo", Body: "texto do anuncio", MediaType: 1, ThumbnailLink: mediaURL + "tok9.jpeg",
+			SourceType: "ad", SourceId: "23722824350495506", SourceUrl: "https://ad.example", RenderLargerThumbnail: true, ShowAdAttribution: true},
+		ChatName: "Ana", SenderName: "Ana"})},
 	// A content not rendered yet still makes a webhook, naming the type.
 	{"received_not_supported", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456794", Phone: "5511999990002", Type: messagesv1.Kind_KIND_OTHER,

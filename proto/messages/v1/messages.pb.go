@@ -807,9 +807,15 @@ type Media struct {
 	// title is a document's title as WhatsApp shows it.
 	Title string `protobuf:"bytes,16,opt,name=title,proto3" json:"title,omitempty"`
 	// file is, for a received file, where WhatsApp keeps it and how to decrypt it.
-	File          *WhatsAppFile `protobuf:"bytes,17,opt,name=file,proto3" json:"file,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	File *WhatsAppFile `protobuf:"bytes,17,opt,name=file,proto3" json:"file,omitempty"`
+	// link is, for a received file, the URL the server serves it at (until its retention ends).
+	Link string `protobuf:"bytes,18,opt,name=link,proto3" json:"link,omitempty"`
+	// thumbnail_link is, for a received file, the URL of its thumbnail, when it has one.
+	ThumbnailLink string `protobuf:"bytes,19,opt,name=thumbnail_link,json=thumbnailLink,proto3" json:"thumbnail_link,omitempty"`
+	// download_failed: the received file could not be downloaded from WhatsApp; link is empty.
+	DownloadFailed bool `protobuf:"varint,20,opt,name=download_failed,json=downloadFailed,proto3" json:"download_failed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Media) Reset() {
@@ -972,6 +978,27 @@ func (x *Media) GetFile() *WhatsAppFile {
 	return nil
 }
 
+func (x *Media) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
+}
+
+func (x *Media) GetThumbnailLink() string {
+	if x != nil {
+		return x.ThumbnailLink
+	}
+	return ""
+}
+
+func (x *Media) GetDownloadFailed() bool {
+	if x != nil {
+		return x.DownloadFailed
+	}
+	return false
+}
+
 type isMedia_Source interface {
 	isMedia_Source()
 }
@@ -1083,7 +1110,11 @@ type Location struct {
 	Address string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
 	Url     string `protobuf:"bytes,5,opt,name=url,proto3" json:"url,omitempty"`
 	// thumbnail is a small JPEG of the map.
-	Thumbnail     []byte `protobuf:"bytes,6,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	Thumbnail []byte `protobuf:"bytes,6,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	// live: the sender shares where they are as they move (a live location).
+	Live bool `protobuf:"varint,7,opt,name=live,proto3" json:"live,omitempty"`
+	// thumbnail_link is, for a received location, the URL the server serves the thumbnail at.
+	ThumbnailLink string `protobuf:"bytes,8,opt,name=thumbnail_link,json=thumbnailLink,proto3" json:"thumbnail_link,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1158,6 +1189,20 @@ func (x *Location) GetThumbnail() []byte {
 		return x.Thumbnail
 	}
 	return nil
+}
+
+func (x *Location) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *Location) GetThumbnailLink() string {
+	if x != nil {
+		return x.ThumbnailLink
+	}
+	return ""
 }
 
 // Contacts are one or more contact cards.
@@ -2366,7 +2411,13 @@ type Inbound struct {
 	// phone sends it again.
 	WaitingMessage bool `protobuf:"varint,20,opt,name=waiting_message,json=waitingMessage,proto3" json:"waiting_message,omitempty"`
 	// status_reply: it answers one of this account's statuses.
-	StatusReply   bool `protobuf:"varint,21,opt,name=status_reply,json=statusReply,proto3" json:"status_reply,omitempty"`
+	StatusReply bool `protobuf:"varint,21,opt,name=status_reply,json=statusReply,proto3" json:"status_reply,omitempty"`
+	// is_edit: the content replaces that of message_id, sent before; edit_id is the ID of the edit itself.
+	IsEdit bool   `protobuf:"varint,22,opt,name=is_edit,json=isEdit,proto3" json:"is_edit,omitempty"`
+	EditId string `protobuf:"bytes,23,opt,name=edit_id,json=editId,proto3" json:"edit_id,omitempty"`
+	// Private.
+	// external_ad is the ad or link card the message came from (a click on an ad), when it has one.
+	ExternalAd    *ExternalAd `protobuf:"bytes,24,opt,name=external_ad,json=externalAd,proto3" json:"external_ad,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2548,6 +2599,147 @@ func (x *Inbound) GetStatusReply() bool {
 	return false
 }
 
+func (x *Inbound) GetIsEdit() bool {
+	if x != nil {
+		return x.IsEdit
+	}
+	return false
+}
+
+func (x *Inbound) GetEditId() string {
+	if x != nil {
+		return x.EditId
+	}
+	return ""
+}
+
+func (x *Inbound) GetExternalAd() *ExternalAd {
+	if x != nil {
+		return x.ExternalAd
+	}
+	return nil
+}
+
+// ExternalAd is the card of an ad (or another outside source) a message was started from, as WhatsApp carries
+// it in the message's context.
+type ExternalAd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Title string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	Body  string                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	// media_type is WhatsApp's: 0 none, 1 image, 2 video.
+	MediaType int32 `protobuf:"varint,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// thumbnail_link is where the server serves the card's picture (thumbnail_url as given otherwise).
+	ThumbnailLink         string `protobuf:"bytes,4,opt,name=thumbnail_link,json=thumbnailLink,proto3" json:"thumbnail_link,omitempty"`
+	SourceType            string `protobuf:"bytes,5,opt,name=source_type,json=sourceType,proto3" json:"source_type,omitempty"`
+	SourceId              string `protobuf:"bytes,6,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	SourceUrl             string `protobuf:"bytes,7,opt,name=source_url,json=sourceUrl,proto3" json:"source_url,omitempty"`
+	ContainsAutoReply     bool   `protobuf:"varint,8,opt,name=contains_auto_reply,json=containsAutoReply,proto3" json:"contains_auto_reply,omitempty"`
+	RenderLargerThumbnail bool   `protobuf:"varint,9,opt,name=render_larger_thumbnail,json=renderLargerThumbnail,proto3" json:"render_larger_thumbnail,omitempty"`
+	ShowAdAttribution     bool   `protobuf:"varint,10,opt,name=show_ad_attribution,json=showAdAttribution,proto3" json:"show_ad_attribution,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ExternalAd) Reset() {
+	*x = ExternalAd{}
+	mi := &file_messages_v1_messages_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExternalAd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExternalAd) ProtoMessage() {}
+
+func (x *ExternalAd) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExternalAd.ProtoReflect.Descriptor instead.
+func (*ExternalAd) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExternalAd) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetMediaType() int32 {
+	if x != nil {
+		return x.MediaType
+	}
+	return 0
+}
+
+func (x *ExternalAd) GetThumbnailLink() string {
+	if x != nil {
+		return x.ThumbnailLink
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetSourceType() string {
+	if x != nil {
+		return x.SourceType
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetSourceUrl() string {
+	if x != nil {
+		return x.SourceUrl
+	}
+	return ""
+}
+
+func (x *ExternalAd) GetContainsAutoReply() bool {
+	if x != nil {
+		return x.ContainsAutoReply
+	}
+	return false
+}
+
+func (x *ExternalAd) GetRenderLargerThumbnail() bool {
+	if x != nil {
+		return x.RenderLargerThumbnail
+	}
+	return false
+}
+
+func (x *ExternalAd) GetShowAdAttribution() bool {
+	if x != nil {
+		return x.ShowAdAttribution
+	}
+	return false
+}
+
 var File_messages_v1_messages_proto protoreflect.FileDescriptor
 
 const file_messages_v1_messages_proto_rawDesc = "" +
@@ -2591,7 +2783,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x121\n" +
 	"\x05image\x18\x04 \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x05image\x12\x12\n" +
-	"\x04size\x18\x05 \x01(\tR\x04size\"\xd7\x03\n" +
+	"\x04size\x18\x05 \x01(\tR\x04size\"\xbb\x04\n" +
 	"\x05Media\x12\x12\n" +
 	"\x03url\x18\x01 \x01(\tH\x00R\x03url\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x1b\n" +
@@ -2611,7 +2803,10 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x05width\x18\x0e \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x0f \x01(\rR\x06height\x12\x14\n" +
 	"\x05title\x18\x10 \x01(\tR\x05title\x126\n" +
-	"\x04file\x18\x11 \x01(\v2\".plugzapi.messages.v1.WhatsAppFileR\x04fileB\b\n" +
+	"\x04file\x18\x11 \x01(\v2\".plugzapi.messages.v1.WhatsAppFileR\x04file\x12\x12\n" +
+	"\x04link\x18\x12 \x01(\tR\x04link\x12%\n" +
+	"\x0ethumbnail_link\x18\x13 \x01(\tR\rthumbnailLink\x12'\n" +
+	"\x0fdownload_failed\x18\x14 \x01(\bR\x0edownloadFailedB\b\n" +
 	"\x06source\"\xd5\x01\n" +
 	"\fWhatsAppFile\x12\x1f\n" +
 	"\vdirect_path\x18\x01 \x01(\tR\n" +
@@ -2623,14 +2818,16 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\vfile_length\x18\x05 \x01(\x04R\n" +
 	"fileLength\x12\x1d\n" +
 	"\n" +
-	"media_type\x18\x06 \x01(\tR\tmediaType\"\xa2\x01\n" +
+	"media_type\x18\x06 \x01(\tR\tmediaType\"\xdd\x01\n" +
 	"\bLocation\x12\x1a\n" +
 	"\blatitude\x18\x01 \x01(\x01R\blatitude\x12\x1c\n" +
 	"\tlongitude\x18\x02 \x01(\x01R\tlongitude\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x10\n" +
 	"\x03url\x18\x05 \x01(\tR\x03url\x12\x1c\n" +
-	"\tthumbnail\x18\x06 \x01(\fR\tthumbnail\"E\n" +
+	"\tthumbnail\x18\x06 \x01(\fR\tthumbnail\x12\x12\n" +
+	"\x04live\x18\a \x01(\bR\x04live\x12%\n" +
+	"\x0ethumbnail_link\x18\b \x01(\tR\rthumbnailLink\"E\n" +
 	"\bContacts\x129\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x1d.plugzapi.messages.v1.ContactR\bcontacts\"~\n" +
 	"\aContact\x12\x12\n" +
@@ -2722,7 +2919,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x0fdelay_message_s\x18\x06 \x01(\x05R\rdelayMessageS\x12$\n" +
 	"\x0edelay_typing_s\x18\a \x01(\x05R\fdelayTypingS\x12\x12\n" +
 	"\x04size\x18\b \x01(\x03R\x04size\x127\n" +
-	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xbd\x05\n" +
+	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xb2\x06\n" +
 	"\aInbound\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
@@ -2749,7 +2946,27 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\tbroadcast\x18\x12 \x01(\bR\tbroadcast\x12-\n" +
 	"\x12expiration_seconds\x18\x13 \x01(\rR\x11expirationSeconds\x12'\n" +
 	"\x0fwaiting_message\x18\x14 \x01(\bR\x0ewaitingMessage\x12!\n" +
-	"\fstatus_reply\x18\x15 \x01(\bR\vstatusReply*\x97\x03\n" +
+	"\fstatus_reply\x18\x15 \x01(\bR\vstatusReply\x12\x17\n" +
+	"\ais_edit\x18\x16 \x01(\bR\x06isEdit\x12\x17\n" +
+	"\aedit_id\x18\x17 \x01(\tR\x06editId\x12A\n" +
+	"\vexternal_ad\x18\x18 \x01(\v2 .plugzapi.messages.v1.ExternalAdR\n" +
+	"externalAd\"\xf1\x02\n" +
+	"\n" +
+	"ExternalAd\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\x05R\tmediaType\x12%\n" +
+	"\x0ethumbnail_link\x18\x04 \x01(\tR\rthumbnailLink\x12\x1f\n" +
+	"\vsource_type\x18\x05 \x01(\tR\n" +
+	"sourceType\x12\x1b\n" +
+	"\tsource_id\x18\x06 \x01(\tR\bsourceId\x12\x1d\n" +
+	"\n" +
+	"source_url\x18\a \x01(\tR\tsourceUrl\x12.\n" +
+	"\x13contains_auto_reply\x18\b \x01(\bR\x11containsAutoReply\x126\n" +
+	"\x17render_larger_thumbnail\x18\t \x01(\bR\x15renderLargerThumbnail\x12.\n" +
+	"\x13show_ad_attribution\x18\n" +
+	" \x01(\bR\x11showAdAttribution*\x97\x03\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\x0e\n" +
@@ -2792,7 +3009,7 @@ func file_messages_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_messages_v1_messages_proto_goTypes = []any{
 	(Kind)(0),            // 0: plugzapi.messages.v1.Kind
 	(Button_Action)(0),   // 1: plugzapi.messages.v1.Button.Action
@@ -2822,6 +3039,7 @@ var file_messages_v1_messages_proto_goTypes = []any{
 	(*Notification)(nil), // 25: plugzapi.messages.v1.Notification
 	(*Outbound)(nil),     // 26: plugzapi.messages.v1.Outbound
 	(*Inbound)(nil),      // 27: plugzapi.messages.v1.Inbound
+	(*ExternalAd)(nil),   // 28: plugzapi.messages.v1.ExternalAd
 }
 var file_messages_v1_messages_proto_depIdxs = []int32{
 	3,  // 0: plugzapi.messages.v1.Content.text:type_name -> plugzapi.messages.v1.Text
@@ -2863,11 +3081,12 @@ var file_messages_v1_messages_proto_depIdxs = []int32{
 	2,  // 36: plugzapi.messages.v1.Outbound.content:type_name -> plugzapi.messages.v1.Content
 	0,  // 37: plugzapi.messages.v1.Inbound.type:type_name -> plugzapi.messages.v1.Kind
 	2,  // 38: plugzapi.messages.v1.Inbound.content:type_name -> plugzapi.messages.v1.Content
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	28, // 39: plugzapi.messages.v1.Inbound.external_ad:type_name -> plugzapi.messages.v1.ExternalAd
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_messages_v1_messages_proto_init() }
@@ -2907,7 +3126,7 @@ func file_messages_v1_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_v1_messages_proto_rawDesc), len(file_messages_v1_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
