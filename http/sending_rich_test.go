@@ -251,3 +251,23 @@ func TestForwardMessage(t *testing.T) {
 	w = s.do(t, req{method: http.MethodPost, path: base + "/forward-message", body: body(map[string]any{"messageId": "M1", "messagePhone": "x"})})
 	wantError(t, w, http.StatusBadRequest, codeInvalidPhone, "messagePhone")
 }
+
+// TestQueuedTextOfRichKinds: GET /queue shows what a queued message of each kind says.
+func TestQueuedTextOfRichKinds(t *testing.T) {
+	for _, c := range []struct {
+		content *messagesv1.Content
+		want    string
+	}{
+		{&messagesv1.Content{Kind: &messagesv1.Content_Edit{Edit: &messagesv1.Edit{Text: &messagesv1.Text{Body: "new"}}}}, "new"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_Location{Location: &messagesv1.Location{Name: "Shop"}}}, "Shop"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_Poll{Poll: &messagesv1.Poll{Question: "Day?"}}}, "Day?"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Ok?"}}}, "Ok?"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_OptionList{OptionList: &messagesv1.OptionList{Text: "Pick"}}}, "Pick"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "👍"}}}, "👍"},
+		{&messagesv1.Content{Kind: &messagesv1.Content_Revoke{Revoke: &messagesv1.Revoke{}}}, ""},
+	} {
+		if got := queuedText(c.content); got != c.want {
+			t.Errorf("queuedText(%v) = %q, want %q", c.content, got, c.want)
+		}
+	}
+}
