@@ -359,27 +359,3 @@ func TestSendRich(t *testing.T) {
 		})
 	})
 }
-
-// TestInteractiveWithoutFlowIsHidden: an interactive message sent without the <biz> node (as whatsmeow sends
-// one by itself) is delivered, and the recipient's phone shows nothing of it, as WhatsApp's apps do.
-func TestInteractiveWithoutFlowIsHidden(t *testing.T) {
-	sim := startSimulator(t)
-	alice := addAccount(t, sim, alicePhone, "Alice")
-	bob := addAccount(t, sim, "5511999990002", "Bob")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msg := &waE2E.Message{InteractiveMessage: &waE2E.InteractiveMessage{
-		Body: &waE2E.InteractiveMessage_Body{Text: proto.String("oi")},
-		InteractiveMessage: &waE2E.InteractiveMessage_NativeFlowMessage_{NativeFlowMessage: &waE2E.InteractiveMessage_NativeFlowMessage{
-			Buttons: []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{{
-				Name: proto.String("quick_reply"), ButtonParamsJSON: proto.String(`{"display_text":"ok","id":"1"}`)}},
-		}},
-	}}
-	id, err := alice.SendMessage(ctx, bob.Phone(), msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := waitMessage(t, bob, id); got.Type != "interactive" || got.Interactive == nil || !got.Interactive.Hidden {
-		t.Errorf("Bob's phone got %+v (interactive %+v), want it hidden", got, got.Interactive)
-	}
-}
