@@ -127,6 +127,7 @@ func TestSendRichRejects(t *testing.T) {
 		says             string
 	}{
 		{"location without fields", "send-location", body(map[string]any{"title": "t"}), codeMissingFields, "latitude", "address, latitude, longitude"},
+		{"empty coordinates", "send-location", loc("", " "), codeMissingFields, "latitude,longitude", "latitude, longitude"},
 		{"latitude out of range", "send-location", loc("91", "0"), codeInvalidField, "latitude", "-90 to 90"},
 		{"longitude out of range", "send-location", loc("0", -180.5), codeInvalidField, "longitude", "-180 to 180"},
 		{"latitude not a number", "send-location", loc("north", "0"), codeInvalidField, "latitude", "number of degrees"},
