@@ -33,6 +33,10 @@ func (s *Simulator) handleMessage(c *conn, node *waBinary.Node) {
 		s.ackMessage(c, dev, id, types.EmptyJID, time.Now().Unix(), "", 400)
 		return
 	}
+	if code := s.checkInteractive(id, node); code != 0 {
+		s.ackMessage(c, dev, id, to, time.Now().Unix(), "", code)
+		return
+	}
 	route := s.routes.messages[to.Server]
 	if route == nil {
 		c.log.Info("cannot route message to this server", "to", to)
