@@ -178,6 +178,7 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
+	c.rememberSentPoll(m.GetMessageId(), msg)
 	return resp.Timestamp, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types/events"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -57,6 +58,13 @@ func (c *Conn) rememberPoll(id string, options []string) {
 		}
 	}
 	c.polls[id] = options
+}
+
+// rememberSentPoll keeps the options of a poll this account sent, so that the votes it gets can be named.
+func (c *Conn) rememberSentPoll(id string, msg *waE2E.Message) {
+	if content, _, _, ok := readContent(msg); ok && content.GetPoll() != nil {
+		c.rememberPoll(id, content.GetPoll().GetOptions())
+	}
 }
 
 // decryptVote decrypts a vote with the poll's secret (which whatsmeow kept when the poll went by) and names the
