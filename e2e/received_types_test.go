@@ -332,3 +332,42 @@ func TestReceivedMediaExpires(t *testing.T) {
 		t.Errorf("expired link answered %s, want a JSON error", raw)
 	}
 }
+
+// TestReceivedWaitingMessage: a message the instance cannot decrypt (damaged on its way) is reported at once with
+// waitingMessage, as WhatsApp shows "Waiting for this message"; the instance asks the sender's phone for it
+// again and the real content follows under the same ID.
+func TestReceivedWaitingMessage(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "waiting", hooks)
+	device := link(t, in, business)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A first message sets up the session, so that the damaged one is an ordinary one.
+	first, err := alice.SendText(ctx, businessPhone, "olá", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receivedContent(t, hooks, first, "text")
+
+	if err := sim.GarbleNextMessage(device); err != nil {
+		t.Fatal(err)
+	}
+	id, err := alice.SendText(ctx, businessPhone, "chegou?", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := hooks.waitFor(t, "waiting message", func(h hook) bool {
+		return h.str("messageId") == id && h.Body["waitingMessage"] == true
+	})
+	if waiting.str("notification") != "CIPHERTEXT" || waiting.Body["text"] != nil || waiting.str("phone") != alicePhone {
+		t.Errorf("waiting: %s", waiting.Raw)
+	}
+	h, c := receivedContent(t, hooks, id, "text")
+	if c["message"] != "chegou?" || h.Body["waitingMessage"] != false {
+		t.Errorf("the message after the retry: %s", h.Raw)
+	}
+}
