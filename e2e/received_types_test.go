@@ -371,3 +371,66 @@ func TestReceivedWaitingMessage(t *testing.T) {
 		t.Errorf("the message after the retry: %s", h.Raw)
 	}
 }
+
+// TestReceivedGroupEvents: what happens to a group the instance is in comes as notifications from the group,
+// and messages in it carry the group's subject as chatName.
+func TestReceivedGroupEvents(t *testing.T) {
+	const bobPhone = "5511999990002"
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	addAccount(t, sim, bobPhone, "Bob")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "groups", hooks)
+	link(t, in, business)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	notified := func(code string, params ...any) hook {
+		t.Helper()
+		return hooks.waitFor(t, code, func(h hook) bool {
+			got, _ := h.Body["notificationParameters"].([]any)
+			return h.Type == "ReceivedCallback" && h.str("notification") == code && slices.Equal(got, params)
+		})
+	}
+	group, err := alice.CreateGroup(ctx, "Equipe", businessPhone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := notified("GROUP_CREATE", "Equipe")
+	if created.str("phone") != group.ID || created.Body["isGroup"] != true || created.str("chatName") != "Equipe" ||
+		created.str("participantPhone") != alicePhone {
+		t.Errorf("created: %s", created.Raw)
+	}
+	id, err := alice.SendText(ctx, group.ID, "bem-vindos", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := receivedContent(t, hooks, id, "text"); h.str("chatName") != "Equipe" || h.str("participantPhone") != alicePhone {
+		t.Errorf("message in the group: %s", h.Raw)
+	}
+	if _, err := alice.UpdateGroupParticipants(ctx, group.ID, "add", bobPhone); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_ADD", bobPhone)
+	if _, err := alice.UpdateGroupParticipants(ctx, group.ID, "remove", bobPhone); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_REMOVE", bobPhone)
+	if err := alice.SetGroupSubject(ctx, group.ID, "Equipe 2"); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_CHANGE_SUBJECT", "Equipe 2")
+	id, err = alice.SendText(ctx, group.ID, "novo nome", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := receivedContent(t, hooks, id, "text"); h.str("chatName") != "Equipe 2" {
+		t.Errorf("chatName after the rename: %s", h.Raw)
+	}
+	if err := alice.LeaveGroup(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_LEAVE", alicePhone)
+}
