@@ -147,6 +147,32 @@ func TestReceivedTypes(t *testing.T) {
 		}
 	})
 
+	t.Run("view once, with a thumbnail", func(t *testing.T) {
+		photo, thumb := randomFile("\xff\xd8\xff\xe0", 3000), randomFile("\xff\xd8\xff\xe0", 300)
+		id, err := alice.SendMedia(ctx, businessPhone, wasim.Media{Kind: wasim.MediaImage, Data: photo, ViewOnce: true, Thumbnail: thumb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, c := receivedContent(t, hooks, id, "image")
+		if c["viewOnce"] != true {
+			t.Errorf("view once: %s", h.Raw)
+		}
+		checkFile(t, "view-once image", c["imageUrl"].(string), photo, "image/jpeg")
+		thumbURL, _ := c["thumbnailUrl"].(string)
+		checkFile(t, "thumbnail", thumbURL, thumb, "image/jpeg")
+	})
+
+	t.Run("status reply", func(t *testing.T) {
+		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
+			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),
+				Participant: proto.String(businessPhone + "@s.whatsapp.net"),
+				QuotedMessage: &waE2E.Message{Conversation: proto.String("meu status")}}}})
+		h, _ := receivedContent(t, hooks, id, "text")
+		if h.Body["isStatusReply"] != true || h.str("referenceMessageId") != "STATUS1" {
+			t.Errorf("status reply: %s", h.Raw)
+		}
+	})
+
 	t.Run("location", func(t *testing.T) {
 		id := send(&waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(-23.5489),
 			DegreesLongitude: proto.Float64(-46.6388), Name: proto.String("Praça da Sé"), Address: proto.String("São Paulo")}})
