@@ -162,6 +162,19 @@ func TestReceivedTypes(t *testing.T) {
 		checkFile(t, "thumbnail", thumbURL, thumb, "image/jpeg")
 	})
 
+	t.Run("a file gone from WhatsApp's servers", func(t *testing.T) {
+		// The message names a file the media servers do not have (expired there): it is reported all the same,
+		// with downloadError, rather than held back or dropped.
+		sum := sha256.Sum256([]byte("gone"))
+		id := send(&waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg"), Caption: proto.String("sumiu"),
+			DirectPath: proto.String("/v/t62.7118-24/nothing-here.enc"), MediaKey: make([]byte, 32),
+			FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: proto.Uint64(4)}})
+		h, c := receivedContent(t, hooks, id, "image")
+		if c["downloadError"] != true || c["imageUrl"] != "" || c["caption"] != "sumiu" {
+			t.Errorf("undownloadable image: %s", h.Raw)
+		}
+	})
+
 	t.Run("status reply", func(t *testing.T) {
 		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
 			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),
