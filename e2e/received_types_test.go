@@ -175,6 +175,26 @@ func TestReceivedTypes(t *testing.T) {
 		}
 	})
 
+	t.Run("wrappers", func(t *testing.T) {
+		// A document with a caption comes wrapped; so does a message in a chat with disappearing messages.
+		sum := sha256.Sum256([]byte("doc"))
+		id := send(&waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+			DocumentMessage: &waE2E.DocumentMessage{Mimetype: proto.String("application/pdf"), FileName: proto.String("nota.pdf"),
+				Caption: proto.String("a nota"), PageCount: proto.Uint32(2), DirectPath: proto.String("/v/t62.7119-24/gone.enc"),
+				MediaKey: make([]byte, 32), FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: proto.Uint64(3)}}}})
+		h, c := receivedContent(t, hooks, id, "document")
+		if c["fileName"] != "nota.pdf" || c["caption"] != "a nota" || c["pageCount"] != 2.0 {
+			t.Errorf("document with caption: %s", h.Raw)
+		}
+		id = send(&waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+			ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("some em 7 dias"),
+				ContextInfo: &waE2E.ContextInfo{Expiration: proto.Uint32(604800)}}}}})
+		h, c = receivedContent(t, hooks, id, "text")
+		if c["message"] != "some em 7 dias" || h.Body["messageExpirationSeconds"] != 604800.0 {
+			t.Errorf("disappearing: %s", h.Raw)
+		}
+	})
+
 	t.Run("status reply", func(t *testing.T) {
 		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
 			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),
