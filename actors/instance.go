@@ -68,6 +68,9 @@ type Conn interface {
 	Close()
 	// WatchPresence follows, or stops following, the presence of the people the instance chats with.
 	WatchPresence(on bool)
+	// MarkRead sends a read receipt for a received message of the chat phone; participant is its sender in a
+	// group, empty otherwise.
+	MarkRead(ctx context.Context, phone, messageID, participant string) error
 }
 
 // deps is what every instance actor of a System shares.
@@ -173,6 +176,8 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.logout(ctx)
 	case configureWebhooks:
 		ctx.Respond(reply{nil, a.configureWebhooks(m.urls)})
+	case markRead:
+		a.markRead(ctx, m)
 	case deleteInstance:
 		err := a.delete()
 		ctx.Respond(reply{nil, err})

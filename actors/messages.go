@@ -27,6 +27,8 @@ type (
 		urls map[eventsv1.WebhookKind]string
 	}
 	deleteInstance struct{}
+	// markRead sends a read receipt for a received message; participant names its sender in a group.
+	markRead struct{ phone, messageID, participant string }
 )
 
 // reply carries a command's answer, or its error, back through the future.

@@ -39,6 +39,9 @@ func (c *fakeConn) PairPhone(context.Context, string) (string, error) {
 func (c *fakeConn) Logout(context.Context) error { return nil }
 func (c *fakeConn) Close()                       {}
 func (c *fakeConn) WatchPresence(bool)           {}
+func (c *fakeConn) MarkRead(context.Context, string, string, string) error {
+	return errors.New("not supported by the fake")
+}
 func (c *fakeConn) Send(_ context.Context, m *messagesv1.Outbound) (time.Time, error) {
 	if c.refuse[m.GetPhone()] {
 		return time.Time{}, whatsapp.ErrNotOnWhatsApp

@@ -106,6 +106,9 @@ func (s *System) Stop(ctx context.Context) {
 
 // Send queues a message on an instance. The message is the instance's from then on: the caller must not touch it.
 func (s *System) Send(ctx context.Context, id string, m *messagesv1.Outbound) (Queued, error) {
+	if err := s.completeRefs(ctx, id, m); err != nil {
+		return Queued{}, err
+	}
 	v, err := s.ask(ctx, id, enqueue{msg: m})
 	if err != nil {
 		return Queued{}, err

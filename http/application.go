@@ -84,6 +84,14 @@ type Sender interface {
 	Send(ctx context.Context, id string, m *messagesv1.Outbound) (actors.Queued, error)
 }
 
+// MessageReader marks received messages read. It is not queued: the receipt goes at once.
+type MessageReader interface {
+	// MarkRead sends the read receipt of the message messageID of the chat phone to its sender
+	// (actors.ErrNotConnected while the instance is not connected; actors.ErrMessageNotFound for a group
+	// message the instance does not know, whose sender it cannot name).
+	MarkRead(ctx context.Context, id, phone, messageID string) error
+}
+
 // QueueView lists what waits in an instance's queue.
 type QueueView interface {
 	// Queue returns the queued messages in the order they will be sent.
@@ -127,6 +135,7 @@ type Deps struct {
 	Session      SessionControl
 	Connection   ConnectionView
 	Sender       Sender
+	Reader       MessageReader
 	QueueView    QueueView
 	QueueEditor  QueueEditor
 	Webhooks     WebhookSettings

@@ -165,10 +165,11 @@ const (
 	maxURLLen = 2048
 )
 
-// validRecipient reports whether p names who a message can go to (see package recipient).
+// validRecipient reports whether p names who a message can go to (see package recipient). Status updates have
+// routes of their own.
 func validRecipient(p string) bool {
-	_, err := recipient.Parse(p)
-	return err == nil
+	r, err := recipient.Parse(p)
+	return err == nil && r.Kind != recipient.Status
 }
 
 // validMessageID reports whether id can be a WhatsApp message ID: short printable ASCII without spaces.

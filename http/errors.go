@@ -32,6 +32,9 @@ const (
 	codeAlreadyConnected     = "already_connected"
 	codeNotLinked            = "not_linked"
 	codeQRNotReady           = "qr_not_ready"
+	codeNotConnected         = "not_connected"
+	codeMessageNotFound      = "message_not_found"
+	codeCannotForward        = "cannot_forward"
 	codeTimeout              = "timeout"
 	codeCancelled            = "cancelled"
 	codeUnavailable          = "unavailable"
@@ -86,6 +89,10 @@ var domainErrors = []struct {
 		message: "the QR code is not ready yet, try again in a moment", retryAfter: 1}},
 	{actors.ErrInvalidPhone, apiError{status: http.StatusBadRequest, code: codeInvalidPhone,
 		message: "invalid phone number"}},
+	{actors.ErrNotConnected, apiError{status: http.StatusConflict, code: codeNotConnected,
+		message: "the instance is not connected to WhatsApp"}},
+	{actors.ErrMessageNotFound, apiError{status: http.StatusNotFound, code: codeMessageNotFound,
+		message: "the instance knows no message with that messageId in that chat, so it cannot name its sender"}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }

@@ -196,6 +196,10 @@ func (f *fakeApp) Send(ctx context.Context, id string, m *messagesv1.Outbound) (
 	return f.queued, nil
 }
 
+func (f *fakeApp) MarkRead(ctx context.Context, id, phone, messageID string) error {
+	return f.record(ctx, "MarkRead", id, phone, messageID)
+}
+
 func (f *fakeApp) Queue(ctx context.Context, id string) ([]actors.QueueItem, error) {
 	if err := f.record(ctx, "Queue", id); err != nil {
 		return nil, err
@@ -273,6 +277,7 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		Session:         app,
 		Connection:      app,
 		Sender:          app,
+		Reader:          app,
 		QueueView:       app,
 		QueueEditor:     app,
 		Webhooks:        app,

@@ -76,6 +76,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 
 			r.Post(p+"/send-text", a.sendText)
 			r.Post(p+"/reply-message", a.replyMessage)
+			a.mountRichRoutes(r)
 
 			r.Get(p+"/queue", a.queue)
 			r.Get(p+"/queue/count", a.queueCount)
@@ -93,6 +94,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireInstance, requireJSON)
 			a.mountMediaRoutes(r)
+			a.mountStatusRoutes(r)
 		})
 	})
 	return r, nil
@@ -112,6 +114,7 @@ func (d Deps) validate() error {
 		{"Session", d.Session == nil},
 		{"Connection", d.Connection == nil},
 		{"Sender", d.Sender == nil},
+		{"Reader", d.Reader == nil},
 		{"QueueView", d.QueueView == nil},
 		{"QueueEditor", d.QueueEditor == nil},
 		{"Webhooks", d.Webhooks == nil},

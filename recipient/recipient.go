@@ -8,6 +8,7 @@
 //	120363019502650977-group    a group, as PlugZapi writes it
 //	5511999999999-1600000000    a group of the old kind (its creator's number and a timestamp)
 //	123456789012345@lid         a person by LID, WhatsApp's privacy identifier, when no phone number is known
+//	status@broadcast            the account's status (stories), seen by its contacts as its status privacy allows
 package recipient
 
 import (
@@ -27,6 +28,7 @@ const (
 	Phone Kind = iota + 1
 	LID
 	Group
+	Status
 )
 
 // Recipient is a parsed `phone` value.
@@ -40,10 +42,15 @@ type Recipient struct {
 const (
 	groupSuffix = "-group"
 	lidSuffix   = "@lid"
+	// StatusBroadcast is the account's status: what is sent there is a status update.
+	StatusBroadcast = "status@broadcast"
 )
 
 // Parse reads a `phone` value in any of the package's forms.
 func Parse(s string) (Recipient, error) {
+	if s == StatusBroadcast {
+		return Recipient{Kind: Status}, nil
+	}
 	if digits, ok := strings.CutSuffix(s, groupSuffix); ok {
 		if !isDigits(digits, 5, 30) {
 			return Recipient{}, fmt.Errorf("%w: %q is not a group ID (<digits>-group)", ErrInvalid, s)
@@ -71,6 +78,8 @@ func Parse(s string) (Recipient, error) {
 // String writes the recipient as the API takes and reports it.
 func (r Recipient) String() string {
 	switch r.Kind {
+	case Status:
+		return StatusBroadcast
 	case LID:
 		return r.ID + lidSuffix
 	case Group:

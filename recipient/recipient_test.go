@@ -17,6 +17,7 @@ func TestParse(t *testing.T) {
 		{"120363019502650977-group", Recipient{Group, "120363019502650977"}},
 		{"5511999999999-1600000000", Recipient{Group, "5511999999999-1600000000"}},
 		{"123456789012345@lid", Recipient{LID, "123456789012345"}},
+		{"status@broadcast", Recipient{Kind: Status}},
 	} {
 		got, err := Parse(tc.in)
 		if err != nil || got != tc.want {
@@ -31,7 +32,8 @@ func TestParse(t *testing.T) {
 		"", "0123456789", "1234567", "1234567890123456", "+5511999999999", "(55) 11 99999-9999",
 		"55119999abcd", "5511999999999@s.whatsapp.net", "-group", "12ab-group", "1234-group",
 		"５５１１９９９９９９９９", "0511999999999-1600000000", "5511999999999-", "5511999999999-16x",
-		"@lid", "12ab@lid", "1234@lid", "123456789012345678901@lid", "status@broadcast",
+		"@lid", "12ab@lid", "1234@lid", "123456789012345678901@lid", "Status@broadcast",
+		"status@broadcast ", "1234@broadcast",
 	} {
 		if got, err := Parse(in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Parse(%q) = %+v, %v; want ErrInvalid", in, got, err)

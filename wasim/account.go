@@ -48,7 +48,11 @@ type Account struct {
 	// devices then write to people by LID, and the groups it creates are LID-addressed.
 	lidChats   bool
 	lidChatsAt time.Time
-	engine     *engine
+	// statusPrivacy is who sees the account's status updates ("" is contacts) and
+	// statusList the people it names (SetStatusPrivacy).
+	statusPrivacy StatusPrivacy
+	statusList    []types.JID
+	engine        *engine
 }
 
 // validPhone reports whether phone is an international number as WhatsApp (and

@@ -185,15 +185,20 @@ func (s *Simulator) handleBlocklist(c *conn, iq *waBinary.Node) ([]waBinary.Node
 	return []waBinary.Node{{Tag: "list", Attrs: waBinary.Attrs{"dhash": hex.EncodeToString(sum[:8])}, Content: items}}, nil
 }
 
-// handleStatus stores the account's "about" text (whatsmeow's SetStatusMessage).
+// handleStatus stores the account's "about" text (whatsmeow's SetStatusMessage), and
+// tells a client who sees its status updates (GetStatusPrivacy, before it posts one).
 func (s *Simulator) handleStatus(c *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
 	dev := s.loggedInDevice(c)
+	typ, _ := iq.Attrs["type"].(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := iq.GetOptionalChildByTag("privacy"); ok && typ == "get" {
+		return []waBinary.Node{dev.acct.statusPrivacyAnswerLocked()}, nil
+	}
 	text, ok := bytesContent(iq.GetChildByTag("status"))
-	if typ, _ := iq.Attrs["type"].(string); typ != "set" || !ok {
+	if typ != "set" || !ok {
 		return nil, errIQNotImplemented
 	}
-	s.mu.Lock()
 	dev.acct.status = string(text)
-	s.mu.Unlock()
 	return nil, nil
 }

@@ -3,6 +3,7 @@ package wasim
 import (
 	"slices"
 	"strconv"
+	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/proto/waServerSync"
@@ -52,7 +53,7 @@ func (s *Simulator) handleAppState(c *conn, iq *waBinary.Node) ([]waBinary.Node,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var answers []waBinary.Node
+	var answers, changed []waBinary.Node
 	for _, req := range sync.GetChildren() {
 		name, _ := req.Attrs["name"].(string)
 		if req.Tag != "collection" || name == "" {
@@ -106,8 +107,30 @@ func (s *Simulator) handleAppState(c *conn, iq *waBinary.Node) ([]waBinary.Node,
 		answers = append(answers, waBinary.Node{Tag: "collection", Attrs: waBinary.Attrs{
 			"name": name, "version": len(col.patches),
 		}})
+		changed = append(changed, waBinary.Node{Tag: "collection", Attrs: waBinary.Attrs{
+			"name": name, "version": len(col.patches),
+		}})
+	}
+	if len(changed) > 0 {
+		s.notifyAppStateLocked(dev, changed)
 	}
 	return []waBinary.Node{{Tag: "sync", Content: answers}}, nil
+}
+
+// notifyAppStateLocked tells the account's other devices that collections changed
+// (server_sync), so that they fetch the new patches.
+func (s *Simulator) notifyAppStateLocked(from *device, collections []waBinary.Node) {
+	node := waBinary.Node{Tag: "notification", Attrs: waBinary.Attrs{
+		"from": from.acct.jid, "type": "server_sync", "id": s.nextID(), "t": time.Now().Unix(),
+	}, Content: collections}
+	for _, d := range from.acct.devices {
+		if d == from {
+			continue
+		}
+		if err := s.deliverLocked(d, node); err != nil {
+			s.log.Error("cannot queue app state notification", "device", d.jid, "err", err)
+		}
+	}
 }
 
 // since is the answer to a device at version have: the collection's version and the

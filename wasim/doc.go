@@ -48,9 +48,10 @@
 //     device running low is told to upload more), key bundle digest and signed prekey
 //     rotation; passive/active, keepalive, the offline queue flushed after <success>
 //     with <ib><offline>; privacy settings and privacy tokens, A/B properties, block
-//     list, status, dirty and push IQs; app state (w:sync:app:state: patches stored and
-//     served in order, 409 to a device that missed some). Every other IQ is answered
-//     501 feature-not-implemented.
+//     list, status (about text, status privacy), dirty and push IQs; app state
+//     (w:sync:app:state: patches stored and served in order, 409 to a device that
+//     missed some, server_sync notifications to the account's other devices). Every
+//     other IQ is answered 501 feature-not-implemented.
 //   - Device lists as WhatsApp serves them: the phone is device 0; linked devices carry
 //     the key index the phone signed them with, beside the phone's signed key index
 //     list; device notifications carry the same, and both forms of the list's hash.
@@ -89,6 +90,10 @@
 //     to every member device (events.JoinedGroup for the group's creation or being
 //     added, events.GroupInfo for the rest). Group messages with sender keys: each
 //     member device gets its own sender key message, then the shared skmsg.
+//   - Status updates (status.go): messages to status@broadcast, routed like group
+//     messages to exactly the devices the poster encrypted for (its client picks its
+//     saved contacts, Account.SaveContact, as its status privacy allows,
+//     Account.SetStatusPrivacy), receipts relayed back. Other broadcast lists: 501.
 //   - Users: IsOnWhatsApp, user info (status text, picture id, device list, LID),
 //     profile pictures (JPEG; 404 when none is set), presence (available, unavailable
 //     with last seen or "deny") only to the connections that subscribed, chat states

@@ -66,6 +66,7 @@ func (s *Simulator) newRoutes() *routes {
 	s.registerGroups(r)
 	s.registerProfiles(r)
 	s.registerAppState(r)
+	s.registerStatus(r)
 	return r
 }
 

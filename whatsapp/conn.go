@@ -171,12 +171,14 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
-	if d := m.GetDelayTypingS(); d > 0 {
+	if to == types.StatusBroadcastJID {
+		msg = asStatusUpdate(msg)
+	} else if d := m.GetDelayTypingS(); d > 0 {
 		if err := c.showTyping(ctx, to, time.Duration(d)*time.Second, presenceMedia(msg)); err != nil {
 			c.log.Debug("could not show typing", "err", err)
 		}
 	}
-	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId()})
+	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}

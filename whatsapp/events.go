@@ -327,7 +327,8 @@ func (tr translator) receipt(e *events.Receipt) (Event, bool) {
 		Status:     status,
 		Phone:      phoneOf(chat),
 	}
-	if sender, _ := tr.person(e.Sender, e.SenderAlt); isGroup(chat) && !sender.IsEmpty() {
+	// In a group, and for a status update, the receipt names who read or got the message.
+	if sender, _ := tr.person(e.Sender, e.SenderAlt); e.IsGroup && !sender.IsEmpty() {
 		r.Participant = phoneOf(sender)
 	}
 	return ReceiptReceived{r}, true

@@ -18,6 +18,8 @@ func recipientJID(phone string) (types.JID, error) {
 		return types.JID{}, fmt.Errorf("recipient: %w", err)
 	}
 	switch r.Kind {
+	case recipient.Status:
+		return types.StatusBroadcastJID, nil
 	case recipient.Group:
 		return types.NewJID(r.ID, types.GroupServer), nil
 	case recipient.LID:
@@ -30,10 +32,12 @@ func recipientJID(phone string) (types.JID, error) {
 // known only by LID shows as "<digits>@lid".
 func phoneOf(jid types.JID) string {
 	r := recipient.Recipient{Kind: recipient.Phone, ID: jid.User}
-	switch jid.Server {
-	case types.GroupServer:
+	switch {
+	case jid == types.StatusBroadcastJID:
+		r.Kind = recipient.Status
+	case jid.Server == types.GroupServer:
 		r.Kind = recipient.Group
-	case types.HiddenUserServer:
+	case jid.Server == types.HiddenUserServer:
 		r.Kind = recipient.LID
 	}
 	return r.String()

@@ -5,6 +5,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -15,7 +16,7 @@ import (
 // Ogg/Opus (what WhatsApp records and plays as a voice note on every phone), an audio file otherwise. Its
 // length is read from the file. The waveform (the bars a voice note shows) is left out: drawing it needs the
 // sound decoded, and no Opus decoder is at hand; phones show a flat line then.
-func buildAudio(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildAudio(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	m := c.GetAudio()
 	f, err := conn.file(ctx, media.Audio, m)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -15,7 +16,7 @@ import (
 
 // buildDocument uploads a document and makes its message. Its type is what its bytes tell, else what its name's
 // extension names. A document with a caption is wrapped as WhatsApp's clients send one.
-func buildDocument(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildDocument(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	m := c.GetDocument()
 	f, err := conn.file(ctx, media.Document, m)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -16,7 +17,7 @@ import (
 const imageThumbnailSide = 72
 
 // buildImage uploads a picture and makes its message, with its size and a thumbnail.
-func buildImage(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildImage(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	m := c.GetImage()
 	f, err := conn.file(ctx, media.Image, m)
 	if err != nil {

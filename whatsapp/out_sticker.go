@@ -5,6 +5,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -12,7 +13,7 @@ import (
 )
 
 // buildSticker uploads a WebP sticker (encrypted as an image, as WhatsApp does) and makes its message.
-func buildSticker(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildSticker(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	f, err := conn.file(ctx, media.Sticker, c.GetSticker())
 	if err != nil {
 		return nil, err

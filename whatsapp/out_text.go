@@ -2,10 +2,12 @@ package whatsapp
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -13,9 +15,13 @@ import (
 )
 
 // buildText makes a plain conversation message, or an extended text when it quotes or shows a link preview.
-func buildText(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildText(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	body := c.GetText().GetBody()
 	preview := c.GetText().GetPreview()
+	info, err := mentioning(info, c.GetText())
+	if err != nil {
+		return nil, err
+	}
 	if info == nil && preview == nil {
 		return &waE2E.Message{Conversation: &body}, nil
 	}
@@ -26,6 +32,33 @@ func buildText(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE
 		}
 	}
 	return &waE2E.Message{ExtendedTextMessage: ext}, nil
+}
+
+// mentioning adds to a text's context the people and groups it mentions: WhatsApp shows each "@<number>" of
+// the text as the person's name, and each group as its subject, only when the context names them.
+func mentioning(info *waE2E.ContextInfo, t *messagesv1.Text) (*waE2E.ContextInfo, error) {
+	if len(t.GetMentioned()) == 0 && len(t.GetGroupMentions()) == 0 {
+		return info, nil
+	}
+	if info == nil {
+		info = &waE2E.ContextInfo{}
+	}
+	for _, phone := range t.GetMentioned() {
+		jid, err := recipientJID(phone)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mention: %v", ErrUnsendable, err)
+		}
+		info.MentionedJID = append(info.MentionedJID, jid.String())
+	}
+	for _, g := range t.GetGroupMentions() {
+		jid, err := recipientJID(g.GetPhone())
+		if err != nil {
+			return nil, fmt.Errorf("%w: group mention: %v", ErrUnsendable, err)
+		}
+		info.GroupMentions = append(info.GroupMentions, &waE2E.GroupMention{
+			GroupJID: proto.String(jid.String()), GroupSubject: proto.String(g.GetSubject())})
+	}
+	return info, nil
 }
 
 // Link previews by size (send-link's linkType): every preview carries a thumbnail in the message, which

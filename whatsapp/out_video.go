@@ -5,6 +5,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/media"
@@ -14,7 +15,7 @@ import (
 // buildVideo uploads an MP4 and makes its message: a video, or a GIF (WhatsApp's GIFs are MP4 videos that play
 // on a loop, without sound). Length and size come from the file; it carries no thumbnail, since making one
 // needs the video decoded (phones show a plain frame until it is downloaded).
-func buildVideo(ctx context.Context, conn *Conn, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildVideo(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	m := c.GetVideo()
 	kind := media.Video
 	if m.GetGif() {

@@ -1463,7 +1463,11 @@ type Poll struct {
 	Question string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
 	Options  []string               `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty"`
 	// selectable is how many options one may choose: 1 for a single choice, 0 for any number.
-	Selectable    uint32 `protobuf:"varint,3,opt,name=selectable,proto3" json:"selectable,omitempty"`
+	Selectable uint32 `protobuf:"varint,3,opt,name=selectable,proto3" json:"selectable,omitempty"`
+	// secret is the poll's message secret (32 random bytes), from which voters' devices derive the key that
+	// encrypts their votes. It is chosen when the poll is accepted, so that sending it again after a crash sends
+	// the same poll, whose votes the server can still decrypt.
+	Secret        []byte `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1517,6 +1521,13 @@ func (x *Poll) GetSelectable() uint32 {
 		return x.Selectable
 	}
 	return 0
+}
+
+func (x *Poll) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
 }
 
 // PollVote is a vote on a poll: the options its voter chose now (none: the vote was withdrawn).
@@ -2834,13 +2845,14 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\bReaction\x128\n" +
 	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\x12\x14\n" +
 	"\x05emoji\x18\x02 \x01(\tR\x05emoji\x12\x17\n" +
-	"\atime_ms\x18\x03 \x01(\x03R\x06timeMs\"\\\n" +
+	"\atime_ms\x18\x03 \x01(\x03R\x06timeMs\"t\n" +
 	"\x04Poll\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x18\n" +
 	"\aoptions\x18\x02 \x03(\tR\aoptions\x12\x1e\n" +
 	"\n" +
 	"selectable\x18\x03 \x01(\rR\n" +
-	"selectable\"Z\n" +
+	"selectable\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\fR\x06secret\"Z\n" +
 	"\bPollVote\x124\n" +
 	"\x04poll\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x04poll\x12\x18\n" +
 	"\aoptions\x18\x02 \x03(\tR\aoptions\"\xb8\x01\n" +
