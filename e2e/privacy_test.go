@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/wasim"
 )
 
 // findInDir returns the files under dir that contain needle.
@@ -84,4 +90,66 @@ func TestNoMessageContentAtRest(t *testing.T) {
 			t.Errorf("%q is in %v after the server stopped", text, files)
 		}
 	}
+}
+
+// TestNoReceivedMediaAtRest: a received file is nowhere in the data directory in the clear while it can be
+// downloaded, and after its retention nothing of it is left: not its ciphertext, nor its key, nor its record.
+func TestNoReceivedMediaAtRest(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim, withEnv("PLUGZAPI_MEDIA_RETENTION", "4s"))
+	in := createInstance(t, srv, "private-media", hooks)
+	link(t, in, business)
+
+	secret := []byte(marker("received-photo-bytes"))
+	photo := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat(secret, 50)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := alice.SendMedia(ctx, businessPhone, wasim.Media{Kind: wasim.MediaImage, Data: photo, Caption: "privada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := receivedContent(t, hooks, id, "image")
+	url, _ := c["imageUrl"].(string)
+	checkFile(t, "image", url, photo, "image/jpeg")
+	if files := findInDir(t, srv.dataDir, secret); len(files) > 0 {
+		t.Errorf("the received file is in %v in the clear", files)
+	}
+	eventually(t, 15*time.Second, "the link expires", func() error {
+		if status, _, _ := download(t, url, ""); status != http.StatusNotFound {
+			return fmt.Errorf("GET = %d", status)
+		}
+		return nil
+	})
+	// The sweeper destroys the file soon after its link stops working.
+	eventually(t, 10*time.Second, "the file destroyed", func() error {
+		if n := countRows(t, srv, `SELECT COUNT(*) FROM vault WHERE key LIKE '%/media/%'`); n != 0 {
+			return fmt.Errorf("%d files still in the vault", n)
+		}
+		return nil
+	})
+	srv.stop()
+	if files := findInDir(t, srv.dataDir, secret); len(files) > 0 {
+		t.Errorf("the received file is in %v after the server stopped", files)
+	}
+	if n := countRows(t, srv, `SELECT COUNT(*) FROM media_files`); n != 0 {
+		t.Errorf("%d records of received files are left after their retention", n)
+	}
+}
+
+// countRows runs a COUNT query on the server's database, read-only.
+func countRows(t *testing.T, srv *server, query string) int {
+	t.Helper()
+	db, err := sql.Open(store.DriverName, "file:"+filepath.Join(srv.dataDir, store.DatabaseFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -147,6 +147,65 @@ func TestReceivedTypes(t *testing.T) {
 		}
 	})
 
+	t.Run("view once, with a thumbnail", func(t *testing.T) {
+		photo, thumb := randomFile("\xff\xd8\xff\xe0", 3000), randomFile("\xff\xd8\xff\xe0", 300)
+		id, err := alice.SendMedia(ctx, businessPhone, wasim.Media{Kind: wasim.MediaImage, Data: photo, ViewOnce: true, Thumbnail: thumb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, c := receivedContent(t, hooks, id, "image")
+		if c["viewOnce"] != true {
+			t.Errorf("view once: %s", h.Raw)
+		}
+		checkFile(t, "view-once image", c["imageUrl"].(string), photo, "image/jpeg")
+		thumbURL, _ := c["thumbnailUrl"].(string)
+		checkFile(t, "thumbnail", thumbURL, thumb, "image/jpeg")
+	})
+
+	t.Run("a file gone from WhatsApp's servers", func(t *testing.T) {
+		// The message names a file the media servers do not have (expired there): it is reported all the same,
+		// with downloadError, rather than held back or dropped.
+		sum := sha256.Sum256([]byte("gone"))
+		id := send(&waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg"), Caption: proto.String("sumiu"),
+			DirectPath: proto.String("/v/t62.7118-24/nothing-here.enc"), MediaKey: make([]byte, 32),
+			FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: proto.Uint64(4)}})
+		h, c := receivedContent(t, hooks, id, "image")
+		if c["downloadError"] != true || c["imageUrl"] != "" || c["caption"] != "sumiu" {
+			t.Errorf("undownloadable image: %s", h.Raw)
+		}
+	})
+
+	t.Run("wrappers", func(t *testing.T) {
+		// A document with a caption comes wrapped; so does a message in a chat with disappearing messages.
+		sum := sha256.Sum256([]byte("doc"))
+		id := send(&waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+			DocumentMessage: &waE2E.DocumentMessage{Mimetype: proto.String("application/pdf"), FileName: proto.String("nota.pdf"),
+				Caption: proto.String("a nota"), PageCount: proto.Uint32(2), DirectPath: proto.String("/v/t62.7119-24/gone.enc"),
+				MediaKey: make([]byte, 32), FileSHA256: sum[:], FileEncSHA256: sum[:], FileLength: proto.Uint64(3)}}}})
+		h, c := receivedContent(t, hooks, id, "document")
+		if c["fileName"] != "nota.pdf" || c["caption"] != "a nota" || c["pageCount"] != 2.0 {
+			t.Errorf("document with caption: %s", h.Raw)
+		}
+		id = send(&waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+			ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("some em 7 dias"),
+				ContextInfo: &waE2E.ContextInfo{Expiration: proto.Uint32(604800)}}}}})
+		h, c = receivedContent(t, hooks, id, "text")
+		if c["message"] != "some em 7 dias" || h.Body["messageExpirationSeconds"] != 604800.0 {
+			t.Errorf("disappearing: %s", h.Raw)
+		}
+	})
+
+	t.Run("status reply", func(t *testing.T) {
+		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
+			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),
+				Participant: proto.String(businessPhone + "@s.whatsapp.net"),
+				QuotedMessage: &waE2E.Message{Conversation: proto.String("meu status")}}}})
+		h, _ := receivedContent(t, hooks, id, "text")
+		if h.Body["isStatusReply"] != true || h.str("referenceMessageId") != "STATUS1" {
+			t.Errorf("status reply: %s", h.Raw)
+		}
+	})
+
 	t.Run("location", func(t *testing.T) {
 		id := send(&waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(-23.5489),
 			DegreesLongitude: proto.Float64(-46.6388), Name: proto.String("Praça da Sé"), Address: proto.String("São Paulo")}})
@@ -331,4 +390,106 @@ func TestReceivedMediaExpires(t *testing.T) {
 	if json.Unmarshal(raw, &body) != nil || body["error"] == nil {
 		t.Errorf("expired link answered %s, want a JSON error", raw)
 	}
+}
+
+// TestReceivedWaitingMessage: a message the instance cannot decrypt (damaged on its way) is reported at once with
+// waitingMessage, as WhatsApp shows "Waiting for this message"; the instance asks the sender's phone for it
+// again and the real content follows under the same ID.
+func TestReceivedWaitingMessage(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "waiting", hooks)
+	device := link(t, in, business)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A first message sets up the session, so that the damaged one is an ordinary one.
+	first, err := alice.SendText(ctx, businessPhone, "olá", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receivedContent(t, hooks, first, "text")
+
+	if err := sim.GarbleNextMessage(device); err != nil {
+		t.Fatal(err)
+	}
+	id, err := alice.SendText(ctx, businessPhone, "chegou?", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := hooks.waitFor(t, "waiting message", func(h hook) bool {
+		return h.str("messageId") == id && h.Body["waitingMessage"] == true
+	})
+	if waiting.str("notification") != "CIPHERTEXT" || waiting.Body["text"] != nil || waiting.str("phone") != alicePhone {
+		t.Errorf("waiting: %s", waiting.Raw)
+	}
+	h, c := receivedContent(t, hooks, id, "text")
+	if c["message"] != "chegou?" || h.Body["waitingMessage"] != false {
+		t.Errorf("the message after the retry: %s", h.Raw)
+	}
+}
+
+// TestReceivedGroupEvents: what happens to a group the instance is in comes as notifications from the group,
+// and messages in it carry the group's subject as chatName.
+func TestReceivedGroupEvents(t *testing.T) {
+	const bobPhone = "5511999990002"
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	addAccount(t, sim, bobPhone, "Bob")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "groups", hooks)
+	link(t, in, business)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	notified := func(code string, params ...any) hook {
+		t.Helper()
+		return hooks.waitFor(t, code, func(h hook) bool {
+			got, _ := h.Body["notificationParameters"].([]any)
+			return h.Type == "ReceivedCallback" && h.str("notification") == code && slices.Equal(got, params)
+		})
+	}
+	group, err := alice.CreateGroup(ctx, "Equipe", businessPhone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := notified("GROUP_CREATE", "Equipe")
+	if created.str("phone") != group.ID || created.Body["isGroup"] != true || created.str("chatName") != "Equipe" ||
+		created.str("participantPhone") != alicePhone {
+		t.Errorf("created: %s", created.Raw)
+	}
+	id, err := alice.SendText(ctx, group.ID, "bem-vindos", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := receivedContent(t, hooks, id, "text"); h.str("chatName") != "Equipe" || h.str("participantPhone") != alicePhone {
+		t.Errorf("message in the group: %s", h.Raw)
+	}
+	if _, err := alice.UpdateGroupParticipants(ctx, group.ID, "add", bobPhone); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_ADD", bobPhone)
+	if _, err := alice.UpdateGroupParticipants(ctx, group.ID, "remove", bobPhone); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_REMOVE", bobPhone)
+	if err := alice.SetGroupSubject(ctx, group.ID, "Equipe 2"); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_CHANGE_SUBJECT", "Equipe 2")
+	id, err = alice.SendText(ctx, group.ID, "novo nome", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := receivedContent(t, hooks, id, "text"); h.str("chatName") != "Equipe 2" {
+		t.Errorf("chatName after the rename: %s", h.Raw)
+	}
+	if err := alice.LeaveGroup(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	notified("GROUP_PARTICIPANT_LEAVE", alicePhone)
 }

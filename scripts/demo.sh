@@ -24,7 +24,8 @@ wait_http() { for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null 
 step "Starting the WhatsApp simulator (wasim), a webhook printer, and plugzapi"
 bin/wasim --addr "$WASIM" >"$LOGS/wasim.log" 2>&1 & pids+=($!)
 go build -o "$DATA/webhook-printer" ./scripts/webhook-printer
-"$DATA/webhook-printer" --addr "$HOOKS" & pids+=($!)
+# The printed webhooks also go to a file, where the demo finds the URL of the picture Alice sends.
+"$DATA/webhook-printer" --addr "$HOOKS" > >(tee "$LOGS/webhooks.log") & pids+=($!)
 PLUGZAPI_ADDR=$API PLUGZAPI_DATA=$DATA PLUGZAPI_ADMIN_TOKEN=$ADMIN PLUGZAPI_WA_SIMULATOR=$WASIM \
   PLUGZAPI_ALLOW_INSECURE_WEBHOOKS=1 bin/plugzapi >"$LOGS/plugzapi.log" 2>&1 & pids+=($!)
 wait_http "http://$WASIM/v1/accounts"
@@ -81,4 +82,14 @@ curl -fsS -X POST "http://$WASIM/v1/accounts/5511999990001/read" -H 'Content-Typ
 curl -fsS -X POST "http://$WASIM/v1/accounts/5511999990001/messages" -H 'Content-Type: application/json' -d "{\"to\":\"5511999990000\",\"text\":\"Obrigada!\",\"replyTo\":\"$MSG\"}"; echo
 sleep 2
 
-step "Done: the webhooks above show Connected, Delivery, SENT/RECEIVED/READ statuses and Alice's answer"
+step "Alice sends a photo: the received webhook gives its URL on this server"
+PHOTO=$(printf '\xff\xd8\xff\xe0 a photo of the delivered parcel' | base64 | tr -d '\n')
+show "curl -X POST http://$WASIM/v1/accounts/5511999990001/messages -d '{\"to\":\"5511999990000\",\"type\":\"image\",\"caption\":\"Chegou!\",\"mediaBase64\":\"…\"}'"
+curl -fsS -X POST "http://$WASIM/v1/accounts/5511999990001/messages" -H 'Content-Type: application/json' \
+  -d "{\"to\":\"5511999990000\",\"type\":\"image\",\"caption\":\"Chegou!\",\"mediaBase64\":\"$PHOTO\"}"; echo
+URL=
+for _ in $(seq 1 100); do URL=$(sed -n 's/.*"imageUrl": "\([^"]*\)".*/\1/p' "$LOGS/webhooks.log" | head -1) && [ -n "$URL" ] && break; sleep 0.1; done
+show "curl $URL"
+curl -fsS "$URL" | head -c 40; echo " …"
+
+step "Done: the webhooks above show Connected, Delivery, SENT/RECEIVED/READ statuses, Alice's answer and her photo"

@@ -102,7 +102,8 @@
 //   - Simulated phones: every account has a phone, device 0, a whatsmeow client whose
 //     Signal identity is the account's, stored in a temporary SQLite database. It signs
 //     the devices it links and acts as a person: it sends texts, replies and media
-//     (image, audio or voice note, video, document, sticker) to numbers and groups,
+//     (image, audio or voice note, video, document, sticker; view once, with a
+//     thumbnail) to numbers and groups,
 //     keeps a decrypted inbox (media, and link previews' uploaded pictures, downloaded and
 //     described by hash and size, or by the error that refused them; what the message
 //     declares beside: view once, GIF, length, size, thumbnail, preview; locations,
@@ -113,7 +114,8 @@
 //     the receipts and presence it gets, moves its chats to LIDs, and goes offline.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
-//     keepalives, deliveries held for an account.
+//     keepalives, deliveries held for an account, a device's next message damaged on
+//     its way (it asks for it again with a retry receipt).
 //
 // # What is not simulated
 //

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
 )
 
@@ -140,4 +141,31 @@ func (s *Simulator) Online(dev types.JID) bool {
 	defer s.mu.Unlock()
 	d := s.deviceByJIDLocked(dev)
 	return d != nil && d.conn != nil && d.conn.loggedIn
+}
+
+// GarbleNextMessage spoils the ciphertext of the next message queued for the device
+// (its last byte, part of the MAC), as a message damaged on its way is: the device
+// cannot decrypt it, asks the sender for it again with a retry receipt, and gets the
+// resend.
+func (s *Simulator) GarbleNextMessage(dev types.JID) error {
+	return s.withDeviceLocked(dev, func(d *device) error {
+		d.garbleNext = true
+		return nil
+	})
+}
+
+// garbled is a copy of a message stanza whose <enc> ciphertexts end with a wrong byte.
+func garbled(node waBinary.Node) waBinary.Node {
+	children := node.GetChildren()
+	out := make([]waBinary.Node, len(children))
+	for i, child := range children {
+		out[i] = child
+		if ct, ok := child.Content.([]byte); ok && child.Tag == "enc" && len(ct) > 0 {
+			spoiled := append([]byte(nil), ct...)
+			spoiled[len(spoiled)-1] ^= 0xff
+			out[i].Content = spoiled
+		}
+	}
+	node.Content = out
+	return node
 }

@@ -45,6 +45,12 @@ type Media struct {
 	PTT bool
 	// ReplyTo is the id of the message this one answers, if any.
 	ReplyTo string
+	// ViewOnce sends an image, video or voice note to be opened once (wrapped as
+	// WhatsApp's clients wrap it).
+	ViewOnce bool
+	// Thumbnail is the small JPEG an image, video or document shows before it is
+	// downloaded.
+	Thumbnail []byte
 }
 
 // mediaAppInfo is the key derivation info whatsmeow encrypts each kind with.
@@ -91,6 +97,9 @@ func (a *Account) SendMedia(ctx context.Context, to string, m Media) (string, er
 		ci = e.quote(chat, m.ReplyTo)
 	}
 	msg := buildMediaMessage(m, up, ci)
+	if m.ViewOnce {
+		msg = &waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: msg}}
+	}
 	resp, err := e.cli.SendMessage(ctx, chat, msg)
 	if err != nil {
 		return "", fmt.Errorf("send %s to %s: %w", m.Kind, chat, err)
@@ -99,6 +108,14 @@ func (a *Account) SendMedia(ctx context.Context, to string, m Media) (string, er
 	e.sent[resp.ID] = msg
 	e.mu.Unlock()
 	return resp.ID, nil
+}
+
+// once is a view-once flag as messages carry it: absent unless set.
+func once(set bool) *bool {
+	if !set {
+		return nil
+	}
+	return proto.Bool(true)
 }
 
 func buildMediaMessage(m Media, up whatsmeow.UploadResponse, ci *waE2E.ContextInfo) *waE2E.Message {
@@ -116,6 +133,7 @@ func buildMediaMessage(m Media, up whatsmeow.UploadResponse, ci *waE2E.ContextIn
 		}
 		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
 			Caption: optional(m.Caption), Mimetype: proto.String(mimeType), ContextInfo: ci,
+			ViewOnce: once(m.ViewOnce), JPEGThumbnail: m.Thumbnail,
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}
@@ -125,6 +143,7 @@ func buildMediaMessage(m Media, up whatsmeow.UploadResponse, ci *waE2E.ContextIn
 		}
 		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
 			Caption: optional(m.Caption), Mimetype: proto.String(mimeType), ContextInfo: ci,
+			ViewOnce: once(m.ViewOnce), JPEGThumbnail: m.Thumbnail,
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}
@@ -133,7 +152,7 @@ func buildMediaMessage(m Media, up whatsmeow.UploadResponse, ci *waE2E.ContextIn
 			mimeType = "audio/ogg; codecs=opus"
 		}
 		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
-			PTT: proto.Bool(m.PTT), Mimetype: proto.String(mimeType), ContextInfo: ci,
+			PTT: proto.Bool(m.PTT), Mimetype: proto.String(mimeType), ContextInfo: ci, ViewOnce: once(m.ViewOnce),
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}
@@ -150,7 +169,7 @@ func buildMediaMessage(m Media, up whatsmeow.UploadResponse, ci *waE2E.ContextIn
 		}
 		return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
 			Caption: optional(m.Caption), Mimetype: proto.String(mimeType), FileName: proto.String(name),
-			Title: proto.String(name), ContextInfo: ci,
+			Title: proto.String(name), ContextInfo: ci, JPEGThumbnail: m.Thumbnail,
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}

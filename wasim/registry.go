@@ -51,6 +51,8 @@ type device struct {
 
 	conn  *conn     // the logged-in connection, nil while offline
 	queue []*queued // stanzas not yet acknowledged by the device
+	// garbleNext spoils the ciphertext of the next message queued for the device (GarbleNextMessage).
+	garbleNext bool
 
 	failNextLogin *LoginFailure
 	ackDelay      time.Duration
@@ -152,6 +154,10 @@ func participantHash(devices []types.JID) string {
 func (s *Simulator) deliverLocked(d *device, node waBinary.Node) error {
 	if d.removed {
 		return nil
+	}
+	if node.Tag == "message" && d.garbleNext {
+		d.garbleNext = false
+		node = garbled(node)
 	}
 	data, err := marshalNode(node)
 	if err != nil {

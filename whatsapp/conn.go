@@ -38,6 +38,8 @@ type Conn struct {
 	// polls are the options of the polls seen lately, by poll ID, to name the options of votes.
 	polls     map[string][]string
 	pollOrder []string
+	// subjects are the subjects of the groups messages came from, by group.
+	subjects map[types.JID]string
 
 	// media keeps received files for owner (the instance); nil: files are not downloaded.
 	media MediaKeeper
@@ -180,6 +182,7 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	if err != nil {
 		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
+	c.rememberSentPoll(m.GetMessageId(), msg)
 	return resp.Timestamp, nil
 }
 

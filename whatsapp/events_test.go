@@ -3,6 +3,8 @@ package whatsapp
 import (
 	"context"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +52,55 @@ func sameEvent(got, want Event) bool {
 		return ok && proto.Equal(g.Presence, w.Presence)
 	}
 	return reflect.DeepEqual(got, want)
+}
+
+// TestGroupChanges: a change to a group is one notification per kind of change, from the group, with an ID that
+// is the same when WhatsApp tells it again.
+func TestGroupChanges(t *testing.T) {
+	group := types.NewJID("120363000000000001", types.GroupServer)
+	alice := types.NewJID("5511999990001", types.DefaultUserServer)
+	bob := types.NewJID("5511999990002", types.DefaultUserServer)
+	at := time.Unix(1_700_000_000, 0)
+	codes := func(e Event) (out []string) {
+		for _, m := range e.(GroupNotifications) {
+			n := m.Message.GetContent().GetNotification()
+			if m.Message.GetPhone() != "120363000000000001-group" || !m.Message.GetIsGroup() || m.Message.GetType() != messagesv1.Kind_KIND_NOTIFICATION {
+				t.Errorf("notification %v", m.Message)
+			}
+			out = append(out, n.GetCode()+" "+strings.Join(n.GetParameters(), ","))
+		}
+		return out
+	}
+	tr := translator{}
+	change := &events.GroupInfo{JID: group, Sender: &alice, Timestamp: at, Join: []types.JID{bob}, Name: &types.GroupName{Name: "Equipe"}}
+	got, ok := tr.translate(change)
+	if !ok || !slices.Equal(codes(got), []string{"GROUP_PARTICIPANT_ADD 5511999990002", "GROUP_CHANGE_SUBJECT Equipe"}) {
+		t.Fatalf("join and rename: %v", got)
+	}
+	again, _ := tr.translate(change)
+	first, second := got.(GroupNotifications), again.(GroupNotifications)
+	if first[0].Message.GetMessageId() != second[0].Message.GetMessageId() || first[0].Message.GetMessageId() == first[1].Message.GetMessageId() {
+		t.Errorf("IDs %s %s / %s", first[0].Message.GetMessageId(), first[1].Message.GetMessageId(), second[0].Message.GetMessageId())
+	}
+	if first[0].Message.GetParticipant() != "5511999990001" {
+		t.Errorf("who changed it: %v", first[0].Message)
+	}
+	left, _ := tr.translate(&events.GroupInfo{JID: group, Sender: &bob, Timestamp: at, Leave: []types.JID{bob}})
+	removed, _ := tr.translate(&events.GroupInfo{JID: group, Sender: &alice, Timestamp: at, Leave: []types.JID{bob}})
+	if !slices.Equal(codes(left), []string{"GROUP_PARTICIPANT_LEAVE 5511999990002"}) ||
+		!slices.Equal(codes(removed), []string{"GROUP_PARTICIPANT_REMOVE 5511999990002"}) {
+		t.Errorf("leave %v, remove %v", codes(left), codes(removed))
+	}
+	if _, ok := tr.translate(&events.GroupInfo{JID: group, Timestamp: at}); ok {
+		t.Error("a change of nothing reported")
+	}
+	created, ok := tr.translate(&events.JoinedGroup{Type: "new", Sender: &alice,
+		GroupInfo: types.GroupInfo{JID: group, GroupName: types.GroupName{Name: "Nova"}, GroupCreated: at}})
+	m := created.(MessageReceived).Message
+	if !ok || m.GetContent().GetNotification().GetCode() != "GROUP_CREATE" || m.GetChatName() != "Nova" ||
+		!slices.Equal(m.GetContent().GetNotification().GetParameters(), []string{"Nova"}) {
+		t.Errorf("created: %v", m)
+	}
 }
 
 // translate is pure: these cases pin what the server makes of each whatsmeow event.
@@ -106,6 +157,31 @@ func TestTranslate(t *testing.T) {
 				Key: &waCommon.MessageKey{ID: proto.String("T2")}, EditedMessage: &waE2E.Message{Conversation: proto.String("fixed")}}},
 		}, MessageReceived{&messagesv1.Inbound{MessageId: "T2", EditId: "M6", IsEdit: true, Phone: "5511999990001",
 			Type: messagesv1.Kind_KIND_TEXT, Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "fixed"}}}}}},
+		{"forwarded, from a status, on a disappearing chat", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M6b"},
+			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("nice"),
+				ContextInfo: &waE2E.ContextInfo{IsForwarded: proto.Bool(true), Expiration: proto.Uint32(86400),
+					RemoteJID: proto.String("status@broadcast"), StanzaID: proto.String("S1")}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6b", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
+			ReplyTo: "S1", Forwarded: true, ExpirationSeconds: 86400, StatusReply: true,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "nice"}}}}}},
+		{"a text from an ad", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M6c"},
+			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("hi"),
+				ContextInfo: &waE2E.ContextInfo{ExternalAdReply: &waE2E.ContextInfo_ExternalAdReplyInfo{
+					Title: proto.String("Sale"), Body: proto.String("50% off"), SourceURL: proto.String("https://ad"),
+					ThumbnailURL: proto.String("https://thumb"), SourceType: proto.String("ad"), SourceID: proto.String("7")}}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6c", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "hi",
+				Preview: &messagesv1.LinkPreview{Url: "https://ad", Title: "Sale", Description: "50% off",
+					Image: &messagesv1.Media{ThumbnailLink: "https://thumb"}}}}},
+			ExternalAd: &messagesv1.ExternalAd{Title: "Sale", Body: "50% off", SourceUrl: "https://ad", ThumbnailLink: "https://thumb",
+				SourceType: "ad", SourceId: "7"}}}},
+		{"a message not decrypted yet", &events.UndecryptableMessage{
+			Info: types.MessageInfo{MessageSource: source, ID: "M6d", PushName: "Alice", Timestamp: at},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6d", Phone: "5511999990001", Type: messagesv1.Kind_KIND_NOTIFICATION,
+			WaitingMessage: true, SentTimeMs: ms, SenderName: "Alice", ChatName: "Alice",
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{Code: "CIPHERTEXT"}}}}}},
 		{"the phone's app state keys are no content", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M7"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{

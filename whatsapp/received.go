@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -41,7 +43,49 @@ func (c *Conn) complete(ctx context.Context, evt any, m *messagesv1.Inbound) {
 			c.decryptVote(ctx, e, k.PollVote)
 		}
 	}
+	if m.GetIsGroup() && m.GetChatName() == "" {
+		if group, err := recipientJID(m.GetPhone()); err == nil {
+			m.ChatName = c.groupSubject(ctx, group)
+		}
+	}
 	c.keepFiles(ctx, m)
+}
+
+// groupSubject is a group's subject (its chatName), asked of WhatsApp once and then kept; a change of subject
+// comes as an event (noteSubject). "" when WhatsApp will not tell.
+func (c *Conn) groupSubject(ctx context.Context, group types.JID) string {
+	c.mu.Lock()
+	subject, ok := c.subjects[group]
+	c.mu.Unlock()
+	if ok {
+		return subject
+	}
+	info, err := c.cli.GetGroupInfo(ctx, group)
+	if err != nil {
+		c.log.Debug("group subject unknown", "group", group, "err", err)
+		return ""
+	}
+	c.noteSubject(group, info.Name)
+	return info.Name
+}
+
+// noteSubject remembers a group's subject, from what WhatsApp said of the group.
+func (c *Conn) noteSubject(group types.JID, subject string) {
+	c.mu.Lock()
+	c.subjects[group] = subject
+	c.mu.Unlock()
+}
+
+// noteGroupEvent keeps the subjects that group events tell.
+func (c *Conn) noteGroupEvent(evt any) {
+	switch e := evt.(type) {
+	case *events.GroupInfo:
+		if e.Name != nil {
+			c.noteSubject(e.JID, e.Name.Name)
+		}
+	case *events.JoinedGroup:
+		c.noteSubject(e.GroupInfo.JID, e.GroupInfo.Name)
+	}
 }
 
 // rememberPoll keeps a poll's options (in memory only), so that votes on it can name what they chose: a vote
@@ -57,6 +101,13 @@ func (c *Conn) rememberPoll(id string, options []string) {
 		}
 	}
 	c.polls[id] = options
+}
+
+// rememberSentPoll keeps the options of a poll this account sent, so that the votes it gets can be named.
+func (c *Conn) rememberSentPoll(id string, msg *waE2E.Message) {
+	if content, _, _, ok := readContent(msg); ok && content.GetPoll() != nil {
+		c.rememberPoll(id, content.GetPoll().GetOptions())
+	}
 }
 
 // decryptVote decrypts a vote with the poll's secret (which whatsmeow kept when the poll went by) and names the

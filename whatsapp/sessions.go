@@ -120,7 +120,8 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		s.redirect(cli)
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
-		media: s.media, owner: owner, p: presence{
+		subjects: map[types.JID]string{},
+		media:    s.media, owner: owner, p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
@@ -137,6 +138,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			s.sealBuffer(cli.Store)
 		}
 		c.onPresenceEvent(evt)
+		c.noteGroupEvent(evt)
 		e, ok := tr.translate(evt)
 		if !ok {
 			return true
@@ -150,6 +152,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			c.complete(context.Background(), evt, ev.Message)
 		case GroupNotifications:
 			for _, m := range ev {
+				c.complete(context.Background(), evt, m.Message)
 				if !handle(m) {
 					return false
 				}
