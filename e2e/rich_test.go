@@ -44,9 +44,9 @@ func delivered(t *testing.T, hooks *receiver, what, id string) {
 }
 
 // receivedBy waits until the server reported a message from a contact (so that it knows who wrote it).
-func receivedBy(t *testing.T, hooks *receiver, id string) {
+func receivedBy(t *testing.T, hooks *receiver, id string) hook {
 	t.Helper()
-	hooks.waitFor(t, "received "+id, func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
+	return hooks.waitFor(t, "received "+id, func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
 }
 
 // button returns the interactive button of the given name, failing the test when there is none.
@@ -221,12 +221,16 @@ func TestSendRich(t *testing.T) {
 	}
 	pollID := ids[slices.IndexFunc(cases, func(c richCase) bool { return c.route == "send-poll" })]
 
-	t.Run("a vote on the poll comes back", func(t *testing.T) {
+	t.Run("a vote on the poll comes back, decrypted", func(t *testing.T) {
 		vote, err := alice.VotePoll(ctx, businessPhone, pollID, "Ter")
 		if err != nil {
 			t.Fatalf("Alice votes: %v", err)
 		}
-		receivedBy(t, hooks, vote)
+		got := receivedBy(t, hooks, vote)
+		pv, _ := got.Body["pollVote"].(map[string]any)
+		if pv["pollMessageId"] != pollID || !reflect.DeepEqual(pv["options"], []any{map[string]any{"name": "Ter"}}) {
+			t.Errorf("the vote's ReceivedCallback: %s", got.Raw)
+		}
 	})
 
 	t.Run("edit", func(t *testing.T) {
