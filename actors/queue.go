@@ -40,6 +40,11 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 		ctx.Respond(reply{err: errors.New("enqueue: the message has no content")})
 		return
 	}
+	if waiting := a.waitingTarget(m); waiting != nil {
+		// Deleting a message that has not gone yet is taking it off the queue: the recipient sees nothing.
+		ctx.Respond(reply{value: Queued{}, err: a.cancel(waiting.GetZaapId())})
+		return
+	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
 		ctx.Respond(reply{err: ErrQueueFull})
 		return
@@ -50,6 +55,22 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 		a.flushPosted = true
 		ctx.Send(ctx.Self(), flushEnqueues{})
 	}
+}
+
+// waitingTarget is, for a revoke of one of the instance's own messages, that message when it still waits in
+// the queue (not being sent); nil otherwise.
+func (a *instance) waitingTarget(m *messagesv1.Outbound) *messagesv1.Outbound {
+	target := m.GetContent().GetRevoke().GetTarget()
+	if !target.GetFromMe() {
+		return nil
+	}
+	for _, e := range a.st.queue {
+		if q := e.GetMessageQueued(); q.GetMessageId() == target.GetMessageId() && q.GetPhone() == m.GetPhone() &&
+			q.GetZaapId() != a.inflight {
+			return q
+		}
+	}
+	return nil
 }
 
 // newZaapID is a new queue item ID: a ULID, so that IDs sort by creation time.

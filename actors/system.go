@@ -105,6 +105,8 @@ func (s *System) Stop(ctx context.Context) {
 }
 
 // Send queues a message on an instance. The message is the instance's from then on: the caller must not touch it.
+// A revoke of the instance's own message that still waits in the queue takes that message off the queue
+// instead, and nothing is queued (the Queued is zero).
 func (s *System) Send(ctx context.Context, id string, m *messagesv1.Outbound) (Queued, error) {
 	if err := s.completeRefs(ctx, id, m); err != nil {
 		return Queued{}, err
