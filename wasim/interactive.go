@@ -10,8 +10,9 @@ import (
 // server cannot see them; what it sees is the <biz> node the sender's client adds to the stanza, naming the
 // native flow. As measured on WhatsApp (whatsmeow pull request 1235): a <biz><interactive> without its
 // <native_flow> is refused with 479; a message without any <biz> node is delivered and the recipients' apps show
-// nothing. The simulator refuses the first, and remembers which messages declared a flow, so that a phone shows
-// an interactive message without one as hidden.
+// nothing; a payment flow names itself in the node's native_flow_name attribute. The simulator refuses the
+// first, and remembers which messages declared a flow, so that a phone shows an interactive message without one
+// as hidden.
 
 // maxFlows bounds how many messages' flows the simulator remembers.
 const maxFlows = 4096
@@ -50,6 +51,11 @@ func (f *bizFlows) flow(id string) string {
 func (s *Simulator) checkInteractive(id string, node *waBinary.Node) int {
 	biz, ok := node.GetOptionalChildByTag("biz")
 	if !ok {
+		return 0
+	}
+	if name, ok := biz.Attrs["native_flow_name"].(string); ok && name != "" {
+		// A payment flow (payment_info…) names itself on the node.
+		s.flows.note(id, name)
 		return 0
 	}
 	interactive, ok := biz.GetOptionalChildByTag("interactive")

@@ -14,7 +14,7 @@ import (
 )
 
 // TestInteractiveFlows: an interactive message is refused with 479 when its <biz><interactive> lacks the native
-// flow; delivered and shown with one; delivered and hidden without any <biz> node (WhatsApp's behaviour).
+// flow; delivered and shown with one (in a child, or a payment flow named on the node); delivered and hidden without any <biz> node (WhatsApp's behaviour).
 func TestInteractiveFlows(t *testing.T) {
 	sim := startSim(t, wasim.Options{})
 	alice := addAccount(t, sim, "Alice")
@@ -48,6 +48,15 @@ func TestInteractiveFlows(t *testing.T) {
 	if in := got.Interactive; got.Type != "interactive" || got.Text != "Ok?" || in == nil || in.Hidden || in.Flow != "mixed" ||
 		len(in.Buttons) != 1 || in.Buttons[0].Name != "quick_reply" || in.Buttons[0].Params["id"] != "y" {
 		t.Errorf("with its flow, Bob's phone shows %+v (interactive %+v)", got, got.Interactive)
+	}
+
+	payment := &[]waBinary.Node{{Tag: "biz", Attrs: waBinary.Attrs{"native_flow_name": "payment_info"}}}
+	resp, err = c.cli.SendMessage(ctx, bob.JID(), buttons, whatsmeow.SendRequestExtra{AdditionalNodes: payment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitInbox(t, bob, resp.ID); got.Interactive == nil || got.Interactive.Hidden || got.Interactive.Flow != "payment_info" {
+		t.Errorf("a payment flow named on its node: Bob's phone shows %+v", got.Interactive)
 	}
 
 	resp, err = c.cli.SendMessage(ctx, bob.JID(), buttons)

@@ -96,31 +96,28 @@ func nativeFlow(text, title, footer string, buttons []*waE2E.InteractiveMessage_
 }
 
 // interactiveNodes is the <biz> node an interactive message's stanza carries, nil for other messages. Payment
-// buttons name their flow (payment_info); every other native flow goes as "mixed", from a third party.
+// buttons name their flow in an attribute of the node itself (payment_info); every other native flow is
+// described as "mixed" in a child, from a third party. (The shapes that WhatsApp's apps show, as whatsmeow's
+// and other clients' users measured them.)
 func interactiveNodes(msg *waE2E.Message) *[]waBinary.Node {
 	buttons := msg.GetInteractiveMessage().GetNativeFlowMessage().GetButtons()
 	if len(buttons) == 0 {
 		return nil
 	}
-	flow := "mixed"
+	biz := waBinary.Node{Tag: "biz", Attrs: waBinary.Attrs{
+		"actual_actors": "2", "host_storage": "2", "privacy_mode_ts": strconv.FormatInt(time.Now().Unix(), 10),
+	}}
 	if buttons[0].GetName() == flowPaymentInfo {
-		flow = flowPaymentInfo
+		biz.Attrs["native_flow_name"] = flowPaymentInfo
+		return &[]waBinary.Node{biz}
 	}
-	content := []waBinary.Node{{
-		Tag:   "interactive",
-		Attrs: waBinary.Attrs{"type": "native_flow", "v": "1"},
-		Content: []waBinary.Node{{
-			Tag: "native_flow", Attrs: waBinary.Attrs{"v": "9", "name": flow},
-		}},
-	}}
-	if flow == "mixed" {
-		content = append(content, waBinary.Node{Tag: "quality_control", Attrs: waBinary.Attrs{"source_type": "third_party"}})
-	}
-	return &[]waBinary.Node{{
-		Tag: "biz",
-		Attrs: waBinary.Attrs{
-			"actual_actors": "2", "host_storage": "2", "privacy_mode_ts": strconv.FormatInt(time.Now().Unix(), 10),
+	biz.Content = []waBinary.Node{
+		{
+			Tag:     "interactive",
+			Attrs:   waBinary.Attrs{"type": "native_flow", "v": "1"},
+			Content: []waBinary.Node{{Tag: "native_flow", Attrs: waBinary.Attrs{"v": "9", "name": "mixed"}}},
 		},
-		Content: content,
-	}}
+		{Tag: "quality_control", Attrs: waBinary.Attrs{"source_type": "third_party"}},
+	}
+	return &[]waBinary.Node{biz}
 }

@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
@@ -22,10 +23,12 @@ func buildPix(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Content, in
 	params := map[string]any{
 		"currency":     "BRL",
 		"total_amount": zero,
-		"reference_id": "",
+		"reference_id": referenceID(),
 		"type":         "physical-goods",
 		"order": map[string]any{
-			"status": "pending", "subtotal": zero, "order_type": "ORDER", "items": []any{},
+			"status": "pending", "subtotal": zero, "order_type": "ORDER",
+			// One item of no amount: WhatsApp's apps show the key, not an order.
+			"items": []any{map[string]any{"name": "", "amount": zero, "quantity": 0, "sale_amount": zero}},
 		},
 		"payment_settings": []any{map[string]any{
 			"type": "pix_static_code",
@@ -40,4 +43,14 @@ func buildPix(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Content, in
 		return nil, err
 	}
 	return nativeFlow("", "", "", []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{button}, info), nil
+}
+
+// referenceID is a payment's reference, as WhatsApp's apps make them: 11 random capital letters and digits.
+func referenceID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, 11)
+	for i := range b {
+		b[i] = alphabet[rand.IntN(len(alphabet))]
+	}
+	return string(b)
 }

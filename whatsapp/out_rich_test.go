@@ -100,6 +100,9 @@ func TestInteractiveNodes(t *testing.T) {
 			return "", false
 		}
 		biz := (*nodes)[0]
+		if name, ok := biz.Attrs["native_flow_name"].(string); ok {
+			return name, len(biz.GetChildren()) > 0
+		}
 		interactive, _ := biz.GetOptionalChildByTag("interactive")
 		flow, _ := interactive.GetOptionalChildByTag("native_flow")
 		_, qc := biz.GetOptionalChildByTag("quality_control")
