@@ -133,21 +133,24 @@ func (req *sendLocationRequest) content() (*messagesv1.Content, error) {
 	}}}, nil
 }
 
-// contact checks a contact card's fields; field prefixes the names of the fields in errors.
-func contact(field, name string, phones []string, description string) (*messagesv1.Contact, error) {
-	if err := checkText(field+"name", name, maxNameChars); err != nil {
+// contactFields names a contact card's fields in a route's body, for its errors.
+type contactFields struct{ name, phones, description string }
+
+// contact checks a contact card's fields.
+func contact(f contactFields, name string, phones []string, description string) (*messagesv1.Contact, error) {
+	if err := checkText(f.name, name, maxNameChars); err != nil {
 		return nil, err
 	}
 	if len(phones) == 0 {
-		return nil, badRequest(codeInvalidField, field+"phones must hold at least one phone number", field+"phones")
+		return nil, badRequest(codeInvalidField, f.phones+" must hold at least one phone number", f.phones)
 	}
 	for _, p := range phones {
 		if !recipient.IsPhoneNumber(p) {
-			return nil, invalidPhone(field+"phones", false)
+			return nil, invalidPhone(f.phones, false)
 		}
 	}
 	if tooLong(description, maxMessageChars) {
-		return nil, badRequest(codeInvalidField, fmt.Sprintf("%sbusinessDescription must be at most %d characters", field, maxMessageChars), field+"businessDescription")
+		return nil, badRequest(codeInvalidField, fmt.Sprintf("%s must be at most %d characters", f.description, maxMessageChars), f.description)
 	}
 	return &messagesv1.Contact{Name: name, Phones: phones, BusinessDescription: description}, nil
 }
@@ -166,10 +169,8 @@ func (req *sendContactRequest) missing() []string {
 }
 
 func (req *sendContactRequest) content() (*messagesv1.Content, error) {
-	if !recipient.IsPhoneNumber(req.ContactPhone) {
-		return nil, invalidPhone("contactPhone", false)
-	}
-	c, err := contact("contact", req.ContactName, []string{req.ContactPhone}, req.ContactBusinessDescription)
+	c, err := contact(contactFields{"contactName", "contactPhone", "contactBusinessDescription"},
+		req.ContactName, []string{req.ContactPhone}, req.ContactBusinessDescription)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +200,8 @@ func (req *sendContactsRequest) content() (*messagesv1.Content, error) {
 	}
 	cards := &messagesv1.Contacts{}
 	for _, c := range req.Contacts {
-		card, err := contact("contacts[].", c.Name, c.Phones, c.BusinessDescription)
+		card, err := contact(contactFields{"contacts[].name", "contacts[].phones", "contacts[].businessDescription"},
+			c.Name, c.Phones, c.BusinessDescription)
 		if err != nil {
 			return nil, err
 		}

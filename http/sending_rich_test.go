@@ -134,6 +134,7 @@ func TestSendRichRejects(t *testing.T) {
 		{"latitude NaN", "send-location", loc("NaN", "0"), codeInvalidField, "latitude", "number of degrees"},
 		{"blank title", "send-location", body(map[string]any{"title": " ", "address": "a", "latitude": "1", "longitude": "1"}), codeInvalidField, "title", "blank"},
 		{"contact without a phone", "send-contact", body(map[string]any{"contactName": "Ana"}), codeMissingFields, "contactPhone", "missing"},
+		{"contact with a blank name", "send-contact", body(map[string]any{"contactName": " ", "contactPhone": "5511911112222"}), codeInvalidField, "contactName", "blank"},
 		{"contact with a bad phone", "send-contact", body(map[string]any{"contactName": "Ana", "contactPhone": "+55 11 9"}), codeInvalidPhone, "contactPhone", "digits"},
 		{"no contacts", "send-contacts", body(map[string]any{"contacts": []any{}}), codeMissingFields, "contacts", "missing"},
 		{"a contact without phones", "send-contacts", body(map[string]any{"contacts": []map[string]any{{"name": "Ana"}}}), codeInvalidField, "contacts[].phones", "at least one"},
