@@ -39,7 +39,8 @@ func newQueueItemJSON(instanceID string, it actors.QueueItem) queueItemJSON {
 	}
 }
 
-// queuedText is what GET /queue shows as a queued message's Message: its text, or a file's caption.
+// queuedText is what GET /queue shows as a queued message's Message: its text (an edit's new text, a poll's
+// question, a location's name, a reaction's emoji), or a file's caption.
 func queuedText(c *messagesv1.Content) string {
 	switch k := c.GetKind().(type) {
 	case *messagesv1.Content_Text:
@@ -50,6 +51,18 @@ func queuedText(c *messagesv1.Content) string {
 		return k.Video.GetCaption()
 	case *messagesv1.Content_Document:
 		return k.Document.GetCaption()
+	case *messagesv1.Content_Edit:
+		return k.Edit.GetText().GetBody()
+	case *messagesv1.Content_Location:
+		return k.Location.GetName()
+	case *messagesv1.Content_Poll:
+		return k.Poll.GetQuestion()
+	case *messagesv1.Content_Buttons:
+		return k.Buttons.GetText()
+	case *messagesv1.Content_OptionList:
+		return k.OptionList.GetText()
+	case *messagesv1.Content_Reaction:
+		return k.Reaction.GetEmoji()
 	}
 	return ""
 }

@@ -73,12 +73,12 @@ func (c *coordinate) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		return nil
 	}
-	c.set = true
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		s = string(b) // a number
 	}
 	c.raw = strings.TrimSpace(s)
+	c.set = c.raw != "" // an empty string is a missing field
 	v, err := strconv.ParseFloat(c.raw, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		c.raw = "" // reported by check

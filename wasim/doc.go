@@ -106,8 +106,10 @@
 //     thumbnail) to numbers and groups,
 //     keeps a decrypted inbox (media, and link previews' uploaded pictures, downloaded and
 //     described by hash and size, or by the error that refused them; what the message
-//     declares beside: view once, GIF, length, size, thumbnail, preview), marks
-//     read or played what it received, types, creates and runs groups, sets its picture
+//     declares beside: view once, GIF, length, size, thumbnail, preview; locations,
+//     contact cards, polls, interactive buttons, mentions; edits, deletes for everyone
+//     and reactions applied as the apps apply them, when their sender may), votes on
+//     polls, marks read or played what it received, types, creates and runs groups, sets its picture
 //     and status text, shows itself available or away, subscribes to presence, keeps
 //     the receipts and presence it gets, moves its chats to LIDs, and goes offline.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),

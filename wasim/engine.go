@@ -81,11 +81,12 @@ type engine struct {
 	changed       chan struct{} // closed and replaced on every state change
 	inbox         []Message
 	seen          map[string]struct{}
-	sent          map[string]*waE2E.Message // own messages, for quoting them
-	media         map[string]download       // received media by message id
-	states        []ChatState               // chat states seen, oldest first, bounded
-	receipts      []Receipt                 // receipts seen, oldest first, bounded
-	presences     []Presence                // presence updates seen, oldest first, bounded
+	sent          map[string]*waE2E.Message    // own messages, for quoting them
+	media         map[string]download          // received media by message id
+	reactions     map[string]map[string]string // by message id: each reactor's emoji
+	states        []ChatState                  // chat states seen, oldest first, bounded
+	receipts      []Receipt                    // receipts seen, oldest first, bounded
+	presences     []Presence                   // presence updates seen, oldest first, bounded
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -107,13 +108,14 @@ func (a *Account) startEngine(ctx context.Context) error {
 	// A phone's delivery receipts say delivered even while its app is in the background.
 	cli.SetForceActiveDeliveryReceipts(true)
 	e := &engine{
-		a:       a,
-		cli:     cli,
-		online:  true,
-		changed: make(chan struct{}),
-		seen:    make(map[string]struct{}),
-		sent:    make(map[string]*waE2E.Message),
-		media:   make(map[string]download),
+		a:         a,
+		cli:       cli,
+		online:    true,
+		changed:   make(chan struct{}),
+		seen:      make(map[string]struct{}),
+		sent:      make(map[string]*waE2E.Message),
+		media:     make(map[string]download),
+		reactions: make(map[string]map[string]string),
 	}
 	cli.AddEventHandler(e.handleEvent)
 	fail := func(err error) error {
@@ -322,6 +324,7 @@ func (e *engine) record(evt *events.Message) {
 	dl, media := mediaOf(evt.Message, evt.IsViewOnce)
 	m.MimeType, m.FileName, m.Caption, m.ViewOnce, m.GIF = media.MimeType, media.FileName, media.Caption, media.ViewOnce, media.GIF
 	m.Seconds, m.Width, m.Height, m.ThumbnailSize, m.Link = media.Seconds, media.Width, media.Height, media.ThumbnailSize, media.Link
+	e.a.s.describeRich(evt, &m)
 	if dl != nil {
 		ctx, cancel := context.WithTimeout(e.a.s.ctx, mediaDownloadTimeout)
 		data, err := dl(ctx, e.cli)
@@ -341,6 +344,7 @@ func (e *engine) record(evt *events.Message) {
 		return
 	}
 	e.seen[key] = struct{}{}
+	e.applyLocked(evt, m)
 	e.inbox = append(e.inbox, m)
 	if dl != nil {
 		e.media[m.ID] = dl

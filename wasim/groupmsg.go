@@ -101,15 +101,7 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
 		return
 	}
-	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
-	for _, d := range order {
-		if err := s.deliverLocked(d, copies[d]); err != nil {
-			c.log.Error("cannot queue group message", "id", id, "device", d.jid, "err", err)
-			continue
-		}
-		rec.deliveries[d.jid]++
-	}
-	s.routed.add(rec)
+	s.deliverAllLocked(c, key, t, order, copies)
 	s.mu.Unlock()
 	s.ackMessage(c, sender, id, to, t, phash, 0)
 }

@@ -22,7 +22,7 @@ type Message struct {
 	// FromMe is set on copies of messages another device of this account sent.
 	FromMe bool `json:"fromMe"`
 	// Type is text, image, video, audio, ptt, document, sticker, reaction, location,
-	// contact, poll, revoke, edit or unknown.
+	// contact, contacts, poll, interactive, revoke, edit or unknown.
 	Type string `json:"type"`
 	// Text is the text, caption, reaction emoji, or new text of an edit.
 	Text string `json:"text"`
@@ -64,6 +64,25 @@ type Message struct {
 	// Link is the link preview of a text. Its high-quality picture, when the
 	// sender uploaded one, is the message's media (MediaSHA256, MediaSize).
 	Link *LinkPreview `json:"link,omitempty"`
+
+	// The fields below describe the other kinds of message (see phonerich.go).
+
+	// Location is a location's pin.
+	Location *Location `json:"location,omitempty"`
+	// Contacts are the cards of a contact or contacts message.
+	Contacts []Contact `json:"contacts,omitempty"`
+	// Poll is a poll's question and options.
+	Poll *Poll `json:"poll,omitempty"`
+	// Interactive is the text and buttons of an interactive message.
+	Interactive *Interactive `json:"interactive,omitempty"`
+	// Mentioned are the phone numbers (or JIDs) of the people a text mentions, GroupMentioned the groups.
+	Mentioned      []string `json:"mentioned,omitempty"`
+	GroupMentioned []string `json:"groupMentioned,omitempty"`
+	// Edited is set once the sender edited the message: Text is the new text.
+	Edited bool `json:"edited,omitempty"`
+	// Revoked is set once the message was deleted for everyone: its content is gone, as the phone shows
+	// "This message was deleted".
+	Revoked bool `json:"revoked,omitempty"`
 
 	// Addressing is how the message named the chat's people: pn, or lid when it came
 	// from a LID (the sender's account moved its chats to LIDs, or a LID group).
@@ -271,6 +290,10 @@ func describeMessage(m *waE2E.Message) (typ, text, quoted string) {
 		return "location", m.GetLocationMessage().GetName(), m.GetLocationMessage().GetContextInfo().GetStanzaID()
 	case m.ContactMessage != nil:
 		return "contact", m.GetContactMessage().GetDisplayName(), m.GetContactMessage().GetContextInfo().GetStanzaID()
+	case m.ContactsArrayMessage != nil:
+		return "contacts", m.GetContactsArrayMessage().GetDisplayName(), m.GetContactsArrayMessage().GetContextInfo().GetStanzaID()
+	case m.InteractiveMessage != nil:
+		return "interactive", m.GetInteractiveMessage().GetBody().GetText(), m.GetInteractiveMessage().GetContextInfo().GetStanzaID()
 	case m.PollCreationMessage != nil, m.PollCreationMessageV2 != nil, m.PollCreationMessageV3 != nil:
 		poll := m.GetPollCreationMessage()
 		if poll == nil {
@@ -279,7 +302,7 @@ func describeMessage(m *waE2E.Message) (typ, text, quoted string) {
 		if poll == nil {
 			poll = m.GetPollCreationMessageV3()
 		}
-		return "poll", poll.GetName(), ""
+		return "poll", poll.GetName(), poll.GetContextInfo().GetStanzaID()
 	case m.ProtocolMessage != nil:
 		pm := m.GetProtocolMessage()
 		switch pm.GetType() {

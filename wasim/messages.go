@@ -33,6 +33,10 @@ func (s *Simulator) handleMessage(c *conn, node *waBinary.Node) {
 		s.ackMessage(c, dev, id, types.EmptyJID, time.Now().Unix(), "", 400)
 		return
 	}
+	if code := s.checkInteractive(id, node); code != 0 {
+		s.ackMessage(c, dev, id, to, time.Now().Unix(), "", code)
+		return
+	}
 	route := s.routes.messages[to.Server]
 	if route == nil {
 		c.log.Info("cannot route message to this server", "to", to)
@@ -165,16 +169,22 @@ func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, c
 		c.log.Warn("refusing message that reaches none of the recipient's devices", "id", id, "to", chat, "code", errSmaxInvalid)
 		return t, phash, errSmaxInvalid
 	}
+	s.deliverAllLocked(c, key, t, order, copies)
+	return t, phash, 0
+}
+
+// deliverAllLocked queues a message's copy for each device, in order, and records it as routed, so that a
+// resend with its id is recognised (routeResendLocked).
+func (s *Simulator) deliverAllLocked(c *conn, key routeKey, t int64, order []*device, copies map[*device]waBinary.Node) {
 	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
 	for _, d := range order {
 		if err := s.deliverLocked(d, copies[d]); err != nil {
-			c.log.Error("cannot queue message", "id", id, "device", d.jid, "err", err)
+			c.log.Error("cannot queue message", "id", key.id, "chat", key.chat, "device", d.jid, "err", err)
 			continue
 		}
 		rec.deliveries[d.jid]++
 	}
 	s.routed.add(rec)
-	return t, phash, 0
 }
 
 // routeResendLocked handles a message sent again with the id of one already routed.

@@ -119,6 +119,7 @@ type Simulator struct {
 	routes *routes // read-only after Start
 	ids    atomic.Uint64
 	media  *mediaStore // uploaded media and profile pictures; has its own lock
+	flows  bizFlows    // the interactive flows messages declared; has its own lock
 
 	mu           sync.Mutex
 	closed       bool

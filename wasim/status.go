@@ -121,15 +121,7 @@ func (s *Simulator) routeBroadcast(c *conn, sender *device, node *waBinary.Node,
 		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
 		return
 	}
-	rec := &routedMessage{key: key, t: now, deliveries: make(map[types.JID]int)}
-	for _, d := range order {
-		if err := s.deliverLocked(d, copies[d]); err != nil {
-			c.log.Error("cannot queue status update", "id", id, "device", d.jid, "err", err)
-			continue
-		}
-		rec.deliveries[d.jid]++
-	}
-	s.routed.add(rec)
+	s.deliverAllLocked(c, key, now, order, copies)
 	s.mu.Unlock()
 	s.ackMessage(c, sender, id, to, now, phash, 0)
 }
