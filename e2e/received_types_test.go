@@ -518,7 +518,7 @@ func TestPollVoteRoundTrip(t *testing.T) {
 		t.Fatalf("Alice got %+v", m)
 	}
 	for _, choice := range [][]string{{"Sim", "Talvez"}, {"Não"}, {}} {
-		vote, err := alice.VotePoll(ctx, q.MessageID, choice...)
+		vote, err := alice.VotePoll(ctx, businessPhone, q.MessageID, choice...)
 		if err != nil {
 			t.Fatal(err)
 		}
