@@ -198,7 +198,7 @@ func TestReceivedTypes(t *testing.T) {
 	t.Run("status reply", func(t *testing.T) {
 		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
 			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),
-				Participant: proto.String(businessPhone + "@s.whatsapp.net"),
+				Participant:   proto.String(businessPhone + "@s.whatsapp.net"),
 				QuotedMessage: &waE2E.Message{Conversation: proto.String("meu status")}}}})
 		h, _ := receivedContent(t, hooks, id, "text")
 		if h.Body["isStatusReply"] != true || h.str("referenceMessageId") != "STATUS1" {
@@ -492,4 +492,43 @@ func TestReceivedGroupEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	notified("GROUP_PARTICIPANT_LEAVE", alicePhone)
+}
+
+// TestPollVoteRoundTrip: a poll the instance sent (send-poll) is voted on by the contact's phone, and the vote
+// arrives decrypted, with the options chosen by name; changing the vote and withdrawing it arrive too.
+func TestPollVoteRoundTrip(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, businessPhone, "Business")
+	alice := addAccount(t, sim, alicePhone, "Alice")
+	hooks := newReceiver(t)
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "polls", hooks)
+	link(t, in, business)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	res := in.call(t, "POST", "send-poll", map[string]any{"phone": alicePhone, "message": "Entrega amanhã?",
+		"poll": []map[string]string{{"name": "Sim"}, {"name": "Não"}, {"name": "Talvez"}}, "pollMaxOptions": 0})
+	var q struct{ MessageID string }
+	res.decode(t, &q)
+	if res.status != http.StatusOK || q.MessageID == "" {
+		t.Fatalf("send-poll: %s", res)
+	}
+	if m := waitMessage(t, alice, q.MessageID); m.Type != "poll" {
+		t.Fatalf("Alice got %+v", m)
+	}
+	for _, choice := range [][]string{{"Sim", "Talvez"}, {"Não"}, {}} {
+		vote, err := alice.VotePoll(ctx, businessPhone, q.MessageID, choice...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, c := receivedContent(t, hooks, vote, "pollVote")
+		var names []string
+		for _, o := range c["options"].([]any) {
+			names = append(names, obj(o)["name"].(string))
+		}
+		if c["pollMessageId"] != q.MessageID || !slices.Equal(names, choice) && len(choice)+len(names) > 0 {
+			t.Errorf("vote %v: %s", choice, h.Raw)
+		}
+	}
 }
