@@ -17,9 +17,9 @@ import (
 	"github.com/plugzapi/plugzapi/recipient"
 )
 
-// The send routes of locations, contacts, reactions, polls and interactive messages, and the message actions
-// (delete, read, forward). Every message goes through the queue like a text (queueMessage); reading is not a
-// message and goes to WhatsApp at once.
+// The send routes of locations, contacts, reactions and polls (and where the interactive routes and the message
+// actions are mounted: sending_interactive.go, message_actions.go). Every message goes through the queue like a
+// text (queueMessage); reading is not a message and goes to WhatsApp at once.
 
 // Limits of what WhatsApp shows.
 const (
