@@ -81,7 +81,7 @@ func TestSendMedia(t *testing.T) {
 
 	jpg, png, webp := mediatest.JPEG(320, 240, 1), mediatest.PNG(200, 100, 2), mediatest.WebP()
 	mp4, gif := mediatest.MP4(3*time.Second, 320, 240, true, 1), mediatest.MP4(2*time.Second, 160, 120, false, 2)
-	ogg, mp3 := mediatest.OggOpus(3200*time.Millisecond), mediatest.MP3(true)
+	ogg, mp3 := mediatest.OggOpusVoice(3200*time.Millisecond), mediatest.MP3(true)
 	pdf, csv := mediatest.PDF(marker("document-secret")), []byte("sku,qty\n"+marker("sheet-secret")+",1\n")
 	linkJPEG := mediatest.JPEG(800, 400, 3)
 	files := fileServer(t, map[string][]byte{
@@ -114,6 +114,10 @@ func TestSendMedia(t *testing.T) {
 			body: map[string]any{"audio": base64.StdEncoding.EncodeToString(ogg), "delayTyping": 1},
 			file: ogg, want: wasim.Message{Type: "ptt", MimeType: "audio/ogg; codecs=opus", Seconds: 3},
 			check: func(t *testing.T, got wasim.Message) {
+				// Its bars: sound in its first second, silence in its second.
+				if len(got.Waveform) != 64 || got.Waveform[5] == 0 || got.Waveform[25] != 0 {
+					t.Errorf("the voice note's waveform is %v", got.Waveform)
+				}
 				for _, s := range alice.ChatStates() {
 					if s.From == businessPhone && s.State == "recording" && !s.Time.After(got.Time.Add(time.Second)) {
 						return

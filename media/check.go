@@ -25,6 +25,8 @@ type File struct {
 	Opus bool
 	// Duration is a recording's or a video's length, when the file tells it.
 	Duration time.Duration
+	// Waveform is the bars an Ogg/Opus recording shows as a voice note: 64 values from 0 to 100.
+	Waveform []byte
 	// Width and Height are a picture's or a video's size in pixels, when the file tells it.
 	Width, Height int
 }
@@ -73,6 +75,7 @@ func describeAudio(f *File) bool {
 	data := f.Data
 	if info, ok := readOggOpus(data); ok {
 		f.MimeType, f.Opus, f.Duration = "audio/ogg; codecs=opus", true, info.duration
+		f.Waveform = opusWaveform(info.packets)
 		return true
 	}
 	if info, ok := readMP4(data); ok && info.audio && !info.video {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"image/jpeg"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,32 @@ func TestLimits(t *testing.T) {
 	l.Sticker = 0
 	if err := l.Validate(); err == nil || !strings.Contains(err.Error(), "sticker") {
 		t.Errorf("Validate with a zero sticker limit = %v", err)
+	}
+}
+
+// A voice note's bars follow its sound and its pauses, as the sizes of its packets tell them; silence is flat.
+func TestOpusWaveform(t *testing.T) {
+	f, err := media.DefaultLimits().Check(media.Audio, mediatest.OggOpusVoice(4*time.Second))
+	if err != nil || f.Duration != 4*time.Second || len(f.Waveform) != 64 {
+		t.Fatalf("voice: %v, %s, %d bars", err, f.Duration, len(f.Waveform))
+	}
+	// Seconds 0 and 2 are sound, 1 and 3 silence: 16 bars each.
+	for i, bar := range f.Waveform {
+		sound := (i/16)%2 == 0
+		if sound != (bar > 0) || bar > 100 {
+			t.Errorf("bar %d = %d (sound: %v); bars %v", i, bar, sound, f.Waveform)
+			break
+		}
+	}
+	if peak := slices.Max(f.Waveform); peak < 90 {
+		t.Errorf("the loudest bar is %d, want about 100: %v", peak, f.Waveform)
+	}
+	silent, err := media.DefaultLimits().Check(media.Audio, mediatest.OggOpus(time.Second))
+	if err != nil || len(silent.Waveform) != 64 || slices.Max(silent.Waveform) != 0 {
+		t.Errorf("silence: %v, bars %v", err, silent.Waveform)
+	}
+	short, err := media.DefaultLimits().Check(media.Audio, mediatest.OggOpusVoice(200*time.Millisecond))
+	if err != nil || len(short.Waveform) != 64 {
+		t.Errorf("fewer packets than bars: %v, bars %v", err, short.Waveform)
 	}
 }

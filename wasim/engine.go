@@ -324,6 +324,7 @@ func (e *engine) record(evt *events.Message) {
 	dl, media := mediaOf(evt.Message, evt.IsViewOnce)
 	m.MimeType, m.FileName, m.Caption, m.ViewOnce, m.GIF = media.MimeType, media.FileName, media.Caption, media.ViewOnce, media.GIF
 	m.Seconds, m.Width, m.Height, m.ThumbnailSize, m.Link = media.Seconds, media.Width, media.Height, media.ThumbnailSize, media.Link
+	m.Waveform = media.Waveform
 	e.a.s.describeRich(evt, &m)
 	if dl != nil {
 		ctx, cancel := context.WithTimeout(e.a.s.ctx, mediaDownloadTimeout)

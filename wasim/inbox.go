@@ -55,6 +55,8 @@ type Message struct {
 	GIF bool `json:"gif,omitempty"`
 	// Seconds is the declared length of audio or video.
 	Seconds uint32 `json:"seconds,omitempty"`
+	// Waveform is the bars a voice note shows, as its sender drew them.
+	Waveform []byte `json:"waveform,omitempty"`
 	// Width and Height are the declared size of a picture, sticker or video.
 	Width  uint32 `json:"width,omitempty"`
 	Height uint32 `json:"height,omitempty"`
@@ -211,7 +213,7 @@ func mediaOf(m *waE2E.Message, viewOnce bool) (dl download, media Message) {
 		return downloadMedia(vm), media
 	case m.GetAudioMessage() != nil:
 		am := m.GetAudioMessage()
-		media.MimeType, media.Seconds = am.GetMimetype(), am.GetSeconds()
+		media.MimeType, media.Seconds, media.Waveform = am.GetMimetype(), am.GetSeconds(), am.GetWaveform()
 		return downloadMedia(am), media
 	case m.GetDocumentMessage() != nil:
 		doc := m.GetDocumentMessage()

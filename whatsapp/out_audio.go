@@ -14,8 +14,7 @@ import (
 
 // buildAudio uploads a recording and makes its message: a voice note when one was asked for and the file is
 // Ogg/Opus (what WhatsApp records and plays as a voice note on every phone), an audio file otherwise. Its
-// length is read from the file. The waveform (the bars a voice note shows) is left out: drawing it needs the
-// sound decoded, and no Opus decoder is at hand; phones show a flat line then.
+// length is read from the file, and a voice note's bars are drawn from it (see media.File.Waveform).
 func buildAudio(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	m := c.GetAudio()
 	f, err := conn.file(ctx, media.Audio, m)
@@ -31,6 +30,9 @@ func buildAudio(ctx context.Context, conn *Conn, _ types.JID, c *messagesv1.Cont
 		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		Mimetype: proto.String(f.MimeType), PTT: proto.Bool(m.GetVoice() && f.Opus), Seconds: seconds(f.Duration),
 		ContextInfo: info,
+	}
+	if audio.GetPTT() {
+		audio.Waveform = f.Waveform
 	}
 	if m.GetViewOnce() {
 		audio.ViewOnce = proto.Bool(true)

@@ -86,14 +86,20 @@ func oggChecksum(page []byte) uint32 {
 }
 
 // oggPage is one Ogg page holding one whole packet (shorter than 255 bytes).
-func oggPage(headerType byte, granule int64, seq uint32, packet []byte) []byte {
+func oggPage(headerType byte, granule int64, seq uint32, packets ...[]byte) []byte {
 	p := []byte("OggS")
 	p = append(p, 0, headerType)
 	p = binary.LittleEndian.AppendUint64(p, uint64(granule))
 	p = binary.LittleEndian.AppendUint32(p, 0x504c5547) // stream serial number
 	p = binary.LittleEndian.AppendUint32(p, seq)
-	p = append(p, 0, 0, 0, 0, 1, byte(len(packet))) // checksum (below), one segment
-	p = append(p, packet...)
+	p = append(p, 0, 0, 0, 0) // checksum (below)
+	var lacing []byte
+	for _, packet := range packets {
+		lacing = append(lacing, bytes.Repeat([]byte{255}, len(packet)/255)...)
+		lacing = append(lacing, byte(len(packet)%255))
+	}
+	p = append(append(p, byte(len(lacing))), lacing...)
+	p = append(p, bytes.Join(packets, nil)...)
 	binary.LittleEndian.PutUint32(p[22:], oggChecksum(p))
 	return p
 }
@@ -101,6 +107,30 @@ func oggPage(headerType byte, granule int64, seq uint32, packet []byte) []byte {
 // OggOpus is an Ogg/Opus recording of d of silence (20 ms frames), with a pre-skip of 312 samples as encoders
 // write.
 func OggOpus(d time.Duration) []byte {
+	frames := make([][]byte, int(d/(20*time.Millisecond)))
+	for i := range frames {
+		frames[i] = []byte{0xF8} // one 20 ms CELT frame of zero length: silence
+	}
+	return oggOpus(frames, 1)
+}
+
+// OggOpusVoice is an Ogg/Opus recording of d in 20 ms frames whose sizes go as speech makes an encoder's go:
+// sound for a second (frames of 20 to 120 bytes, rising and falling), silence for a second (1-byte frames), and
+// so on; 10 frames to a page, as encoders write them. (The frames hold no real sound: nothing here decodes it.)
+func OggOpusVoice(d time.Duration) []byte {
+	frames := make([][]byte, int(d/(20*time.Millisecond)))
+	for i := range frames {
+		frames[i] = []byte{0xF8}
+		if second, at := i/50, i%50; second%2 == 0 {
+			rise := min(at, 50-at) // 0 … 25 … 0 over the second
+			frames[i] = append(frames[i], bytes.Repeat([]byte{byte(i)}, 19+rise*4)...)
+		}
+	}
+	return oggOpus(frames, 10)
+}
+
+// oggOpus writes Opus frames of 20 ms into an Ogg stream after its two headers, perPage frames to a page.
+func oggOpus(frames [][]byte, perPage int) []byte {
 	const preSkip = 312
 	head := []byte("OpusHead")
 	head = append(head, 1, 1) // version, one channel
@@ -112,14 +142,14 @@ func OggOpus(d time.Duration) []byte {
 	tags = append(tags, "mediatest"...)
 	tags = binary.LittleEndian.AppendUint32(tags, 0)
 	out := append(oggPage(2, 0, 0, head), oggPage(0, 0, 1, tags)...)
-	frames := int(d / (20 * time.Millisecond))
-	for i := range frames {
+	for seq, from := uint32(2), 0; from < len(frames); seq, from = seq+1, from+perPage {
+		to := min(from+perPage, len(frames))
 		var flags byte
-		if i == frames-1 {
+		if to == len(frames) {
 			flags = 4 // end of stream
 		}
-		// One 20 ms CELT frame of zero length: silence. The granule counts 48 kHz samples, pre-skip included.
-		out = append(out, oggPage(flags, int64(preSkip+(i+1)*960), uint32(2+i), []byte{0xF8})...)
+		// The granule counts the 48 kHz samples up to the page's last frame, pre-skip included.
+		out = append(out, oggPage(flags, int64(preSkip+to*960), seq, frames[from:to]...)...)
 	}
 	return out
 }
