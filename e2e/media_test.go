@@ -81,7 +81,7 @@ func TestSendMedia(t *testing.T) {
 
 	jpg, png, webp := mediatest.JPEG(320, 240, 1), mediatest.PNG(200, 100, 2), mediatest.WebP()
 	mp4, gif := mediatest.MP4(3*time.Second, 320, 240, true, 1), mediatest.MP4(2*time.Second, 160, 120, false, 2)
-	ogg, mp3 := mediatest.OggOpusVoice(3200*time.Millisecond), mediatest.MP3(true)
+	ogg, mp3 := mediatest.OggOpusVoice(3200*time.Millisecond), mediatest.MP3(2*time.Second, true)
 	pdf, csv := mediatest.PDF(marker("document-secret")), []byte("sku,qty\n"+marker("sheet-secret")+",1\n")
 	linkJPEG := mediatest.JPEG(800, 400, 3)
 	files := fileServer(t, map[string][]byte{
@@ -128,7 +128,7 @@ func TestSendMedia(t *testing.T) {
 		{name: "voice note by URL, view once", route: "send-audio", body: map[string]any{"audio": url("/note.ogg"), "viewOnce": true},
 			file: ogg, want: wasim.Message{Type: "ptt", MimeType: "audio/ogg; codecs=opus", Seconds: 3, ViewOnce: true}},
 		{name: "an MP3 goes as an audio file", route: "send-audio", body: map[string]any{"audio": url("/song.mp3")},
-			file: mp3, want: wasim.Message{Type: "audio", MimeType: "audio/mpeg"}},
+			file: mp3, want: wasim.Message{Type: "audio", MimeType: "audio/mpeg", Seconds: 2}},
 		{name: "video in base64", route: "send-video", body: map[string]any{"video": dataURI("video/mp4", mp4), "caption": "the film"},
 			file: mp4, want: wasim.Message{Type: "video", MimeType: "video/mp4", Caption: "the film", Seconds: 3, Width: 320, Height: 240}},
 		{name: "video by URL, view once", route: "send-video", body: map[string]any{"video": url("/clip.mp4"), "viewOnce": true},

@@ -86,7 +86,7 @@ func describeAudio(f *File) bool {
 	case bytes.HasPrefix(data, []byte("#!AMR\n")):
 		f.MimeType = "audio/amr"
 	case bytes.HasPrefix(data, []byte("ID3")) || mpegFrame(data, false):
-		f.MimeType = "audio/mpeg"
+		f.MimeType, f.Duration = "audio/mpeg", mp3Duration(data)
 	case mpegFrame(data, true):
 		f.MimeType = "audio/aac"
 	default:

@@ -59,7 +59,7 @@ func TestParse(t *testing.T) {
 func TestCheck(t *testing.T) {
 	limits := media.DefaultLimits()
 	jpg, png, webp := mediatest.JPEG(64, 48, 1), mediatest.PNG(30, 20, 2), mediatest.WebP()
-	ogg, m4a, mp3 := mediatest.OggOpus(3*time.Second), mediatest.M4A(2500*time.Millisecond), mediatest.MP3(false)
+	ogg, m4a, mp3 := mediatest.OggOpus(3*time.Second), mediatest.M4A(2500*time.Millisecond), mediatest.MP3(3*time.Second, false)
 	mp4 := mediatest.MP4(4*time.Second, 320, 240, true, 1)
 	accepted := []struct {
 		kind     media.Kind
@@ -75,8 +75,10 @@ func TestCheck(t *testing.T) {
 		{media.Sticker, webp, "image/webp", 0, 1, 1, false},
 		{media.Audio, ogg, "audio/ogg; codecs=opus", 3 * time.Second, 0, 0, true},
 		{media.Audio, m4a, "audio/mp4", 2500 * time.Millisecond, 0, 0, false},
-		{media.Audio, mp3, "audio/mpeg", 0, 0, 0, false},
-		{media.Audio, mediatest.MP3(true), "audio/mpeg", 0, 0, 0, false},
+		{media.Audio, mp3, "audio/mpeg", mp3Length(3 * time.Second), 0, 0, false},
+		{media.Audio, mediatest.MP3(time.Second, true), "audio/mpeg", mp3Length(time.Second), 0, 0, false},
+		{media.Audio, append(mediatest.MP3(time.Second, false), "TAG"+strings.Repeat(" ", 125)...), "audio/mpeg",
+			mp3Length(time.Second), 0, 0, false},
 		{media.Audio, []byte("#!AMR\n\x3c\x00\x00"), "audio/amr", 0, 0, 0, false},
 		{media.Audio, []byte{0xFF, 0xF1, 0x50, 0x80, 0x02, 0x1F, 0xFC}, "audio/aac", 0, 0, 0, false},
 		{media.Video, mp4, "video/mp4", 4 * time.Second, 320, 240, false},
@@ -242,4 +244,9 @@ func TestOpusWaveform(t *testing.T) {
 	if err != nil || len(short.Waveform) != 64 {
 		t.Errorf("fewer packets than bars: %v, bars %v", err, short.Waveform)
 	}
+}
+
+// mp3Length is the length of mediatest.MP3(d): whole frames of 1152 samples at 44.1 kHz.
+func mp3Length(d time.Duration) time.Duration {
+	return time.Duration(mediatest.MP3Frames(d)) * 1152 * time.Second / 44100
 }

@@ -195,17 +195,20 @@ func mp4(brand string, d time.Duration, tracks [][]byte, seed int) []byte {
 	return bytes.Join([][]byte{ftyp, moov, box("mdat", []byte(fmt.Sprintf("frames of video %d", seed)))}, nil)
 }
 
-// MP3 is a few frames of MPEG-1 Layer III audio (128 kbit/s, 44.1 kHz) of silence, after an ID3 tag when
-// tagged.
-func MP3(tagged bool) []byte {
+// MP3 is MPEG-1 Layer III audio (128 kbit/s, 44.1 kHz) of silence, as long as d in whole frames of 1152
+// samples (d rounded down), after an ID3 tag when tagged.
+func MP3(d time.Duration, tagged bool) []byte {
 	var out []byte
 	if tagged {
-		out = append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), out...)
+		out = []byte("ID3\x04\x00\x00\x00\x00\x00\x00")
 	}
-	frame := make([]byte, 417) // 144 * 128000 / 44100
+	frame := make([]byte, 417) // 144 * 128000 / 44100, without padding
 	copy(frame, []byte{0xFF, 0xFB, 0x90, 0x64})
-	for range 10 {
+	for range MP3Frames(d) {
 		out = append(out, frame...)
 	}
 	return out
 }
+
+// MP3Frames is how many frames MP3(d) holds.
+func MP3Frames(d time.Duration) int { return int(d * 44100 / 1152 / time.Second) }
