@@ -225,7 +225,7 @@ func (tr translator) envelope(info types.MessageInfo) *messagesv1.Inbound {
 		MessageId:  info.ID,
 		Phone:      phoneOf(chat),
 		FromMe:     info.IsFromMe,
-		IsGroup:    info.IsGroup,
+		IsGroup:    info.Chat.Server == types.GroupServer, // whatsmeow also counts broadcasts (statuses) as groups
 		Type:       messagesv1.Kind_KIND_OTHER,
 		SentTimeMs: unixMilli(info.Timestamp),
 		ChatLid:    lidOf(chatLID),

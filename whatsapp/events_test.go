@@ -165,6 +165,12 @@ func TestTranslate(t *testing.T) {
 		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6b", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
 			ReplyTo: "S1", Forwarded: true, ExpirationSeconds: 86400, StatusReply: true,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "nice"}}}}}},
+		{"a contact's status update, from status@broadcast", &events.Message{
+			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: types.StatusBroadcastJID, Sender: aliceDevice, IsGroup: true},
+				ID: "M6s", PushName: "Alice", Timestamp: at},
+			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("open"), BackgroundArgb: proto.Uint32(1)}},
+		}, received(&messagesv1.Inbound{MessageId: "M6s", Phone: "status@broadcast", Participant: "5511999990001",
+			Broadcast: true, SenderName: "Alice", SentTimeMs: ms}, "open")},
 		{"a text from an ad", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6c"},
 			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("hi"),
