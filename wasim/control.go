@@ -53,6 +53,8 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Get("/groups", s.withAccount(s.apiAccountGroups))
 			r.Post("/profile", s.withAccount(s.apiProfile))
 			r.Post("/presence", s.withAccount(s.apiPresence))
+			r.Post("/contacts", s.withAccount(s.apiSaveContact))
+			r.Post("/status-privacy", s.withAccount(s.apiStatusPrivacy))
 		})
 		r.Route("/groups/{id}", func(r chi.Router) {
 			r.Get("/", s.apiGetGroup)

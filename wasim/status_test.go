@@ -1,6 +1,7 @@
 package wasim_test
 
 import (
+	"net/http"
 	"testing"
 
 	"go.mau.fi/whatsmeow/appstate"
@@ -11,7 +12,8 @@ import (
 )
 
 // A status update reaches the poster's contacts as their status privacy allows, and
-// no one else; the viewers' receipts come back to the poster.
+// no one else; the viewers' receipts come back to the poster. The address book and the
+// setting are set through the control API.
 func TestStatusUpdatesReachContacts(t *testing.T) {
 	ctx := testContext(t)
 	sim := startSim(t, wasim.Options{})
@@ -20,11 +22,11 @@ func TestStatusUpdatesReachContacts(t *testing.T) {
 	carol := addAccount(t, sim, "Carol")
 	c := newClient(t, sim)
 	c.link(alice)
+	a := api{t: t, base: "http://" + sim.Addr()}
+	alicePath := "/v1/accounts/" + alice.Phone()
 
 	from := c.mark()
-	if err := alice.SaveContact(ctx, bob.Phone(), "Bob Silva"); err != nil {
-		t.Fatal(err)
-	}
+	a.call("POST", alicePath+"/contacts", body(t, map[string]string{"phone": bob.Phone(), "name": "Bob Silva"}), http.StatusOK, nil)
 	// The phone's change reaches its linked device through app state: the device fetches the contacts
 	// collection when told it changed (its first version of it is a full sync, which whatsmeow reports so).
 	waitEvent(c, from, func(e *events.AppStateSyncComplete) bool { return e.Name == appstate.WAPatchCriticalUnblockLow })
@@ -49,9 +51,8 @@ func TestStatusUpdatesReachContacts(t *testing.T) {
 	})
 
 	// Only the people chosen see the next one.
-	if err := alice.SetStatusPrivacy(wasim.StatusWhitelist, carol.Phone()); err != nil {
-		t.Fatal(err)
-	}
+	a.call("POST", alicePath+"/status-privacy", body(t, map[string]any{"type": "whitelist", "phones": []string{carol.Phone()}}),
+		http.StatusOK, nil)
 	resp2, err := c.cli.SendMessage(ctx, types.StatusBroadcastJID, textMessage("for Carol"))
 	if err != nil {
 		t.Fatalf("post status: %v", err)
@@ -65,4 +66,9 @@ func TestStatusUpdatesReachContacts(t *testing.T) {
 	if _, ok := findMessage(bob, resp2.ID); ok {
 		t.Error("Bob's phone has an update posted for Carol only")
 	}
+
+	a.call("POST", alicePath+"/contacts", `{"phone":"12","name":"x"}`, http.StatusBadRequest, nil)
+	a.call("POST", alicePath+"/contacts", body(t, map[string]string{"phone": carol.Phone()}), http.StatusBadRequest, nil)
+	a.call("POST", alicePath+"/status-privacy", `{"type":"friends"}`, http.StatusBadRequest, nil)
+	a.call("POST", "/v1/accounts/5511900077777/status-privacy", `{"type":"contacts"}`, http.StatusNotFound, nil)
 }

@@ -117,6 +117,8 @@ Control API (JSON; errors are {"error": "..."} with a 4xx status; unknown accoun
   POST /v1/accounts/{phone}/hold         {"hold":true}               keep deliveries to the account queued
   POST /v1/accounts/{phone}/presence     {"state":"available|unavailable"}
   POST /v1/accounts/{phone}/profile      {"pictureBase64"?,"status"?} JPEG picture ("" removes it), about text
+  POST /v1/accounts/{phone}/contacts     {"phone","name"}            save a number in the phone's address book
+  POST /v1/accounts/{phone}/status-privacy {"type":"contacts|blacklist|whitelist","phones":[...]}  who sees its statuses
   POST /v1/accounts/{phone}/groups       {"subject","participants":[...]}  create a group -> {"id":"<digits>-group","jid"}
   GET  /v1/accounts/{phone}/groups                                   the groups the account is in
   GET  /v1/groups/{id}                                               a group (<digits>-group or <digits>@g.us)

@@ -111,7 +111,8 @@ func TestHelpDescribesTheControlAPI(t *testing.T) {
 		t.Fatalf("run --help: %v, want flag.ErrHelp", err)
 	}
 	for _, want := range []string{"tests and demos", "/v1/accounts/{phone}/messages", "mediaBase64", "/v1/groups/{id}/participants",
-		"/v1/accounts/{phone}/profile", "/v1/accounts/{phone}/presence", "-media-memory-mb"} {
+		"/v1/accounts/{phone}/profile", "/v1/accounts/{phone}/presence", "/v1/accounts/{phone}/contacts",
+		"/v1/accounts/{phone}/status-privacy", "-media-memory-mb"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
