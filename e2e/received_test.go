@@ -11,7 +11,7 @@ import (
 )
 
 // TestReceivedContentIsNeverDropped: a message whose content the server does not render yet (an event, a
-// product) is still reported, with a ReceivedCallback naming its type, instead of being acknowledged to WhatsApp and
+// payment) is still reported, with a ReceivedCallback naming its type, instead of being acknowledged to WhatsApp and
 // lost without a word.
 func TestReceivedContentIsNeverDropped(t *testing.T) {
 	sim := startSimulator(t)
@@ -29,8 +29,8 @@ func TestReceivedContentIsNeverDropped(t *testing.T) {
 		want string
 	}{
 		{&waE2E.Message{EventMessage: &waE2E.EventMessage{Name: proto.String("Festa"), StartTime: proto.Int64(1900000000)}}, "event"},
-		{&waE2E.Message{ProductMessage: &waE2E.ProductMessage{Product: &waE2E.ProductMessage_ProductSnapshot{
-			ProductID: proto.String("p1"), Title: proto.String("Caneca")}}}, "product"},
+		{&waE2E.Message{SendPaymentMessage: &waE2E.SendPaymentMessage{NoteMessage: &waE2E.Message{
+			Conversation: proto.String("pago")}}}, "sendPayment"},
 	} {
 		id, err := alice.SendMessage(ctx, businessPhone, m.msg)
 		if err != nil {

@@ -195,6 +195,28 @@ func TestReceivedTypes(t *testing.T) {
 		}
 	})
 
+	t.Run("product and payment request", func(t *testing.T) {
+		id := send(&waE2E.Message{ProductMessage: &waE2E.ProductMessage{
+			BusinessOwnerJID: proto.String(alicePhone + "@s.whatsapp.net"),
+			Product: &waE2E.ProductMessage_ProductSnapshot{ProductID: proto.String("7012345678901234"), Title: proto.String("Caneca"),
+				Description: proto.String("Porcelana"), CurrencyCode: proto.String("BRL"), PriceAmount1000: proto.Int64(39900),
+				RetailerID: proto.String("SKU-9"), URL: proto.String("https://loja.example/caneca"), ProductImageCount: proto.Uint32(1)}}})
+		h, c := receivedContent(t, hooks, id, "product")
+		if c["productId"] != "7012345678901234" || c["title"] != "Caneca" || c["price"] != 39.9 || c["currencyCode"] != "BRL" ||
+			c["businessOwnerJid"] != alicePhone || c["retailerId"] != "SKU-9" || c["productImageCount"] != 1.0 {
+			t.Errorf("product: %s", h.Raw)
+		}
+		id = send(&waE2E.Message{RequestPaymentMessage: &waE2E.RequestPaymentMessage{
+			RequestFrom: proto.String(businessPhone + "@s.whatsapp.net"), ExpiryTimestamp: proto.Int64(1900000000),
+			Amount:      &waE2E.Money{Value: proto.Int64(2550), Offset: proto.Uint32(2), CurrencyCode: proto.String("BRL")},
+			NoteMessage: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("a pizza")}}}})
+		h, c = receivedContent(t, hooks, id, "requestPayment")
+		if c["value"] != 25.5 || c["currencyCode"] != "BRL" || c["requestPhone"] != businessPhone ||
+			c["expiration"] != 1900000000000.0 || c["message"] != "a pizza" {
+			t.Errorf("payment request: %s", h.Raw)
+		}
+	})
+
 	t.Run("status reply", func(t *testing.T) {
 		id := send(&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("lindo status"),
 			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("STATUS1"), RemoteJID: proto.String("status@broadcast"),

@@ -165,6 +165,25 @@ func TestTranslate(t *testing.T) {
 		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6b", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
 			ReplyTo: "S1", Forwarded: true, ExpirationSeconds: 86400, StatusReply: true,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "nice"}}}}}},
+		{"a product with its picture, to download", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M6p", Timestamp: at},
+			Message: &waE2E.Message{ProductMessage: &waE2E.ProductMessage{BusinessOwnerJID: proto.String("5511999990009@s.whatsapp.net"),
+				Product: &waE2E.ProductMessage_ProductSnapshot{ProductID: proto.String("P1"), Title: proto.String("Caneca"),
+					PriceAmount1000: proto.Int64(39900), CurrencyCode: proto.String("BRL"),
+					ProductImage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg"), DirectPath: proto.String("/v/2"),
+						MediaKey: []byte{2}, FileLength: proto.Uint64(5)}}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6p", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PRODUCT,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Product{Product: &messagesv1.Product{Id: "P1", Title: "Caneca",
+				Price_1000: 39900, CurrencyCode: "BRL", BusinessOwner: "5511999990009",
+				Image: &messagesv1.Media{MimeType: "image/jpeg", Size: 5, File: &messagesv1.WhatsAppFile{DirectPath: "/v/2",
+					MediaKey: []byte{2}, FileLength: 5, MediaType: "WhatsApp Image Keys"}}}}}}}},
+		{"a payment request, its amount as today's apps write it", &events.Message{
+			Info: types.MessageInfo{MessageSource: source, ID: "M6q", Timestamp: at},
+			Message: &waE2E.Message{RequestPaymentMessage: &waE2E.RequestPaymentMessage{RequestFrom: proto.String("5511999990000@s.whatsapp.net"),
+				Amount: &waE2E.Money{Value: proto.Int64(123456), Offset: proto.Uint32(4), CurrencyCode: proto.String("BRL")}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6q", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PAYMENT_REQUEST,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_PaymentRequest{PaymentRequest: &messagesv1.PaymentRequest{
+				CurrencyCode: "BRL", Amount_1000: 12345, RequestFrom: "5511999990000"}}}}}},
 		{"a contact's status update, from status@broadcast", &events.Message{
 			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: types.StatusBroadcastJID, Sender: aliceDevice, IsGroup: true},
 				ID: "M6s", PushName: "Alice", Timestamp: at},

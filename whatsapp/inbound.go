@@ -15,7 +15,8 @@ type reader func(msg *waE2E.Message) (*messagesv1.Content, *waE2E.ContextInfo, b
 
 // readers are the kinds the server renders, in the order a received message is tried against them.
 var readers = []reader{readText, readImage, readAudio, readVideo, readDocument, readSticker, readLocation,
-	readContacts, readReaction, readPoll, readPollVote, readButtonReply, readListReply, readRevoke}
+	readContacts, readReaction, readPoll, readPollVote, readButtonReply, readListReply, readRevoke, readProduct,
+	readPaymentRequest}
 
 // readContent reads a received message: its content (nil when the server does not render the kind; typ names
 // it then), and its context. ok is false for a message with no content a person sent (sender keys, the phone's

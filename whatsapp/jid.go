@@ -45,3 +45,13 @@ func phoneOf(jid types.JID) string {
 
 // IsGroup reports whether jid is a group chat.
 func isGroup(jid types.JID) bool { return jid.Server == types.GroupServer }
+
+// phoneOfJID is phoneOf for a JID written out in a message ("5511999999999@s.whatsapp.net"), "" when there is
+// none or it is not a JID.
+func phoneOfJID(raw string) string {
+	jid, err := types.ParseJID(raw)
+	if raw == "" || err != nil || jid.User == "" {
+		return ""
+	}
+	return phoneOf(jid.ToNonAD())
+}

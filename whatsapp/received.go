@@ -145,7 +145,7 @@ func (c *Conn) keepFiles(ctx context.Context, m *messagesv1.Inbound) {
 	}
 	content := m.GetContent()
 	for _, file := range []*messagesv1.Media{content.GetImage(), content.GetAudio(), content.GetVideo(),
-		content.GetDocument(), content.GetSticker()} {
+		content.GetDocument(), content.GetSticker(), content.GetProduct().GetImage()} {
 		if file == nil {
 			continue
 		}

@@ -23,6 +23,8 @@ type receivedContent struct {
 	PollVote               *pollVoteContent    `json:"pollVote,omitempty"`
 	ButtonsResponseMessage *buttonReplyContent `json:"buttonsResponseMessage,omitempty"`
 	ListResponseMessage    *listReplyContent   `json:"listResponseMessage,omitempty"`
+	Product                *productContent     `json:"product,omitempty"`
+	RequestPayment         *paymentRequest     `json:"requestPayment,omitempty"`
 	// System events (group changes, deletions, messages waiting to be decrypted) and a content the server does
 	// not render yet: PlugZapi's notification fields, which consumers ignore when they do not know the code.
 	Notification           string   `json:"notification,omitempty"`
@@ -141,6 +143,32 @@ type listReplyContent struct {
 	SelectedRowID string `json:"selectedRowId"`
 }
 
+// productContent: price in the currency's unit (WhatsApp gives thousandths); productImage is the picture's URL
+// on the server.
+type productContent struct {
+	ProductImage      string  `json:"productImage"`
+	BusinessOwnerJid  string  `json:"businessOwnerJid"`
+	CurrencyCode      string  `json:"currencyCode"`
+	ProductID         string  `json:"productId"`
+	Description       string  `json:"description"`
+	ProductImageCount uint32  `json:"productImageCount"`
+	Price             float64 `json:"price"`
+	URL               string  `json:"url"`
+	RetailerID        string  `json:"retailerId"`
+	FirstImageID      string  `json:"firstImageId"`
+	Title             string  `json:"title"`
+}
+
+// paymentRequest: value in the currency's unit; expiration in ms. (PlugZapi's paymentInfo, the state of the
+// payment, is kept by WhatsApp's servers and never reaches a linked device in the message: it is left out.)
+type paymentRequest struct {
+	Value        float64 `json:"value"`
+	CurrencyCode string  `json:"currencyCode"`
+	Expiration   int64   `json:"expiration,omitempty"`
+	RequestPhone string  `json:"requestPhone"`
+	Message      string  `json:"message,omitempty"`
+}
+
 // externalAdReply is the envelope's card of the ad a message came from.
 type externalAdReply struct {
 	Title                 string `json:"title"`
@@ -235,6 +263,16 @@ func renderContent(out *receivedPayload, m *messagesv1.Inbound) error {
 	case *messagesv1.Content_ListReply:
 		l := c.ListReply
 		out.ListResponseMessage = &listReplyContent{Message: l.GetDescription(), Title: l.GetTitle(), SelectedRowID: l.GetOptionId()}
+	case *messagesv1.Content_Product:
+		p := c.Product
+		out.Product = &productContent{ProductImage: p.GetImage().GetLink(), BusinessOwnerJid: p.GetBusinessOwner(),
+			CurrencyCode: p.GetCurrencyCode(), ProductID: p.GetId(), Description: p.GetDescription(),
+			ProductImageCount: p.GetImageCount(), Price: float64(p.GetPrice_1000()) / 1000, URL: p.GetUrl(),
+			RetailerID: p.GetRetailerId(), FirstImageID: p.GetFirstImageId(), Title: p.GetTitle()}
+	case *messagesv1.Content_PaymentRequest:
+		r := c.PaymentRequest
+		out.RequestPayment = &paymentRequest{Value: float64(r.GetAmount_1000()) / 1000, CurrencyCode: r.GetCurrencyCode(),
+			Expiration: r.GetExpiresMs(), RequestPhone: r.GetRequestFrom(), Message: r.GetNote()}
 	case *messagesv1.Content_Revoke:
 		out.Notification, out.NotificationParameters = notificationRevoke, []string{c.Revoke.GetTarget().GetMessageId()}
 	case *messagesv1.Content_Notification:

@@ -110,6 +110,13 @@ var goldenCases = []struct {
 		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, VaultKey: "k", SenderLid: "987654321012345@lid",
 		Content: text("olá"), SenderName: "Caio"})},
 	// Every received type of PlugZapi's §5.4 (and Z-API's where PlugZapi documents none).
+	{"received_product", ReceivedCallback, received("PRD1", &messagesv1.Content{Kind: &messagesv1.Content_Product{Product: &messagesv1.Product{
+		Id: "7012345678901234", Title: "Camiseta", Description: "Algodão", CurrencyCode: "BRL", Price_1000: 59900,
+		RetailerId: "SKU-1", Url: "https://loja.example/camiseta", ImageCount: 2, FirstImageId: "img1",
+		BusinessOwner: "5511999990009", Image: &messagesv1.Media{MimeType: "image/jpeg", Link: mediaURL + "tok9.jpeg"}}}})},
+	{"received_request_payment", ReceivedCallback, received("PAY1", &messagesv1.Content{Kind: &messagesv1.Content_PaymentRequest{
+		PaymentRequest: &messagesv1.PaymentRequest{CurrencyCode: "BRL", Amount_1000: 12500, RequestFrom: "5511999990000",
+			ExpiresMs: 1733054799000, Note: "o almoço"}}})},
 	{"received_image", ReceivedCallback, received("IMG1", &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{
 		MimeType: "image/jpeg", Link: mediaURL + "tok1.jpeg", ThumbnailLink: mediaURL + "tok2.jpeg", Caption: "a cat",
 		Width: 640, Height: 480}}})},

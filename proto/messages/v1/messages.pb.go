@@ -38,26 +38,28 @@ const (
 	Kind_KIND_TEXT        Kind = 1
 	// OTHER is a received content the server does not render, named by Inbound.content_type: it is reported all
 	// the same, so that nothing received is acknowledged and dropped. It has no case in Content.
-	Kind_KIND_OTHER        Kind = 2
-	Kind_KIND_IMAGE        Kind = 3
-	Kind_KIND_AUDIO        Kind = 4
-	Kind_KIND_VIDEO        Kind = 5
-	Kind_KIND_DOCUMENT     Kind = 6
-	Kind_KIND_STICKER      Kind = 7
-	Kind_KIND_LOCATION     Kind = 8
-	Kind_KIND_CONTACTS     Kind = 9
-	Kind_KIND_REACTION     Kind = 10
-	Kind_KIND_POLL         Kind = 11
-	Kind_KIND_POLL_VOTE    Kind = 12
-	Kind_KIND_BUTTONS      Kind = 13
-	Kind_KIND_OPTION_LIST  Kind = 14
-	Kind_KIND_PIX          Kind = 15
-	Kind_KIND_BUTTON_REPLY Kind = 16
-	Kind_KIND_LIST_REPLY   Kind = 17
-	Kind_KIND_EDIT         Kind = 18
-	Kind_KIND_REVOKE       Kind = 19
-	Kind_KIND_FORWARD      Kind = 20
-	Kind_KIND_NOTIFICATION Kind = 21
+	Kind_KIND_OTHER           Kind = 2
+	Kind_KIND_IMAGE           Kind = 3
+	Kind_KIND_AUDIO           Kind = 4
+	Kind_KIND_VIDEO           Kind = 5
+	Kind_KIND_DOCUMENT        Kind = 6
+	Kind_KIND_STICKER         Kind = 7
+	Kind_KIND_LOCATION        Kind = 8
+	Kind_KIND_CONTACTS        Kind = 9
+	Kind_KIND_REACTION        Kind = 10
+	Kind_KIND_POLL            Kind = 11
+	Kind_KIND_POLL_VOTE       Kind = 12
+	Kind_KIND_BUTTONS         Kind = 13
+	Kind_KIND_OPTION_LIST     Kind = 14
+	Kind_KIND_PIX             Kind = 15
+	Kind_KIND_BUTTON_REPLY    Kind = 16
+	Kind_KIND_LIST_REPLY      Kind = 17
+	Kind_KIND_EDIT            Kind = 18
+	Kind_KIND_REVOKE          Kind = 19
+	Kind_KIND_FORWARD         Kind = 20
+	Kind_KIND_NOTIFICATION    Kind = 21
+	Kind_KIND_PRODUCT         Kind = 22
+	Kind_KIND_PAYMENT_REQUEST Kind = 23
 )
 
 // Enum value maps for Kind.
@@ -85,30 +87,34 @@ var (
 		19: "KIND_REVOKE",
 		20: "KIND_FORWARD",
 		21: "KIND_NOTIFICATION",
+		22: "KIND_PRODUCT",
+		23: "KIND_PAYMENT_REQUEST",
 	}
 	Kind_value = map[string]int32{
-		"KIND_UNSPECIFIED":  0,
-		"KIND_TEXT":         1,
-		"KIND_OTHER":        2,
-		"KIND_IMAGE":        3,
-		"KIND_AUDIO":        4,
-		"KIND_VIDEO":        5,
-		"KIND_DOCUMENT":     6,
-		"KIND_STICKER":      7,
-		"KIND_LOCATION":     8,
-		"KIND_CONTACTS":     9,
-		"KIND_REACTION":     10,
-		"KIND_POLL":         11,
-		"KIND_POLL_VOTE":    12,
-		"KIND_BUTTONS":      13,
-		"KIND_OPTION_LIST":  14,
-		"KIND_PIX":          15,
-		"KIND_BUTTON_REPLY": 16,
-		"KIND_LIST_REPLY":   17,
-		"KIND_EDIT":         18,
-		"KIND_REVOKE":       19,
-		"KIND_FORWARD":      20,
-		"KIND_NOTIFICATION": 21,
+		"KIND_UNSPECIFIED":     0,
+		"KIND_TEXT":            1,
+		"KIND_OTHER":           2,
+		"KIND_IMAGE":           3,
+		"KIND_AUDIO":           4,
+		"KIND_VIDEO":           5,
+		"KIND_DOCUMENT":        6,
+		"KIND_STICKER":         7,
+		"KIND_LOCATION":        8,
+		"KIND_CONTACTS":        9,
+		"KIND_REACTION":        10,
+		"KIND_POLL":            11,
+		"KIND_POLL_VOTE":       12,
+		"KIND_BUTTONS":         13,
+		"KIND_OPTION_LIST":     14,
+		"KIND_PIX":             15,
+		"KIND_BUTTON_REPLY":    16,
+		"KIND_LIST_REPLY":      17,
+		"KIND_EDIT":            18,
+		"KIND_REVOKE":          19,
+		"KIND_FORWARD":         20,
+		"KIND_NOTIFICATION":    21,
+		"KIND_PRODUCT":         22,
+		"KIND_PAYMENT_REQUEST": 23,
 	}
 )
 
@@ -220,6 +226,8 @@ type Content struct {
 	//	*Content_Revoke
 	//	*Content_Forward
 	//	*Content_Notification
+	//	*Content_Product
+	//	*Content_PaymentRequest
 	Kind          isContent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -442,6 +450,24 @@ func (x *Content) GetNotification() *Notification {
 	return nil
 }
 
+func (x *Content) GetProduct() *Product {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_Product); ok {
+			return x.Product
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetPaymentRequest() *PaymentRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Content_PaymentRequest); ok {
+			return x.PaymentRequest
+		}
+	}
+	return nil
+}
+
 type isContent_Kind interface {
 	isContent_Kind()
 }
@@ -528,6 +554,14 @@ type Content_Notification struct {
 	Notification *Notification `protobuf:"bytes,21,opt,name=notification,proto3,oneof"`
 }
 
+type Content_Product struct {
+	Product *Product `protobuf:"bytes,22,opt,name=product,proto3,oneof"`
+}
+
+type Content_PaymentRequest struct {
+	PaymentRequest *PaymentRequest `protobuf:"bytes,23,opt,name=payment_request,json=paymentRequest,proto3,oneof"`
+}
+
 func (*Content_Text) isContent_Kind() {}
 
 func (*Content_Image) isContent_Kind() {}
@@ -567,6 +601,10 @@ func (*Content_Revoke) isContent_Kind() {}
 func (*Content_Forward) isContent_Kind() {}
 
 func (*Content_Notification) isContent_Kind() {}
+
+func (*Content_Product) isContent_Kind() {}
+
+func (*Content_PaymentRequest) isContent_Kind() {}
 
 type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2249,6 +2287,215 @@ func (x *Notification) GetParameters() []string {
 	return nil
 }
 
+// Product is a product of a business's catalogue, shared in a chat (only received).
+type Product struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Title        string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description  string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	CurrencyCode string                 `protobuf:"bytes,4,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// price_1000 is the price in thousandths of the currency's unit, as WhatsApp gives it.
+	Price_1000   int64  `protobuf:"varint,5,opt,name=price_1000,json=price1000,proto3" json:"price_1000,omitempty"`
+	RetailerId   string `protobuf:"bytes,6,opt,name=retailer_id,json=retailerId,proto3" json:"retailer_id,omitempty"`
+	Url          string `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
+	ImageCount   uint32 `protobuf:"varint,8,opt,name=image_count,json=imageCount,proto3" json:"image_count,omitempty"`
+	FirstImageId string `protobuf:"bytes,9,opt,name=first_image_id,json=firstImageId,proto3" json:"first_image_id,omitempty"`
+	// business_owner is the business whose catalogue it is, in the API's grammar.
+	BusinessOwner string `protobuf:"bytes,10,opt,name=business_owner,json=businessOwner,proto3" json:"business_owner,omitempty"`
+	// image is the product's picture.
+	Image         *Media `protobuf:"bytes,11,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Product) Reset() {
+	*x = Product{}
+	mi := &file_messages_v1_messages_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Product) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Product) ProtoMessage() {}
+
+func (x *Product) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Product.ProtoReflect.Descriptor instead.
+func (*Product) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Product) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Product) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Product) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Product) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *Product) GetPrice_1000() int64 {
+	if x != nil {
+		return x.Price_1000
+	}
+	return 0
+}
+
+func (x *Product) GetRetailerId() string {
+	if x != nil {
+		return x.RetailerId
+	}
+	return ""
+}
+
+func (x *Product) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Product) GetImageCount() uint32 {
+	if x != nil {
+		return x.ImageCount
+	}
+	return 0
+}
+
+func (x *Product) GetFirstImageId() string {
+	if x != nil {
+		return x.FirstImageId
+	}
+	return ""
+}
+
+func (x *Product) GetBusinessOwner() string {
+	if x != nil {
+		return x.BusinessOwner
+	}
+	return ""
+}
+
+func (x *Product) GetImage() *Media {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+// PaymentRequest asks the recipient for money (WhatsApp Pay; only received).
+type PaymentRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	CurrencyCode string                 `protobuf:"bytes,1,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// amount_1000 is the amount in thousandths of the currency's unit.
+	Amount_1000 int64 `protobuf:"varint,2,opt,name=amount_1000,json=amount1000,proto3" json:"amount_1000,omitempty"`
+	// request_from is who is asked to pay, in the API's grammar.
+	RequestFrom string `protobuf:"bytes,3,opt,name=request_from,json=requestFrom,proto3" json:"request_from,omitempty"`
+	// expires_ms is when the request expires (0: not said).
+	ExpiresMs int64 `protobuf:"varint,4,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	// note is the text that goes with the request.
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentRequest) Reset() {
+	*x = PaymentRequest{}
+	mi := &file_messages_v1_messages_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentRequest) ProtoMessage() {}
+
+func (x *PaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_v1_messages_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentRequest.ProtoReflect.Descriptor instead.
+func (*PaymentRequest) Descriptor() ([]byte, []int) {
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PaymentRequest) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *PaymentRequest) GetAmount_1000() int64 {
+	if x != nil {
+		return x.Amount_1000
+	}
+	return 0
+}
+
+func (x *PaymentRequest) GetRequestFrom() string {
+	if x != nil {
+		return x.RequestFrom
+	}
+	return ""
+}
+
+func (x *PaymentRequest) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+func (x *PaymentRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // Outbound is a message to send, as the API accepted it. It is the payload of the MessageQueued event, which the
 // actor records without its private fields.
 type Outbound struct {
@@ -2277,7 +2524,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_messages_v1_messages_proto_msgTypes[24]
+	mi := &file_messages_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2536,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_v1_messages_proto_msgTypes[24]
+	mi := &file_messages_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2549,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_messages_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Outbound) GetZaapId() string {
@@ -2424,7 +2671,7 @@ type Inbound struct {
 
 func (x *Inbound) Reset() {
 	*x = Inbound{}
-	mi := &file_messages_v1_messages_proto_msgTypes[25]
+	mi := &file_messages_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2683,7 @@ func (x *Inbound) String() string {
 func (*Inbound) ProtoMessage() {}
 
 func (x *Inbound) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_v1_messages_proto_msgTypes[25]
+	mi := &file_messages_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2696,7 @@ func (x *Inbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inbound.ProtoReflect.Descriptor instead.
 func (*Inbound) Descriptor() ([]byte, []int) {
-	return file_messages_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Inbound) GetMessageId() string {
@@ -2642,7 +2889,7 @@ type ExternalAd struct {
 
 func (x *ExternalAd) Reset() {
 	*x = ExternalAd{}
-	mi := &file_messages_v1_messages_proto_msgTypes[26]
+	mi := &file_messages_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2901,7 @@ func (x *ExternalAd) String() string {
 func (*ExternalAd) ProtoMessage() {}
 
 func (x *ExternalAd) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_v1_messages_proto_msgTypes[26]
+	mi := &file_messages_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2914,7 @@ func (x *ExternalAd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExternalAd.ProtoReflect.Descriptor instead.
 func (*ExternalAd) Descriptor() ([]byte, []int) {
-	return file_messages_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_messages_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExternalAd) GetTitle() string {
@@ -2744,7 +2991,8 @@ var File_messages_v1_messages_proto protoreflect.FileDescriptor
 
 const file_messages_v1_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x1amessages/v1/messages.proto\x12\x14plugzapi.messages.v1\"\xaf\t\n" +
+	"\x1amessages/v1/messages.proto\x12\x14plugzapi.messages.v1\"\xbb\n" +
+	"\n" +
 	"\aContent\x120\n" +
 	"\x04text\x18\x01 \x01(\v2\x1a.plugzapi.messages.v1.TextH\x00R\x04text\x123\n" +
 	"\x05image\x18\x03 \x01(\v2\x1b.plugzapi.messages.v1.MediaH\x00R\x05image\x123\n" +
@@ -2768,7 +3016,9 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x04edit\x18\x12 \x01(\v2\x1a.plugzapi.messages.v1.EditH\x00R\x04edit\x126\n" +
 	"\x06revoke\x18\x13 \x01(\v2\x1c.plugzapi.messages.v1.RevokeH\x00R\x06revoke\x129\n" +
 	"\aforward\x18\x14 \x01(\v2\x1d.plugzapi.messages.v1.ForwardH\x00R\aforward\x12H\n" +
-	"\fnotification\x18\x15 \x01(\v2\".plugzapi.messages.v1.NotificationH\x00R\fnotificationB\x06\n" +
+	"\fnotification\x18\x15 \x01(\v2\".plugzapi.messages.v1.NotificationH\x00R\fnotification\x129\n" +
+	"\aproduct\x18\x16 \x01(\v2\x1d.plugzapi.messages.v1.ProductH\x00R\aproduct\x12O\n" +
+	"\x0fpayment_request\x18\x17 \x01(\v2$.plugzapi.messages.v1.PaymentRequestH\x00R\x0epaymentRequestB\x06\n" +
 	"\x04kindJ\x04\b\x02\x10\x03\"\xc0\x01\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\tR\x04body\x12\x1c\n" +
@@ -2908,7 +3158,31 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1e\n" +
 	"\n" +
 	"parameters\x18\x02 \x03(\tR\n" +
-	"parameters\"\xbe\x02\n" +
+	"parameters\"\xe9\x02\n" +
+	"\aProduct\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12#\n" +
+	"\rcurrency_code\x18\x04 \x01(\tR\fcurrencyCode\x12\x1d\n" +
+	"\n" +
+	"price_1000\x18\x05 \x01(\x03R\tprice1000\x12\x1f\n" +
+	"\vretailer_id\x18\x06 \x01(\tR\n" +
+	"retailerId\x12\x10\n" +
+	"\x03url\x18\a \x01(\tR\x03url\x12\x1f\n" +
+	"\vimage_count\x18\b \x01(\rR\n" +
+	"imageCount\x12$\n" +
+	"\x0efirst_image_id\x18\t \x01(\tR\ffirstImageId\x12%\n" +
+	"\x0ebusiness_owner\x18\n" +
+	" \x01(\tR\rbusinessOwner\x121\n" +
+	"\x05image\x18\v \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x05image\"\xac\x01\n" +
+	"\x0ePaymentRequest\x12#\n" +
+	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12\x1f\n" +
+	"\vamount_1000\x18\x02 \x01(\x03R\n" +
+	"amount1000\x12!\n" +
+	"\frequest_from\x18\x03 \x01(\tR\vrequestFrom\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\"\xbe\x02\n" +
 	"\bOutbound\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
@@ -2966,7 +3240,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x13contains_auto_reply\x18\b \x01(\bR\x11containsAutoReply\x126\n" +
 	"\x17render_larger_thumbnail\x18\t \x01(\bR\x15renderLargerThumbnail\x12.\n" +
 	"\x13show_ad_attribution\x18\n" +
-	" \x01(\bR\x11showAdAttribution*\x97\x03\n" +
+	" \x01(\bR\x11showAdAttribution*\xc3\x03\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\x0e\n" +
@@ -2994,7 +3268,9 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\tKIND_EDIT\x10\x12\x12\x0f\n" +
 	"\vKIND_REVOKE\x10\x13\x12\x10\n" +
 	"\fKIND_FORWARD\x10\x14\x12\x15\n" +
-	"\x11KIND_NOTIFICATION\x10\x15B;Z9github.com/plugzapi/plugzapi/proto/messages/v1;messagesv1b\x06proto3"
+	"\x11KIND_NOTIFICATION\x10\x15\x12\x10\n" +
+	"\fKIND_PRODUCT\x10\x16\x12\x18\n" +
+	"\x14KIND_PAYMENT_REQUEST\x10\x17B;Z9github.com/plugzapi/plugzapi/proto/messages/v1;messagesv1b\x06proto3"
 
 var (
 	file_messages_v1_messages_proto_rawDescOnce sync.Once
@@ -3009,37 +3285,39 @@ func file_messages_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_messages_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_messages_v1_messages_proto_goTypes = []any{
-	(Kind)(0),            // 0: plugzapi.messages.v1.Kind
-	(Button_Action)(0),   // 1: plugzapi.messages.v1.Button.Action
-	(*Content)(nil),      // 2: plugzapi.messages.v1.Content
-	(*Text)(nil),         // 3: plugzapi.messages.v1.Text
-	(*GroupMention)(nil), // 4: plugzapi.messages.v1.GroupMention
-	(*LinkPreview)(nil),  // 5: plugzapi.messages.v1.LinkPreview
-	(*Media)(nil),        // 6: plugzapi.messages.v1.Media
-	(*WhatsAppFile)(nil), // 7: plugzapi.messages.v1.WhatsAppFile
-	(*Location)(nil),     // 8: plugzapi.messages.v1.Location
-	(*Contacts)(nil),     // 9: plugzapi.messages.v1.Contacts
-	(*Contact)(nil),      // 10: plugzapi.messages.v1.Contact
-	(*MessageRef)(nil),   // 11: plugzapi.messages.v1.MessageRef
-	(*Reaction)(nil),     // 12: plugzapi.messages.v1.Reaction
-	(*Poll)(nil),         // 13: plugzapi.messages.v1.Poll
-	(*PollVote)(nil),     // 14: plugzapi.messages.v1.PollVote
-	(*Buttons)(nil),      // 15: plugzapi.messages.v1.Buttons
-	(*Button)(nil),       // 16: plugzapi.messages.v1.Button
-	(*OptionList)(nil),   // 17: plugzapi.messages.v1.OptionList
-	(*Option)(nil),       // 18: plugzapi.messages.v1.Option
-	(*Pix)(nil),          // 19: plugzapi.messages.v1.Pix
-	(*ButtonReply)(nil),  // 20: plugzapi.messages.v1.ButtonReply
-	(*ListReply)(nil),    // 21: plugzapi.messages.v1.ListReply
-	(*Edit)(nil),         // 22: plugzapi.messages.v1.Edit
-	(*Revoke)(nil),       // 23: plugzapi.messages.v1.Revoke
-	(*Forward)(nil),      // 24: plugzapi.messages.v1.Forward
-	(*Notification)(nil), // 25: plugzapi.messages.v1.Notification
-	(*Outbound)(nil),     // 26: plugzapi.messages.v1.Outbound
-	(*Inbound)(nil),      // 27: plugzapi.messages.v1.Inbound
-	(*ExternalAd)(nil),   // 28: plugzapi.messages.v1.ExternalAd
+	(Kind)(0),              // 0: plugzapi.messages.v1.Kind
+	(Button_Action)(0),     // 1: plugzapi.messages.v1.Button.Action
+	(*Content)(nil),        // 2: plugzapi.messages.v1.Content
+	(*Text)(nil),           // 3: plugzapi.messages.v1.Text
+	(*GroupMention)(nil),   // 4: plugzapi.messages.v1.GroupMention
+	(*LinkPreview)(nil),    // 5: plugzapi.messages.v1.LinkPreview
+	(*Media)(nil),          // 6: plugzapi.messages.v1.Media
+	(*WhatsAppFile)(nil),   // 7: plugzapi.messages.v1.WhatsAppFile
+	(*Location)(nil),       // 8: plugzapi.messages.v1.Location
+	(*Contacts)(nil),       // 9: plugzapi.messages.v1.Contacts
+	(*Contact)(nil),        // 10: plugzapi.messages.v1.Contact
+	(*MessageRef)(nil),     // 11: plugzapi.messages.v1.MessageRef
+	(*Reaction)(nil),       // 12: plugzapi.messages.v1.Reaction
+	(*Poll)(nil),           // 13: plugzapi.messages.v1.Poll
+	(*PollVote)(nil),       // 14: plugzapi.messages.v1.PollVote
+	(*Buttons)(nil),        // 15: plugzapi.messages.v1.Buttons
+	(*Button)(nil),         // 16: plugzapi.messages.v1.Button
+	(*OptionList)(nil),     // 17: plugzapi.messages.v1.OptionList
+	(*Option)(nil),         // 18: plugzapi.messages.v1.Option
+	(*Pix)(nil),            // 19: plugzapi.messages.v1.Pix
+	(*ButtonReply)(nil),    // 20: plugzapi.messages.v1.ButtonReply
+	(*ListReply)(nil),      // 21: plugzapi.messages.v1.ListReply
+	(*Edit)(nil),           // 22: plugzapi.messages.v1.Edit
+	(*Revoke)(nil),         // 23: plugzapi.messages.v1.Revoke
+	(*Forward)(nil),        // 24: plugzapi.messages.v1.Forward
+	(*Notification)(nil),   // 25: plugzapi.messages.v1.Notification
+	(*Product)(nil),        // 26: plugzapi.messages.v1.Product
+	(*PaymentRequest)(nil), // 27: plugzapi.messages.v1.PaymentRequest
+	(*Outbound)(nil),       // 28: plugzapi.messages.v1.Outbound
+	(*Inbound)(nil),        // 29: plugzapi.messages.v1.Inbound
+	(*ExternalAd)(nil),     // 30: plugzapi.messages.v1.ExternalAd
 }
 var file_messages_v1_messages_proto_depIdxs = []int32{
 	3,  // 0: plugzapi.messages.v1.Content.text:type_name -> plugzapi.messages.v1.Text
@@ -3062,31 +3340,34 @@ var file_messages_v1_messages_proto_depIdxs = []int32{
 	23, // 17: plugzapi.messages.v1.Content.revoke:type_name -> plugzapi.messages.v1.Revoke
 	24, // 18: plugzapi.messages.v1.Content.forward:type_name -> plugzapi.messages.v1.Forward
 	25, // 19: plugzapi.messages.v1.Content.notification:type_name -> plugzapi.messages.v1.Notification
-	4,  // 20: plugzapi.messages.v1.Text.group_mentions:type_name -> plugzapi.messages.v1.GroupMention
-	5,  // 21: plugzapi.messages.v1.Text.preview:type_name -> plugzapi.messages.v1.LinkPreview
-	6,  // 22: plugzapi.messages.v1.LinkPreview.image:type_name -> plugzapi.messages.v1.Media
-	7,  // 23: plugzapi.messages.v1.Media.file:type_name -> plugzapi.messages.v1.WhatsAppFile
-	10, // 24: plugzapi.messages.v1.Contacts.contacts:type_name -> plugzapi.messages.v1.Contact
-	11, // 25: plugzapi.messages.v1.Reaction.target:type_name -> plugzapi.messages.v1.MessageRef
-	11, // 26: plugzapi.messages.v1.PollVote.poll:type_name -> plugzapi.messages.v1.MessageRef
-	16, // 27: plugzapi.messages.v1.Buttons.buttons:type_name -> plugzapi.messages.v1.Button
-	6,  // 28: plugzapi.messages.v1.Buttons.header:type_name -> plugzapi.messages.v1.Media
-	1,  // 29: plugzapi.messages.v1.Button.action:type_name -> plugzapi.messages.v1.Button.Action
-	18, // 30: plugzapi.messages.v1.OptionList.options:type_name -> plugzapi.messages.v1.Option
-	11, // 31: plugzapi.messages.v1.Edit.target:type_name -> plugzapi.messages.v1.MessageRef
-	3,  // 32: plugzapi.messages.v1.Edit.text:type_name -> plugzapi.messages.v1.Text
-	11, // 33: plugzapi.messages.v1.Revoke.target:type_name -> plugzapi.messages.v1.MessageRef
-	11, // 34: plugzapi.messages.v1.Forward.source:type_name -> plugzapi.messages.v1.MessageRef
-	0,  // 35: plugzapi.messages.v1.Outbound.type:type_name -> plugzapi.messages.v1.Kind
-	2,  // 36: plugzapi.messages.v1.Outbound.content:type_name -> plugzapi.messages.v1.Content
-	0,  // 37: plugzapi.messages.v1.Inbound.type:type_name -> plugzapi.messages.v1.Kind
-	2,  // 38: plugzapi.messages.v1.Inbound.content:type_name -> plugzapi.messages.v1.Content
-	28, // 39: plugzapi.messages.v1.Inbound.external_ad:type_name -> plugzapi.messages.v1.ExternalAd
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	26, // 20: plugzapi.messages.v1.Content.product:type_name -> plugzapi.messages.v1.Product
+	27, // 21: plugzapi.messages.v1.Content.payment_request:type_name -> plugzapi.messages.v1.PaymentRequest
+	4,  // 22: plugzapi.messages.v1.Text.group_mentions:type_name -> plugzapi.messages.v1.GroupMention
+	5,  // 23: plugzapi.messages.v1.Text.preview:type_name -> plugzapi.messages.v1.LinkPreview
+	6,  // 24: plugzapi.messages.v1.LinkPreview.image:type_name -> plugzapi.messages.v1.Media
+	7,  // 25: plugzapi.messages.v1.Media.file:type_name -> plugzapi.messages.v1.WhatsAppFile
+	10, // 26: plugzapi.messages.v1.Contacts.contacts:type_name -> plugzapi.messages.v1.Contact
+	11, // 27: plugzapi.messages.v1.Reaction.target:type_name -> plugzapi.messages.v1.MessageRef
+	11, // 28: plugzapi.messages.v1.PollVote.poll:type_name -> plugzapi.messages.v1.MessageRef
+	16, // 29: plugzapi.messages.v1.Buttons.buttons:type_name -> plugzapi.messages.v1.Button
+	6,  // 30: plugzapi.messages.v1.Buttons.header:type_name -> plugzapi.messages.v1.Media
+	1,  // 31: plugzapi.messages.v1.Button.action:type_name -> plugzapi.messages.v1.Button.Action
+	18, // 32: plugzapi.messages.v1.OptionList.options:type_name -> plugzapi.messages.v1.Option
+	11, // 33: plugzapi.messages.v1.Edit.target:type_name -> plugzapi.messages.v1.MessageRef
+	3,  // 34: plugzapi.messages.v1.Edit.text:type_name -> plugzapi.messages.v1.Text
+	11, // 35: plugzapi.messages.v1.Revoke.target:type_name -> plugzapi.messages.v1.MessageRef
+	11, // 36: plugzapi.messages.v1.Forward.source:type_name -> plugzapi.messages.v1.MessageRef
+	6,  // 37: plugzapi.messages.v1.Product.image:type_name -> plugzapi.messages.v1.Media
+	0,  // 38: plugzapi.messages.v1.Outbound.type:type_name -> plugzapi.messages.v1.Kind
+	2,  // 39: plugzapi.messages.v1.Outbound.content:type_name -> plugzapi.messages.v1.Content
+	0,  // 40: plugzapi.messages.v1.Inbound.type:type_name -> plugzapi.messages.v1.Kind
+	2,  // 41: plugzapi.messages.v1.Inbound.content:type_name -> plugzapi.messages.v1.Content
+	30, // 42: plugzapi.messages.v1.Inbound.external_ad:type_name -> plugzapi.messages.v1.ExternalAd
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_messages_v1_messages_proto_init() }
@@ -3115,6 +3396,8 @@ func file_messages_v1_messages_proto_init() {
 		(*Content_Revoke)(nil),
 		(*Content_Forward)(nil),
 		(*Content_Notification)(nil),
+		(*Content_Product)(nil),
+		(*Content_PaymentRequest)(nil),
 	}
 	file_messages_v1_messages_proto_msgTypes[4].OneofWrappers = []any{
 		(*Media_Url)(nil),
@@ -3126,7 +3409,7 @@ func file_messages_v1_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_v1_messages_proto_rawDesc), len(file_messages_v1_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
