@@ -19,7 +19,8 @@ import (
 //
 // They are looked up here, in the event handler before the message is acknowledged, because they must be in the
 // message when it becomes an event: the webhooks render events alone (the same bytes on every retry) and never
-// reach WhatsApp. So this path stays fast: answers are kept per JID (a busy chat costs no query per message), the
+// reach WhatsApp, and looking them up after the ack would need a second event, and a second webhook, for one
+// message. So this path stays fast: answers are kept per JID (a busy chat costs no query per message), the
 // lookups of one message share a short budget, and what is not known within it is left empty. A picture never
 // holds a message back for longer than photoBudget, and never loses it.
 
@@ -34,8 +35,9 @@ const (
 	// photoFailureTTL is how long an unanswered lookup (a timeout, the connection down) is not tried again: soon
 	// enough to recover, not on every message of a busy chat while WhatsApp is slow.
 	photoFailureTTL = time.Minute
-	// photoMemory bounds how many JIDs' pictures a connection keeps; the least recently used go first.
-	photoMemory = 10000
+	// photoMemory bounds how many JIDs' pictures a connection keeps (a few hundred KB); the least recently used
+	// go first.
+	photoMemory = 2000
 )
 
 // pictureAsker asks WhatsApp for the picture of a person or a group (whatsmeow's GetProfilePictureInfo).
