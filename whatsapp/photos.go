@@ -147,26 +147,13 @@ func (c *Conn) askPicture(ctx context.Context, jid types.JID) (*types.ProfilePic
 	return c.cli.GetProfilePictureInfo(ctx, jid, &whatsmeow.GetProfilePictureParams{Preview: true})
 }
 
-// fillPhotos sets a received message's photo (the chat's picture: the contact's, or the group's) and
-// sender_photo (the sender's: a group's member, this account for what it sent, else the contact).
+// fillPhotos sets a received message's photo and sender_photo.
 func (c *Conn) fillPhotos(ctx context.Context, m *messagesv1.Inbound) {
-	chat, err := recipientJID(m.GetPhone())
-	if err != nil || m.GetBroadcast() {
-		// A broadcast list or status has no picture, and the message does not name its sender apart.
-		return
+	var own types.JID
+	if id := c.cli.Store.ID; id != nil {
+		own = id.ToNonAD()
 	}
-	sender := chat
-	switch {
-	case m.GetIsGroup():
-		if sender, err = recipientJID(m.GetParticipant()); err != nil {
-			sender = types.EmptyJID
-		}
-	case m.GetFromMe():
-		sender = types.EmptyJID
-		if id := c.cli.Store.ID; id != nil {
-			sender = id.ToNonAD()
-		}
-	}
+	chat, sender := pictured(m, own)
 	ctx, cancel := context.WithTimeout(ctx, photoBudget)
 	defer cancel()
 	m.Photo = c.photos.lookup(ctx, chat, c.askPicture)
@@ -174,6 +161,27 @@ func (c *Conn) fillPhotos(ctx context.Context, m *messagesv1.Inbound) {
 	if sender != chat {
 		m.SenderPhoto = c.photos.lookup(ctx, sender, c.askPicture)
 	}
+}
+
+// pictured names whose pictures a received message shows: the chat's (the contact, or the group) and the
+// sender's (a group's member, this account — own — for what it sent, else the contact). EmptyJID: none.
+func pictured(m *messagesv1.Inbound, own types.JID) (chat, sender types.JID) {
+	chat, err := recipientJID(m.GetPhone())
+	if err != nil || m.GetBroadcast() {
+		// A broadcast list or status has no picture, and the message does not name its sender apart.
+		return types.EmptyJID, types.EmptyJID
+	}
+	switch {
+	case m.GetIsGroup():
+		if sender, err = recipientJID(m.GetParticipant()); err != nil {
+			sender = types.EmptyJID
+		}
+	case m.GetFromMe():
+		sender = own
+	default:
+		sender = chat
+	}
+	return chat, sender
 }
 
 // notePictureChange forgets the picture of a person or group that changed it, under both its phone number and

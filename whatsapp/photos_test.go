@@ -9,6 +9,8 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
 // fakeWhatsApp answers picture queries from a table and counts them.
@@ -152,6 +154,34 @@ func TestPhotoCacheIsBounded(t *testing.T) {
 	for i, want := range map[int]int{1: 1, 2: 2, 3: 1, 4: 1} {
 		if wa.asked[person(i)] != want {
 			t.Errorf("person %d asked %d times, want %d", i, wa.asked[person(i)], want)
+		}
+	}
+}
+
+// TestPictured: whose pictures a message shows, as Z-API's photo and senderPhoto.
+func TestPictured(t *testing.T) {
+	own := types.NewJID("5511999990000", types.DefaultUserServer)
+	ana := types.NewJID("5511999990001", types.DefaultUserServer)
+	anaLID := types.NewJID("123456789012345", types.HiddenUserServer)
+	group := types.NewJID("120363000000000001", types.GroupServer)
+	for _, c := range []struct {
+		name         string
+		m            *messagesv1.Inbound
+		chat, sender types.JID
+	}{
+		{"from a contact", &messagesv1.Inbound{Phone: "5511999990001"}, ana, ana},
+		{"from a contact known by LID only", &messagesv1.Inbound{Phone: "123456789012345@lid"}, anaLID, anaLID},
+		{"sent from the account's phone", &messagesv1.Inbound{Phone: "5511999990001", FromMe: true}, ana, own},
+		{"from a group's member", &messagesv1.Inbound{Phone: "120363000000000001-group", IsGroup: true, Participant: "5511999990001"}, group, ana},
+		{"from a group's member known by LID", &messagesv1.Inbound{Phone: "120363000000000001-group", IsGroup: true,
+			Participant: "123456789012345@lid"}, group, anaLID},
+		{"sent to a group from the account's phone", &messagesv1.Inbound{Phone: "120363000000000001-group", IsGroup: true,
+			FromMe: true, Participant: "5511999990000"}, group, own},
+		{"a group's notification without a member", &messagesv1.Inbound{Phone: "120363000000000001-group", IsGroup: true}, group, types.EmptyJID},
+		{"through a broadcast list", &messagesv1.Inbound{Phone: "5511999990001", Broadcast: true}, types.EmptyJID, types.EmptyJID},
+	} {
+		if chat, sender := pictured(c.m, own); chat != c.chat || sender != c.sender {
+			t.Errorf("%s: chat %s, sender %s; want %s, %s", c.name, chat, sender, c.chat, c.sender)
 		}
 	}
 }
