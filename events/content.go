@@ -9,7 +9,7 @@ import (
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
-// A message's private fields (its content, and for a received one the names in it) live in the content vault,
+// A message's private fields (its content, and for a received one the names and pictures in it) live in the content vault,
 // never in an event: the instance actor seals a message into the event's payload and the vault record, written
 // in one transaction; whoever needs the whole message (the sender, the webhooks) unseals the two together. The
 // vault record is the message itself with only its private fields set, in protobuf's encoding.
@@ -23,7 +23,7 @@ type Message interface {
 // private names each message type's private fields.
 var private = map[protoreflect.FullName][]protoreflect.Name{
 	(&messagesv1.Outbound{}).ProtoReflect().Descriptor().FullName(): {"content"},
-	(&messagesv1.Inbound{}).ProtoReflect().Descriptor().FullName():  {"content", "sender_name", "chat_name", "external_ad"},
+	(&messagesv1.Inbound{}).ProtoReflect().Descriptor().FullName():  {"content", "sender_name", "chat_name", "external_ad", "photo", "sender_photo"},
 }
 
 // Seal splits m into the payload of its event (m without its private fields; m itself is not changed) and the

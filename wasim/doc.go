@@ -109,8 +109,8 @@
 //     declares beside: view once, GIF, length, size, thumbnail, preview; locations,
 //     contact cards, polls, interactive buttons, mentions; edits, deletes for everyone
 //     and reactions applied as the apps apply them, when their sender may), votes on
-//     polls, marks read or played what it received, types, creates and runs groups, sets its picture
-//     and status text, shows itself available or away, subscribes to presence, keeps
+//     polls, marks read or played what it received, types, creates and runs groups (and
+//     sets their pictures), sets its picture, status text and privacy settings, shows itself available or away, subscribes to presence, keeps
 //     the receipts and presence it gets, moves its chats to LIDs, and goes offline.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted

@@ -264,6 +264,26 @@ func (a *Account) SetGroupDescription(ctx context.Context, group, description st
 	return nil
 }
 
+// SetGroupPicture sets (or, with nil, removes) a group's picture from this account's
+// phone; the members' devices are told (events.Picture).
+func (a *Account) SetGroupPicture(ctx context.Context, group string, jpeg []byte) error {
+	if jpeg != nil && (!isJPEG(jpeg) || len(jpeg) > maxPictureSize) {
+		return fmt.Errorf("set group picture: %w: not a JPEG of at most %d bytes", ErrInvalidArgument, maxPictureSize)
+	}
+	jid, err := a.checkGroup(group, false)
+	if err != nil {
+		return fmt.Errorf("set group picture: %w", err)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("set group picture: %w", err)
+	}
+	if _, err := e.cli.SetGroupPhoto(ctx, jid, jpeg); err != nil {
+		return fmt.Errorf("set picture of %s: %w", jid, groupError(err))
+	}
+	return nil
+}
+
 // LeaveGroup makes this account leave a group.
 func (a *Account) LeaveGroup(ctx context.Context, group string) error {
 	jid, err := a.checkGroup(group, false)

@@ -34,6 +34,19 @@ func (a *Account) SetProfilePicture(ctx context.Context, jpeg []byte) (string, e
 	return id, nil
 }
 
+// SetPrivacy changes one of this account's privacy settings from its phone, e.g.
+// "profile" to "none" hides its picture from everyone else.
+func (a *Account) SetPrivacy(ctx context.Context, setting types.PrivacySettingType, value types.PrivacySetting) error {
+	e, err := a.ready(ctx)
+	if err != nil {
+		return fmt.Errorf("set privacy: %w", err)
+	}
+	if _, err := e.cli.SetPrivacySetting(ctx, setting, value); err != nil {
+		return fmt.Errorf("set privacy %s: %w", setting, err)
+	}
+	return nil
+}
+
 // SetStatus sets this account's "about" text from its phone.
 func (a *Account) SetStatus(ctx context.Context, text string) error {
 	e, err := a.ready(ctx)

@@ -40,6 +40,8 @@ type Conn struct {
 	pollOrder []string
 	// subjects are the subjects of the groups messages came from, by group.
 	subjects map[types.JID]string
+	// photos are the profile pictures of the chats and senders of received messages.
+	photos *photoCache
 
 	// media keeps received files for owner (the instance); nil: files are not downloaded.
 	media MediaKeeper

@@ -202,6 +202,11 @@ func (tr translator) message(e *events.Message) (Event, bool) {
 	if content != nil {
 		m.Type = messagesv1.KindOf(content)
 		tr.resolveRefs(e.Info, m)
+		if r := content.GetReaction(); r != nil && !e.Info.Sender.IsEmpty() {
+			// The sender, not the chat: on this account's own phone, that is this account.
+			by, _ := tr.person(e.Info.Sender, e.Info.SenderAlt)
+			r.By = phoneOf(by)
+		}
 	} else {
 		m.ContentType = typ
 	}

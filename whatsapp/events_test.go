@@ -150,7 +150,15 @@ func TestTranslate(t *testing.T) {
 				Key: &waCommon.MessageKey{ID: proto.String("T1"), FromMe: proto.Bool(true), RemoteJID: proto.String("5511999990000@s.whatsapp.net")}}},
 		}, MessageReceived{&messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001", Type: messagesv1.Kind_KIND_REACTION,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "👍", TimeMs: 7,
-				Target: &messagesv1.MessageRef{MessageId: "T1", Phone: "5511999990001"}}}}}}},
+				By: "5511999990001", Target: &messagesv1.MessageRef{MessageId: "T1", Phone: "5511999990001"}}}}}}},
+		{"a reaction made on this account's phone is by this account, not by the chat", &events.Message{
+			Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: alice, Sender: types.NewADJID("5511999990000", 0, 0),
+				IsFromMe: true}, ID: "M5b"},
+			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("❤️"), SenderTimestampMS: proto.Int64(8),
+				Key: &waCommon.MessageKey{ID: proto.String("T1b"), RemoteJID: proto.String("5511999990001@s.whatsapp.net")}}},
+		}, MessageReceived{&messagesv1.Inbound{MessageId: "M5b", Phone: "5511999990001", FromMe: true, Type: messagesv1.Kind_KIND_REACTION,
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "❤️", TimeMs: 8,
+				By: "5511999990000", Target: &messagesv1.MessageRef{MessageId: "T1b", Phone: "5511999990001"}}}}}}},
 		{"an edit, under the edited message's ID", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),

@@ -48,6 +48,7 @@ func (c *Conn) complete(ctx context.Context, evt any, m *messagesv1.Inbound) {
 			m.ChatName = c.groupSubject(ctx, group)
 		}
 	}
+	c.fillPhotos(ctx, m)
 	c.keepFiles(ctx, m)
 }
 

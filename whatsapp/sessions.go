@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	signallogger "go.mau.fi/libsignal/logger"
 	"go.mau.fi/whatsmeow"
@@ -120,8 +121,8 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		s.redirect(cli)
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
-		subjects: map[types.JID]string{},
-		media:    s.media, owner: owner, p: presence{
+		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),
+		media: s.media, owner: owner, p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
@@ -139,6 +140,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		}
 		c.onPresenceEvent(evt)
 		c.noteGroupEvent(evt)
+		c.notePictureChange(evt, tr)
 		e, ok := tr.translate(evt)
 		if !ok {
 			return true

@@ -240,9 +240,13 @@ func renderContent(out *receivedPayload, m *messagesv1.Inbound) error {
 		}
 	case *messagesv1.Content_Reaction:
 		r := c.Reaction
-		by := m.GetPhone()
-		if m.GetParticipant() != "" {
-			by = m.GetParticipant()
+		by := r.GetBy()
+		if by == "" {
+			// Recorded before reactions named who made them: the other party, or the group's member.
+			by = m.GetPhone()
+			if m.GetParticipant() != "" {
+				by = m.GetParticipant()
+			}
 		}
 		out.Reaction = &reactionContent{Value: r.GetEmoji(), Time: r.GetTimeMs(), ReactionBy: by,
 			ReferencedMessage: reference(r.GetTarget())}

@@ -257,6 +257,13 @@ func payload(callback string, ev *eventsv1.Event) (any, error) {
 		if m.GetParticipant() != "" {
 			participant = new(m.GetParticipant())
 		}
+		var photo, senderPhoto *string
+		if m.GetPhoto() != "" {
+			photo = new(m.GetPhoto())
+		}
+		if m.GetSenderPhoto() != "" {
+			senderPhoto = new(m.GetSenderPhoto())
+		}
 		var participantLid string
 		if m.GetIsGroup() {
 			participantLid = m.GetSenderLid()
@@ -266,7 +273,7 @@ func payload(callback string, ev *eventsv1.Event) (any, error) {
 			IsStatusReply: m.GetStatusReply(), IsEdit: m.GetIsEdit(), MessageExpirationSeconds: m.GetExpirationSeconds(),
 			IsGroup: m.GetIsGroup(), InstanceID: inst, MessageID: m.GetMessageId(), Phone: m.GetPhone(),
 			FromMe: m.GetFromMe(), Momment: at, Status: status, ChatName: m.GetChatName(),
-			SenderName: m.GetSenderName(), ParticipantPhone: participant,
+			SenderName: m.GetSenderName(), ParticipantPhone: participant, Photo: photo, SenderPhoto: senderPhoto,
 			ReferenceMessageID: m.GetReplyTo(), Type: ReceivedCallback,
 			ChatLid: m.GetChatLid(), SenderLid: m.GetSenderLid(), ParticipantLid: participantLid,
 		}

@@ -26,8 +26,11 @@ func text(body string) *messagesv1.Content {
 	return &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: body}}}
 }
 
-// mediaURL starts the URLs of received files in the golden files.
-const mediaURL = "https://plugzapi.example.com/media/"
+// mediaURL starts the URLs of received files in the golden files; pictureURL those of profile pictures.
+const (
+	mediaURL   = "https://plugzapi.example.com/media/"
+	pictureURL = "https://pps.whatsapp.net/v/t61.24694-24/"
+)
 
 // received is a message a contact sent in a one-to-one chat, with the given content.
 func received(id string, c *messagesv1.Content) *eventsv1.Event {
@@ -82,11 +85,13 @@ var goldenCases = []struct {
 	{"received_text", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456789", Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
 		SentTimeMs: 1732449999000, VaultKey: "k", Size: 9,
-		Content: text("Olá <b>&</b> \"tchau\""), SenderName: "Ana", ChatName: "Ana Souza"})},
+		Content: text("Olá <b>&</b> \"tchau\""), SenderName: "Ana", ChatName: "Ana Souza",
+		Photo: pictureURL + "ana.jpg?oe=6750A1B2", SenderPhoto: pictureURL + "ana.jpg?oe=6750A1B2"})},
 	{"received_group_reply", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456790", Phone: "120363019502650977-group", Participant: "5511999990003", IsGroup: true,
 		Type: messagesv1.Kind_KIND_TEXT, SentTimeMs: 1732449999000, ReplyTo: "3EB0C767D26A1D2B7A5E", VaultKey: "k",
-		Content: text("concordo"), SenderName: "Bruno", ChatName: "Equipe"})},
+		Content: text("concordo"), SenderName: "Bruno", ChatName: "Equipe",
+		Photo: pictureURL + "equipe.jpg?oe=6750A1B2", SenderPhoto: pictureURL + "bruno.jpg?oe=6750A1B2"})},
 	{"received_from_me", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456791", Phone: "5511999990002", FromMe: true, Type: messagesv1.Kind_KIND_TEXT,
 		SentTimeMs: 1732449999000, VaultKey: "k",
@@ -182,6 +187,12 @@ var goldenCases = []struct {
 		ExternalAd: &messagesv1.ExternalAd{Title: "Titulo", Body: "texto do anuncio", MediaType: 1, ThumbnailLink: mediaURL + "tok9.jpeg",
 			SourceType: "ad", SourceId: "23722824350495506", SourceUrl: "https://ad.example", RenderLargerThumbnail: true, ShowAdAttribution: true},
 		ChatName: "Ana", SenderName: "Ana"})},
+	// A reaction made on the account's own phone is the account's, not the chat's.
+	{"received_reaction_from_me", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "REA3", Phone: "5511999990002", FromMe: true, Type: messagesv1.Kind_KIND_REACTION, SentTimeMs: 1732449999000,
+		VaultKey: "k", Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{
+			Emoji: "👍", TimeMs: 1651878683150, By: "5511999990000",
+			Target: &messagesv1.MessageRef{MessageId: "ABCDEF0123456789", Phone: "5511999990002"}}}}})},
 	// A content not rendered yet still makes a webhook, naming the type.
 	{"received_not_supported", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456794", Phone: "5511999990002", Type: messagesv1.Kind_KIND_OTHER,

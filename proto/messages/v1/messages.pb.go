@@ -1440,7 +1440,10 @@ type Reaction struct {
 	Target *MessageRef            `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	Emoji  string                 `protobuf:"bytes,2,opt,name=emoji,proto3" json:"emoji,omitempty"`
 	// time_ms is when the reaction was made.
-	TimeMs        int64 `protobuf:"varint,3,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	TimeMs int64 `protobuf:"varint,3,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	// by is who reacted, on a received reaction: a phone number ("<digits>@lid" when no number is known), this
+	// account's own for a reaction made on its phone.
+	By            string `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1494,6 +1497,13 @@ func (x *Reaction) GetTimeMs() int64 {
 		return x.TimeMs
 	}
 	return 0
+}
+
+func (x *Reaction) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
 }
 
 type Poll struct {
@@ -2664,7 +2674,11 @@ type Inbound struct {
 	EditId string `protobuf:"bytes,23,opt,name=edit_id,json=editId,proto3" json:"edit_id,omitempty"`
 	// Private.
 	// external_ad is the ad or link card the message came from (a click on an ad), when it has one.
-	ExternalAd    *ExternalAd `protobuf:"bytes,24,opt,name=external_ad,json=externalAd,proto3" json:"external_ad,omitempty"`
+	ExternalAd *ExternalAd `protobuf:"bytes,24,opt,name=external_ad,json=externalAd,proto3" json:"external_ad,omitempty"`
+	// photo is the URL of the chat's profile picture on WhatsApp's servers (the contact's, or the group's);
+	// sender_photo that of the sender's. Empty when there is none, it is hidden, or WhatsApp did not say in time.
+	Photo         string `protobuf:"bytes,25,opt,name=photo,proto3" json:"photo,omitempty"`
+	SenderPhoto   string `protobuf:"bytes,26,opt,name=sender_photo,json=senderPhoto,proto3" json:"sender_photo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2865,6 +2879,20 @@ func (x *Inbound) GetExternalAd() *ExternalAd {
 		return x.ExternalAd
 	}
 	return nil
+}
+
+func (x *Inbound) GetPhoto() string {
+	if x != nil {
+		return x.Photo
+	}
+	return ""
+}
+
+func (x *Inbound) GetSenderPhoto() string {
+	if x != nil {
+		return x.SenderPhoto
+	}
+	return ""
 }
 
 // ExternalAd is the card of an ad (or another outside source) a message was started from, as WhatsApp carries
@@ -3091,11 +3119,12 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x17\n" +
 	"\afrom_me\x18\x02 \x01(\bR\x06fromMe\x12 \n" +
 	"\vparticipant\x18\x03 \x01(\tR\vparticipant\x12\x14\n" +
-	"\x05phone\x18\x04 \x01(\tR\x05phone\"s\n" +
+	"\x05phone\x18\x04 \x01(\tR\x05phone\"\x83\x01\n" +
 	"\bReaction\x128\n" +
 	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\x12\x14\n" +
 	"\x05emoji\x18\x02 \x01(\tR\x05emoji\x12\x17\n" +
-	"\atime_ms\x18\x03 \x01(\x03R\x06timeMs\"t\n" +
+	"\atime_ms\x18\x03 \x01(\x03R\x06timeMs\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\"t\n" +
 	"\x04Poll\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x18\n" +
 	"\aoptions\x18\x02 \x03(\tR\aoptions\x12\x1e\n" +
@@ -3193,7 +3222,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x0fdelay_message_s\x18\x06 \x01(\x05R\rdelayMessageS\x12$\n" +
 	"\x0edelay_typing_s\x18\a \x01(\x05R\fdelayTypingS\x12\x12\n" +
 	"\x04size\x18\b \x01(\x03R\x04size\x127\n" +
-	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xb2\x06\n" +
+	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xeb\x06\n" +
 	"\aInbound\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
@@ -3224,7 +3253,9 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\ais_edit\x18\x16 \x01(\bR\x06isEdit\x12\x17\n" +
 	"\aedit_id\x18\x17 \x01(\tR\x06editId\x12A\n" +
 	"\vexternal_ad\x18\x18 \x01(\v2 .plugzapi.messages.v1.ExternalAdR\n" +
-	"externalAd\"\xf1\x02\n" +
+	"externalAd\x12\x14\n" +
+	"\x05photo\x18\x19 \x01(\tR\x05photo\x12!\n" +
+	"\fsender_photo\x18\x1a \x01(\tR\vsenderPhoto\"\xf1\x02\n" +
 	"\n" +
 	"ExternalAd\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
