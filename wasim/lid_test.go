@@ -71,10 +71,15 @@ func TestLIDChats(t *testing.T) {
 	}
 
 	// Alice moves too: her linked device is told, and from then on writes by LID even
-	// to a phone number.
+	// to a phone number. (The test sends once the client has handled the news: whatsmeow
+	// writes it to its store unguarded, and a send meanwhile would race with that.)
+	from := c.mark()
 	if err := alice.MoveChatsToLID(ctx); err != nil {
 		t.Fatal(err)
 	}
+	waitEvent(c, from, func(m *events.Message) bool {
+		return m.Message.GetProtocolMessage().GetLidMigrationMappingSyncMessage() != nil
+	})
 	eventually(t, "the client learns its account moved to LIDs", func() bool {
 		resp, err := c.cli.SendMessage(ctx, bob.JID(), textMessage("after my move"))
 		if err != nil {
