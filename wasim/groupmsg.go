@@ -95,13 +95,7 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 		}
 	}
 	key := routeKey{sender: sender.acct.phone, chat: g.jid.String(), id: id}
-	if prev := s.routed.get(key); prev != nil {
-		s.routeResendLocked(c, prev, copies)
-		s.mu.Unlock()
-		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
-		return
-	}
-	s.deliverAllLocked(c, key, t, order, copies)
+	t = s.deliverOnceLocked(c, key, t, order, copies)
 	s.mu.Unlock()
 	s.ackMessage(c, sender, id, to, t, phash, 0)
 }

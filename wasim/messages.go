@@ -159,23 +159,23 @@ func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, c
 	// The chat by phone number, however it was addressed: a sender may address a
 	// resend by LID after its chats moved.
 	key := routeKey{sender: sender.acct.phone, chat: target.jid.String(), id: id}
-	if prev := s.routed.get(key); prev != nil {
-		s.routeResendLocked(c, prev, copies)
-		return prev.t, phash, 0
-	}
-	if !reached && target != sender.acct {
+	if !reached && target != sender.acct && s.routed.get(key) == nil {
 		// Nothing would reach the recipient: WhatsApp refuses such a stanza rather than
 		// acknowledge a message nobody can read.
 		c.log.Warn("refusing message that reaches none of the recipient's devices", "id", id, "to", chat, "code", errSmaxInvalid)
 		return t, phash, errSmaxInvalid
 	}
-	s.deliverAllLocked(c, key, t, order, copies)
-	return t, phash, 0
+	return s.deliverOnceLocked(c, key, t, order, copies), phash, 0
 }
 
-// deliverAllLocked queues a message's copy for each device, in order, and records it as routed, so that a
-// resend with its id is recognised (routeResendLocked).
-func (s *Simulator) deliverAllLocked(c *conn, key routeKey, t int64, order []*device, copies map[*device]waBinary.Node) {
+// deliverOnceLocked queues a message's copy for each device, in order, and records it as routed. A message
+// whose key was routed already is a resend: only the devices that asked for it again get theirs
+// (routeResendLocked). It returns the message's timestamp, the first one's for a resend.
+func (s *Simulator) deliverOnceLocked(c *conn, key routeKey, t int64, order []*device, copies map[*device]waBinary.Node) int64 {
+	if prev := s.routed.get(key); prev != nil {
+		s.routeResendLocked(c, prev, copies)
+		return prev.t
+	}
 	rec := &routedMessage{key: key, t: t, deliveries: make(map[types.JID]int)}
 	for _, d := range order {
 		if err := s.deliverLocked(d, copies[d]); err != nil {
@@ -185,6 +185,7 @@ func (s *Simulator) deliverAllLocked(c *conn, key routeKey, t int64, order []*de
 		rec.deliveries[d.jid]++
 	}
 	s.routed.add(rec)
+	return t
 }
 
 // routeResendLocked handles a message sent again with the id of one already routed.

@@ -115,15 +115,9 @@ func (s *Simulator) routeBroadcast(c *conn, sender *device, node *waBinary.Node,
 	}
 	phash := participantHash(append(audience, sender.jid))
 	key := routeKey{sender: sender.acct.phone, chat: to.String(), id: id}
-	if prev := s.routed.get(key); prev != nil {
-		s.routeResendLocked(c, prev, copies)
-		s.mu.Unlock()
-		s.ackMessage(c, sender, id, to, prev.t, phash, 0)
-		return
-	}
-	s.deliverAllLocked(c, key, now, order, copies)
+	t := s.deliverOnceLocked(c, key, now, order, copies)
 	s.mu.Unlock()
-	s.ackMessage(c, sender, id, to, now, phash, 0)
+	s.ackMessage(c, sender, id, to, t, phash, 0)
 }
 
 // statusAttrs are the attributes of a status update as a viewer's device gets it.
