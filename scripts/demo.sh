@@ -83,13 +83,16 @@ curl -fsS -X POST "http://$WASIM/v1/accounts/5511999990001/messages" -H 'Content
 sleep 2
 
 step "Alice sends a photo: the received webhook gives its URL on this server"
-PHOTO=$(printf '\xff\xd8\xff\xe0 a photo of the delivered parcel' | base64 | tr -d '\n')
+# The same one-pixel PNG the instance sent her.
+PHOTO=${PIXEL#*,}
 show "curl -X POST http://$WASIM/v1/accounts/5511999990001/messages -d '{\"to\":\"5511999990000\",\"type\":\"image\",\"caption\":\"Chegou!\",\"mediaBase64\":\"…\"}'"
 curl -fsS -X POST "http://$WASIM/v1/accounts/5511999990001/messages" -H 'Content-Type: application/json' \
-  -d "{\"to\":\"5511999990000\",\"type\":\"image\",\"caption\":\"Chegou!\",\"mediaBase64\":\"$PHOTO\"}"; echo
+  -d "{\"to\":\"5511999990000\",\"type\":\"image\",\"mimeType\":\"image/png\",\"caption\":\"Chegou!\",\"mediaBase64\":\"$PHOTO\"}"; echo
 URL=
 for _ in $(seq 1 100); do URL=$(sed -n 's/.*"imageUrl": "\([^"]*\)".*/\1/p' "$LOGS/webhooks.log" | head -1) && [ -n "$URL" ] && break; sleep 0.1; done
+if [ -z "$URL" ]; then echo "no received-image webhook came" >&2; exit 1; fi
 show "curl $URL"
-curl -fsS "$URL" | head -c 40; echo " …"
+curl -fsS -o "$DATA/received" -w 'HTTP %{http_code}, %{content_type}, %{size_download} bytes: ' "$URL"
+if cmp -s "$DATA/received" <(echo "$PHOTO" | base64 -d); then echo "the very picture Alice sent"; else echo "not what Alice sent" >&2; exit 1; fi
 
 step "Done: the webhooks above show Connected, Delivery, SENT/RECEIVED/READ statuses, Alice's answer and her photo"
