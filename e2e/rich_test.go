@@ -15,6 +15,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/media/mediatest"
 	"github.com/plugzapi/plugzapi/wasim"
 )
 
@@ -141,6 +142,14 @@ func TestSendRich(t *testing.T) {
 					if b := in.Buttons[i]; b.Name != "quick_reply" || !reflect.DeepEqual(b.Params, want) {
 						t.Errorf("button %d = %+v, want quick_reply %v", i, b, want)
 					}
+				}
+			}},
+		{"button list under a picture", "send-button-list",
+			map[string]any{"message": "Gostou?", "buttonList": map[string]any{"image": dataURI("image/jpeg", mediatest.JPEG(120, 80, 4)),
+				"buttons": []map[string]string{{"label": "Sim"}}}},
+			func(t *testing.T, got wasim.Message) {
+				if in := got.Interactive; in == nil || in.Hidden || in.HeaderMedia != "image/jpeg" || len(in.Buttons) != 1 {
+					t.Errorf("got %+v (interactive %+v)", got, in)
 				}
 			}},
 		{"button actions", "send-button-actions",

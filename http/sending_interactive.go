@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/plugzapi/plugzapi/media"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/recipient"
 )
@@ -24,15 +25,19 @@ func optionalID(field, id string) error {
 	return nil
 }
 
-// sendButtonListRequest is the body of POST send-button-list: a text with reply buttons.
+// sendButtonListRequest is the body of POST send-button-list: a text with reply buttons, and (Z-API's) a
+// picture or a video above it.
 type sendButtonListRequest struct {
 	envelope
+	intake
 	Message    string `json:"message"`
 	ButtonList struct {
 		Buttons []struct {
 			ID    string `json:"id"`
 			Label string `json:"label"`
 		} `json:"buttons"`
+		Image string `json:"image"`
+		Video string `json:"video"`
 	} `json:"buttonList"`
 }
 
@@ -60,6 +65,19 @@ func (req *sendButtonListRequest) content() (*messagesv1.Content, error) {
 			return nil, err
 		}
 		b.Buttons = append(b.Buttons, &messagesv1.Button{Id: btn.ID, Label: btn.Label, Action: messagesv1.Button_ACTION_REPLY})
+	}
+	var err error
+	switch list := req.ButtonList; {
+	case list.Image != "" && list.Video != "":
+		return nil, badRequest(codeInvalidField, "buttonList takes an image or a video, not both", "buttonList.image", "buttonList.video")
+	case list.Image != "":
+		b.Header, err = req.file("buttonList.image", list.Image, media.Image)
+	case list.Video != "":
+		b.Header, err = req.file("buttonList.video", list.Video, media.Video)
+		b.HeaderVideo = true
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: b}}, nil
 }

@@ -27,6 +27,8 @@ var mediaRoutes = []struct {
 	{"send-document/{extension}", media.Document, func() mediaRequest { return &sendDocumentRequest{} }},
 	// A link's preview picture is an image.
 	{"send-link", media.Image, func() mediaRequest { return &sendLinkRequest{} }},
+	// Reply buttons under a picture or a video (Z-API's buttonList.image and .video).
+	{"send-button-list", media.Video, func() mediaRequest { return &sendButtonListRequest{} }},
 }
 
 // mountMediaRoutes adds the send routes that take a file, each with a body limit that fits its kind's largest

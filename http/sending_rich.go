@@ -49,7 +49,7 @@ func (a *api) mountRichRoutes(r chi.Router) {
 	r.Post(p+"/send-reaction", send(func() sendBody { return &sendReactionRequest{} }))
 	r.Post(p+"/send-remove-reaction", send(func() sendBody { return &sendReactionRequest{remove: true} }))
 	r.Post(p+"/send-poll", send(func() sendBody { return &sendPollRequest{} }))
-	r.Post(p+"/send-button-list", send(func() sendBody { return &sendButtonListRequest{} }))
+	// send-button-list, which may carry a file, is mounted with the media routes.
 	r.Post(p+"/send-button-actions", send(func() sendBody { return &sendButtonActionsRequest{} }))
 	r.Post(p+"/send-option-list", send(func() sendBody { return &sendOptionListRequest{} }))
 	r.Post(p+"/send-button-pix", send(func() sendBody { return &sendButtonPixRequest{} }))

@@ -47,6 +47,18 @@ func TestSendRich(t *testing.T) {
 			body(map[string]any{"message": "Ok?", "buttonList": map[string]any{"buttons": []map[string]string{{"id": "y", "label": "Yes"}, {"label": "No"}}}}),
 			&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Ok?", Buttons: []*messagesv1.Button{
 				{Id: "y", Label: "Yes", Action: messagesv1.Button_ACTION_REPLY}, {Label: "No", Action: messagesv1.Button_ACTION_REPLY}}}}}, ""},
+		{"button list under a picture", "send-button-list",
+			body(map[string]any{"message": "Ok?", "buttonList": map[string]any{"image": "https://cdn.example.com/p.jpg",
+				"buttons": []map[string]string{{"label": "Yes"}}}}),
+			&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Ok?",
+				Header:  &messagesv1.Media{Source: &messagesv1.Media_Url{Url: "https://cdn.example.com/p.jpg"}},
+				Buttons: []*messagesv1.Button{{Label: "Yes", Action: messagesv1.Button_ACTION_REPLY}}}}}, ""},
+		{"button list under a video", "send-button-list",
+			body(map[string]any{"message": "Ok?", "buttonList": map[string]any{"video": "https://cdn.example.com/v.mp4",
+				"buttons": []map[string]string{{"label": "Yes"}}}}),
+			&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Ok?",
+				Header: &messagesv1.Media{Source: &messagesv1.Media_Url{Url: "https://cdn.example.com/v.mp4"}}, HeaderVideo: true,
+				Buttons: []*messagesv1.Button{{Label: "Yes", Action: messagesv1.Button_ACTION_REPLY}}}}}, ""},
 		{"button actions", "send-button-actions",
 			body(map[string]any{"message": "Hi", "title": "T", "footer": "F", "buttonActions": []map[string]string{
 				{"type": "url", "url": "https://a.example/", "label": "Site"}, {"type": "CALL", "phone": "551130000000", "label": "Call"}}}),
@@ -150,6 +162,11 @@ func TestSendRichRejects(t *testing.T) {
 		{"a blank option", "send-poll", body(map[string]any{"message": "q", "poll": []map[string]string{{"name": "a"}, {"name": ""}}}), codeInvalidField, "poll[].name", "blank"},
 		{"more choices than options", "send-poll", body(map[string]any{"message": "q", "poll": options(2), "pollMaxOptions": 3}), codeInvalidField, "pollMaxOptions", "number of options"},
 		{"no buttons", "send-button-list", body(map[string]any{"message": "m"}), codeMissingFields, "buttonList.buttons", "missing"},
+		{"a picture and a video", "send-button-list", body(map[string]any{"message": "m", "buttonList": map[string]any{
+			"buttons": options(1), "image": "https://cdn.example.com/p.jpg", "video": "https://cdn.example.com/v.mp4"}}),
+			codeInvalidField, "buttonList.image", "not both"},
+		{"a header that is no picture", "send-button-list", body(map[string]any{"message": "m", "buttonList": map[string]any{
+			"buttons": options(1), "image": "data:image/png;base64,bm90IGEgcGljdHVyZQ=="}}), codeInvalidMedia, "buttonList.image", "picture"},
 		{"too many buttons", "send-button-list", body(map[string]any{"message": "m", "buttonList": map[string]any{"buttons": options(4)}}), codeInvalidField, "buttonList.buttons", "1 to 3"},
 		{"a button without a label", "send-button-list", body(map[string]any{"message": "m", "buttonList": map[string]any{"buttons": []map[string]string{{"id": "1"}}}}), codeInvalidField, "label", "blank"},
 		{"an action of no type", "send-button-actions", body(map[string]any{"message": "m", "buttonActions": []map[string]string{{"type": "SMS", "label": "x"}}}), codeInvalidField, "type", "CALL, URL or REPLY"},

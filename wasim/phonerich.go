@@ -40,9 +40,11 @@ type Poll struct {
 
 // Interactive is an interactive message: a text with a header, a footer and native flow buttons.
 type Interactive struct {
-	Title   string              `json:"title,omitempty"`
-	Footer  string              `json:"footer,omitempty"`
-	Buttons []InteractiveButton `json:"buttons"`
+	Title string `json:"title,omitempty"`
+	// HeaderMedia is the picture or video above the text: its MIME type as the sender declared it.
+	HeaderMedia string              `json:"headerMedia,omitempty"`
+	Footer      string              `json:"footer,omitempty"`
+	Buttons     []InteractiveButton `json:"buttons"`
 	// Flow is the native flow the stanza's <biz> node declared ("mixed", "payment_info"); empty when it had
 	// none, in which case WhatsApp's apps show nothing (Hidden).
 	Flow   string `json:"flow,omitempty"`
@@ -86,6 +88,9 @@ func (s *Simulator) describeRich(evt *events.Message, m *Message) {
 	case msg.GetInteractiveMessage() != nil:
 		im := msg.GetInteractiveMessage()
 		in := &Interactive{Title: im.GetHeader().GetTitle(), Footer: im.GetFooter().GetText(), Flow: s.flows.flow(evt.Info.ID)}
+		if h := im.GetHeader(); h.GetHasMediaAttachment() {
+			in.HeaderMedia = h.GetImageMessage().GetMimetype() + h.GetVideoMessage().GetMimetype()
+		}
 		in.Hidden = in.Flow == ""
 		for _, b := range im.GetNativeFlowMessage().GetButtons() {
 			btn := InteractiveButton{Name: b.GetName()}

@@ -32,7 +32,7 @@ const (
 )
 
 // buildButtons makes a text with buttons under it: replies, links, calls, or a code to copy.
-func buildButtons(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
+func buildButtons(ctx context.Context, conn *Conn, to types.JID, c *messagesv1.Content, info *waE2E.ContextInfo) (*waE2E.Message, error) {
 	b := c.GetButtons()
 	buttons := make([]*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton, len(b.GetButtons()))
 	for i, btn := range b.GetButtons() {
@@ -62,7 +62,45 @@ func buildButtons(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Content
 			return nil, err
 		}
 	}
-	return nativeFlow(b.GetText(), b.GetTitle(), b.GetFooter(), buttons, info), nil
+	header := titleHeader(b.GetTitle())
+	if m := b.GetHeader(); m != nil {
+		var err error
+		if header, err = mediaHeader(ctx, conn, to, b.GetTitle(), m, b.GetHeaderVideo()); err != nil {
+			return nil, err
+		}
+	}
+	return nativeFlow(b.GetText(), header, b.GetFooter(), buttons, info), nil
+}
+
+// titleHeader is the header of an interactive message that shows a title above the text (nil: none).
+func titleHeader(title string) *waE2E.InteractiveMessage_Header {
+	if title == "" {
+		return nil
+	}
+	return &waE2E.InteractiveMessage_Header{Title: proto.String(title), HasMediaAttachment: proto.Bool(false)}
+}
+
+// mediaHeader is the header of an interactive message that shows a picture or a video above the text, uploaded
+// as the picture or the video of a message of its own would be.
+func mediaHeader(ctx context.Context, conn *Conn, to types.JID, title string, m *messagesv1.Media, video bool) (*waE2E.InteractiveMessage_Header, error) {
+	h := &waE2E.InteractiveMessage_Header{HasMediaAttachment: proto.Bool(true)}
+	if title != "" {
+		h.Title = proto.String(title)
+	}
+	if video {
+		msg, err := buildVideo(ctx, conn, to, &messagesv1.Content{Kind: &messagesv1.Content_Video{Video: m}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		h.Media = &waE2E.InteractiveMessage_Header_VideoMessage{VideoMessage: msg.GetVideoMessage()}
+		return h, nil
+	}
+	msg, err := buildImage(ctx, conn, to, &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: m}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	h.Media = &waE2E.InteractiveMessage_Header_ImageMessage{ImageMessage: msg.GetImageMessage()}
+	return h, nil
 }
 
 // flowButton is a native flow button with its parameters.
@@ -76,18 +114,17 @@ func flowButton(name string, params any) (*waE2E.InteractiveMessage_NativeFlowMe
 	}, nil
 }
 
-// nativeFlow is an interactive message: a title above the text, a footer under it, and the buttons.
-func nativeFlow(text, title, footer string, buttons []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton,
-	info *waE2E.ContextInfo) *waE2E.Message {
+// nativeFlow is an interactive message: a header above the text (a title, a picture or a video; nil: none), a
+// footer under it, and the buttons.
+func nativeFlow(text string, header *waE2E.InteractiveMessage_Header, footer string,
+	buttons []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton, info *waE2E.ContextInfo) *waE2E.Message {
 	im := &waE2E.InteractiveMessage{
 		Body: &waE2E.InteractiveMessage_Body{Text: proto.String(text)},
 		InteractiveMessage: &waE2E.InteractiveMessage_NativeFlowMessage_{NativeFlowMessage: &waE2E.InteractiveMessage_NativeFlowMessage{
 			Buttons: buttons, MessageParamsJSON: proto.String("{}"), MessageVersion: proto.Int32(1),
 		}},
+		Header:      header,
 		ContextInfo: info,
-	}
-	if title != "" {
-		im.Header = &waE2E.InteractiveMessage_Header{Title: proto.String(title), HasMediaAttachment: proto.Bool(false)}
 	}
 	if footer != "" {
 		im.Footer = &waE2E.InteractiveMessage_Footer{Text: proto.String(footer)}

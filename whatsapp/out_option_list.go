@@ -38,5 +38,5 @@ func buildOptionList(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Cont
 	if err != nil {
 		return nil, err
 	}
-	return nativeFlow(l.GetText(), "", "", []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{button}, info), nil
+	return nativeFlow(l.GetText(), nil, "", []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{button}, info), nil
 }

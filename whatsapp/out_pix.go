@@ -42,7 +42,7 @@ func buildPix(_ context.Context, _ *Conn, _ types.JID, c *messagesv1.Content, in
 	if err != nil {
 		return nil, err
 	}
-	return nativeFlow("", "", "", []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{button}, info), nil
+	return nativeFlow("", nil, "", []*waE2E.InteractiveMessage_NativeFlowMessage_NativeFlowButton{button}, info), nil
 }
 
 // referenceID is a payment's reference, as WhatsApp's apps make them: 11 random capital letters and digits.

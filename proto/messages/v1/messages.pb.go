@@ -1639,8 +1639,9 @@ type Buttons struct {
 	Title   string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
 	Footer  string                 `protobuf:"bytes,3,opt,name=footer,proto3" json:"footer,omitempty"`
 	Buttons []*Button              `protobuf:"bytes,4,rep,name=buttons,proto3" json:"buttons,omitempty"`
-	// header is a picture or video above the text.
+	// header is a picture (or, with header_video, a video) above the text.
 	Header        *Media `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
+	HeaderVideo   bool   `protobuf:"varint,6,opt,name=header_video,json=headerVideo,proto3" json:"header_video,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1708,6 +1709,13 @@ func (x *Buttons) GetHeader() *Media {
 		return x.Header
 	}
 	return nil
+}
+
+func (x *Buttons) GetHeaderVideo() bool {
+	if x != nil {
+		return x.HeaderVideo
+	}
+	return false
 }
 
 type Button struct {
@@ -3134,13 +3142,14 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x06secret\x18\x04 \x01(\fR\x06secret\"Z\n" +
 	"\bPollVote\x124\n" +
 	"\x04poll\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x04poll\x12\x18\n" +
-	"\aoptions\x18\x02 \x03(\tR\aoptions\"\xb8\x01\n" +
+	"\aoptions\x18\x02 \x03(\tR\aoptions\"\xdb\x01\n" +
 	"\aButtons\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
 	"\x06footer\x18\x03 \x01(\tR\x06footer\x126\n" +
 	"\abuttons\x18\x04 \x03(\v2\x1c.plugzapi.messages.v1.ButtonR\abuttons\x123\n" +
-	"\x06header\x18\x05 \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x06header\"\x8d\x02\n" +
+	"\x06header\x18\x05 \x01(\v2\x1b.plugzapi.messages.v1.MediaR\x06header\x12!\n" +
+	"\fheader_video\x18\x06 \x01(\bR\vheaderVideo\"\x8d\x02\n" +
 	"\x06Button\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12;\n" +
