@@ -287,9 +287,12 @@ const defaultOTPButton = "Copiar código"
 // sendButtonOTPRequest is the body of POST send-button-otp (Z-API's): a text with a button that copies a code.
 type sendButtonOTPRequest struct {
 	envelope
+	intake
 	Message    string `json:"message"`
 	Code       string `json:"code"`
 	ButtonText string `json:"buttonText"`
+	// Image is Z-API's picture above the text.
+	Image string `json:"image"`
 }
 
 func (req *sendButtonOTPRequest) missing() []string {
@@ -310,8 +313,15 @@ func (req *sendButtonOTPRequest) content() (*messagesv1.Content, error) {
 	if err := label("buttonText", text); err != nil {
 		return nil, err
 	}
-	return &messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{
+	b := &messagesv1.Buttons{
 		Text:    req.Message,
 		Buttons: []*messagesv1.Button{{Label: text, Action: messagesv1.Button_ACTION_COPY, Code: req.Code}},
-	}}}, nil
+	}
+	if req.Image != "" {
+		var err error
+		if b.Header, err = req.file("image", req.Image, media.Image); err != nil {
+			return nil, err
+		}
+	}
+	return &messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: b}}, nil
 }

@@ -27,8 +27,9 @@ var mediaRoutes = []struct {
 	{"send-document/{extension}", media.Document, func() mediaRequest { return &sendDocumentRequest{} }},
 	// A link's preview picture is an image.
 	{"send-link", media.Image, func() mediaRequest { return &sendLinkRequest{} }},
-	// Reply buttons under a picture or a video (Z-API's buttonList.image and .video).
+	// Buttons under a picture or a video (Z-API's buttonList.image and .video; an OTP's image).
 	{"send-button-list", media.Video, func() mediaRequest { return &sendButtonListRequest{} }},
+	{"send-button-otp", media.Image, func() mediaRequest { return &sendButtonOTPRequest{} }},
 }
 
 // mountMediaRoutes adds the send routes that take a file, each with a body limit that fits its kind's largest

@@ -49,11 +49,10 @@ func (a *api) mountRichRoutes(r chi.Router) {
 	r.Post(p+"/send-reaction", send(func() sendBody { return &sendReactionRequest{} }))
 	r.Post(p+"/send-remove-reaction", send(func() sendBody { return &sendReactionRequest{remove: true} }))
 	r.Post(p+"/send-poll", send(func() sendBody { return &sendPollRequest{} }))
-	// send-button-list, which may carry a file, is mounted with the media routes.
+	// send-button-list and send-button-otp, which may carry a file, are mounted with the media routes.
 	r.Post(p+"/send-button-actions", send(func() sendBody { return &sendButtonActionsRequest{} }))
 	r.Post(p+"/send-option-list", send(func() sendBody { return &sendOptionListRequest{} }))
 	r.Post(p+"/send-button-pix", send(func() sendBody { return &sendButtonPixRequest{} }))
-	r.Post(p+"/send-button-otp", send(func() sendBody { return &sendButtonOTPRequest{} }))
 	r.Post(p+"/forward-message", a.forwardMessage)
 	r.Post(p+"/read-message", a.readMessage)
 	// PlugZapi's page says /messages, its JSON example /message: both are served.

@@ -59,6 +59,11 @@ func TestSendRich(t *testing.T) {
 			&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Ok?",
 				Header: &messagesv1.Media{Source: &messagesv1.Media_Url{Url: "https://cdn.example.com/v.mp4"}}, HeaderVideo: true,
 				Buttons: []*messagesv1.Button{{Label: "Yes", Action: messagesv1.Button_ACTION_REPLY}}}}}, ""},
+		{"a code to copy under a picture", "send-button-otp",
+			body(map[string]any{"message": "Seu código", "code": "123456", "image": "https://cdn.example.com/logo.png"}),
+			&messagesv1.Content{Kind: &messagesv1.Content_Buttons{Buttons: &messagesv1.Buttons{Text: "Seu código",
+				Header:  &messagesv1.Media{Source: &messagesv1.Media_Url{Url: "https://cdn.example.com/logo.png"}},
+				Buttons: []*messagesv1.Button{{Label: "Copiar código", Action: messagesv1.Button_ACTION_COPY, Code: "123456"}}}}}, ""},
 		{"button actions", "send-button-actions",
 			body(map[string]any{"message": "Hi", "title": "T", "footer": "F", "buttonActions": []map[string]string{
 				{"type": "url", "url": "https://a.example/", "label": "Site"}, {"type": "CALL", "phone": "551130000000", "label": "Call"}}}),
