@@ -430,13 +430,6 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Exited reports whether the driver process has exited, and why.
-func (c *Client) Exited() (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.exited, c.exitErr
-}
-
 // Events returns every event received so far, oldest first.
 func (c *Client) Events() []Event {
 	c.mu.Lock()
@@ -745,26 +738,7 @@ func (c *Client) OnWhatsApp(ctx context.Context, phones ...string) ([]OnWhatsApp
 	return r, err
 }
 
-// ProfilePictureURL asks for a JID's profile picture URL ("" when the server gives
-// none).
-func (c *Client) ProfilePictureURL(ctx context.Context, jid string) (string, error) {
-	var r struct {
-		URL string `json:"url"`
-	}
-	err := c.Call(ctx, "profilePictureUrl", map[string]any{"jid": jid}, &r)
-	return r.URL, err
-}
-
 // Logout unlinks the client's device (Baileys' logout).
 func (c *Client) Logout(ctx context.Context) error {
 	return c.Call(ctx, "logout", nil, nil)
-}
-
-// Stop ends the socket; the driver exits after answering.
-func (c *Client) Stop(ctx context.Context) error {
-	err := c.Call(ctx, "stop", nil, nil)
-	if err != nil && strings.Contains(err.Error(), "driver exited") {
-		return nil
-	}
-	return err
 }
