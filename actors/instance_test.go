@@ -32,6 +32,25 @@ func testDeps(t *testing.T, db *store.DB, log *events.Log, cfg Config) *deps {
 		stopping: t.Context()}
 }
 
+// spawnInstance starts instance id's actor in a system of its own, and returns how to ask it a command: the
+// actor's reply, or the error of a request that timed out.
+func spawnInstance(t *testing.T, id string, d *deps) (ask func(cmd any) reply) {
+	t.Helper()
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(cmd any) reply {
+		res, err := system.Root.RequestFuture(pid, cmd, d.cfg.RequestTimeout).Result()
+		if err != nil {
+			return reply{err: err}
+		}
+		return res.(reply)
+	}
+}
+
 // An append that loses a race (another writer appended to the instance's stream) is never an overwrite: the
 // actor crashes, is restarted by its supervisor, rebuilds its state from the log, and serves the next request.
 func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
@@ -43,20 +62,7 @@ func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.RequestTimeout = 2 * time.Second
-	d := testDeps(t, db, log, cfg)
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ask := func(cmd any) reply {
-		res, err := system.Root.RequestFuture(pid, cmd, cfg.RequestTimeout).Result()
-		if err != nil {
-			return reply{err: err}
-		}
-		return res.(reply)
-	}
+	ask := spawnInstance(t, id, testDeps(t, db, log, cfg))
 	if r := ask(listQueue{}); r.err != nil || len(r.value.([]*eventsv1.Event)) != 0 {
 		t.Fatalf("empty queue: %+v", r)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -23,20 +21,7 @@ func TestRevokeOfAWaitingMessageCancelsIt(t *testing.T) {
 	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
 		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
 	cfg := DefaultConfig()
-	d := testDeps(t, db, log, cfg)
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ask := func(cmd any) reply {
-		res, err := system.Root.RequestFuture(pid, cmd, cfg.RequestTimeout).Result()
-		if err != nil {
-			return reply{err: err}
-		}
-		return res.(reply)
-	}
+	ask := spawnInstance(t, id, testDeps(t, db, log, cfg))
 	revoke := func(chat, messageID string, mine bool) *messagesv1.Outbound {
 		return &messagesv1.Outbound{Phone: chat, Content: &messagesv1.Content{Kind: &messagesv1.Content_Revoke{Revoke: &messagesv1.Revoke{
 			Target: &messagesv1.MessageRef{MessageId: messageID, FromMe: mine}}}}}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -81,27 +79,22 @@ func TestQueueHandsTheClientWholeMessagesInOrder(t *testing.T) {
 	cfg.SendDelayMin, cfg.SendDelayMax = 0, 0
 	d := testDeps(t, db, log, cfg)
 	d.sessions = fakeSessions{conn}
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ask := spawnInstance(t, id, d)
 
 	phones := []string{"5511999990001", "5511988887777", "120363000000000001-group"}
 	var queued []Queued
 	for i, phone := range phones {
 		m := text(phone, fmt.Sprint("message ", i))
 		m.ReplyTo, m.DelayTypingS = "3EB0QUOTED", 2
-		res, err := system.Root.RequestFuture(pid, enqueue{msg: m}, cfg.RequestTimeout).Result()
-		if err != nil || res.(reply).err != nil {
-			t.Fatalf("enqueue: %v %+v", err, res)
+		r := ask(enqueue{msg: m})
+		if r.err != nil {
+			t.Fatalf("enqueue: %v", r.err)
 		}
-		queued = append(queued, res.(reply).value.(Queued))
+		queued = append(queued, r.value.(Queued))
 	}
 	eventstest.WaitFor(t, 10*time.Second, "the queue is worked through", func() bool {
-		r, _ := system.Root.RequestFuture(pid, listQueue{}, cfg.RequestTimeout).Result()
-		return r != nil && len(r.(reply).value.([]*eventsv1.Event)) == 0
+		r := ask(listQueue{})
+		return r.err == nil && len(r.value.([]*eventsv1.Event)) == 0
 	})
 
 	sent := conn.sentMessages()

@@ -153,14 +153,14 @@ func (s *steps) passed(name string) bool {
 
 // run runs one step as a subtest. A step returns a note (shown when it passes) or an
 // error (the reason it failed). Steps listed in needs must have passed, else the step
-// is skipped with the name of the failed prerequisite.
+// fails too, naming the failed prerequisite (the suite is failing already; a skip would hide the step).
 func (s *steps) run(name string, needs []string, fn func(ctx context.Context) (string, error)) {
 	s.t.Run(name, func(t *testing.T) {
 		for _, n := range needs {
 			if !s.passed(n) {
 				reason := "prerequisite step " + n + " did not pass"
-				s.add(row{name: name, status: "SKIP", reason: reason})
-				t.Skip(reason)
+				s.add(row{name: name, status: "FAIL", reason: reason})
+				t.Fatal(reason)
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
