@@ -87,6 +87,9 @@ type engine struct {
 	states        []ChatState                  // chat states seen, oldest first, bounded
 	receipts      []Receipt                    // receipts seen, oldest first, bounded
 	presences     []Presence                   // presence updates seen, oldest first, bounded
+	// groupNotices counts the group notifications queued for the phone that its
+	// client has not handled yet (see send).
+	groupNotices int
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -223,7 +226,47 @@ func (e *engine) handleEvent(evt any) {
 		e.recordReceipt(v)
 	case *events.Presence:
 		e.recordPresence(v)
+	case *events.GroupInfo, *events.JoinedGroup:
+		e.setState(func() { e.groupNotices = max(0, e.groupNotices-1) })
 	}
+}
+
+// groupNoticeQueued tells the phone a group notification is on its way to its client.
+func (e *engine) groupNoticeQueued() {
+	e.setState(func() { e.groupNotices++ })
+}
+
+// groupNoticeWait bounds how long a phone's send to a group waits for the group
+// notifications queued for it (one its client cannot parse yields no event).
+const groupNoticeWait = 2 * time.Second
+
+// send sends msg from the phone. A send to a group first lets the client handle
+// the group notifications already queued for it: whatsmeow updates its cached member
+// list in place while handling one, unlocked against a send reading that list (a
+// data race in whatsmeow, not something WhatsApp does), and a person's phone shows
+// the change before they write anyway.
+func (e *engine) send(ctx context.Context, chat types.JID, msg *waE2E.Message) (whatsmeow.SendResponse, error) {
+	if chat.Server == types.GroupServer {
+		deadline := time.NewTimer(groupNoticeWait)
+		defer deadline.Stop()
+	wait:
+		for {
+			e.mu.Lock()
+			pending, changed := e.groupNotices, e.changed
+			e.mu.Unlock()
+			if pending == 0 {
+				break
+			}
+			select {
+			case <-changed:
+			case <-deadline.C:
+				break wait
+			case <-ctx.Done():
+				return whatsmeow.SendResponse{}, ctx.Err()
+			}
+		}
+	}
+	return e.cli.SendMessage(ctx, chat, msg)
 }
 
 // maxSeen bounds the chat states, receipts and presence updates a phone remembers
@@ -405,7 +448,7 @@ func (a *Account) SendText(ctx context.Context, to, text, replyTo string) (strin
 			ContextInfo: e.quote(chat, replyTo),
 		}}
 	}
-	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.send(ctx, chat, msg)
 	if err != nil {
 		return "", fmt.Errorf("send text to %s: %w", chat, err)
 	}
@@ -430,7 +473,7 @@ func (a *Account) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 	if err != nil {
 		return "", fmt.Errorf("send message: %w", err)
 	}
-	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.send(ctx, chat, msg)
 	if err != nil {
 		return "", fmt.Errorf("send message to %s: %w", chat, err)
 	}

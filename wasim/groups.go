@@ -515,6 +515,8 @@ func (s *Simulator) notifyGroupLocked(g *group, actor *Account, change waBinary.
 		for _, d := range a.devices {
 			if err := s.deliverLocked(d, node); err != nil {
 				s.log.Error("cannot queue group notification", "group", g.jid, "device", d.jid, "err", err)
+			} else if d.jid.Device == 0 && a.engine != nil {
+				a.engine.groupNoticeQueued()
 			}
 		}
 	}

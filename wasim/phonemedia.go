@@ -100,7 +100,7 @@ func (a *Account) SendMedia(ctx context.Context, to string, m Media) (string, er
 	if m.ViewOnce {
 		msg = &waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: msg}}
 	}
-	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.send(ctx, chat, msg)
 	if err != nil {
 		return "", fmt.Errorf("send %s to %s: %w", m.Kind, chat, err)
 	}

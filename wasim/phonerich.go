@@ -240,7 +240,7 @@ func (a *Account) VotePoll(ctx context.Context, chat, pollID string, options ...
 	if err != nil {
 		return "", fmt.Errorf("vote on %s: %w", pollID, err)
 	}
-	resp, err := e.cli.SendMessage(ctx, poll.chat, vote)
+	resp, err := e.send(ctx, poll.chat, vote)
 	if err != nil {
 		return "", fmt.Errorf("vote on %s: %w", pollID, err)
 	}
