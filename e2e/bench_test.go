@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -38,7 +39,41 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
 	for i := range ins {
 		ins[i] = createInstance(b, srv, fmt.Sprint("bench-", i), nil)
 	}
-	body := `{"phone":"5511999990001","message":"Olá! Seu pedido #12345 foi enviado e chega amanhã."}`
+	paths := make([]string, len(ins))
+	for i, in := range ins {
+		paths[i] = srv.base + in.path("send-text")
+	}
+	load := hammer(paths, benchTextBody, clients, d)
+	if load.failures > 0 {
+		b.Fatalf("%d requests failed", load.failures)
+	}
+	load.report(b, "")
+}
+
+// benchTextBody is the send-text body every intake benchmark posts, to the server and to the bare handler alike.
+const benchTextBody = `{"phone":"5511999990001","message":"Olá! Seu pedido #12345 foi enviado e chega amanhã."}`
+
+// loadResult is what a load run measured: the latency of every accepted request, sorted, over d.
+type loadResult struct {
+	latencies []time.Duration
+	failures  int64
+	d         time.Duration
+}
+
+func (r loadResult) perSecond() float64 { return float64(len(r.latencies)) / r.d.Seconds() }
+func (r loadResult) p50() float64       { return ms(percentile(r.latencies, 0.50)) }
+func (r loadResult) p99() float64       { return ms(percentile(r.latencies, 0.99)) }
+
+// report reports accepted/s, p50-ms and p99-ms, their units prefixed with prefix.
+func (r loadResult) report(b *testing.B, prefix string) {
+	b.ReportMetric(r.perSecond(), prefix+"accepted/s")
+	b.ReportMetric(r.p50(), prefix+"p50-ms")
+	b.ReportMetric(r.p99(), prefix+"p99-ms")
+}
+
+// hammer posts body for d from clients goroutines, each with its own keep-alive connection, going round urls.
+// A request counts as accepted when it is answered 200.
+func hammer(urls []string, body string, clients int, d time.Duration) loadResult {
 	var mu sync.Mutex
 	var latencies []time.Duration
 	var failures atomic.Int64
@@ -47,17 +82,19 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
 	for c := range clients {
 		wg.Go(func() {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
 			var mine []time.Duration
 			for i := 0; time.Now().Before(deadline); i++ {
-				in := ins[(c+i)%len(ins)]
 				start := time.Now()
-				res, err := client.Post(srv.base+in.path("send-text"), "application/json", strings.NewReader(body))
+				res, err := client.Post(urls[(c+i)%len(urls)], "application/json", strings.NewReader(body))
 				if err != nil || res.StatusCode != http.StatusOK {
 					failures.Add(1)
 				} else {
 					mine = append(mine, time.Since(start))
 				}
 				if res != nil {
+					// Drained, so that the connection is reused.
+					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 				}
 			}
@@ -67,18 +104,13 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
 		})
 	}
 	wg.Wait()
-	if n := failures.Load(); n > 0 {
-		b.Fatalf("%d requests failed", n)
-	}
 	slices.Sort(latencies)
-	b.ReportMetric(float64(len(latencies))/d.Seconds(), "accepted/s")
-	b.ReportMetric(ms(percentile(latencies, 0.50)), "p50-ms")
-	b.ReportMetric(ms(percentile(latencies, 0.99)), "p99-ms")
+	return loadResult{latencies: latencies, failures: failures.Load(), d: d}
 }
-
 // BenchmarkEndToEnd: messages per second from the API to the contacts' phones and back as RECEIVED status
-// webhooks, with every instance sending to its own contact at once, pacing 0. It also reports the server's
-// resident memory per connected, idle instance (measured before the sending starts).
+// webhooks, with every instance sending to its own contact at once, pacing 0, and the server's CPU time per
+// delivered message over the same span. It also reports the server's resident memory per connected, idle
+// instance (measured before the sending starts; BenchmarkIdleInstances measures it at scale).
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, instances := range []int{10, 100} {
 		b.Run(fmt.Sprintf("instances=%d", instances), func(b *testing.B) {
@@ -121,6 +153,7 @@ func benchEndToEnd(b *testing.B, instances, perInstance int) {
 	wg.Wait()
 	idle := rssKiB(b, srv)
 
+	cpuBefore := cpuTime(b, srv)
 	start := time.Now()
 	var sendWG sync.WaitGroup
 	for _, p := range pairs {
@@ -145,16 +178,15 @@ func benchEndToEnd(b *testing.B, instances, perInstance int) {
 		return nil
 	})
 	elapsed := time.Since(start)
+	cpu := cpuTime(b, srv) - cpuBefore
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(ms(cpu)/float64(total), "cpu-ms/msg")
 	b.ReportMetric(float64(idle-baseline)/float64(instances), "KiB-RSS/instance")
 }
 
 // rssKiB reads the server process's resident set size.
 func rssKiB(b testing.TB, s *server) int64 {
-	s.mu.Lock()
-	pid := s.cmd.Process.Pid
-	s.mu.Unlock()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid()))
 	if err != nil {
 		b.Fatalf("read RSS: %v", err)
 	}
@@ -169,6 +201,48 @@ func rssKiB(b testing.TB, s *server) int64 {
 	}
 	b.Fatal("no VmRSS in /proc status")
 	return 0
+}
+
+// clockTicksPerSecond is the unit of the CPU times in /proc/<pid>/stat: sysconf(_SC_CLK_TCK), which is 100 on
+// every Linux architecture Go supports (the kernel's USER_HZ, fixed by its ABI).
+const clockTicksPerSecond = 100
+
+// cpuTime reads the CPU time (user and system) the server process has used so far, from /proc/<pid>/stat.
+func cpuTime(b testing.TB, s *server) time.Duration {
+	return processCPU(b, s.pid())
+}
+
+func processCPU(b testing.TB, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatalf("read CPU time: %v", err)
+	}
+	// The command name, in parentheses, may hold spaces and parentheses: the fields are counted after the last ")".
+	end := strings.LastIndexByte(string(raw), ')')
+	if end < 0 {
+		b.Fatalf("no command name in /proc/%d/stat: %q", pid, raw)
+	}
+	// The fields after it start at field 3 (state); utime and stime are fields 14 and 15.
+	fields := strings.Fields(string(raw[end+1:]))
+	if len(fields) < 13 {
+		b.Fatalf("short /proc/%d/stat: %q", pid, raw)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("parse /proc/%d/stat field %q: %v", pid, f, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicksPerSecond
+}
+
+// pid is the running server process's id.
+func (s *server) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
