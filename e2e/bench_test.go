@@ -43,15 +43,12 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
 	for i, in := range ins {
 		paths[i] = srv.base + in.path("send-text")
 	}
-	load := hammer(paths, benchTextBody, clients, d)
+	load := hammer(paths, textBody("5511999990001"), clients, d)
 	if load.failures > 0 {
 		b.Fatalf("%d requests failed", load.failures)
 	}
 	load.report(b, "")
 }
-
-// benchTextBody is the send-text body every intake benchmark posts, to the server and to the bare handler alike.
-const benchTextBody = `{"phone":"5511999990001","message":"Olá! Seu pedido #12345 foi enviado e chega amanhã."}`
 
 // loadResult is what a load run measured: the latency of every accepted request, sorted, over d.
 type loadResult struct {
@@ -107,6 +104,7 @@ func hammer(urls []string, body string, clients int, d time.Duration) loadResult
 	slices.Sort(latencies)
 	return loadResult{latencies: latencies, failures: failures.Load(), d: d}
 }
+
 // BenchmarkEndToEnd: messages per second from the API to the contacts' phones and back as RECEIVED status
 // webhooks, with every instance sending to its own contact at once, pacing 0, and the server's CPU time per
 // delivered message over the same span. It also reports the server's resident memory per connected, idle

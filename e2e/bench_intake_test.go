@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkLinkedIntake: send-text on one linked instance, 32 concurrent clients, pacing 0, durable commits, for
+// 5 s, against the two ceilings measured in the same run (see bench_ceiling_test.go):
+//
+//   - intake: accepted/s, p50-ms and p99-ms of the server and of the bare handler (ceiling-…), and the ratios
+//     accepted/ceiling and p99/ceiling-p99;
+//   - sending: the texts the contact's phone received during the load (delivered/s), the bare whatsmeow client's
+//     back-to-back sends/s to a contact of its own (ceiling-sends/s), their ratio delivered/ceiling, the backlog
+//     left when the load stopped (backlog-msgs) and the rate at which it drained (drain-msgs/s, until the
+//     contact had every accepted text, or over drainLimit when it had not by then).
+func BenchmarkLinkedIntake(b *testing.B) {
+	for range b.N {
+		benchLinkedIntake(b, 32, 5*time.Second)
+	}
+}
+
+// drainLimit bounds the wait for the backlog: a slow drain is measured over this long instead of to its end.
+const drainLimit = 3 * time.Minute
+
+func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
+	sim := startSimulator(b)
+	business := addAccount(b, sim, "5511970000001", "Business")
+	contact := addAccount(b, sim, "5511970000002", "Contact")
+	bareBusiness := addAccount(b, sim, "5511970000003", "Bare business")
+	bareContact := addAccount(b, sim, "5511970000004", "Bare contact")
+	body := textBody(contact.Phone())
+
+	// The ceilings first, each alone on the machine, as the server will be.
+	ceiling := handlerCeiling(b, body, clients, d)
+	ceilingSends := senderCeiling(b, sim, bareBusiness, bareContact, d)
+
+	hooks := newReceiver(b)
+	srv := startServer(b, sim)
+	in := createInstance(b, srv, "intake", hooks)
+	link(b, in, business)
+	received := func() int { return len(contact.Messages("")) }
+	before := received()
+	load := hammer([]string{srv.base + in.path("send-text")}, body, clients, d)
+	loadEnd := received()
+	if load.failures > 0 {
+		b.Fatalf("%d requests failed", load.failures)
+	}
+	accepted := len(load.latencies)
+	delivered := loadEnd - before
+
+	drainStart := time.Now()
+	for received()-before < accepted && time.Since(drainStart) < drainLimit {
+		time.Sleep(100 * time.Millisecond)
+	}
+	drainEnd := received()
+	drainTime := time.Since(drainStart)
+	if left := accepted - (drainEnd - before); left > 0 {
+		b.Logf("%d of %d accepted texts still queued after %s: the drain rate is measured over that time", left, accepted, drainLimit)
+	}
+	if drainEnd-before > accepted {
+		b.Fatalf("the contact received %d texts, %d accepted", drainEnd-before, accepted)
+	}
+	srv.stop()
+
+	load.report(b, "")
+	ceiling.report(b, "ceiling-")
+	b.ReportMetric(load.perSecond()/ceiling.perSecond(), "accepted/ceiling")
+	b.ReportMetric(load.p99()/ceiling.p99(), "p99/ceiling-p99")
+	deliveredPerSecond := float64(delivered) / d.Seconds()
+	b.ReportMetric(deliveredPerSecond, "delivered/s")
+	b.ReportMetric(ceilingSends, "ceiling-sends/s")
+	b.ReportMetric(deliveredPerSecond/ceilingSends, "delivered/ceiling")
+	b.ReportMetric(float64(accepted-delivered), "backlog-msgs")
+	b.ReportMetric(float64(drainEnd-loadEnd)/drainTime.Seconds(), "drain-msgs/s")
+}
