@@ -125,30 +125,7 @@ func benchEndToEnd(b *testing.B, instances, perInstance int) {
 	srv := startServer(b, sim)
 	baseline := rssKiB(b, srv)
 
-	type pair struct {
-		in      instance
-		contact *wasim.Account
-	}
-	pairs := make([]pair, instances)
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				phone := fmt.Sprintf("55119%08d", 2*i)
-				business := addAccount(b, sim, phone, "Business "+strconv.Itoa(i))
-				contact := addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i+1), "Contact "+strconv.Itoa(i))
-				in := createInstance(b, srv, "e2e-"+strconv.Itoa(i), hooks)
-				link(b, in, business)
-				pairs[i] = pair{in: in, contact: contact}
-			}
-		})
-	}
-	for i := range instances {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	pairs := linkInstances(b, sim, srv, instances, hooks, true)
 	idle := rssKiB(b, srv)
 
 	cpuBefore := cpuTime(b, srv)
@@ -180,6 +157,39 @@ func benchEndToEnd(b *testing.B, instances, perInstance int) {
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(ms(cpu)/float64(total), "cpu-ms/msg")
 	b.ReportMetric(float64(idle-baseline)/float64(instances), "KiB-RSS/instance")
+}
+
+// linked is an instance linked to its own phone, and the contact it sends to (nil when it has none).
+type linked struct {
+	in      instance
+	contact *wasim.Account
+}
+
+// linkInstances creates n instances, each with its webhooks going to hooks (when not nil), and links each to a
+// phone of its own, 8 at a time; with contacts, each also gets a contact account to send to.
+func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks *receiver, contacts bool) []linked {
+	b.Helper()
+	pairs := make([]linked, n)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				business := addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i), "Business "+strconv.Itoa(i))
+				if contacts {
+					pairs[i].contact = addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i+1), "Contact "+strconv.Itoa(i))
+				}
+				pairs[i].in = createInstance(b, srv, "bench-"+strconv.Itoa(i), hooks)
+				link(b, pairs[i].in, business)
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return pairs
 }
 
 // rssKiB reads the server process's resident set size.
