@@ -261,7 +261,7 @@ func (c *ceilingProcess) expect(b *testing.B, key string, timeout time.Duration)
 	case line, ok := <-c.lines:
 		if !ok {
 			<-c.exited
-			b.Fatalf("the ceiling ended before saying %s: %s", key, c.cmd.ProcessState)
+			b.Fatalf("the ceiling ended before saying %s: %s\n%s", key, c.cmd.ProcessState, c.logTail())
 		}
 		value, found := strings.CutPrefix(line, key+"=")
 		if !found {
@@ -269,7 +269,7 @@ func (c *ceilingProcess) expect(b *testing.B, key string, timeout time.Duration)
 		}
 		return value
 	case <-time.After(timeout):
-		b.Fatalf("the ceiling did not say %s within %s", key, timeout)
+		b.Fatalf("the ceiling did not say %s within %s:\n%s", key, timeout, c.logTail())
 	}
 	return ""
 }
