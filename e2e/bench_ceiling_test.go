@@ -331,14 +331,15 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 		}
 		return fmt.Errorf("devices %+v", phone.DeviceInfos())
 	})
-	before := len(contact.Messages(""))
+	inbox := &inboxCounter{phone: contact}
+	before := inbox.count()
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		b.Fatalf("start the bare client: %v", err)
 	}
 	seconds := c.expectFloat(b, "seconds", d+time.Minute)
 	sent := int(c.expectFloat(b, "sent", time.Minute))
 	eventually(b, 2*time.Minute, "the contact receives every text the bare client sent", func() error {
-		if n := len(contact.Messages("")) - before; n < sent {
+		if n := inbox.count() - before; n < sent {
 			return fmt.Errorf("%d of %d", n, sent)
 		}
 		return nil
