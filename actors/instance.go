@@ -344,7 +344,9 @@ func (a *instance) append(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) erro
 		a.armSnapshot()
 	}
 	a.sinceSnapshot += len(stored)
-	if a.sinceSnapshot >= a.deps.cfg.SnapshotEvery && !a.st.deleted {
+	// A snapshot costs as much as the queue is long: taking one at most every len(queue) events keeps its cost
+	// per event constant however long the queue grows (and replay after a crash no longer than the snapshot).
+	if a.sinceSnapshot >= max(a.deps.cfg.SnapshotEvery, len(a.st.queue)) && !a.st.deleted {
 		a.saveSnapshot()
 	}
 	return nil
@@ -410,6 +412,10 @@ func (a *instance) appendDone(seq int64, err error) {
 	}
 	// The storage may still be failing: do not hammer it with the head of the queue.
 	a.retryLater()
+	if len(a.pending) > 0 && !a.flushPosted {
+		a.flushPosted = true
+		a.system.Root.Send(a.self, flushEnqueues{})
+	}
 }
 
 // armSnapshot makes sure a snapshot follows within SnapshotAfter of the first event it does not cover, so that
@@ -425,9 +431,6 @@ func (a *instance) armSnapshot() {
 // saveSnapshot writes the state as of now off the actor: the events it covers may not be durable yet, and
 // the log refuses the snapshot if they never become so.
 func (a *instance) saveSnapshot() {
-	if len(a.st.queue) == 0 && a.st.seq == 0 {
-		return
-	}
 	snap, seq, lastID, log := a.st.snapshot(), a.st.seq, a.st.lastEventID, a.log
 	a.sinceSnapshot = 0
 	if a.snapshotTimer != nil {

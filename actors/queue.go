@@ -82,6 +82,11 @@ func newZaapID() string {
 // flush makes pending messages durable: their MessageQueued events and their content in the vault, in one
 // transaction, before each requester hears "queued".
 func (a *instance) flush(ctx actor.Context) {
+	if a.storageErr != nil {
+		// The state is being reloaded after a failed append: the messages wait for it (see appendDone).
+		a.flushPosted = false
+		return
+	}
 	batch := a.pending[:min(len(a.pending), maxEnqueueBatch)]
 	a.pending = a.pending[len(batch):]
 	a.flushPosted = len(a.pending) > 0
