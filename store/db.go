@@ -32,14 +32,14 @@ type Querier interface {
 
 // DB is the open database. It is safe for concurrent use. Close it when done: that stops its checkpoint loop.
 type DB struct {
-	sql   *sql.DB
+	sql *sql.DB
 	// replay is a second pool on the same file whose commits are not synced (see Replayable).
 	replay *sql.DB
-	cfg   Config
-	path  string
-	dsn   string
-	vault *Vault
-	log   *slog.Logger
+	cfg    Config
+	path   string
+	dsn    string
+	vault  *Vault
+	log    *slog.Logger
 
 	stop      chan struct{}
 	loopDone  chan struct{}
