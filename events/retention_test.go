@@ -67,7 +67,7 @@ func TestCompactLogBehindSnapshotsAndRetention(t *testing.T) {
 	// covered: 1200 old events (several chunks), a snapshot at 1100, 5 young events after.
 	appendAt(t, l, "covered", old, 1200)
 	appendAt(t, l, "covered", young, 5)
-	if err := l.SaveSnapshot(ctx, "covered", 1100, []byte("state")); err != nil {
+	if err := l.SaveSnapshot(ctx, "covered", 1100, idAt(t, l, "covered", 1100), []byte("state")); err != nil {
 		t.Fatal(err)
 	}
 	var before []*eventsv1.Event
@@ -78,12 +78,12 @@ func TestCompactLogBehindSnapshotsAndRetention(t *testing.T) {
 	appendAt(t, l, "uncovered", old, 5)
 	// all: old events, snapshot at the last one.
 	appendAt(t, l, "all", old, 5)
-	if err := l.SaveSnapshot(ctx, "all", 5, []byte("state")); err != nil {
+	if err := l.SaveSnapshot(ctx, "all", 5, idAt(t, l, "all", 5), []byte("state")); err != nil {
 		t.Fatal(err)
 	}
 	// young: covered, but within the retention.
 	appendAt(t, l, "young", young, 5)
-	if err := l.SaveSnapshot(ctx, "young", 5, []byte("state")); err != nil {
+	if err := l.SaveSnapshot(ctx, "young", 5, idAt(t, l, "young", 5), []byte("state")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,7 +169,7 @@ func TestSweeperEnforcesRetention(t *testing.T) {
 	db := eventstest.OpenDB(t, "")
 	l := eventstest.OpenLog(t, db, events.Config{Retention: events.MinRetention})
 	appendAt(t, l, "inst", time.Now().Add(-time.Hour), 10)
-	if err := l.SaveSnapshot(ctx, "inst", 10, []byte("state")); err != nil {
+	if err := l.SaveSnapshot(ctx, "inst", 10, idAt(t, l, "inst", 10), []byte("state")); err != nil {
 		t.Fatal(err)
 	}
 	consume(t, l, events.ConsumerOptions{Group: "g"}, func(context.Context, *sql.Tx, *eventsv1.Event) error { return nil })
@@ -198,4 +198,19 @@ func TestRetentionConfig(t *testing.T) {
 			t.Errorf("SweepInterval(%v) = %v, want %v", r, got, want)
 		}
 	}
+}
+
+// idAt is the ID of the instance's event at seq, which a snapshot ending there names.
+func idAt(t *testing.T, l *events.Log, instanceID string, seq int64) string {
+	t.Helper()
+	var id string
+	if err := l.Load(context.Background(), instanceID, seq-1, func(ev *eventsv1.Event) error {
+		if ev.GetSeq() == seq {
+			id = ev.GetId()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
