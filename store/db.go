@@ -86,12 +86,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	}
 	path := filepath.Join(cfg.Dir, DatabaseFile)
 	dsn := DSN(path, cfg)
-	sdb := openPool(dsn, cfg.MaxOpenConns)
+	gate := newWriteGate(cfg.BusyTimeout)
+	sdb := openPool(dsn, cfg.MaxOpenConns, gate)
 	relaxed := cfg
 	relaxed.Synchronous = "NORMAL"
 	db := &DB{
 		sql:      sdb,
-		replay:   openPool(DSN(path, relaxed), replayConns),
+		replay:   openPool(DSN(path, relaxed), replayConns, gate),
 		cfg:      cfg,
 		path:     path,
 		dsn:      dsn,
@@ -115,9 +116,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 const replayConns = 4
 
 // openPool opens a connection pool on dsn whose connections keep their prepared statements (see
-// cachingConnector).
-func openPool(dsn string, conns int) *sql.DB {
-	p := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: dsn})
+// cachingConnector), and whose write transactions queue at gate.
+func openPool(dsn string, conns int, gate *writeGate) *sql.DB {
+	p := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: dsn, gate: gate})
 	p.SetMaxOpenConns(conns)
 	// Keep connections: each carries its pragmas, page cache and prepared statements, and reopening costs a
 	// file open and parse.

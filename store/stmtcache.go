@@ -23,8 +23,9 @@ const stmtCacheSize = 256
 // ("checked out" until database/sql closes it) instead of a new one. Nothing here depends on SQLite: any
 // database/sql driver can be wrapped.
 type cachingConnector struct {
-	drv driver.Driver
-	dsn string
+	drv  driver.Driver
+	dsn  string
+	gate *writeGate // shared by every pool on the file
 }
 
 func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
@@ -32,7 +33,9 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn, stmtCacheSize), nil
+	cc := newCachingConn(conn, stmtCacheSize)
+	cc.gate = c.gate
+	return cc, nil
 }
 
 func (c cachingConnector) Driver() driver.Driver { return c.drv }
@@ -43,6 +46,7 @@ func (c cachingConnector) Driver() driver.Driver { return c.drv }
 type cachingConn struct {
 	inner driver.Conn
 	max   int
+	gate  *writeGate
 
 	mu    sync.Mutex
 	stmts map[string]*list.Element // of *cachedStmt, most recently used at the front
@@ -171,10 +175,12 @@ func (c *cachingConn) Begin() (driver.Tx, error) {
 }
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if b, ok := c.inner.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
-	}
-	return c.inner.Begin() //nolint:staticcheck // the driver has nothing better
+	return c.gate.begin(ctx, opts, func() (driver.Tx, error) {
+		if b, ok := c.inner.(driver.ConnBeginTx); ok {
+			return b.BeginTx(ctx, opts)
+		}
+		return c.inner.Begin() //nolint:staticcheck // the driver has nothing better
+	})
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error {
