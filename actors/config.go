@@ -22,6 +22,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// SnapshotEvery is how many events an instance appends between snapshots of its state.
 	SnapshotEvery int
+	// SnapshotAfter bounds how long an event goes uncovered by a snapshot: the log is compacted only behind
+	// snapshots, so this is how late a quiet instance's old events can be compacted after their retention.
+	SnapshotAfter time.Duration
 }
 
 // DefaultConfig is PlugZapi's documented behaviour.
@@ -34,6 +37,7 @@ func DefaultConfig() Config {
 		FileSendTimeout:           3 * time.Minute,
 		RequestTimeout:            30 * time.Second,
 		SnapshotEvery:             500,
+		SnapshotAfter:             time.Hour,
 	}
 }
 
@@ -48,6 +52,8 @@ func (c Config) Validate() error {
 		return errors.New("timeouts must be positive")
 	case c.SnapshotEvery < 1:
 		return errors.New("snapshot interval must be at least 1 event")
+	case c.SnapshotAfter <= 0:
+		return errors.New("the longest time between snapshots must be positive")
 	}
 	return nil
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
-// handleWhatsApp turns what the WhatsApp client reports into the instance's events. An error means the event is
-// not stored; for messages and receipts WhatsApp then delivers it again.
-func (a *instance) handleWhatsApp(e whatsapp.Event) error {
+// handleWhatsApp turns what the WhatsApp client reports into the instance's events, and calls done once they
+// are durable. An error means the event is not stored; for messages and receipts WhatsApp then delivers it again.
+func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 	switch e := e.(type) {
 	case whatsapp.QRCode:
 		a.qr = e
@@ -21,58 +21,64 @@ func (a *instance) handleWhatsApp(e whatsapp.Event) error {
 			a.system.Root.Send(w, reply{value: e.Code})
 		}
 		a.qrWaiters = nil
-		return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_QrCodeIssued{
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_QrCodeIssued{
 			QrCodeIssued: &eventsv1.QRCodeIssued{ExpiresMs: e.Expires.UnixMilli()}}})
 	case whatsapp.PairingEnded:
 		a.endLinking(errString(e.Reason))
+		done(nil)
 	case whatsapp.Paired:
 		a.linking = false
 		a.qr = whatsapp.QRCode{}
-		return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Paired{Paired: &eventsv1.Paired{
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_Paired{Paired: &eventsv1.Paired{
 			Jid: e.JID, Platform: e.Platform, BusinessName: e.BusinessName}}})
 	case whatsapp.Connected:
 		a.linking = false
 		a.sendErrors = 0
 		a.nextSendAt = time.Time{}
-		if !a.st.connected {
-			if err := a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Connected{
-				Connected: &eventsv1.Connected{Phone: e.Phone}}}); err != nil {
-				return err
-			}
+		if a.st.connected {
+			done(nil)
+		} else {
+			a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_Connected{
+				Connected: &eventsv1.Connected{Phone: e.Phone}}})
 		}
 		a.trySend()
 	case whatsapp.Disconnected:
-		if a.st.connected {
-			return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
-				Disconnected: &eventsv1.Disconnected{Reason: e.Reason}}})
+		if !a.st.connected {
+			done(nil)
+			return
 		}
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
+			Disconnected: &eventsv1.Disconnected{Reason: e.Reason}}})
 	case whatsapp.LoggedOut:
 		a.closeConn()
-		return a.recordLoggedOut(e.Reason, false)
+		a.recordLoggedOut(e.Reason, false, done)
 	case whatsapp.MessageReceived:
-		return a.received(e.Message)
+		a.received(e.Message, done)
 	case whatsapp.ReceiptReceived:
-		return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: e.Receipt}})
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: e.Receipt}})
 	case whatsapp.ChatPresence:
-		return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: e.Presence}})
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: e.Presence}})
+	default:
+		done(nil)
 	}
-	return nil
 }
 
 // received records an incoming message: its event, and its private part in the vault until its webhooks are
 // done. A message WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored
-// twice.
-func (a *instance) received(m *messagesv1.Inbound) error {
+// twice; it is acknowledged once the first copy is durable.
+func (a *instance) received(m *messagesv1.Inbound, done func(error)) {
 	if a.st.received(events.InboundID(m)) {
-		return nil
+		a.then(done)
+		return
 	}
 	key := events.InboundVaultKey(a.id, events.InboundID(m))
 	public, record, err := events.Seal(m)
 	if err != nil {
-		return err
+		done(err)
+		return
 	}
 	public.VaultKey, public.Size = key, int64(len(record))
-	return a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, record) },
+	a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, record) }, done,
 		&eventsv1.Event{Payload: &eventsv1.Event_MessageReceived{MessageReceived: public}})
 }
 

@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -27,12 +26,17 @@ import (
 // caller knows), in one transaction with the caller's own changes (inTx), and read back for recovery.
 type EventLog interface {
 	Append(ctx context.Context, instanceID string, expectedSeq int64, events []*eventsv1.Event, inTx func(*sql.Tx) error) ([]*eventsv1.Event, error)
+	// AppendAsync numbers and returns the events at once and reports their commit to done later; appends queued
+	// one after another commit in that order.
+	AppendAsync(instanceID string, expectedSeq int64, events []*eventsv1.Event, inTx func(*sql.Tx) error, done func(error)) ([]*eventsv1.Event, error)
 	Load(ctx context.Context, instanceID string, afterSeq int64, fn func(*eventsv1.Event) error) error
 }
 
 // Snapshots shorten recovery: the state after a seq, so that only later events need replaying.
 type Snapshots interface {
-	SaveSnapshot(ctx context.Context, instanceID string, seq int64, state []byte) error
+	// SaveSnapshot stores the state as of seq, whose event has the ID lastEventID (so that a snapshot of events
+	// that never became durable cannot be taken for one of the events that did).
+	SaveSnapshot(ctx context.Context, instanceID string, seq int64, lastEventID string, state []byte) error
 	LoadSnapshot(ctx context.Context, instanceID string) (snap events.Snapshot, ok bool, err error)
 }
 
@@ -120,8 +124,27 @@ type instance struct {
 	nextSendAt time.Time
 	wakeTimer  *time.Timer
 	sendErrors int
+	// content holds the content of the first messages of the queue, so that sending them reads no vault.
+	content contentCache
+
+	// The state runs ahead of the disk: events are applied when their append is queued and become durable a
+	// little later, while the actor goes on with its mailbox. Whatever the world sees — an answer, a message
+	// handed to WhatsApp, an acknowledgement of a received message — waits for the events behind it (then).
+	appending  int   // appends queued and not yet answered
+	durableSeq int64 // the events up to this seq are committed
+	waiting    []durableWaiter
+	// storageErr is set when an append failed: the state ran ahead of a log that will not catch up. Nothing is
+	// appended until the appends queued behind it have failed too and the state is reloaded from the log.
+	storageErr error
 
 	sinceSnapshot int
+	snapshotTimer *time.Timer
+}
+
+// durableWaiter is something to do once the events up to seq are durable.
+type durableWaiter struct {
+	seq int64
+	fn  func(error)
 }
 
 func newInstance(id string, d *deps) *instance {
@@ -148,6 +171,9 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.stop()
 		a.closeConn()
 		a.stopWake()
+		if a.snapshotTimer != nil {
+			a.snapshotTimer.Stop()
+		}
 
 	case enqueue:
 		a.enqueue(ctx, m.msg)
@@ -156,10 +182,10 @@ func (a *instance) Receive(ctx actor.Context) {
 	case listQueue:
 		ctx.Respond(reply{a.st.queue, nil})
 	case cancelQueued:
-		ctx.Respond(reply{nil, a.cancel(m.zaapID)})
+		a.cancel(m.zaapID, a.answer(ctx))
 	case clearQueue:
-		n, err := a.clear()
-		ctx.Respond(reply{n, err})
+		requester := ctx.Sender()
+		a.clear(func(n int, err error) { a.system.Root.Send(requester, reply{n, err}) })
 	case getStatus:
 		ctx.Respond(reply{a.status(), nil})
 	case getDevice:
@@ -169,32 +195,39 @@ func (a *instance) Receive(ctx actor.Context) {
 	case pairPhone:
 		a.pairPhone(ctx, m.phone)
 	case restart:
-		ctx.Respond(reply{nil, a.restart()})
+		a.restart(a.answer(ctx))
 	case restoreSession:
 		ctx.Respond(reply{nil, a.restoreSession()})
 	case logout:
 		a.logout(ctx)
 	case configureWebhooks:
-		ctx.Respond(reply{nil, a.configureWebhooks(m.urls)})
+		a.configureWebhooks(m.urls, a.answer(ctx))
 	case markRead:
 		a.markRead(ctx, m)
 	case deleteInstance:
-		err := a.delete()
-		ctx.Respond(reply{nil, err})
-		if err == nil {
-			ctx.Stop(ctx.Self())
-		}
+		a.delete(a.answer(ctx))
 
 	case waEvent:
 		// Messages and receipts come with a sender waiting to acknowledge them to WhatsApp; other events do not.
 		// Events of a client that was replaced are answered (so that its handler returns) and forgotten.
-		var err error
-		if m.gen == a.gen {
-			err = a.handleWhatsApp(m.event)
-		}
+		done := func(error) {}
 		if ctx.Sender() != nil {
-			ctx.Respond(reply{nil, err})
+			done = a.answer(ctx)
 		}
+		if m.gen != a.gen {
+			done(nil)
+			return
+		}
+		a.handleWhatsApp(m.event, done)
+	case appended:
+		a.appendDone(m.seq, m.err)
+	case snapshotDue:
+		a.snapshotTimer = nil
+		if a.sinceSnapshot > 0 && !a.st.deleted {
+			a.saveSnapshot()
+		}
+	case contentRead:
+		a.content.readAhead(m, a.st)
 	case sendDone:
 		a.sent(m)
 	case pairPhoneDone:
@@ -219,11 +252,39 @@ func (a *instance) Receive(ctx actor.Context) {
 	}
 }
 
+// answer returns what answers the request in hand, later and from anywhere in the actor.
+func (a *instance) answer(ctx actor.Context) func(error) {
+	requester, root := ctx.Sender(), a.system.Root
+	return func(err error) { root.Send(requester, reply{nil, err}) }
+}
+
 // recover rebuilds the state from the latest snapshot and the events after it, then resumes: a linked instance
 // reconnects, and its queue goes out once it is connected.
 func (a *instance) recover() error {
+	if err := a.load(); err != nil {
+		return err
+	}
+	if a.st.deleted {
+		return nil
+	}
+	if a.st.connected {
+		// The events say connected, but this is a new process: the connection is gone until it is made again.
+		if err := a.append(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
+			Disconnected: &eventsv1.Disconnected{Reason: "server restarted"}}}); err != nil {
+			return err
+		}
+	}
+	if a.st.deviceJID != "" {
+		a.connect()
+	}
+	return nil
+}
+
+// load reads the state from the latest snapshot and the events after it: all of it durable.
+func (a *instance) load() error {
 	ctx := context.Background()
 	a.st = newState()
+	a.sinceSnapshot = 0
 	saved, ok, err := a.deps.snapshots.LoadSnapshot(ctx, a.id)
 	if err != nil {
 		return fmt.Errorf("load snapshot: %w", err)
@@ -247,59 +308,146 @@ func (a *instance) recover() error {
 	if err != nil {
 		return fmt.Errorf("load events after %d: %w", a.st.seq, err)
 	}
-	if a.st.deleted {
-		return nil
-	}
-	if a.st.connected {
-		// The events say connected, but this is a new process: the connection is gone until it is made again.
-		if err := a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
-			Disconnected: &eventsv1.Disconnected{Reason: "server restarted"}}}); err != nil {
-			return err
-		}
-	}
-	if a.st.deviceJID != "" {
-		a.connect()
+	a.durableSeq = a.st.seq
+	a.content.keep(a.st)
+	if a.sinceSnapshot > 0 {
+		a.armSnapshot()
 	}
 	return nil
 }
 
-// persist appends events (their payloads set; the envelope is filled here) in one transaction with inTx, and
-// applies them to the state.
-func (a *instance) persist(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) error {
+// append queues events (their payloads set; the envelope is filled here) for the log, in one transaction with
+// inTx, and applies them to the state at once. It fails, with nothing queued, only while the state is being
+// reloaded after a storage error.
+func (a *instance) append(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) error {
+	if a.storageErr != nil {
+		return fmt.Errorf("instance %s is reloading its state after a storage error: %w", a.id, a.storageErr)
+	}
 	now := time.Now().UnixMilli()
 	for _, e := range evs {
 		e.InstanceId, e.TimeMs = a.id, now
 	}
-	stored, err := a.deps.events.Append(context.Background(), a.id, a.st.seq, evs, inTx)
-	if errors.Is(err, events.ErrConcurrency) {
-		// Someone else appended to this instance's stream: this actor's state is stale. Crashing makes the
-		// supervisor restart it, and a restarted actor rebuilds its state from the log.
-		panic(fmt.Errorf("instance %s: %w", a.id, err))
-	}
+	seq := a.st.seq + int64(len(evs))
+	self, root := a.self, a.system.Root
+	stored, err := a.deps.events.AppendAsync(a.id, a.st.seq, evs, inTx, func(err error) {
+		root.Send(self, appended{seq: seq, err: err})
+	})
 	if err != nil {
+		// The events themselves are wrong: a bug, not the disk.
 		return fmt.Errorf("append events of instance %s: %w", a.id, err)
 	}
+	a.appending++
 	for _, e := range stored {
 		a.st.apply(e)
 	}
+	if a.sinceSnapshot == 0 {
+		a.armSnapshot()
+	}
 	a.sinceSnapshot += len(stored)
-	if a.sinceSnapshot >= a.deps.cfg.SnapshotEvery && !a.st.deleted {
+	// A snapshot costs as much as the queue is long: taking one at most every len(queue) events keeps its cost
+	// per event constant however long the queue grows (and replay after a crash no longer than the snapshot).
+	if a.sinceSnapshot >= max(a.deps.cfg.SnapshotEvery, len(a.st.queue)) && !a.st.deleted {
 		a.saveSnapshot()
 	}
 	return nil
 }
 
-func (a *instance) saveSnapshot() {
-	raw, err := proto.Marshal(a.st.snapshot())
-	if err == nil {
-		err = a.deps.snapshots.SaveSnapshot(context.Background(), a.id, a.st.seq, raw)
-	}
-	if err != nil {
-		// Only recovery time suffers: the events are the truth.
-		a.log.Warn("could not save snapshot", "seq", a.st.seq, "err", err)
+// persist appends events and calls then once they are durable, or with the error that kept them from the log.
+func (a *instance) persist(inTx func(*sql.Tx) error, then func(error), evs ...*eventsv1.Event) {
+	if err := a.append(inTx, evs...); err != nil {
+		then(err)
 		return
 	}
+	a.then(then)
+}
+
+// then calls fn once every event appended so far is durable (at once when they are), or with the error that
+// kept them from the log.
+func (a *instance) then(fn func(error)) {
+	switch {
+	case a.storageErr != nil:
+		fn(a.storageErr)
+	case a.durableSeq >= a.st.seq:
+		fn(nil)
+	default:
+		a.waiting = append(a.waiting, durableWaiter{seq: a.st.seq, fn: fn})
+	}
+}
+
+// appendDone takes the outcome of an append. Appends commit in the order they were queued, and one that fails
+// fails all those queued after it (their expected seq is never reached), so the log is always a prefix of the
+// state: once the failed appends are all answered, the state is reloaded from the log.
+func (a *instance) appendDone(seq int64, err error) {
+	a.appending--
+	if err == nil {
+		a.durableSeq = max(a.durableSeq, seq)
+		ready := 0
+		for ready < len(a.waiting) && a.waiting[ready].seq <= a.durableSeq {
+			ready++
+		}
+		done := a.waiting[:ready]
+		a.waiting = a.waiting[ready:]
+		for _, w := range done {
+			w.fn(nil)
+		}
+		a.trySend()
+		return
+	}
+	if a.storageErr == nil {
+		a.log.Error("an append failed; the instance reloads its state from the log", "seq", seq, "err", err)
+		a.storageErr = err
+		waiting := a.waiting
+		a.waiting = nil
+		for _, w := range waiting {
+			w.fn(err)
+		}
+	}
+	if a.appending > 0 {
+		return
+	}
+	a.storageErr = nil
+	if err := a.load(); err != nil {
+		// Without its state the instance cannot serve; failing makes the supervisor try again.
+		panic(fmt.Errorf("reload instance %s: %w", a.id, err))
+	}
+	// The storage may still be failing: do not hammer it with the head of the queue.
+	a.retryLater()
+	if len(a.pending) > 0 && !a.flushPosted {
+		a.flushPosted = true
+		a.system.Root.Send(a.self, flushEnqueues{})
+	}
+}
+
+// armSnapshot makes sure a snapshot follows within SnapshotAfter of the first event it does not cover, so that
+// the log behind it can be compacted on time even when the instance is quiet.
+func (a *instance) armSnapshot() {
+	if a.snapshotTimer != nil || a.self == nil {
+		return
+	}
+	self, root := a.self, a.system.Root
+	a.snapshotTimer = time.AfterFunc(a.deps.cfg.SnapshotAfter, func() { root.Send(self, snapshotDue{}) })
+}
+
+// saveSnapshot writes the state as of now off the actor: the events it covers may not be durable yet, and
+// the log refuses the snapshot if they never become so.
+func (a *instance) saveSnapshot() {
+	snap, seq, lastID, log := a.st.snapshot(), a.st.seq, a.st.lastEventID, a.log
 	a.sinceSnapshot = 0
+	if a.snapshotTimer != nil {
+		a.snapshotTimer.Stop()
+		a.snapshotTimer = nil
+	}
+	snapshots, id := a.deps.snapshots, a.id
+	a.async(func(ctx context.Context) {
+		raw, err := proto.Marshal(snap)
+		if err == nil {
+			err = snapshots.SaveSnapshot(ctx, id, seq, lastID, raw)
+		}
+		if err != nil {
+			// Only recovery time suffers: the events are the truth.
+			log.Warn("could not save snapshot", "seq", seq, "err", err)
+		}
+	})
 }
 
 // pace is the pause after a message before the next one: the message's own delayMessage, or a random pause in
@@ -318,7 +466,7 @@ func (a *instance) pace(m *messagesv1.Outbound) time.Duration {
 // configureWebhooks records new webhook targets: the URLs set before those removed, so that a removed webhook's
 // pending deliveries can move to one set in the same call (received → received-delivery), then in kind order
 // so that the log reads the same every time.
-func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string) error {
+func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string, done func(error)) {
 	var set, removed []eventsv1.WebhookKind
 	for _, kind := range slices.Sorted(maps.Keys(urls)) {
 		if urls[kind] == "" {
@@ -334,16 +482,14 @@ func (a *instance) configureWebhooks(urls map[eventsv1.WebhookKind]string) error
 			WebhookConfigured: &eventsv1.WebhookConfigured{Kind: kind, Url: urls[kind]}}}
 	}
 	if len(evs) == 0 {
-		return nil
+		done(nil)
+		return
 	}
 	watching := a.st.watchPresence
-	if err := a.persist(nil, evs...); err != nil {
-		return err
-	}
+	a.persist(nil, done, evs...)
 	if a.st.watchPresence != watching {
 		a.watchPresence()
 	}
-	return nil
 }
 
 // watchPresence has the client follow the presence of the people the instance chats with while the

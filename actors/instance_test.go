@@ -1,8 +1,12 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +56,7 @@ func spawnInstance(t *testing.T, id string, d *deps) (ask func(cmd any) reply) {
 }
 
 // An append that loses a race (another writer appended to the instance's stream) is never an overwrite: the
-// actor crashes, is restarted by its supervisor, rebuilds its state from the log, and serves the next request.
+// actor reloads its state from the log, and serves the next request.
 func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 	db := eventstest.OpenDB(t, t.TempDir())
 	log := eventstest.OpenLog(t, db, events.Config{})
@@ -90,6 +94,85 @@ func TestLostAppendRaceRebuildsTheActor(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("seqs %v have a gap or a repeat", seqs)
+		}
+	}
+}
+
+// poisonVault fails to store content that holds the word "poison", as a full disk would fail a write.
+type poisonVault struct{ Vault }
+
+func (v poisonVault) Put(ctx context.Context, q store.Querier, key string, plaintext []byte) error {
+	if bytes.Contains(plaintext, []byte("poison")) {
+		return errors.New("disk full")
+	}
+	return v.Vault.Put(ctx, q, key, plaintext)
+}
+
+// The actor does not wait for its appends, so a failed one may have others queued behind it. Each request is
+// answered by what became of its own events: the queue holds exactly the messages answered "queued", the log
+// agrees, and the instance goes on.
+func TestFailedAppendAmongPipelinedOnes(t *testing.T) {
+	db := eventstest.OpenDB(t, t.TempDir())
+	log := eventstest.OpenLog(t, db, events.Config{})
+	const id = "INSTANCE1"
+	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
+		InstanceCreated: &eventsv1.InstanceCreated{Name: "pipeline"}}})
+	d := testDeps(t, db, log, DefaultConfig())
+	d.vault = poisonVault{d.vault}
+	ask := spawnInstance(t, id, d)
+
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	failures := 0
+	var wg sync.WaitGroup
+	for i := range 40 {
+		body := fmt.Sprint("message ", i)
+		if i == 20 {
+			body = "poison"
+		}
+		wg.Go(func() {
+			r := ask(enqueue{msg: text("5511999990001", body)})
+			mu.Lock()
+			defer mu.Unlock()
+			if r.err != nil {
+				failures++
+				return
+			}
+			accepted[r.value.(Queued).ZaapID] = true
+		})
+	}
+	wg.Wait()
+	if failures == 0 || len(accepted)+failures != 40 {
+		t.Fatalf("%d accepted, %d failed of 40; want the poisoned message (at least) failed and every request answered", len(accepted), failures)
+	}
+	after := ask(enqueue{msg: text("5511999990001", "after")})
+	if after.err != nil {
+		t.Fatalf("enqueue after the failure: %v", after.err)
+	}
+	accepted[after.value.(Queued).ZaapID] = true
+
+	queued := map[string]bool{}
+	for _, e := range ask(listQueue{}).value.([]*eventsv1.Event) {
+		queued[e.GetMessageQueued().GetZaapId()] = true
+	}
+	eventstest.Settle(t, log)
+	logged := map[string]bool{}
+	var seqs []int64
+	if err := log.Load(context.Background(), id, 0, func(e *eventsv1.Event) error {
+		seqs = append(seqs, e.GetSeq())
+		if q := e.GetMessageQueued(); q != nil {
+			logged[q.GetZaapId()] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(queued, accepted) || !maps.Equal(logged, accepted) {
+		t.Errorf("accepted %d, in the queue %d, in the log %d: want the same messages in all three", len(accepted), len(queued), len(logged))
 	}
 	for i, s := range seqs {
 		if s != int64(i+1) {

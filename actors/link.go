@@ -71,7 +71,7 @@ func (a *instance) connect() {
 	if err := a.openConn(a.st.deviceJID); err != nil {
 		a.log.Warn("cannot open the linked device", "device", a.st.deviceJID, "err", err)
 		if errors.Is(err, whatsapp.ErrNoSession) {
-			a.recordLoggedOut("the device's session is gone; link the instance again", false)
+			a.recordLoggedOut("the device's session is gone; link the instance again", false, a.logFailure("record the lost session"))
 		}
 		return
 	}
@@ -156,19 +156,20 @@ func (a *instance) pairPhone(ctx actor.Context, phone string) {
 }
 
 // restart drops the connection and makes it again.
-func (a *instance) restart() error {
+func (a *instance) restart(done func(error)) {
 	if a.st.connected {
-		if err := a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
+		if err := a.append(nil, &eventsv1.Event{Payload: &eventsv1.Event_Disconnected{
 			Disconnected: &eventsv1.Disconnected{Reason: "restarted by the API"}}}); err != nil {
-			return err
+			done(err)
+			return
 		}
 	}
 	if a.st.deviceJID == "" {
 		a.closeConn()
-		return nil
+	} else {
+		a.connect()
 	}
-	a.connect()
-	return nil
+	a.then(done)
 }
 
 // restoreSession reconnects a linked instance that is not connected.
@@ -214,19 +215,30 @@ func (a *instance) unlinker() func(context.Context) error {
 }
 
 func (a *instance) loggedOut(d logoutDone) {
-	err := d.err
-	if err == nil {
-		err = a.recordLoggedOut("logged out by the API", true)
+	answer := func(err error) { a.system.Root.Send(d.requester, reply{err: err}) }
+	if d.err != nil {
+		answer(d.err)
+		return
 	}
-	a.system.Root.Send(d.requester, reply{err: err})
+	a.recordLoggedOut("logged out by the API", true, answer)
 }
 
-func (a *instance) recordLoggedOut(reason string, byAPI bool) error {
+func (a *instance) recordLoggedOut(reason string, byAPI bool, done func(error)) {
 	if a.st.deviceJID == "" && !a.st.connected {
-		return nil
+		done(nil)
+		return
 	}
-	return a.persist(nil, &eventsv1.Event{Payload: &eventsv1.Event_LoggedOut{
+	a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_LoggedOut{
 		LoggedOut: &eventsv1.LoggedOut{Reason: reason, ByApi: byAPI}}})
+}
+
+// logFailure is the completion of an append nobody waits for: a failure is only logged (the state reloads).
+func (a *instance) logFailure(what string) func(error) {
+	return func(err error) {
+		if err != nil {
+			a.log.Warn("could not "+what, "err", err)
+		}
+	}
 }
 
 func (a *instance) status() Status {
@@ -254,10 +266,10 @@ func (a *instance) device() reply {
 }
 
 // delete records the instance's end, forgets its history and content, and unlinks its device; the actor stops
-// after answering.
-func (a *instance) delete() error {
+// once that is durable, after answering.
+func (a *instance) delete(done func(error)) {
 	history := a.st.seq
-	err := a.persist(func(tx *sql.Tx) error {
+	err := a.append(func(tx *sql.Tx) error {
 		if _, err := a.deps.vault.DeletePrefix(context.Background(), tx, events.VaultPrefix(a.id)); err != nil {
 			return err
 		}
@@ -267,16 +279,23 @@ func (a *instance) delete() error {
 		return store.DeleteInstance(context.Background(), tx, a.id)
 	}, &eventsv1.Event{Payload: &eventsv1.Event_InstanceDeleted{InstanceDeleted: &eventsv1.InstanceDeleted{}}})
 	if err != nil {
-		return err
+		done(err)
+		return
 	}
-	a.stopWake()
-	device, unlink, log := a.st.deviceJID, a.unlinker(), a.log
-	// The actor stops now; unlinking goes on without it, until the server stops.
-	stopping := a.deps.stopping
-	a.deps.work.Go(func() {
-		if err := unlink(stopping); err != nil {
-			log.Warn("could not unlink the device of a deleted instance", "device", device, "err", err)
+	a.then(func(err error) {
+		done(err)
+		if err != nil {
+			return
 		}
+		a.stopWake()
+		device, unlink, log := a.st.deviceJID, a.unlinker(), a.log
+		// The actor stops now; unlinking goes on without it, until the server stops.
+		stopping := a.deps.stopping
+		a.deps.work.Go(func() {
+			if err := unlink(stopping); err != nil {
+				log.Warn("could not unlink the device of a deleted instance", "device", device, "err", err)
+			}
+		})
+		a.system.Root.Stop(a.self)
 	})
-	return nil
 }

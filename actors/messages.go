@@ -70,4 +70,17 @@ type (
 	flushEnqueues struct{}
 	// wake asks the actor to look at its queue again: a pause between messages is over, or a retry is due.
 	wake struct{}
+	// appended reports the commit of the events up to seq (err nil), or its failure.
+	appended struct {
+		seq int64
+		err error
+	}
+	// snapshotDue: the oldest event no snapshot covers is SnapshotAfter old.
+	snapshotDue struct{}
+	// contentRead carries the content of a queued message read ahead of its turn.
+	contentRead struct {
+		msg  *messagesv1.Outbound
+		size int
+		err  error
+	}
 )

@@ -42,7 +42,8 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 	}
 	if waiting := a.waitingTarget(m); waiting != nil {
 		// Deleting a message that has not gone yet is taking it off the queue: the recipient sees nothing.
-		ctx.Respond(reply{value: Queued{}, err: a.cancel(waiting.GetZaapId())})
+		requester := ctx.Sender()
+		a.cancel(waiting.GetZaapId(), func(err error) { a.system.Root.Send(requester, reply{value: Queued{}, err: err}) })
 		return
 	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
@@ -81,6 +82,11 @@ func newZaapID() string {
 // flush makes pending messages durable: their MessageQueued events and their content in the vault, in one
 // transaction, before each requester hears "queued".
 func (a *instance) flush(ctx actor.Context) {
+	if a.storageErr != nil {
+		// The state is being reloaded after a failed append: the messages wait for it (see appendDone).
+		a.flushPosted = false
+		return
+	}
 	batch := a.pending[:min(len(a.pending), maxEnqueueBatch)]
 	a.pending = a.pending[len(batch):]
 	a.flushPosted = len(a.pending) > 0
@@ -92,56 +98,61 @@ func (a *instance) flush(ctx actor.Context) {
 	}
 	evs := make([]*eventsv1.Event, len(batch))
 	records := make([][]byte, len(batch))
-	var err error
-	for i, p := range batch {
-		var public *messagesv1.Outbound
-		if public, records[i], err = events.Seal(p.msg); err != nil {
-			break
-		}
-		public.Size = int64(len(records[i]))
-		evs[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: public}}
-	}
-	if err == nil {
-		err = a.persist(func(tx *sql.Tx) error {
-			for i, p := range batch {
-				key := events.OutboundVaultKey(a.id, p.msg.GetMessageId())
-				if err := a.deps.vault.Put(context.Background(), tx, key, records[i]); err != nil {
-					return err
-				}
+	answer := func(err error) {
+		for _, p := range batch {
+			r := reply{value: Queued{ZaapID: p.msg.GetZaapId(), MessageID: p.msg.GetMessageId()}}
+			if err != nil {
+				r = reply{err: err}
 			}
-			return nil
-		}, evs...)
-	}
-	for _, p := range batch {
-		r := reply{value: Queued{ZaapID: p.msg.GetZaapId(), MessageID: p.msg.GetMessageId()}}
-		if err != nil {
-			r = reply{err: err}
+			a.system.Root.Send(p.requester, r)
 		}
-		a.system.Root.Send(p.requester, r)
 	}
-	a.trySend()
+	for i, p := range batch {
+		public, record, err := events.Seal(p.msg)
+		if err != nil {
+			answer(err)
+			return
+		}
+		public.Size = int64(len(record))
+		evs[i], records[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: public}}, record
+	}
+	a.persist(func(tx *sql.Tx) error {
+		for i, p := range batch {
+			key := events.OutboundVaultKey(a.id, p.msg.GetMessageId())
+			if err := a.deps.vault.Put(context.Background(), tx, key, records[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, answer, evs...)
+	for i, p := range batch {
+		a.content.put(p.msg, len(records[i]))
+	}
 }
 
 // cancel removes one waiting message. The one being sent cannot be taken back. When the head of the queue goes,
 // so does the backoff its failed attempts earned.
-func (a *instance) cancel(zaapID string) error {
+func (a *instance) cancel(zaapID string, done func(error)) {
 	m := a.st.find(zaapID)
 	if m == nil || zaapID == a.inflight {
-		return ErrQueueItemNotFound
+		done(ErrQueueItemNotFound)
+		return
 	}
 	head := m == a.st.head()
-	if err := a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
-		return err
+	if err := a.append(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
+		done(err)
+		return
 	}
+	a.then(done)
+	a.content.drop(zaapID)
 	if head {
 		a.forgetBackoff()
 		a.trySend()
 	}
-	return nil
 }
 
 // clear removes every waiting message but the one being sent, and returns how many it removed.
-func (a *instance) clear() (int, error) {
+func (a *instance) clear(done func(int, error)) {
 	var cancelled []*eventsv1.Event
 	var ids []string
 	for _, e := range a.st.queue {
@@ -153,16 +164,21 @@ func (a *instance) clear() (int, error) {
 		ids = append(ids, m.GetMessageId())
 	}
 	if len(cancelled) == 0 {
-		return 0, nil
+		done(0, nil)
+		return
 	}
-	if err := a.persist(a.destroyContent(ids...), cancelled...); err != nil {
-		return 0, err
+	if err := a.append(a.destroyContent(ids...), cancelled...); err != nil {
+		done(0, err)
+		return
+	}
+	a.then(func(err error) { done(len(cancelled), err) })
+	for _, e := range cancelled {
+		a.content.drop(e.GetMessageCancelled().GetZaapId())
 	}
 	if a.inflight == "" {
 		// The head of the queue was among them.
 		a.forgetBackoff()
 	}
-	return len(cancelled), nil
 }
 
 // destroyContent deletes queued messages' content from the vault, in the transaction of the event that ends
@@ -183,34 +199,65 @@ func cancelledEvent(m *messagesv1.Outbound) *eventsv1.Event {
 		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId()}}}
 }
 
-// trySend starts sending the head of the queue when the instance is connected, nothing is in flight, and the
-// pause after the previous message is over.
+// trySend starts sending the head of the queue when the instance is connected, nothing is in flight, the pause
+// after the previous message is over, and the message is durably queued (a message sent before its queueing
+// was durable could be sent, lost by a crash, and queued again by a client that never heard of it).
 func (a *instance) trySend() {
-	if a.conn == nil || !a.st.connected || a.inflight != "" || len(a.st.queue) == 0 {
+	if a.conn == nil || !a.st.connected || a.inflight != "" || len(a.st.queue) == 0 || a.st.queue[0].GetSeq() > a.durableSeq {
 		return
 	}
 	if wait := time.Until(a.nextSendAt); wait > 0 {
 		a.wakeIn(wait)
 		return
 	}
-	m := a.st.head()
-	a.inflight = m.GetZaapId()
+	queued := a.st.head()
+	a.inflight = queued.GetZaapId()
+	full := a.content.get(queued.GetZaapId())
 	conn, self, root := a.conn, a.self, a.system.Root
 	a.async(func(ctx context.Context) {
-		at, err := a.send(ctx, conn, m)
-		root.Send(self, sendDone{zaapID: m.GetZaapId(), sentAt: at, err: err})
+		at, err := a.send(ctx, conn, queued, full)
+		root.Send(self, sendDone{zaapID: queued.GetZaapId(), sentAt: at, err: err})
+	})
+	if len(a.st.queue) > 1 {
+		a.readAhead(a.st.queue[1].GetMessageQueued())
+	}
+}
+
+// readAhead reads the content of the message after the one being sent, when it is not in memory, so that it is
+// there when its turn comes.
+func (a *instance) readAhead(next *messagesv1.Outbound) {
+	if !a.content.startReading(next.GetZaapId()) {
+		return
+	}
+	self, root := a.self, a.system.Root
+	a.async(func(ctx context.Context) {
+		m, size, err := a.readContent(ctx, next)
+		root.Send(self, contentRead{msg: m, size: size, err: err})
 	})
 }
 
-// send runs off the actor: it reads the message's content and hands the whole message to WhatsApp.
-func (a *instance) send(ctx context.Context, conn Conn, queued *messagesv1.Outbound) (time.Time, error) {
+// readContent puts a queued message back together with its content from the vault.
+func (a *instance) readContent(ctx context.Context, queued *messagesv1.Outbound) (*messagesv1.Outbound, int, error) {
 	record, err := a.deps.vault.Get(ctx, events.OutboundVaultKey(a.id, queued.GetMessageId()))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read content: %w", err)
+		return nil, 0, fmt.Errorf("read content: %w", err)
 	}
 	m, err := events.Unseal(queued, record)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %v", whatsapp.ErrUnsendable, err)
+		return nil, 0, fmt.Errorf("%w: %v", whatsapp.ErrUnsendable, err)
+	}
+	return m, len(record), nil
+}
+
+// send runs off the actor: it hands the whole message to WhatsApp, reading its content first unless it is in
+// memory (full).
+func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1.Outbound) (time.Time, error) {
+	m := full
+	if m == nil {
+		var err error
+		if m, _, err = a.readContent(ctx, queued); err != nil {
+			return time.Time{}, err
+		}
 	}
 	timeout := a.deps.cfg.SendTimeout
 	if carriesFile(m.GetContent()) {
@@ -246,26 +293,22 @@ func (a *instance) sent(d sendDone) {
 		return
 	}
 	destroy := a.destroyContent(m.GetMessageId())
+	// Recording the outcome does not hold up the next message: a crash before it is durable sends the message
+	// again with the same ID, which WhatsApp takes as the same message. A failed append reloads the state.
 	switch {
 	case d.err == nil:
-		err := a.persist(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
-			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sentAt.UnixMilli()}}})
-		if err != nil {
-			// The message went out but is not recorded: it will be sent again with the same ID, which WhatsApp
-			// takes as the same message.
+		if err := a.append(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sentAt.UnixMilli()}}}); err != nil {
 			a.log.Error("could not record a sent message", "message_id", m.GetMessageId(), "err", err)
-			a.retryLater()
 			return
 		}
 		a.sendErrors = 0
 		a.nextSendAt = time.Now().Add(a.pace(m))
 	case whatsapp.IsPermanent(d.err) || errors.Is(d.err, store.ErrVaultNotFound):
 		a.log.Info("message cannot be sent", "message_id", m.GetMessageId(), "err", d.err)
-		err := a.persist(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageFailed{MessageFailed: &eventsv1.MessageFailed{
-			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), Error: failureText(d.err)}}})
-		if err != nil {
+		if err := a.append(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageFailed{MessageFailed: &eventsv1.MessageFailed{
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), Error: failureText(d.err)}}}); err != nil {
 			a.log.Error("could not record a failed message", "message_id", m.GetMessageId(), "err", err)
-			a.retryLater()
 			return
 		}
 		a.forgetBackoff()
@@ -274,6 +317,7 @@ func (a *instance) sent(d sendDone) {
 		a.retryLater()
 		return
 	}
+	a.content.drop(d.zaapID)
 	a.trySend()
 }
 

@@ -109,6 +109,7 @@ func TestQueueHandsTheClientWholeMessagesInOrder(t *testing.T) {
 			t.Errorf("message %d handed to the client = %v, want message %d whole", i, m, want)
 		}
 	}
+	eventstest.Settle(t, log)
 	var outcomes []string
 	if err := log.Load(context.Background(), id, 0, func(e *eventsv1.Event) error {
 		switch p := e.GetPayload().(type) {

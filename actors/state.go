@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"slices"
+
 	"github.com/plugzapi/plugzapi/events"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -19,6 +21,7 @@ const recentInboundLimit = 512
 // events (after a snapshot) rebuilds it exactly.
 type state struct {
 	seq          int64
+	lastEventID  string // the ID of the event at seq, when it was applied since the state was loaded
 	name         string
 	sessionName  string
 	deviceJID    string
@@ -39,7 +42,7 @@ type state struct {
 func newState() *state { return &state{recentSet: map[string]struct{}{}} }
 
 func (s *state) apply(e *eventsv1.Event) {
-	s.seq = e.GetSeq()
+	s.seq, s.lastEventID = e.GetSeq(), e.GetId()
 	switch p := e.GetPayload().(type) {
 	case *eventsv1.Event_InstanceCreated:
 		s.name = p.InstanceCreated.GetName()
@@ -120,6 +123,8 @@ func (s *state) received(messageID string) bool {
 	return ok
 }
 
+// snapshot returns the state as a snapshot that shares nothing the state changes later (the queued events
+// themselves never change), so that it can be encoded off the actor.
 func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 	return &actorsv1.InstanceSnapshot{
 		Seq:           s.seq,
@@ -131,8 +136,8 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		BusinessName:  s.businessName,
 		Connected:     s.connected,
 		Deleted:       s.deleted,
-		Queue:         s.queue,
-		RecentInbound: s.recent,
+		Queue:         slices.Clone(s.queue),
+		RecentInbound: slices.Clone(s.recent),
 		Format:        snapshotFormat,
 		WatchPresence: s.watchPresence,
 	}

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
@@ -72,4 +73,62 @@ func benchAppend(b *testing.B, syncMode string, writers int) {
 	b.ReportMetric(float64(len(all))/b.Elapsed().Seconds(), "appends/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkConsume measures how fast a consumer group works through a backlog: b.N events (of 32 instances)
+// are appended first, then the clock runs from the group's start until it has committed past the last one.
+// The handler writes one row per event in the group's transaction, as the projections do. What is measured is
+// the subscriber's machinery (select, decode, offset commit, one commit per batch) and the commits' fsyncs.
+//
+//	go test -run='^$' -bench=BenchmarkConsume -benchtime=5000x -count=6 ./events/
+func BenchmarkConsume(b *testing.B) {
+	db := eventstest.OpenDB(b, "")
+	// As the server runs its groups: on the pool whose commits are not synced.
+	l := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Replayable()})
+	ctx := context.Background()
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE bench_seen (instance_id TEXT PRIMARY KEY, seq BIGINT NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	const instances = 32
+	seqs := make([]int64, instances)
+	for i := 0; i < b.N; {
+		w := i % instances
+		n := min(b.N-i, 50)
+		evs := make([]*eventsv1.Event, n)
+		for j := range evs {
+			evs[j] = eventstest.Queued("z", "m", "5511999990000")
+		}
+		if _, err := l.Append(ctx, fmt.Sprint("inst", w), seqs[w], evs, nil); err != nil {
+			b.Fatal(err)
+		}
+		seqs[w] += int64(n)
+		i += n
+	}
+	latest, _, err := l.Lag(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	c, err := l.Consume(ctx, events.ConsumerOptions{Group: "bench"}, func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO bench_seen (instance_id, seq) VALUES (?, ?)
+			ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq`, ev.InstanceId, ev.Seq)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	for {
+		_, groups, err := l.Lag(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(groups) == 1 && groups[0].Acked >= latest {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

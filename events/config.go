@@ -1,9 +1,18 @@
 package events
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
+
+// DefaultRetention is how long history is kept when Config.Retention is zero: a week.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// MinRetention is the shortest retention accepted. There is no "keep forever": the log holds every number an
+// instance talked to, and a retention is what bounds it.
+const MinRetention = time.Second
 
 // Config tunes the log and its consumers. The zero value is usable: every zero field takes its default.
 type Config struct {
@@ -17,8 +26,17 @@ type Config struct {
 	// RetryMax caps the backoff after a consumer transaction fails (a handler error rolls back its whole batch,
 	// which is retried from the last committed offset). Default 30s.
 	RetryMax time.Duration
-	// TopicRetention is how long a stream row is kept after every consumer group has processed it. The event
-	// log itself is never pruned. Default 7 days; negative keeps the stream forever.
+	// Retention is how long the history of what happened is kept (see [Sweeper]): an event older than this is
+	// deleted once a snapshot covers it, and a stream row once every consumer group has handled it. Default
+	// [DefaultRetention]; at least [MinRetention].
+	Retention time.Duration
+	// ConsumerDB, when set, is the pool consumer groups run their transactions on: store.DB.Replayable(), whose
+	// commits cost no fsync. That is safe for every consumer group, because a group's writes commit with its
+	// offset: a commit lost to a power loss is handled again from the offset before. Default: the log's pool.
+	ConsumerDB *sql.DB
+
+	// TopicRetention, when positive, makes the Log itself prune the stream hourly by this age, as it did before
+	// the [Sweeper]. Deprecated: leave it zero; the Sweeper prunes the stream by Retention.
 	TopicRetention time.Duration
 }
 
@@ -32,8 +50,8 @@ func (c Config) withDefaults() Config {
 	if c.RetryMax == 0 {
 		c.RetryMax = 30 * time.Second
 	}
-	if c.TopicRetention == 0 {
-		c.TopicRetention = 7 * 24 * time.Hour
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
 	}
 	return c
 }
@@ -49,6 +67,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < 10*time.Millisecond {
 		return errors.New("events: retry cap must be at least 10ms")
+	}
+	if c.Retention < MinRetention {
+		return fmt.Errorf("events: retention %v is below the minimum %v", c.Retention, MinRetention)
 	}
 	return nil
 }

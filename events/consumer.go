@@ -72,8 +72,12 @@ func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, handler Handler
 	if handler == nil {
 		return nil, errors.New("events: consume: nil handler")
 	}
+	db := l.cfg.ConsumerDB
+	if db == nil {
+		db = l.db
+	}
 	if opts.StartAtEnd {
-		_, err := l.db.ExecContext(ctx, `INSERT INTO `+l.offsets.MessagesOffsetsTable(Topic)+` (consumer_group, offset_acked)
+		_, err := db.ExecContext(ctx, `INSERT INTO `+l.offsets.MessagesOffsetsTable(Topic)+` (consumer_group, offset_acked)
 			VALUES (?, (SELECT COALESCE(MAX("offset"), 0) FROM `+l.schema.MessagesTable(Topic)+`))
 			ON CONFLICT (consumer_group) DO NOTHING`, opts.Group)
 		if err != nil {
@@ -98,7 +102,7 @@ func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, handler Handler
 		log:         c.log,
 	}
 	zero := time.Duration(0)
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(l.db), wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(db), wsql.SubscriberConfig{
 		ConsumerGroup: opts.Group,
 		// No ack deadline: on expiry watermill-sql commits the batch without the event in hand while its
 		// handler may still be writing to the transaction. Handlers are bounded by their own contexts instead.

@@ -41,9 +41,11 @@ type Log struct {
 	schema  SQLiteSchema
 	offsets SQLiteOffsets
 
-	// writes feeds the committer (commitLoop), which runs concurrent appends in shared transactions: group
-	// commit. See write.
-	writes chan *writeReq
+	// The committer (commitLoop) runs the queued writes in shared transactions: group commit. See write.
+	queueMu sync.Mutex
+	queue   []*writeReq
+	closed  bool
+	queued  chan struct{} // a token when the queue may have work
 
 	mu      sync.Mutex
 	waiters map[chan struct{}]struct{}
@@ -108,7 +110,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 			slog.LevelInfo: slog.LevelDebug,
 		}),
 		schema:  SQLiteSchema{BatchSize: cfg.BatchSize},
-		writes:  make(chan *writeReq),
+		queued:  make(chan struct{}, 1),
 		waiters: make(map[chan struct{}]struct{}),
 		stop:    make(chan struct{}),
 	}
@@ -150,6 +152,47 @@ func (l *Log) Close() error {
 // may leave the shared transaction in a state it cannot see. Once queued, an append completes even if ctx
 // is cancelled; statements inTx runs with a cancelled ctx fail (which fails this append only).
 func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, evs []*eventsv1.Event, inTx func(*sql.Tx) error) ([]*eventsv1.Event, error) {
+	a, err := l.prepare(instanceID, expectedSeq, evs, inTx)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.write(ctx, a.run); err != nil {
+		return nil, a.failed(err)
+	}
+	return a.stored, nil
+}
+
+// AppendAsync is Append for a writer that goes on while its events become durable: it checks, numbers and
+// returns the events at once (an error here means nothing was queued), and calls done with the commit's
+// outcome later, on the committer's goroutine (done must not block). Appends queued by one goroutine commit in
+// the order they were queued, so an instance can queue its next events, numbered after these, before these
+// are durable; if an append fails, the ones queued after it fail too (their expected seq is never reached).
+func (l *Log) AppendAsync(instanceID string, expectedSeq int64, evs []*eventsv1.Event, inTx func(*sql.Tx) error, done func(error)) ([]*eventsv1.Event, error) {
+	a, err := l.prepare(instanceID, expectedSeq, evs, inTx)
+	if err != nil {
+		return nil, err
+	}
+	l.writeAsync(a.run, func(err error) {
+		if err != nil {
+			err = a.failed(err)
+		}
+		done(err)
+	})
+	return a.stored, nil
+}
+
+// appendReq is an append checked and encoded, ready for the committer.
+type appendReq struct {
+	l           *Log
+	instanceID  string
+	expectedSeq int64
+	stored      []*eventsv1.Event
+	payloads    [][]byte
+	msgs        message.Messages
+	inTx        func(*sql.Tx) error
+}
+
+func (l *Log) prepare(instanceID string, expectedSeq int64, evs []*eventsv1.Event, inTx func(*sql.Tx) error) (*appendReq, error) {
 	if instanceID == "" {
 		return nil, errors.New("events: append: empty instance ID")
 	}
@@ -160,9 +203,12 @@ func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, 
 		return nil, fmt.Errorf("events: append to %s: negative expected seq %d", instanceID, expectedSeq)
 	}
 	now := time.Now().UnixMilli()
-	stored := make([]*eventsv1.Event, len(evs))
-	payloads := make([][]byte, len(evs))
-	msgs := make(message.Messages, len(evs))
+	a := &appendReq{
+		l: l, instanceID: instanceID, expectedSeq: expectedSeq, inTx: inTx,
+		stored:   make([]*eventsv1.Event, len(evs)),
+		payloads: make([][]byte, len(evs)),
+		msgs:     make(message.Messages, len(evs)),
+	}
 	for i, in := range evs {
 		if in == nil {
 			return nil, fmt.Errorf("events: append to %s: event %d is nil", instanceID, i)
@@ -188,59 +234,61 @@ func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, 
 		if err != nil {
 			return nil, fmt.Errorf("events: append to %s: marshal event %d: %w", instanceID, i, err)
 		}
-		stored[i], payloads[i] = ev, b
+		a.stored[i], a.payloads[i] = ev, b
 		msg := message.NewMessage(ev.Id, b)
 		msg.Metadata.Set("instance_id", instanceID)
 		msg.Metadata.Set("type", TypeName(ev))
-		msgs[i] = msg
+		a.msgs[i] = msg
 	}
-
-	err := l.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
-			return fmt.Errorf("read last seq: %w", err)
-		}
-		if last != expectedSeq {
-			return fmt.Errorf("%w: instance %s is at seq %d, expected %d", ErrConcurrency, instanceID, last, expectedSeq)
-		}
-		for i, ev := range stored {
-			var messageID any
-			if id := MessageID(ev); id != "" {
-				messageID = id
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO instance_events (instance_id, seq, id, type, time_ms, message_id, payload)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, instanceID, ev.Seq, ev.Id, TypeName(ev), ev.TimeMs, messageID, payloads[i])
-			if store.IsUniqueViolation(err) {
-				// Another writer took this seq (or the caller reused an event ID): a lost race either way.
-				return fmt.Errorf("%w: insert %s seq %d: %v", ErrConcurrency, instanceID, ev.Seq, err)
-			}
-			if err != nil {
-				return fmt.Errorf("insert seq %d: %w", ev.Seq, err)
-			}
-		}
-		for _, msg := range msgs {
-			msg.SetContext(ctx)
-		}
-		// Publish before inTx: after the caller's code only RELEASE runs, see write.
-		pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx), wsql.PublisherConfig{SchemaAdapter: l.schema}, l.wlog)
-		if err != nil {
-			return fmt.Errorf("publisher: %w", err)
-		}
-		if err := pub.Publish(Topic, msgs...); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		if inTx != nil {
-			if err := inTx(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("events: append to %s after seq %d: %w", instanceID, expectedSeq, err)
-	}
-	return stored, nil
+	return a, nil
 }
+
+func (a *appendReq) failed(err error) error {
+	return fmt.Errorf("events: append to %s after seq %d: %w", a.instanceID, a.expectedSeq, err)
+}
+
+// run is the append's part of the committer's transaction.
+func (a *appendReq) run(ctx context.Context, tx *sql.Tx) error {
+	var last int64
+	if err := tx.QueryRowContext(ctx, lastSeqQuery, a.instanceID).Scan(&last); err != nil {
+		return fmt.Errorf("read last seq: %w", err)
+	}
+	if last != a.expectedSeq {
+		return fmt.Errorf("%w: instance %s is at seq %d, expected %d", ErrConcurrency, a.instanceID, last, a.expectedSeq)
+	}
+	for i, ev := range a.stored {
+		var messageID any
+		if id := MessageID(ev); id != "" {
+			messageID = id
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO instance_events (instance_id, seq, id, type, time_ms, message_id, payload)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.instanceID, ev.Seq, ev.Id, TypeName(ev), ev.TimeMs, messageID, a.payloads[i])
+		if store.IsUniqueViolation(err) {
+			// Another writer took this seq (or the caller reused an event ID): a lost race either way.
+			return fmt.Errorf("%w: insert %s seq %d: %v", ErrConcurrency, a.instanceID, ev.Seq, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert seq %d: %w", ev.Seq, err)
+		}
+	}
+	for _, msg := range a.msgs {
+		msg.SetContext(ctx)
+	}
+	// Publish before inTx: after the caller's code only RELEASE runs, see write.
+	pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx), wsql.PublisherConfig{SchemaAdapter: a.l.schema}, a.l.wlog)
+	if err != nil {
+		return fmt.Errorf("publisher: %w", err)
+	}
+	if err := pub.Publish(Topic, a.msgs...); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if a.inTx != nil {
+		return a.inTx(tx)
+	}
+	return nil
+}
+
+const lastSeqQuery = `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`
 
 // loadPage bounds how many events one read transaction returns, so a long replay does not hold one snapshot
 // (which keeps checkpoints from completing) for its whole duration.
@@ -295,7 +343,7 @@ func (l *Log) loadPage(ctx context.Context, instanceID string, afterSeq int64) (
 // LastSeq returns the instance's last sequence number, 0 when it has no events.
 func (l *Log) LastSeq(ctx context.Context, instanceID string) (int64, error) {
 	var last int64
-	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
+	if err := l.db.QueryRowContext(ctx, lastSeqQuery, instanceID).Scan(&last); err != nil {
 		return 0, fmt.Errorf("events: last seq of %s: %w", instanceID, err)
 	}
 	return last, nil
@@ -308,16 +356,19 @@ type Snapshot struct {
 	Saved time.Time
 }
 
-// SaveSnapshot stores the instance's state as of seq, replacing an older snapshot. A snapshot beyond the log's
-// end, or older than the stored one, is refused: the first is a bug, the second would throw away work.
-func (l *Log) SaveSnapshot(ctx context.Context, instanceID string, seq int64, state []byte) error {
+// SaveSnapshot stores the instance's state as of seq, replacing an older snapshot. The event at seq must be the
+// one with ID lastEventID: a writer that runs ahead of the log (see AppendAsync) may take a snapshot of events
+// that then fail to commit, and their seqs may later be taken by other events. A snapshot older than the stored
+// one is refused too: it would throw away work.
+func (l *Log) SaveSnapshot(ctx context.Context, instanceID string, seq int64, lastEventID string, state []byte) error {
 	err := l.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_events WHERE instance_id = ?`, instanceID).Scan(&last); err != nil {
-			return err
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM instance_events WHERE instance_id = ? AND seq = ?`, instanceID, seq).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && id != lastEventID) {
+			return fmt.Errorf("the log has no event %s at seq %d", lastEventID, seq)
 		}
-		if seq < 1 || seq > last {
-			return fmt.Errorf("seq %d is outside the log (1..%d)", seq, last)
+		if err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO instance_snapshots (instance_id, seq, state, saved_ms) VALUES (?, ?, ?, ?)
 			ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, saved_ms = excluded.saved_ms

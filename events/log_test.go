@@ -281,17 +281,20 @@ func TestSnapshots(t *testing.T) {
 	if _, ok, err := l.LoadSnapshot(ctx, "inst"); ok || err != nil {
 		t.Fatalf("LoadSnapshot before any = %v, %v", ok, err)
 	}
-	eventstest.Append(t, l, "inst", eventstest.Connected("1"), eventstest.Connected("1"), eventstest.Connected("1"))
-	if err := l.SaveSnapshot(ctx, "inst", 4, []byte("future")); err == nil {
+	evs := eventstest.Append(t, l, "inst", eventstest.Connected("1"), eventstest.Connected("1"), eventstest.Connected("1"))
+	if err := l.SaveSnapshot(ctx, "inst", 4, "any", []byte("future")); err == nil {
 		t.Fatal("snapshot beyond the log accepted")
 	}
-	if err := l.SaveSnapshot(ctx, "inst", 2, []byte("at 2")); err != nil {
+	if err := l.SaveSnapshot(ctx, "inst", 2, evs[2].Id, []byte("of events that never were")); err == nil {
+		t.Fatal("snapshot naming another event than the log's at its seq accepted")
+	}
+	if err := l.SaveSnapshot(ctx, "inst", 2, evs[1].Id, []byte("at 2")); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.SaveSnapshot(ctx, "inst", 3, []byte("at 3")); err != nil {
+	if err := l.SaveSnapshot(ctx, "inst", 3, evs[2].Id, []byte("at 3")); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.SaveSnapshot(ctx, "inst", 2, []byte("stale")); err == nil {
+	if err := l.SaveSnapshot(ctx, "inst", 2, evs[1].Id, []byte("stale")); err == nil {
 		t.Fatal("older snapshot replaced a newer one")
 	}
 	snap, ok, err := l.LoadSnapshot(ctx, "inst")
@@ -306,9 +309,9 @@ func TestForgetHistory(t *testing.T) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(t, "")
 	l := eventstest.OpenLog(t, db, events.Config{})
-	eventstest.Append(t, l, "gone", eventstest.Queued("z1", "m1", "5511999990001"), eventstest.Connected("1"))
+	gone := eventstest.Append(t, l, "gone", eventstest.Queued("z1", "m1", "5511999990001"), eventstest.Connected("1"))
 	eventstest.Append(t, l, "kept", eventstest.Connected("2"))
-	if err := l.SaveSnapshot(ctx, "gone", 2, []byte("state")); err != nil {
+	if err := l.SaveSnapshot(ctx, "gone", 2, gone[1].Id, []byte("state")); err != nil {
 		t.Fatal(err)
 	}
 	deleted := &eventsv1.Event{Payload: &eventsv1.Event_InstanceDeleted{InstanceDeleted: &eventsv1.InstanceDeleted{}}}

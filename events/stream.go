@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -51,23 +52,50 @@ func (l *Log) DropGroup(ctx context.Context, group string) error {
 // PruneStream deletes stream rows older than before that every consumer group has committed past, and returns
 // how many. The newest row is always kept, so the latest offset stays known. The event log is not touched:
 // a projection rebuilt from scratch after pruning must read the log, not the stream.
+//
+// Like [Log.CompactLog] it deletes a chunk at a time, each in a write of its own, and checks the groups'
+// offsets again in every chunk's write. A group's offset can be committed unsynced (Config.ConsumerDB); a
+// delete that relied on it is synced after it in the same write-ahead log, so either both survive a power
+// loss or the delete is lost with it, never the offset alone.
 func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) {
-	t := l.schema.MessagesTable(Topic)
-	res, err := l.db.ExecContext(ctx, `DELETE FROM `+t+`
-		WHERE created_ms < ?
-		AND "offset" <= (SELECT COALESCE(MIN(offset_acked), 0) FROM `+l.offsets.MessagesOffsetsTable(Topic)+`)
-		AND "offset" < (SELECT MAX("offset") FROM `+t+`)`, before.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("events: prune stream: %w", err)
+	t, offsets := l.schema.MessagesTable(Topic), l.offsets.MessagesOffsetsTable(Topic)
+	handled := `(SELECT COALESCE(MIN(offset_acked), 0) FROM ` + offsets + `)`
+	var total int64
+	after := int64(0)
+	for {
+		var n int
+		var hi sql.NullInt64
+		err := l.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX("offset") FROM (SELECT "offset" FROM `+t+`
+			WHERE "offset" > ? AND created_ms < ? AND "offset" <= `+handled+` ORDER BY "offset" LIMIT ?)`,
+			after, before.UnixMilli(), sweepChunk).Scan(&n, &hi)
+		if err != nil {
+			return total, fmt.Errorf("events: prune stream: %w", err)
+		}
+		if n == 0 {
+			return total, nil
+		}
+		err = l.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+t+`
+				WHERE "offset" > ? AND "offset" <= ? AND created_ms < ? AND "offset" <= `+handled+`
+				AND "offset" < (SELECT MAX("offset") FROM `+t+`)`, after, hi.Int64, before.UnixMilli())
+			if err != nil {
+				return err
+			}
+			d, err := res.RowsAffected()
+			total += d
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("events: prune stream: %w", err)
+		}
+		if n < sweepChunk {
+			return total, nil
+		}
+		after = hi.Int64
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("events: prune stream: %w", err)
-	}
-	return n, nil
 }
 
-// pruneEvery is how often the stream is pruned; retention is measured in days, so hourly is plenty.
+// pruneEvery is how often the deprecated Config.TopicRetention prunes the stream.
 const pruneEvery = time.Hour
 
 func (l *Log) pruneLoop() {

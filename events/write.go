@@ -4,16 +4,27 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
 
 // maxWriteBatch bounds how many appends share one transaction.
 const maxWriteBatch = 256
 
-// writeReq is one append (or snapshot) waiting for the committer.
+// writeReq is one append (or snapshot) waiting for the committer. Exactly one of done and then is set: a
+// caller that waits reads done; one that goes on is called back with then.
 type writeReq struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
+	then func(error)
+}
+
+func (r *writeReq) answer(err error) {
+	if r.then != nil {
+		r.then(err)
+		return
+	}
+	r.done <- err
 }
 
 // Write runs fn in the log's write path: a transaction shared with concurrent appends (group commit), inside
@@ -36,36 +47,74 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // sleeps and retries (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers —
 // with a queue in this process.
 func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case l.writes <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-l.stop:
+	if !l.submit(req) {
 		return ErrClosed
 	}
 	// The committer answers every request it took, closing or not.
 	return <-req.done
 }
 
+// writeAsync queues fn like write but returns at once; then is called on the committer's goroutine with the
+// outcome, and must not block. Writes queued by one goroutine commit in the order they were queued.
+func (l *Log) writeAsync(fn func(ctx context.Context, tx *sql.Tx) error, then func(error)) {
+	if !l.submit(&writeReq{ctx: context.Background(), fn: fn, then: then}) {
+		then(ErrClosed)
+	}
+}
+
+// submit queues a request for the committer without ever blocking: a writer that does not wait for its commit
+// (an instance actor) must not wait for the queue either. It reports false once the log is closed.
+func (l *Log) submit(r *writeReq) bool {
+	l.queueMu.Lock()
+	if l.closed {
+		l.queueMu.Unlock()
+		return false
+	}
+	l.queue = append(l.queue, r)
+	l.queueMu.Unlock()
+	select {
+	case l.queued <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes up to maxWriteBatch queued requests, oldest first.
+func (l *Log) take() []*writeReq {
+	l.queueMu.Lock()
+	defer l.queueMu.Unlock()
+	n := min(len(l.queue), maxWriteBatch)
+	batch := slices.Clone(l.queue[:n])
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	if len(l.queue) == 0 {
+		l.queue = nil // let the backing array go after a burst
+	}
+	return batch
+}
+
 func (l *Log) commitLoop() {
 	defer l.loops.Done()
 	for {
-		var first *writeReq
-		select {
-		case first = <-l.writes:
-		case <-l.stop:
-			return
-		}
-		batch := []*writeReq{first}
-	fill:
-		for len(batch) < maxWriteBatch {
+		batch := l.take()
+		if len(batch) == 0 {
 			select {
-			case r := <-l.writes:
-				batch = append(batch, r)
-			default:
-				break fill
+			case <-l.queued:
+				continue
+			case <-l.stop:
 			}
+			// Closing: refuse new requests, answer those that slipped in.
+			l.queueMu.Lock()
+			l.closed = true
+			rest := l.queue
+			l.queue = nil
+			l.queueMu.Unlock()
+			answerAll(rest, ErrClosed)
+			return
 		}
 		l.commitBatch(batch)
 	}
@@ -93,7 +142,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	var committed []*writeReq
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.done <- err
+			r.answer(err)
 			continue
 		}
 		// Statements of the log itself must not be interrupted by the caller's cancellation: an interrupted
@@ -109,7 +158,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 			if _, err := tx.ExecContext(rctx, "RELEASE write_req"); err != nil {
 				// The transaction is gone under this request's work.
 				_ = tx.Rollback()
-				r.done <- fmt.Errorf("release savepoint: %w", err)
+				r.answer(fmt.Errorf("release savepoint: %w", err))
 				return append(requeue(committed), batch[i+1:]...)
 			}
 			committed = append(committed, r)
@@ -119,7 +168,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		if rbErr == nil {
 			_, rbErr = tx.ExecContext(rctx, "RELEASE write_req")
 		}
-		r.done <- fnErr
+		r.answer(fnErr)
 		if rbErr != nil {
 			// fn's failure took the shared transaction with it; the others did nothing wrong.
 			_ = tx.Rollback()
@@ -141,7 +190,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 
 func answerAll(reqs []*writeReq, err error) {
 	for _, r := range reqs {
-		r.done <- err
+		r.answer(err)
 	}
 }
 

@@ -32,12 +32,14 @@ type Querier interface {
 
 // DB is the open database. It is safe for concurrent use. Close it when done: that stops its checkpoint loop.
 type DB struct {
-	sql   *sql.DB
-	cfg   Config
-	path  string
-	dsn   string
-	vault *Vault
-	log   *slog.Logger
+	sql *sql.DB
+	// replay is a second pool on the same file whose commits are not synced (see Replayable).
+	replay *sql.DB
+	cfg    Config
+	path   string
+	dsn    string
+	vault  *Vault
+	log    *slog.Logger
 
 	stop      chan struct{}
 	loopDone  chan struct{}
@@ -84,15 +86,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	}
 	path := filepath.Join(cfg.Dir, DatabaseFile)
 	dsn := DSN(path, cfg)
-	sdb, err := sql.Open(DriverName, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	sdb.SetMaxOpenConns(cfg.MaxOpenConns)
-	// Keep connections: each carries its pragmas and page cache, and reopening costs a file open and parse.
-	sdb.SetMaxIdleConns(cfg.MaxOpenConns)
+	gate := newWriteGate(cfg.BusyTimeout)
+	sdb := openPool(dsn, cfg.MaxOpenConns, gate)
+	relaxed := cfg
+	relaxed.Synchronous = "NORMAL"
 	db := &DB{
 		sql:      sdb,
+		replay:   openPool(DSN(path, relaxed), replayConns, gate),
 		cfg:      cfg,
 		path:     path,
 		dsn:      dsn,
@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		loopDone: make(chan struct{}),
 	}
 	if err := db.open(ctx); err != nil {
-		return nil, errors.Join(err, sdb.Close())
+		return nil, errors.Join(err, sdb.Close(), db.replay.Close())
 	}
 	if cfg.CheckpointInterval > 0 {
 		go db.checkpointLoop(cfg.CheckpointInterval)
@@ -109,6 +109,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		close(db.loopDone)
 	}
 	return db, nil
+}
+
+// replayConns bounds the replayable pool: its users are the consumer groups, whose transactions take the
+// write lock one at a time anyway.
+const replayConns = 4
+
+// openPool opens a connection pool on dsn whose connections keep their prepared statements (see
+// cachingConnector), and whose write transactions queue at gate.
+func openPool(dsn string, conns int, gate *writeGate) *sql.DB {
+	p := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: dsn, gate: gate})
+	p.SetMaxOpenConns(conns)
+	// Keep connections: each carries its pragmas, page cache and prepared statements, and reopening costs a
+	// file open and parse.
+	p.SetMaxIdleConns(conns)
+	return p
 }
 
 func (db *DB) open(ctx context.Context) error {
@@ -136,6 +151,18 @@ func (db *DB) open(ctx context.Context) error {
 // SQL returns the connection pool, for packages that run their own queries (the event log, the read models,
 // whatsmeow's sqlstore). Do not close it: close the DB.
 func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Replayable returns a second pool on the same file for writers that can redo their work after a power loss:
+// its commits are not synced (synchronous=NORMAL), which makes them cost no fsync. In WAL mode such a commit
+// is still atomic and survives a crash of the process; a power loss may take it back, but only together with
+// every commit after it that was not synced either: the log is a sequence, so the next synced commit of the
+// main pool (fsyncing the log up to itself) makes every earlier commit durable, this pool's included.
+//
+// Consumer groups are such writers: a group's handler writes and its offset commit in one transaction, so
+// losing it means re-handling its events from the offset before, with the same result. Anything whose loss
+// could not be redone from what stays durable — an acknowledged append, a record of a side effect that must
+// not repeat — belongs in the main pool.
+func (db *DB) Replayable() *sql.DB { return db.replay }
 
 // DSN returns the connection string the pool was opened with, for a caller that needs its own pool on the same
 // file with the same settings.
@@ -243,7 +270,7 @@ func (db *DB) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BusyTimeout)
 		_, cpErr := db.Checkpoint(ctx)
 		cancel()
-		db.closeErr = errors.Join(cpErr, db.sql.Close())
+		db.closeErr = errors.Join(cpErr, db.replay.Close(), db.sql.Close())
 	})
 	return db.closeErr
 }

@@ -30,6 +30,7 @@ type Config struct {
 	MaxQueueWhileOffline  int
 	WebhookTimeout        time.Duration
 	WebhookRetryMax       time.Duration
+	DebugAddr             string
 	MediaConfig
 }
 
@@ -86,6 +87,8 @@ func (c *Config) settings() []setting {
 		{"log-json", "PLUGZAPI_LOG_JSON", "log JSON lines instead of text (1/0)", boolean(&c.LogJSON), func() string { return strconv.FormatBool(c.LogJSON) }},
 		{"shutdown-timeout", "PLUGZAPI_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take",
 			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
+		{"debug-addr", "PLUGZAPI_DEBUG_ADDR", "host:port serving Go's profiler (/debug/pprof/) for diagnosis; off when empty. Keep it on a private address: it has no authentication",
+			str(&c.DebugAddr), func() string { return c.DebugAddr }},
 	}, c.mediaSettings()...)
 }
 

@@ -42,6 +42,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		}
 	}()
 
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, log); err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+	}
 	sync := "FULL"
 	if !cfg.DurableCommits {
 		sync = "NORMAL"

@@ -4,6 +4,7 @@ package eventstest
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"os"
 	"runtime"
@@ -113,4 +114,13 @@ func Sent(zaapID, messageID, phone string) *eventsv1.Event {
 	return &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
 		ZaapId: zaapID, MessageId: messageID, Phone: phone,
 	}}}
+}
+
+// Settle waits until every append queued on l so far is committed (or failed): the log commits in order, so a
+// write queued after them returns after them.
+func Settle(t testing.TB, l *events.Log) {
+	t.Helper()
+	if err := l.Write(context.Background(), func(context.Context, *sql.Tx) error { return nil }); err != nil {
+		t.Fatalf("settle the log: %v", err)
+	}
 }

@@ -108,3 +108,55 @@ func BenchmarkInstanceBacklog(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
 }
+
+// BenchmarkProjection measures the webhook projection working through a backlog: b.N Connected events of an
+// instance with a connected webhook are appended first; the clock runs from the group's start until it has
+// committed past the last one. Each event reads the instance's targets and queues one delivery (the
+// dispatcher is not running).
+//
+//	go test -run='^$' -bench=BenchmarkProjection -benchtime=5000x -count=6 ./events/webhooks/
+func BenchmarkProjection(b *testing.B) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(b, "")
+	log := eventstest.OpenLog(b, db, events.Config{})
+	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000003", "bench", "", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	eventstest.Append(b, log, inst.ID, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
+		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, Url: "https://example.com/hook"}}})
+	for left := b.N; left > 0; left -= 1000 {
+		batch := make([]*eventsv1.Event, min(left, 1000))
+		for i := range batch {
+			batch[i] = eventstest.Connected("1")
+		}
+		eventstest.Append(b, log, inst.ID, batch...)
+	}
+	latest, _, err := log.Lag(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := New(ctx, db, log, Config{}, eventstest.Logger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	c, err := log.Consume(ctx, events.ConsumerOptions{Group: ConsumerGroup}, w.project)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	for {
+		_, groups, err := log.Lag(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(groups) == 1 && groups[0].Acked >= latest {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

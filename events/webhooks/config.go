@@ -3,6 +3,8 @@ package webhooks
 import (
 	"errors"
 	"time"
+
+	"github.com/plugzapi/plugzapi/events"
 )
 
 // Config tunes webhook delivery. The zero value is usable: every zero field takes its default.
@@ -19,8 +21,11 @@ type Config struct {
 	// DeadAfter is how long a delivery is retried, counted from its creation, before it is dead-lettered.
 	// Default 72h.
 	DeadAfter time.Duration
-	// DeadRetention is how long dead-lettered deliveries are kept for inspection. Default 7 days.
-	DeadRetention time.Duration
+	// Retention bounds how long a delivery's row (which names the chat and when) is kept, counted from its
+	// creation: then a dead letter, kept until then for inspection, is deleted, and a delivery still pending
+	// (held up behind a receiver failing for that long) is dropped with its content. Default 7 days, the
+	// event log's default retention; at least DeadAfter.
+	Retention time.Duration
 	// MaxInFlight bounds concurrent requests across all targets. Default 32.
 	MaxInFlight int
 	// PollInterval is how often the dispatcher looks for deliveries it was not woken for. Default 1s.
@@ -40,8 +45,8 @@ func (c Config) withDefaults() Config {
 	if c.DeadAfter == 0 {
 		c.DeadAfter = 72 * time.Hour
 	}
-	if c.DeadRetention == 0 {
-		c.DeadRetention = 7 * 24 * time.Hour
+	if c.Retention == 0 {
+		c.Retention = events.DefaultRetention
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 32
@@ -64,8 +69,8 @@ func (c Config) Validate() error {
 		return errors.New("webhooks: backoff cap must not be below the backoff base")
 	case c.DeadAfter < c.BackoffBase:
 		return errors.New("webhooks: dead-letter age must not be below the backoff base")
-	case c.DeadRetention < 0:
-		return errors.New("webhooks: dead-letter retention must not be negative")
+	case c.Retention < c.DeadAfter:
+		return errors.New("webhooks: retention must not be below the dead-letter age")
 	case c.MaxInFlight < 1:
 		return errors.New("webhooks: MaxInFlight must be at least 1")
 	case c.PollInterval < time.Millisecond:

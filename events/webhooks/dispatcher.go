@@ -25,9 +25,6 @@ import (
 // reused; the body is not otherwise used.
 const maxResponseDrain = 64 << 10
 
-// pruneEvery is how often dead deliveries past retention are deleted.
-const pruneEvery = time.Hour
-
 // delivery is a pending row of webhook_deliveries.
 type delivery struct {
 	id          int64
@@ -127,11 +124,11 @@ func (d *dispatcher) close() {
 
 func (d *dispatcher) run() {
 	defer close(d.loopDone)
-	prune := time.NewTicker(pruneEvery)
+	prune := time.NewTicker(events.SweepInterval(d.cfg.Retention))
 	defer prune.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	d.pruneDead()
+	d.pruneOld(time.Now())
 	for {
 		next := d.dispatch()
 		wait := d.cfg.PollInterval
@@ -148,7 +145,7 @@ func (d *dispatcher) run() {
 			d.done(f)
 		case <-timer.C:
 		case <-prune.C:
-			d.pruneDead()
+			d.pruneOld(time.Now())
 		}
 		// Coalesce whatever else finished meanwhile into this round.
 	drain:
@@ -450,24 +447,83 @@ func truncate(s string) string {
 	return s
 }
 
-func (d *dispatcher) pruneDead() {
-	if d.cfg.DeadRetention <= 0 {
-		return
-	}
+// pruneChunk bounds the rows one prune write deletes; each chunk is a short write of its own.
+const pruneChunk = 500
+
+// pruneOld deletes the deliveries created more than Retention before now, a chunk at a time: dead letters,
+// and pending deliveries (dropped with their content; a request in flight for one records into nothing).
+func (d *dispatcher) pruneOld(now time.Time) {
 	ctx, cancel := context.WithTimeout(d.reqCtx, time.Minute)
 	defer cancel()
-	cutoff := time.Now().Add(-d.cfg.DeadRetention).UnixMilli()
-	err := d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE state = 'dead' AND dead_ms < ?`, cutoff)
-		if err != nil {
-			return err
+	cutoff := now.Add(-d.cfg.Retention).UnixMilli()
+	var dead, pending int64
+	var err error
+	for after := int64(0); ; {
+		var ids []int64
+		var keys []string
+		ids, keys, err = oldDeliveries(ctx, d.db.SQL(), after, cutoff)
+		if err != nil || len(ids) == 0 {
+			break
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			d.log.Info("deleted dead-lettered webhooks past retention", "count", n, "retention", d.cfg.DeadRetention)
+		err = d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			for _, id := range ids {
+				var state string
+				err := tx.QueryRowContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ? AND created_ms < ? RETURNING state`,
+					id, cutoff).Scan(&state)
+				switch {
+				case errors.Is(err, sql.ErrNoRows): // delivered or deleted meanwhile
+				case err != nil:
+					return err
+				case state == "pending":
+					pending++
+				default:
+					dead++
+				}
+			}
+			for _, k := range keys {
+				if err := releaseContent(ctx, tx, d.db.Vault(), k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || len(ids) < pruneChunk {
+			break
 		}
-		return nil
-	})
-	if err != nil && d.reqCtx.Err() == nil {
-		d.log.Warn("webhook dispatcher: pruning dead deliveries failed", "err", err)
+		after = ids[len(ids)-1]
 	}
+	if err != nil && d.reqCtx.Err() == nil {
+		d.log.Warn("webhook dispatcher: deleting deliveries past retention failed", "err", err)
+	}
+	if dead > 0 {
+		d.log.Info("deleted dead-lettered webhooks past retention", "count", dead, "retention", d.cfg.Retention)
+	}
+	if pending > 0 {
+		d.log.Warn("dropped undelivered webhooks past retention", "count", pending, "retention", d.cfg.Retention)
+	}
+}
+
+// oldDeliveries returns the next chunk of deliveries after id `after` created before cutoffMs, and the vault
+// keys the pending ones hold.
+func oldDeliveries(ctx context.Context, q store.Querier, after, cutoffMs int64) (ids []int64, keys []string, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(vault_key, '') FROM webhook_deliveries
+		WHERE id > ? AND created_ms < ? ORDER BY id LIMIT ?`, after, cutoffMs, pruneChunk)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+		if key != "" && !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	return ids, keys, rows.Err()
 }

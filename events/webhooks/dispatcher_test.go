@@ -153,7 +153,7 @@ func testConfig() Config {
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
 	db := eventstest.OpenDB(t, "")
-	e := &env{t: t, db: db, log: eventstest.OpenLog(t, db, events.Config{}), cfg: cfg, obs: &observer{}, secret: "whsec-test"}
+	e := &env{t: t, db: db, log: eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Replayable()}), cfg: cfg, obs: &observer{}, secret: "whsec-test"}
 	inst, _, err := store.CreateInstance(context.Background(), db.SQL(), mustID(t), "test", "", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -624,7 +624,8 @@ func TestConfigValidate(t *testing.T) {
 		"tiny timeout":       {RequestTimeout: time.Millisecond},
 		"cap below base":     {BackoffBase: time.Minute, BackoffMax: time.Second},
 		"negative in-flight": {MaxInFlight: -1},
-		"negative retention": {DeadRetention: -time.Hour},
+		"negative retention": {Retention: -time.Hour},
+		"retention < dead":   {Retention: time.Hour, DeadAfter: 2 * time.Hour},
 		"dead before base":   {BackoffBase: time.Hour, BackoffMax: time.Hour, DeadAfter: time.Minute},
 	} {
 		if err := c.Validate(); err == nil {

@@ -1,0 +1,45 @@
+package events_test
+
+import (
+	"context"
+	"database/sql"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/eventstest"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+)
+
+// TestConsumerRunsOnConsumerDB: with Config.ConsumerDB set, a group's transactions run on that pool (here the
+// store's replayable one, whose commits are not synced), and what they commit is the database's like any
+// other write.
+func TestConsumerRunsOnConsumerDB(t *testing.T) {
+	db := eventstest.OpenDB(t, "")
+	l := eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Replayable()})
+	if _, err := db.SQL().Exec(`CREATE TABLE proj (event_id TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	var wrongPool atomic.Int32
+	consume(t, l, events.ConsumerOptions{Group: "g"}, func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+		var sync int
+		if err := tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+			return err
+		}
+		if sync != 1 {
+			wrongPool.Add(1)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?)`, ev.Id)
+		return err
+	})
+	for range 5 {
+		eventstest.Append(t, l, "inst", eventstest.Connected("1"))
+	}
+	eventstest.WaitFor(t, 10*time.Second, "all projected", func() bool {
+		return countRows(t, db.SQL(), `SELECT COUNT(*) FROM proj`) == 5
+	})
+	if n := wrongPool.Load(); n > 0 {
+		t.Fatalf("%d events handled in a transaction with synced commits, want the consumer pool's", n)
+	}
+}
