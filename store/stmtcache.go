@@ -47,6 +47,7 @@ type cachingConn struct {
 	inner driver.Conn
 	max   int
 	gate  *writeGate
+	inTx  bool // a transaction is open: its statements are gated with it
 
 	mu    sync.Mutex
 	stmts map[string]*list.Element // of *cachedStmt, most recently used at the front
@@ -82,6 +83,15 @@ func (s *cachedStmt) Close() error {
 // ExecContext and QueryContext pass the context on; without them database/sql would fall back to the
 // context-free Exec and Query of the embedded driver.Stmt.
 func (s *cachedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if !s.conn.inTx {
+		held, err := s.conn.gate.enter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			defer s.conn.gate.leave()
+		}
+	}
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)
 	}
@@ -174,13 +184,30 @@ func (c *cachingConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
+// BeginTx begins a transaction; a read-write one first passes the write gate (see writeGate).
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.gate.begin(ctx, opts, func() (driver.Tx, error) {
-		if b, ok := c.inner.(driver.ConnBeginTx); ok {
-			return b.BeginTx(ctx, opts)
+	var held bool
+	if !opts.ReadOnly {
+		var err error
+		if held, err = c.gate.enter(ctx); err != nil {
+			return nil, err
 		}
-		return c.inner.Begin() //nolint:staticcheck // the driver has nothing better
-	})
+	}
+	var tx driver.Tx
+	var err error
+	if b, ok := c.inner.(driver.ConnBeginTx); ok {
+		tx, err = b.BeginTx(ctx, opts)
+	} else {
+		tx, err = c.inner.Begin() //nolint:staticcheck // the driver has nothing better
+	}
+	if err != nil {
+		if held {
+			c.gate.leave()
+		}
+		return nil, err
+	}
+	c.inTx = true
+	return &txOf{Tx: tx, conn: c, gated: held}, nil
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error {

@@ -12,7 +12,9 @@ import (
 // behind a consumer group's transaction, or the reverse) is parked by SQLite's busy handler, which sleeps 1,
 // 2, 5, 10… ms and retries, in no particular order: under load most of an append's latency was those sleeps.
 // Queued here instead, the next writer starts the moment the last one ends. Read transactions and the other
-// processes on the file (none, normally) are not gated; SQLite's busy handler still covers them.
+// processes on the file (none, normally) are not gated; SQLite's busy handler still covers them. A statement
+// run outside a transaction (whatsmeow writes its Signal sessions so, on the send path) passes the gate too:
+// ungated, it would lose the lock to a stream of gated transactions, sleeping in the busy handler each time.
 type writeGate struct {
 	slot chan struct{}
 	// wait bounds the queueing: past it the writer goes to SQLite ungated, where the busy timeout decides, so a
@@ -25,8 +27,11 @@ func newWriteGate(wait time.Duration) *writeGate {
 	return &writeGate{slot: make(chan struct{}, 1), wait: wait}
 }
 
-// enter waits for the gate and reports whether it holds it.
+// enter waits for the gate and reports whether it holds it. A nil gate admits everyone at once.
 func (g *writeGate) enter(ctx context.Context) (bool, error) {
+	if g == nil {
+		return false, nil
+	}
 	select {
 	case g.slot <- struct{}{}:
 		return true, nil
@@ -46,48 +51,35 @@ func (g *writeGate) enter(ctx context.Context) (bool, error) {
 
 func (g *writeGate) leave() { <-g.slot }
 
-// begin starts a transaction through the gate: a read-only one at once, a read-write one when the gate admits it.
-func (g *writeGate) begin(ctx context.Context, opts driver.TxOptions, begin func() (driver.Tx, error)) (driver.Tx, error) {
-	if g == nil || opts.ReadOnly {
-		return begin()
-	}
-	held, err := g.enter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := begin()
-	if err != nil || !held {
-		if held {
-			g.leave()
-		}
-		return tx, err
-	}
-	return &gatedTx{Tx: tx, gate: g}, nil
-}
-
-// gatedTx leaves the gate when the transaction ends.
-type gatedTx struct {
+// txOf is a transaction of a gated connection: it tells the connection when it ends, and leaves the gate if
+// it holds it.
+type txOf struct {
 	driver.Tx
-	gate *writeGate
-	done bool
+	conn  *cachingConn
+	gated bool
+	done  bool
 }
 
-func (t *gatedTx) Commit() error {
+func (t *txOf) Commit() error {
 	err := t.Tx.Commit()
 	t.end()
 	return err
 }
 
-func (t *gatedTx) Rollback() error {
+func (t *txOf) Rollback() error {
 	err := t.Tx.Rollback()
 	t.end()
 	return err
 }
 
-// end leaves the gate once: database/sql ends a transaction once, but a failed Commit may be followed by nothing.
-func (t *gatedTx) end() {
-	if !t.done {
-		t.done = true
-		t.gate.leave()
+// end runs once: database/sql ends a transaction once, but a failed Commit may be followed by a Rollback.
+func (t *txOf) end() {
+	if t.done {
+		return
+	}
+	t.done = true
+	t.conn.inTx = false
+	if t.gated {
+		t.conn.gate.leave()
 	}
 }
