@@ -4,37 +4,50 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
 
-// fakeConn is a driver connection whose transactions and statements do nothing.
-type fakeConn struct{}
+// fakeConn is a driver connection whose transactions and statements do nothing but tell note they began.
+type fakeConn struct{ note func(string) }
 
-func (fakeConn) Prepare(string) (driver.Stmt, error) { return fakeStmt{}, nil }
-func (fakeConn) Close() error                        { return nil }
-func (fakeConn) Begin() (driver.Tx, error)           { return fakeTx{}, nil }
+func (c fakeConn) Prepare(string) (driver.Stmt, error) { return fakeStmt{c.note}, nil }
+func (fakeConn) Close() error                          { return nil }
+func (c fakeConn) Begin() (driver.Tx, error) {
+	c.note("transaction")
+	return fakeTx{}, nil
+}
 
 type fakeTx struct{}
 
 func (fakeTx) Commit() error   { return nil }
 func (fakeTx) Rollback() error { return nil }
 
-type fakeStmt struct{}
+type fakeStmt struct{ note func(string) }
 
-func (fakeStmt) Close() error                               { return nil }
-func (fakeStmt) NumInput() int                              { return -1 }
-func (fakeStmt) Exec([]driver.Value) (driver.Result, error) { return driver.RowsAffected(0), nil }
-func (fakeStmt) Query([]driver.Value) (driver.Rows, error)  { return nil, errors.New("no rows here") }
+func (fakeStmt) Close() error  { return nil }
+func (fakeStmt) NumInput() int { return -1 }
+func (s fakeStmt) Exec([]driver.Value) (driver.Result, error) {
+	s.note("statement")
+	return driver.RowsAffected(0), nil
+}
+func (fakeStmt) Query([]driver.Value) (driver.Rows, error) { return nil, errors.New("no rows here") }
 
-func gatedConns(wait time.Duration, n int) []*cachingConn {
+// gatedConns returns n connections sharing a gate, and what they began, in order.
+func gatedConns(wait time.Duration, n int) ([]*cachingConn, func() []string) {
 	g := newWriteGate(wait)
+	var mu sync.Mutex
+	var began []string
+	note := func(s string) { mu.Lock(); began = append(began, s); mu.Unlock() }
 	conns := make([]*cachingConn, n)
 	for i := range conns {
-		conns[i] = newCachingConn(fakeConn{}, 8)
+		conns[i] = newCachingConn(fakeConn{note}, 8)
 		conns[i].gate = g
 	}
-	return conns
+	return conns, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(began) }
 }
 
 // blocked reports whether fn is still waiting after a while (a negative check: it cannot fail by slowness).
@@ -53,7 +66,7 @@ func blocked(fn func()) (wait func(), stillBlocked bool) {
 // the next as soon as it ends; read-only transactions and the statements of the open transaction pass by.
 func TestWriteGateAdmitsOneWriterAtATime(t *testing.T) {
 	ctx := context.Background()
-	c := gatedConns(time.Minute, 3)
+	c, _ := gatedConns(time.Minute, 3)
 	first, err := c[0].BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +106,33 @@ func TestWriteGateAdmitsOneWriterAtATime(t *testing.T) {
 	_ = third.Commit()
 }
 
+// When the gate frees, a statement outside any transaction goes before the transactions waiting.
+func TestWriteGateLetsStatementsFirst(t *testing.T) {
+	ctx := context.Background()
+	c, began := gatedConns(time.Minute, 3)
+	holder, err := c[0].BeginTx(ctx, driver.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitTx, _ := blocked(func() {
+		tx, _ := c[1].BeginTx(ctx, driver.TxOptions{})
+		_ = tx.Commit()
+	})
+	st, _ := c[2].PrepareContext(ctx, "UPDATE t SET x = 1")
+	waitStmt, _ := blocked(func() { _, _ = st.(driver.StmtExecContext).ExecContext(ctx, nil) })
+	_ = holder.Commit()
+	waitTx()
+	waitStmt()
+	if got := fmt.Sprint(began()); got != "[transaction statement transaction]" {
+		t.Errorf("began %s, want the waiting statement before the waiting transaction though it came second", got)
+	}
+}
+
 // A writer that waited its longest goes on ungated (SQLite's busy timeout decides then), and its end does not
 // open the gate for the writer that holds it.
 func TestWriteGateGivesUpWithoutStealing(t *testing.T) {
 	ctx := context.Background()
-	c := gatedConns(10*time.Millisecond, 2)
+	c, _ := gatedConns(10*time.Millisecond, 2)
 	holder, err := c[0].BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,10 +145,8 @@ func TestWriteGateGivesUpWithoutStealing(t *testing.T) {
 		t.Fatal("the late writer holds the gate the first one holds")
 	}
 	_ = late.Commit()
-	select {
-	case c[0].gate.slot <- struct{}{}:
+	if !c[0].gate.busy {
 		t.Fatal("the late writer's end opened the gate")
-	default:
 	}
 	_ = holder.Commit()
 }
