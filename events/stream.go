@@ -74,6 +74,8 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 		if n == 0 {
 			return total, nil
 		}
+		// The write path may run fn again in a fresh transaction (see Log.Write): count what committed.
+		var deleted int64
 		err = l.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM `+t+`
 				WHERE "offset" > ? AND "offset" <= ? AND created_ms < ? AND "offset" <= `+handled+`
@@ -81,13 +83,13 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 			if err != nil {
 				return err
 			}
-			d, err := res.RowsAffected()
-			total += d
+			deleted, err = res.RowsAffected()
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("events: prune stream: %w", err)
 		}
+		total += deleted
 		if n < sweepChunk {
 			return total, nil
 		}
