@@ -95,7 +95,7 @@ func (l *Log) compactInstance(ctx context.Context, inst string, snapSeq, beforeM
 		var n int
 		var lo, hi sql.NullInt64
 		err := l.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(seq), MAX(seq) FROM (SELECT seq FROM instance_events
-			WHERE instance_id = ? AND seq > ? AND seq <= ? AND time_ms < ? ORDER BY seq LIMIT ?)`,
+			WHERE instance_id = ? AND seq > ? AND seq <= ? AND time_ms < ? ORDER BY seq LIMIT ?) AS chunk`,
 			inst, after, snapSeq, beforeMs, sweepChunk).Scan(&n, &lo, &hi)
 		if err != nil {
 			return total, fmt.Errorf("events: compact %s: %w", inst, err)

@@ -66,7 +66,7 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 		var n int
 		var hi sql.NullInt64
 		err := l.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX("offset") FROM (SELECT "offset" FROM `+t+`
-			WHERE "offset" > ? AND created_ms < ? AND "offset" <= `+handled+` ORDER BY "offset" LIMIT ?)`,
+			WHERE "offset" > ? AND created_ms < ? AND "offset" <= `+handled+` ORDER BY "offset" LIMIT ?) AS chunk`,
 			after, before.UnixMilli(), sweepChunk).Scan(&n, &hi)
 		if err != nil {
 			return total, fmt.Errorf("events: prune stream: %w", err)
