@@ -34,10 +34,6 @@ type Config struct {
 	// commits cost no fsync. That is safe for every consumer group, because a group's writes commit with its
 	// offset: a commit lost to a power loss is handled again from the offset before. Default: the log's pool.
 	ConsumerDB *sql.DB
-
-	// TopicRetention, when positive, makes the Log itself prune the stream hourly by this age, as it did before
-	// the [Sweeper]. Deprecated: leave it zero; the Sweeper prunes the stream by Retention.
-	TopicRetention time.Duration
 }
 
 func (c Config) withDefaults() Config {

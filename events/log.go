@@ -116,10 +116,6 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 	}
 	l.loops.Add(1)
 	go l.commitLoop()
-	if cfg.TopicRetention > 0 {
-		l.loops.Add(1)
-		go l.pruneLoop()
-	}
 	return l, nil
 }
 

@@ -95,7 +95,7 @@ func (l *Log) compactInstance(ctx context.Context, inst string, snapSeq, beforeM
 		var n int
 		var lo, hi sql.NullInt64
 		err := l.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(seq), MAX(seq) FROM (SELECT seq FROM instance_events
-			WHERE instance_id = ? AND seq > ? AND seq <= ? AND time_ms < ? ORDER BY seq LIMIT ?)`,
+			WHERE instance_id = ? AND seq > ? AND seq <= ? AND time_ms < ? ORDER BY seq LIMIT ?) AS chunk`,
 			inst, after, snapSeq, beforeMs, sweepChunk).Scan(&n, &lo, &hi)
 		if err != nil {
 			return total, fmt.Errorf("events: compact %s: %w", inst, err)
@@ -103,6 +103,8 @@ func (l *Log) compactInstance(ctx context.Context, inst string, snapSeq, beforeM
 		if n == 0 {
 			return total, nil
 		}
+		// The write path may run fn again in a fresh transaction (see Log.Write): count what committed.
+		var deleted int64
 		err = l.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM instance_events
 				WHERE instance_id = ? AND seq >= ? AND seq <= ? AND time_ms < ?
@@ -112,13 +114,13 @@ func (l *Log) compactInstance(ctx context.Context, inst string, snapSeq, beforeM
 			if err != nil {
 				return err
 			}
-			d, err := res.RowsAffected()
-			total += d
+			deleted, err = res.RowsAffected()
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("events: compact %s: %w", inst, err)
 		}
+		total += deleted
 		if n < sweepChunk {
 			return total, nil
 		}

@@ -66,7 +66,7 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 		var n int
 		var hi sql.NullInt64
 		err := l.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX("offset") FROM (SELECT "offset" FROM `+t+`
-			WHERE "offset" > ? AND created_ms < ? AND "offset" <= `+handled+` ORDER BY "offset" LIMIT ?)`,
+			WHERE "offset" > ? AND created_ms < ? AND "offset" <= `+handled+` ORDER BY "offset" LIMIT ?) AS chunk`,
 			after, before.UnixMilli(), sweepChunk).Scan(&n, &hi)
 		if err != nil {
 			return total, fmt.Errorf("events: prune stream: %w", err)
@@ -74,6 +74,8 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 		if n == 0 {
 			return total, nil
 		}
+		// The write path may run fn again in a fresh transaction (see Log.Write): count what committed.
+		var deleted int64
 		err = l.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM `+t+`
 				WHERE "offset" > ? AND "offset" <= ? AND created_ms < ? AND "offset" <= `+handled+`
@@ -81,40 +83,16 @@ func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) 
 			if err != nil {
 				return err
 			}
-			d, err := res.RowsAffected()
-			total += d
+			deleted, err = res.RowsAffected()
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("events: prune stream: %w", err)
 		}
+		total += deleted
 		if n < sweepChunk {
 			return total, nil
 		}
 		after = hi.Int64
-	}
-}
-
-// pruneEvery is how often the deprecated Config.TopicRetention prunes the stream.
-const pruneEvery = time.Hour
-
-func (l *Log) pruneLoop() {
-	defer l.loops.Done()
-	t := time.NewTicker(pruneEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		n, err := l.PruneStream(ctx, time.Now().Add(-l.cfg.TopicRetention))
-		cancel()
-		if err != nil {
-			l.log.Warn("stream pruning failed", "err", err)
-		} else if n > 0 {
-			l.log.Debug("stream pruned", "rows", n)
-		}
 	}
 }

@@ -37,3 +37,26 @@ func BenchmarkVault(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVaultGet measures reading one content item: one indexed SELECT and two decryptions, no write.
+//
+//	go test -run='^$' -bench=BenchmarkVaultGet -count=6 ./store/
+func BenchmarkVaultGet(b *testing.B) {
+	db, err := Open(context.Background(), Config{Dir: b.TempDir(), CheckpointInterval: -1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	v := db.Vault()
+	if err := db.InTx(ctx, func(tx *sql.Tx) error { return v.Put(ctx, tx, "inst/out/1", []byte("a message")) }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := v.Get(ctx, "inst/out/1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plugzapi/plugzapi/events"
 )
 
 // Config is everything the server can be told, from flags or PLUGZAPI_* environment variables (a flag wins).
@@ -31,6 +33,8 @@ type Config struct {
 	WebhookTimeout        time.Duration
 	WebhookRetryMax       time.Duration
 	DebugAddr             string
+	// Retention bounds how long the history of messages (who, when) is kept; see README "Retention".
+	Retention time.Duration
 	MediaConfig
 }
 
@@ -48,6 +52,7 @@ func defaultConfig() Config {
 		MaxQueueWhileOffline: 1000,
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryMax:      5 * time.Minute,
+		Retention:            events.DefaultRetention,
 		MediaConfig:          defaultMediaConfig(),
 	}
 }
@@ -83,6 +88,8 @@ func (c *Config) settings() []setting {
 			integer(&c.MaxQueueWhileOffline), func() string { return strconv.Itoa(c.MaxQueueWhileOffline) }},
 		{"durable-commits", "PLUGZAPI_DURABLE_COMMITS", "fsync every commit (1); 0 survives a process crash but not a power loss, and is faster",
 			boolean(&c.DurableCommits), func() string { return strconv.FormatBool(c.DurableCommits) }},
+		{"retention", "PLUGZAPI_RETENTION", "how long the history of messages (numbers, times) is kept: events a snapshot covers, the event stream, webhook dead letters; received files at most as long (at least 1s)",
+			duration(&c.Retention), func() string { return c.Retention.String() }},
 		{"log-level", "PLUGZAPI_LOG_LEVEL", "debug, info, warn or error", c.setLogLevel, func() string { return c.LogLevel.String() }},
 		{"log-json", "PLUGZAPI_LOG_JSON", "log JSON lines instead of text (1/0)", boolean(&c.LogJSON), func() string { return strconv.FormatBool(c.LogJSON) }},
 		{"shutdown-timeout", "PLUGZAPI_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take",
@@ -128,6 +135,9 @@ func (c Config) Validate() error {
 		return errors.New("the shutdown timeout must be positive")
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
+	case c.Retention < events.MinRetention:
+		// Zero is refused rather than read as "forever": the history names every number an instance talked to.
+		return fmt.Errorf("the retention %v is below the minimum %v", c.Retention, events.MinRetention)
 	}
 	return c.MediaConfig.validate()
 }

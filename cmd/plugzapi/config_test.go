@@ -106,3 +106,19 @@ func TestMediaConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionSetting(t *testing.T) {
+	c, err := loadConfig(nil, env(nil))
+	if err != nil || c.Retention != 7*24*time.Hour {
+		t.Fatalf("default retention = %v, %v; want 168h", c.Retention, err)
+	}
+	c, err = loadConfig([]string{"-retention", "36h"}, env(map[string]string{"PLUGZAPI_RETENTION": "24h"}))
+	if err != nil || c.Retention != 36*time.Hour {
+		t.Fatalf("retention = %v, %v; want the flag's 36h", c.Retention, err)
+	}
+	for _, v := range []string{"0", "0s", "500ms", "-1h", "a week"} {
+		if _, err := loadConfig(nil, env(map[string]string{"PLUGZAPI_RETENTION": v})); err == nil {
+			t.Errorf("PLUGZAPI_RETENTION=%s accepted", v)
+		}
+	}
+}

@@ -66,16 +66,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		fmt.Printf("\nAdmin token (shown only now; set PLUGZAPI_ADMIN_TOKEN to choose your own):\n\n    %s\n\n", generated)
 	}
 
-	evlog, err := events.Open(ctx, db, events.Config{}, log.With("component", "events"))
+	// Consumer groups commit unsynced: they replay from their offset whatever a power loss takes back.
+	evlog, err := events.Open(ctx, db, events.Config{Retention: cfg.Retention, ConsumerDB: db.Replayable()},
+		log.With("component", "events"))
 	if err != nil {
 		return err
 	}
 	closers = append(closers, evlog.Close)
+	closers = append(closers, evlog.StartSweeper(log.With("component", "retention")).Close)
 
 	hooks := webhooks.Config{
 		AllowInsecure:  cfg.AllowInsecureWebhooks,
 		RequestTimeout: cfg.WebhookTimeout,
 		BackoffMax:     cfg.WebhookRetryMax,
+		DeadAfter:      min(webhooks.DefaultDeadAfter, cfg.Retention),
+		Retention:      cfg.Retention,
 	}
 	cons, err := consumers.Start(ctx, db, evlog, consumers.Config{Webhooks: hooks}, log.With("component", "consumers"))
 	if err != nil {
@@ -93,7 +98,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	closers = append(closers, func() error { ln.Close(); return nil })
-	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(ln.Addr().String()), Retention: cfg.MediaRetention},
+	files, err := mediastore.Open(ctx, db, mediastore.Config{PublicURL: cfg.publicURL(ln.Addr().String()), Retention: min(cfg.MediaRetention, cfg.Retention)},
 		log.With("component", "mediastore"))
 	if err != nil {
 		return err
@@ -116,6 +121,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg := actors.DefaultConfig()
 	acfg.SendDelayMin, acfg.SendDelayMax = cfg.SendDelayMin, cfg.SendDelayMax
 	acfg.MaxQueueWhileDisconnected = cfg.MaxQueueWhileOffline
+	// The log is compacted only behind snapshots: a quiet instance snapshots well within the retention.
+	acfg.SnapshotAfter = min(acfg.SnapshotAfter, events.SweepInterval(cfg.Retention))
 	// A file is fetched, then uploaded (which may take as long), then sent.
 	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{

@@ -7,6 +7,9 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 )
 
+// DefaultDeadAfter is Config.DeadAfter's default.
+const DefaultDeadAfter = 72 * time.Hour
+
 // Config tunes webhook delivery. The zero value is usable: every zero field takes its default.
 type Config struct {
 	// AllowInsecure accepts http:// targets (PLUGZAPI_ALLOW_INSECURE_WEBHOOKS=1, for demos and tests). Without
@@ -43,7 +46,7 @@ func (c Config) withDefaults() Config {
 		c.BackoffMax = 5 * time.Minute
 	}
 	if c.DeadAfter == 0 {
-		c.DeadAfter = 72 * time.Hour
+		c.DeadAfter = DefaultDeadAfter
 	}
 	if c.Retention == 0 {
 		c.Retention = events.DefaultRetention

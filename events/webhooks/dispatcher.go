@@ -465,7 +465,10 @@ func (d *dispatcher) pruneOld(now time.Time) {
 		if err != nil || len(ids) == 0 {
 			break
 		}
+		// The write path may run fn again in a fresh transaction: count what committed.
+		var chunkDead, chunkPending int64
 		err = d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			chunkDead, chunkPending = 0, 0
 			for _, id := range ids {
 				var state string
 				err := tx.QueryRowContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ? AND created_ms < ? RETURNING state`,
@@ -475,9 +478,9 @@ func (d *dispatcher) pruneOld(now time.Time) {
 				case err != nil:
 					return err
 				case state == "pending":
-					pending++
+					chunkPending++
 				default:
-					dead++
+					chunkDead++
 				}
 			}
 			for _, k := range keys {
@@ -487,7 +490,11 @@ func (d *dispatcher) pruneOld(now time.Time) {
 			}
 			return nil
 		})
-		if err != nil || len(ids) < pruneChunk {
+		if err != nil {
+			break
+		}
+		dead, pending = dead+chunkDead, pending+chunkPending
+		if len(ids) < pruneChunk {
 			break
 		}
 		after = ids[len(ids)-1]
