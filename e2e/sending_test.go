@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -52,4 +53,36 @@ func TestUnknownNumberAndTyping(t *testing.T) {
 		t.Fatalf("Alice's phone saw typing %v then paused %v before %q", composing, paused, msg.Text)
 	}
 	waitQueueEmpty(t, in)
+}
+
+// Sending asks WhatsApp for no keys of the instance's own device: WhatsApp lists that device among its account's,
+// and a client without a session with itself fetches its own prekey bundle before every message — a round trip
+// per message, and one of its one-time prekeys gone each time.
+func TestSendingFetchesNoKeysOfItsOwn(t *testing.T) {
+	sim := startSimulator(t)
+	business := addAccount(t, sim, "5511970000101", "Business")
+	contact := addAccount(t, sim, "5511970000102", "Contact")
+	srv := startServer(t, sim)
+	in := createInstance(t, srv, "self-keys", nil)
+	device := link(t, in, business)
+	preKeys := func() int {
+		for _, d := range business.DeviceInfos() {
+			if d.JID == device {
+				return d.PreKeys
+			}
+		}
+		t.Fatalf("the instance's device %s is not among the account's", device)
+		return 0
+	}
+	before := preKeys()
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, sendText(t, in, contact.Phone(), fmt.Sprint("message ", i)))
+	}
+	for _, id := range ids {
+		waitMessage(t, contact, id)
+	}
+	if after := preKeys(); after != before {
+		t.Errorf("the instance's device has %d one-time prekeys after 5 messages, %d before: its own keys were fetched", after, before)
+	}
 }

@@ -157,6 +157,9 @@ type DeviceInfo struct {
 	Phone bool `json:"phone"`
 	// Queued is how many stanzas wait for the device to acknowledge them.
 	Queued int `json:"queued"`
+	// PreKeys is how many one-time prekeys the server holds for the device: each session another device
+	// starts with it takes one.
+	PreKeys int `json:"preKeys"`
 	// Welcomed is set once the phone sent the linked device its app state key and its
 	// history sync; WelcomeAcknowledged once the device sent every receipt it owes
 	// for them (peer_msg for both, hist_sync for the history).
@@ -183,6 +186,7 @@ func (a *Account) DeviceInfos() []DeviceInfo {
 			Available:           d.available,
 			Phone:               d.primary(),
 			Queued:              len(d.queue),
+			PreKeys:             len(d.preKeys),
 			Welcomed:            d.welcomed,
 			WelcomeAcknowledged: d.welcomed && len(d.welcomeReceipts) == 0,
 			AppStateSynced:      d.appStateSyncedLocked(),

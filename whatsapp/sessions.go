@@ -150,6 +150,9 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			if cli.Store.ID != nil {
 				e = Connected{Phone: cli.Store.ID.User}
 			}
+			if err := ensureSelfSession(context.Background(), cli.Store); err != nil {
+				c.log.Warn("no session with the device itself: each send asks WhatsApp for its own keys", "err", err)
+			}
 		case MessageReceived:
 			c.complete(context.Background(), evt, ev.Message)
 		case GroupNotifications:
