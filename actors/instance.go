@@ -115,9 +115,11 @@ type instance struct {
 	// qrWaiters are requests for a QR code made before the first code arrived.
 	qrWaiters []*actor.PID
 
-	// Messages accepted but not yet appended, and whether a flush is waiting in the mailbox.
+	// Messages accepted but not yet appended, whether a flush is waiting in the mailbox, and whether the last
+	// flush is not durable yet (the next one waits for it, gathering what arrives meanwhile).
 	pending     []pendingEnqueue
 	flushPosted bool
+	flushing    bool
 
 	// The send loop: one message in flight at a time, the next not before nextSendAt.
 	inflight   string
@@ -178,7 +180,7 @@ func (a *instance) Receive(ctx actor.Context) {
 	case enqueue:
 		a.enqueue(ctx, m.msg)
 	case flushEnqueues:
-		a.flush(ctx)
+		a.flush()
 	case listQueue:
 		ctx.Respond(reply{a.st.queue, nil})
 	case cancelQueued:
@@ -412,10 +414,7 @@ func (a *instance) appendDone(seq int64, err error) {
 	}
 	// The storage may still be failing: do not hammer it with the head of the queue.
 	a.retryLater()
-	if len(a.pending) > 0 && !a.flushPosted {
-		a.flushPosted = true
-		a.system.Root.Send(a.self, flushEnqueues{})
-	}
+	a.postFlush()
 }
 
 // armSnapshot makes sure a snapshot follows within SnapshotAfter of the first event it does not cover, so that

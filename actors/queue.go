@@ -29,7 +29,8 @@ type pendingEnqueue struct {
 }
 
 // enqueue checks a message and gives it its IDs; it becomes durable at the next flush. The flush is posted behind
-// whatever is already in the mailbox, so messages that arrive together are appended together (one fsync for all),
+// whatever is already in the mailbox, and one flush at a time is on its way to the disk, so messages that arrive
+// together — or while the last flush is being written — are appended together (one append, one fsync for all),
 // while a lone message is not kept waiting. The message is the actor's from now on.
 func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 	if _, err := recipient.Parse(m.GetPhone()); err != nil {
@@ -52,10 +53,16 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 	}
 	m.ZaapId, m.MessageId, m.Type = newZaapID(), whatsapp.NewMessageID(), messagesv1.KindOf(m.GetContent())
 	a.pending = append(a.pending, pendingEnqueue{msg: m, requester: ctx.Sender()})
-	if !a.flushPosted {
-		a.flushPosted = true
-		ctx.Send(ctx.Self(), flushEnqueues{})
+	a.postFlush()
+}
+
+// postFlush asks for a flush of the pending messages unless one is asked for or on its way to the disk.
+func (a *instance) postFlush() {
+	if a.flushPosted || a.flushing || len(a.pending) == 0 {
+		return
 	}
+	a.flushPosted = true
+	a.system.Root.Send(a.self, flushEnqueues{})
 }
 
 // waitingTarget is, for a revoke of one of the instance's own messages, that message when it still waits in
@@ -81,24 +88,19 @@ func newZaapID() string {
 
 // flush makes pending messages durable: their MessageQueued events and their content in the vault, in one
 // transaction, before each requester hears "queued".
-func (a *instance) flush(ctx actor.Context) {
-	if a.storageErr != nil {
-		// The state is being reloaded after a failed append: the messages wait for it (see appendDone).
-		a.flushPosted = false
+func (a *instance) flush() {
+	a.flushPosted = false
+	if a.storageErr != nil || a.flushing || len(a.pending) == 0 {
+		// A reload after a failed append, or the flush before, will post it again.
 		return
 	}
 	batch := a.pending[:min(len(a.pending), maxEnqueueBatch)]
 	a.pending = a.pending[len(batch):]
-	a.flushPosted = len(a.pending) > 0
-	if a.flushPosted {
-		ctx.Send(ctx.Self(), flushEnqueues{})
-	}
-	if len(batch) == 0 {
-		return
-	}
 	evs := make([]*eventsv1.Event, len(batch))
 	records := make([][]byte, len(batch))
 	answer := func(err error) {
+		a.flushing = false
+		a.postFlush()
 		for _, p := range batch {
 			r := reply{value: Queued{ZaapID: p.msg.GetZaapId(), MessageID: p.msg.GetMessageId()}}
 			if err != nil {
@@ -116,6 +118,7 @@ func (a *instance) flush(ctx actor.Context) {
 		public.Size = int64(len(record))
 		evs[i], records[i] = &eventsv1.Event{Payload: &eventsv1.Event_MessageQueued{MessageQueued: public}}, record
 	}
+	a.flushing = true
 	a.persist(func(tx *sql.Tx) error {
 		for i, p := range batch {
 			key := events.OutboundVaultKey(a.id, p.msg.GetMessageId())
