@@ -32,6 +32,9 @@ type pendingEnqueue struct {
 // whatever is already in the mailbox, so messages that arrive together are appended together (one fsync for all),
 // while a lone message is not kept waiting. The message is the actor's from now on.
 func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
+	if a.answerRetry(ctx, m) {
+		return
+	}
 	if _, err := recipient.Parse(m.GetPhone()); err != nil {
 		ctx.Respond(reply{err: fmt.Errorf("%w: %v", ErrInvalidPhone, err)})
 		return

@@ -34,12 +34,17 @@ type state struct {
 	queue     []*eventsv1.Event
 	recent    []string
 	recentSet map[string]struct{}
+	// idempotent remembers the Idempotency-Keys of the messages accepted in the last 24 hours.
+	idempotent idempotentRequests
 }
 
-func newState() *state { return &state{recentSet: map[string]struct{}{}} }
+func newState() *state {
+	return &state{recentSet: map[string]struct{}{}, idempotent: newIdempotentRequests()}
+}
 
 func (s *state) apply(e *eventsv1.Event) {
 	s.seq = e.GetSeq()
+	s.idempotent.expire(e.GetTimeMs())
 	switch p := e.GetPayload().(type) {
 	case *eventsv1.Event_InstanceCreated:
 		s.name = p.InstanceCreated.GetName()
@@ -53,6 +58,7 @@ func (s *state) apply(e *eventsv1.Event) {
 		}
 	case *eventsv1.Event_MessageQueued:
 		s.queue = append(s.queue, e)
+		s.idempotent.accepted(p.MessageQueued, e.GetTimeMs())
 	case *eventsv1.Event_MessageSent:
 		s.dequeue(p.MessageSent.GetZaapId())
 	case *eventsv1.Event_MessageFailed:
@@ -135,6 +141,8 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		RecentInbound: s.recent,
 		Format:        snapshotFormat,
 		WatchPresence: s.watchPresence,
+
+		IdempotentRequests: s.idempotent.list(),
 	}
 }
 
@@ -153,6 +161,9 @@ func stateFromSnapshot(snap *actorsv1.InstanceSnapshot) *state {
 	s.queue = snap.GetQueue()
 	for _, id := range snap.GetRecentInbound() {
 		s.remember(id)
+	}
+	for _, req := range snap.GetIdempotentRequests() {
+		s.idempotent.add(req)
 	}
 	return s
 }

@@ -1,0 +1,118 @@
+package actors
+
+import (
+	"bytes"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
+	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
+)
+
+// Idempotency keys: a request that carries an Idempotency-Key is answered, when the same key came with an
+// accepted request in the last idempotencyWindow, with that request's IDs, and nothing is queued. The key travels
+// in the message's MessageQueued event, so the instance's event-sourced state (and its snapshots) remembers it
+// across crashes and restarts.
+
+// idempotencyWindow is how long an instance remembers the key of a request it accepted.
+const idempotencyWindow = 24 * time.Hour
+
+// idempotencyKeyLimit caps the keys an instance remembers, whatever their age, so that a flood of keyed
+// requests cannot grow its memory and snapshots without bound: past it the oldest key is forgotten first. At
+// most ~400 bytes a key (a 255-character key, two IDs, a hash), it bounds an instance's keys to ~4 MB.
+const idempotencyKeyLimit = 10_000
+
+// idempotentRequests are the requests an instance accepted with an Idempotency-Key, in the order it accepted
+// them. Entries are never changed once remembered, so a snapshot may share them.
+type idempotentRequests struct {
+	order []*actorsv1.IdempotentRequest
+	byKey map[string]*actorsv1.IdempotentRequest
+}
+
+func newIdempotentRequests() idempotentRequests {
+	return idempotentRequests{byKey: map[string]*actorsv1.IdempotentRequest{}}
+}
+
+// accepted remembers the key of a message accepted at timeMs. A key seen already keeps its first request:
+// the actor never accepts a key twice, so a second one can only be a replay of the same history.
+func (r *idempotentRequests) accepted(m *messagesv1.Outbound, timeMs int64) {
+	if m.GetIdempotencyKey() == "" {
+		return
+	}
+	if _, ok := r.byKey[m.GetIdempotencyKey()]; ok {
+		return
+	}
+	r.add(&actorsv1.IdempotentRequest{Key: m.GetIdempotencyKey(), RequestHash: m.GetRequestHash(),
+		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), TimeMs: timeMs})
+}
+
+func (r *idempotentRequests) add(req *actorsv1.IdempotentRequest) {
+	r.order = append(r.order, req)
+	r.byKey[req.GetKey()] = req
+	if len(r.order) > idempotencyKeyLimit {
+		r.forgetOldest()
+	}
+}
+
+func (r *idempotentRequests) forgetOldest() {
+	delete(r.byKey, r.order[0].GetKey())
+	r.order[0] = nil
+	r.order = r.order[1:]
+}
+
+// expire forgets the keys older than the window at nowMs. Events are applied with their own time, so that
+// replaying them forgets the same keys as living through them did.
+func (r *idempotentRequests) expire(nowMs int64) {
+	for len(r.order) > 0 && r.order[0].GetTimeMs() <= nowMs-idempotencyWindow.Milliseconds() {
+		r.forgetOldest()
+	}
+}
+
+// find returns the request accepted with key within the window before now.
+func (r *idempotentRequests) find(key string, now time.Time) (*actorsv1.IdempotentRequest, bool) {
+	req, ok := r.byKey[key]
+	if !ok || req.GetTimeMs() <= now.Add(-idempotencyWindow).UnixMilli() {
+		return nil, false
+	}
+	return req, true
+}
+
+// list is what a snapshot keeps: the remembered requests, oldest first.
+func (r *idempotentRequests) list() []*actorsv1.IdempotentRequest {
+	return slices.Clone(r.order)
+}
+
+// answerRetry answers a request whose Idempotency-Key the instance has accepted already, and reports whether
+// it did: with the IDs given then when it is the same request, ErrIdempotencyKeyReused when it is another. A
+// retry of a request that is accepted but not durable yet (waiting for its flush) is handled again behind that
+// flush, so that it is answered only once the first is durable — and queued after all if that flush failed.
+func (a *instance) answerRetry(ctx actor.Context, m *messagesv1.Outbound) bool {
+	key := m.GetIdempotencyKey()
+	if key == "" {
+		return false
+	}
+	if first, ok := a.st.idempotent.find(key, time.Now()); ok {
+		if !bytes.Equal(first.GetRequestHash(), m.GetRequestHash()) {
+			ctx.Respond(reply{err: ErrIdempotencyKeyReused})
+			return true
+		}
+		ctx.Respond(reply{value: Queued{ZaapID: first.GetZaapId(), MessageID: first.GetMessageId()}})
+		return true
+	}
+	for _, p := range a.pending {
+		if p.msg.GetIdempotencyKey() != key {
+			continue
+		}
+		if !bytes.Equal(p.msg.GetRequestHash(), m.GetRequestHash()) {
+			ctx.Respond(reply{err: ErrIdempotencyKeyReused})
+			return true
+		}
+		// The flush of the pending message is in the mailbox already (posted when it was accepted), so the
+		// retry comes after it, with its requester kept.
+		ctx.Forward(ctx.Self())
+		return true
+	}
+	return false
+}
