@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
@@ -35,17 +36,24 @@ func newIdempotentRequests() idempotentRequests {
 	return idempotentRequests{byKey: map[string]*actorsv1.IdempotentRequest{}}
 }
 
-// accepted remembers the key of a message accepted at timeMs. A key seen already keeps its first request:
-// the actor never accepts a key twice, so a second one can only be a replay of the same history.
+// accepted remembers the key of a message accepted at timeMs.
 func (r *idempotentRequests) accepted(m *messagesv1.Outbound, timeMs int64) {
-	if m.GetIdempotencyKey() == "" {
+	r.remember(m.GetIdempotencyKey(), m.GetRequestHash(), m.GetZaapId(), m.GetMessageId(), timeMs)
+}
+
+// cancelled remembers the key of a delete for everyone that took a waiting message off the queue instead of
+// queueing a revoke: it was answered without IDs, and so is its retry.
+func (r *idempotentRequests) cancelled(c *eventsv1.MessageCancelled, timeMs int64) {
+	r.remember(c.GetIdempotencyKey(), c.GetRequestHash(), "", "", timeMs)
+}
+
+// remember adds a keyed request. A key seen already keeps its first request: the actor never accepts a key
+// twice, so a second one can only be a replay of the same history.
+func (r *idempotentRequests) remember(key string, hash []byte, zaapID, messageID string, timeMs int64) {
+	if _, ok := r.byKey[key]; ok || key == "" {
 		return
 	}
-	if _, ok := r.byKey[m.GetIdempotencyKey()]; ok {
-		return
-	}
-	r.add(&actorsv1.IdempotentRequest{Key: m.GetIdempotencyKey(), RequestHash: m.GetRequestHash(),
-		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), TimeMs: timeMs})
+	r.add(&actorsv1.IdempotentRequest{Key: key, RequestHash: hash, ZaapId: zaapID, MessageId: messageID, TimeMs: timeMs})
 }
 
 func (r *idempotentRequests) add(req *actorsv1.IdempotentRequest) {

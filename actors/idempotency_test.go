@@ -222,3 +222,37 @@ func TestRetryOfARequestNotDurableYet(t *testing.T) {
 		t.Errorf("%d MessageQueued events, want 1", n)
 	}
 }
+
+// A delete for everyone of a message still waiting takes it off the queue and queues nothing; its retry with
+// the same key is answered the same way and queues no revoke either, also after a restart.
+func TestRetryOfADeleteThatCancelled(t *testing.T) {
+	db := eventstest.OpenDB(t, t.TempDir())
+	log := eventstest.OpenLog(t, db, events.Config{})
+	const id, phone = "INSTANCE1", "5511999990001"
+	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
+		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
+	cfg := DefaultConfig()
+	ask := spawnInstance(t, id, testDeps(t, db, log, cfg))
+	oops := ask(enqueue{msg: text(phone, "oops")}).value.(Queued)
+	revoke := func() *messagesv1.Outbound {
+		return &messagesv1.Outbound{Phone: phone, IdempotencyKey: "delete-oops", RequestHash: []byte("hash"),
+			Content: &messagesv1.Content{Kind: &messagesv1.Content_Revoke{Revoke: &messagesv1.Revoke{
+				Target: &messagesv1.MessageRef{MessageId: oops.MessageID, FromMe: true}}}}}
+	}
+	for range 2 {
+		if r := ask(enqueue{msg: revoke()}); r.err != nil || r.value.(Queued) != (Queued{}) {
+			t.Fatalf("delete of a waiting message = %+v, want nothing queued", r)
+		}
+	}
+	if q := ask(listQueue{}).value.([]*eventsv1.Event); len(q) != 0 {
+		t.Errorf("the queue holds %v, want nothing", q)
+	}
+
+	ask = spawnInstance(t, id, testDeps(t, db, log, cfg))
+	if r := ask(enqueue{msg: revoke()}); r.err != nil || r.value.(Queued) != (Queued{}) {
+		t.Fatalf("the retry after a restart = %+v, want nothing queued", r)
+	}
+	if q := ask(listQueue{}).value.([]*eventsv1.Event); len(q) != 0 {
+		t.Errorf("after a restart the queue holds %v, want nothing", q)
+	}
+}

@@ -156,7 +156,7 @@ func (a *instance) Receive(ctx actor.Context) {
 	case listQueue:
 		ctx.Respond(reply{a.st.queue, nil})
 	case cancelQueued:
-		ctx.Respond(reply{nil, a.cancel(m.zaapID)})
+		ctx.Respond(reply{nil, a.cancel(m.zaapID, nil)})
 	case clearQueue:
 		n, err := a.clear()
 		ctx.Respond(reply{n, err})

@@ -45,7 +45,7 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 	}
 	if waiting := a.waitingTarget(m); waiting != nil {
 		// Deleting a message that has not gone yet is taking it off the queue: the recipient sees nothing.
-		ctx.Respond(reply{value: Queued{}, err: a.cancel(waiting.GetZaapId())})
+		ctx.Respond(reply{value: Queued{}, err: a.cancel(waiting.GetZaapId(), m)})
 		return
 	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
@@ -125,15 +125,16 @@ func (a *instance) flush(ctx actor.Context) {
 	a.trySend()
 }
 
-// cancel removes one waiting message. The one being sent cannot be taken back. When the head of the queue goes,
-// so does the backoff its failed attempts earned.
-func (a *instance) cancel(zaapID string) error {
+// cancel removes one waiting message; by is the delete for everyone that did it, nil for a cancel through the
+// queue routes. The one being sent cannot be taken back. When the head of the queue goes, so does the backoff
+// its failed attempts earned.
+func (a *instance) cancel(zaapID string, by *messagesv1.Outbound) error {
 	m := a.st.find(zaapID)
 	if m == nil || zaapID == a.inflight {
 		return ErrQueueItemNotFound
 	}
 	head := m == a.st.head()
-	if err := a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
+	if err := a.persist(a.destroyContent(m.GetMessageId()), cancelledEvent(m, by)); err != nil {
 		return err
 	}
 	if head {
@@ -152,7 +153,7 @@ func (a *instance) clear() (int, error) {
 		if m.GetZaapId() == a.inflight {
 			continue
 		}
-		cancelled = append(cancelled, cancelledEvent(m))
+		cancelled = append(cancelled, cancelledEvent(m, nil))
 		ids = append(ids, m.GetMessageId())
 	}
 	if len(cancelled) == 0 {
@@ -181,9 +182,10 @@ func (a *instance) destroyContent(messageIDs ...string) func(*sql.Tx) error {
 	}
 }
 
-func cancelledEvent(m *messagesv1.Outbound) *eventsv1.Event {
+func cancelledEvent(m, by *messagesv1.Outbound) *eventsv1.Event {
 	return &eventsv1.Event{Payload: &eventsv1.Event_MessageCancelled{MessageCancelled: &eventsv1.MessageCancelled{
-		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId()}}}
+		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(),
+		IdempotencyKey: by.GetIdempotencyKey(), RequestHash: by.GetRequestHash()}}}
 }
 
 // trySend starts sending the head of the queue when the instance is connected, nothing is in flight, and the

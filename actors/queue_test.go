@@ -138,10 +138,10 @@ func TestRemovingTheHeadForgetsItsBackoff(t *testing.T) {
 		remove     func(a *instance) error
 		keepsPause bool
 	}{
-		{"cancel the head", 4, func(a *instance) error { return a.cancel("Z1") }, false},
+		{"cancel the head", 4, func(a *instance) error { return a.cancel("Z1", nil) }, false},
 		{"clear the queue", 4, func(a *instance) error { _, err := a.clear(); return err }, false},
-		{"cancel another", 4, func(a *instance) error { return a.cancel("Z2") }, true},
-		{"cancel the head after a sent message", 0, func(a *instance) error { return a.cancel("Z1") }, true},
+		{"cancel another", 4, func(a *instance) error { return a.cancel("Z2", nil) }, true},
+		{"cancel the head after a sent message", 0, func(a *instance) error { return a.cancel("Z1", nil) }, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := queueInstance(t, "Z1", "Z2", "Z3")

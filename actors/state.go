@@ -65,6 +65,7 @@ func (s *state) apply(e *eventsv1.Event) {
 		s.dequeue(p.MessageFailed.GetZaapId())
 	case *eventsv1.Event_MessageCancelled:
 		s.dequeue(p.MessageCancelled.GetZaapId())
+		s.idempotent.cancelled(p.MessageCancelled, e.GetTimeMs())
 	case *eventsv1.Event_MessageReceived:
 		s.remember(events.InboundID(p.MessageReceived))
 	case *eventsv1.Event_Paired:
