@@ -16,8 +16,8 @@ import (
 // TestCrashAtFullIntake sends 10,000 texts to one linked instance from concurrent clients as fast as the
 // server takes them, with no pause between sends, and kills the server (SIGKILL) several times meanwhile —
 // while it takes requests and while it sends — restarting it each time. A request that got no answer is
-// retried with its Idempotency-Key, as a client should, so that one whose answer died with the server is not
-// queued twice. In the end every accepted message reached the contact exactly once, with the ID it was given,
+// retried with its Idempotency-Key, as a client should, so that one whose answer died with the server (or was
+// lost on the way: one in lostAnswerEvery) is not queued twice. In the end every accepted message reached the contact exactly once, with the ID it was given,
 // and each client's messages arrived in the order they were accepted.
 func TestCrashAtFullIntake(t *testing.T) {
 	const clients = 16
@@ -168,7 +168,8 @@ const crashIntakeRace = 750
 const lostAnswerEvery = 50
 
 // sendRetrying posts a text with an Idempotency-Key until the server answers it: a request that got no answer
-// (the server died, or is restarting, or loseFirstAnswer dropped it) or a 503 is sent again with the same key.
+// (the server died, or is restarting, or loseFirstAnswer dropped it), a 503 or a 504 is sent again with the
+// same key.
 // It returns the messageId.
 func sendRetrying(ctx context.Context, client *http.Client, srv *server, in instance, key, text string,
 	loseFirstAnswer bool, retries *atomic.Int64) (string, error) {
@@ -201,8 +202,8 @@ func sendRetrying(ctx context.Context, client *http.Client, srv *server, in inst
 		raw, err := io.ReadAll(res.Body)
 		res.Body.Close()
 		switch {
-		case err != nil || res.StatusCode == http.StatusServiceUnavailable:
-			continue
+		case err != nil || res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusGatewayTimeout:
+			continue // the instance is restarting or busy: ask again
 		case loseFirstAnswer:
 			loseFirstAnswer = false
 			continue
