@@ -101,4 +101,7 @@ var (
 	ErrQRNotReady = errors.New("the QR code is not ready yet, try again in a moment")
 	// ErrInvalidPhone: a phone number that cannot be a WhatsApp number.
 	ErrInvalidPhone = errors.New("invalid phone number")
+	// ErrIdempotencyKeyReused: the request's Idempotency-Key came with another request (another route or body)
+	// that the instance accepted in the last 24 hours.
+	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
 )

@@ -184,7 +184,7 @@ func (a *instance) Receive(ctx actor.Context) {
 	case listQueue:
 		ctx.Respond(reply{a.st.queue, nil})
 	case cancelQueued:
-		a.cancel(m.zaapID, a.answer(ctx))
+		a.cancel(m.zaapID, nil, a.answer(ctx))
 	case clearQueue:
 		requester := ctx.Sender()
 		a.clear(func(n int, err error) { a.system.Root.Send(requester, reply{n, err}) })

@@ -40,12 +40,7 @@ func testDeps(t *testing.T, db *store.DB, log *events.Log, cfg Config) *deps {
 // actor's reply, or the error of a request that timed out.
 func spawnInstance(t *testing.T, id string, d *deps) (ask func(cmd any) reply) {
 	t.Helper()
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	system, pid := spawnActor(t, id, d)
 	return func(cmd any) reply {
 		res, err := system.Root.RequestFuture(pid, cmd, d.cfg.RequestTimeout).Result()
 		if err != nil {
@@ -53,6 +48,18 @@ func spawnInstance(t *testing.T, id string, d *deps) (ask func(cmd any) reply) {
 		}
 		return res.(reply)
 	}
+}
+
+// spawnActor starts instance id's actor in a system of its own, which the test's end shuts down.
+func spawnActor(t *testing.T, id string, d *deps) (*actor.ActorSystem, *actor.PID) {
+	t.Helper()
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newInstance(id, d) }), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return system, pid
 }
 
 // An append that loses a race (another writer appended to the instance's stream) is never an overwrite: the

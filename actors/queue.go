@@ -22,10 +22,12 @@ import (
 // maxEnqueueBatch bounds how many messages one append takes (the event log accepts up to 1000 events).
 const maxEnqueueBatch = 256
 
-// pendingEnqueue is a message accepted by the actor but not yet durable: its requester waits for the flush.
+// pendingEnqueue is a message accepted by the actor but not yet durable: its requester, and those of its
+// retries (same Idempotency-Key), wait for the flush.
 type pendingEnqueue struct {
 	msg       *messagesv1.Outbound
 	requester *actor.PID
+	retries   []*actor.PID
 }
 
 // enqueue checks a message and gives it its IDs; it becomes durable at the next flush. The flush is posted behind
@@ -33,6 +35,9 @@ type pendingEnqueue struct {
 // together — or while the last flush is being written — are appended together (one append, one fsync for all),
 // while a lone message is not kept waiting. The message is the actor's from now on.
 func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
+	if a.answerRetry(ctx, m) {
+		return
+	}
 	if _, err := recipient.Parse(m.GetPhone()); err != nil {
 		ctx.Respond(reply{err: fmt.Errorf("%w: %v", ErrInvalidPhone, err)})
 		return
@@ -44,7 +49,7 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 	if waiting := a.waitingTarget(m); waiting != nil {
 		// Deleting a message that has not gone yet is taking it off the queue: the recipient sees nothing.
 		requester := ctx.Sender()
-		a.cancel(waiting.GetZaapId(), func(err error) { a.system.Root.Send(requester, reply{value: Queued{}, err: err}) })
+		a.cancel(waiting.GetZaapId(), m, func(err error) { a.system.Root.Send(requester, reply{value: Queued{}, err: err}) })
 		return
 	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
@@ -106,7 +111,9 @@ func (a *instance) flush() {
 			if err != nil {
 				r = reply{err: err}
 			}
-			a.system.Root.Send(p.requester, r)
+			for _, requester := range append(p.retries, p.requester) {
+				a.system.Root.Send(requester, r)
+			}
 		}
 	}
 	for i, p := range batch {
@@ -133,16 +140,17 @@ func (a *instance) flush() {
 	}
 }
 
-// cancel removes one waiting message. The one being sent cannot be taken back. When the head of the queue goes,
-// so does the backoff its failed attempts earned.
-func (a *instance) cancel(zaapID string, done func(error)) {
+// cancel removes one waiting message; by is the delete for everyone that did it, nil for a cancel through the
+// queue routes. The one being sent cannot be taken back. When the head of the queue goes, so does the backoff
+// its failed attempts earned.
+func (a *instance) cancel(zaapID string, by *messagesv1.Outbound, done func(error)) {
 	m := a.st.find(zaapID)
 	if m == nil || zaapID == a.inflight {
 		done(ErrQueueItemNotFound)
 		return
 	}
 	head := m == a.st.head()
-	if err := a.append(a.destroyContent(m.GetMessageId()), cancelledEvent(m)); err != nil {
+	if err := a.append(a.destroyContent(m.GetMessageId()), cancelledEvent(m, by)); err != nil {
 		done(err)
 		return
 	}
@@ -163,7 +171,7 @@ func (a *instance) clear(done func(int, error)) {
 		if m.GetZaapId() == a.inflight {
 			continue
 		}
-		cancelled = append(cancelled, cancelledEvent(m))
+		cancelled = append(cancelled, cancelledEvent(m, nil))
 		ids = append(ids, m.GetMessageId())
 	}
 	if len(cancelled) == 0 {
@@ -197,9 +205,10 @@ func (a *instance) destroyContent(messageIDs ...string) func(*sql.Tx) error {
 	}
 }
 
-func cancelledEvent(m *messagesv1.Outbound) *eventsv1.Event {
+func cancelledEvent(m, by *messagesv1.Outbound) *eventsv1.Event {
 	return &eventsv1.Event{Payload: &eventsv1.Event_MessageCancelled{MessageCancelled: &eventsv1.MessageCancelled{
-		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId()}}}
+		ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(),
+		IdempotencyKey: by.GetIdempotencyKey(), RequestHash: by.GetRequestHash()}}}
 }
 
 // trySend starts sending the head of the queue when the instance is connected, nothing is in flight, the pause

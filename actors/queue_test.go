@@ -139,10 +139,10 @@ func TestRemovingTheHeadForgetsItsBackoff(t *testing.T) {
 		remove     func(a *instance)
 		keepsPause bool
 	}{
-		{"cancel the head", 4, func(a *instance) { a.cancel("Z1", func(error) {}) }, false},
+		{"cancel the head", 4, func(a *instance) { a.cancel("Z1", nil, func(error) {}) }, false},
 		{"clear the queue", 4, func(a *instance) { a.clear(func(int, error) {}) }, false},
-		{"cancel another", 4, func(a *instance) { a.cancel("Z2", func(error) {}) }, true},
-		{"cancel the head after a sent message", 0, func(a *instance) { a.cancel("Z1", func(error) {}) }, true},
+		{"cancel another", 4, func(a *instance) { a.cancel("Z2", nil, func(error) {}) }, true},
+		{"cancel the head after a sent message", 0, func(a *instance) { a.cancel("Z1", nil, func(error) {}) }, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := queueInstance(t, "Z1", "Z2", "Z3")

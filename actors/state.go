@@ -37,12 +37,17 @@ type state struct {
 	queue     []*eventsv1.Event
 	recent    []string
 	recentSet map[string]struct{}
+	// idempotent remembers the Idempotency-Keys of the messages accepted in the last 24 hours.
+	idempotent idempotentRequests
 }
 
-func newState() *state { return &state{recentSet: map[string]struct{}{}} }
+func newState() *state {
+	return &state{recentSet: map[string]struct{}{}, idempotent: newIdempotentRequests()}
+}
 
 func (s *state) apply(e *eventsv1.Event) {
 	s.seq, s.lastEventID = e.GetSeq(), e.GetId()
+	s.idempotent.expire(e.GetTimeMs())
 	switch p := e.GetPayload().(type) {
 	case *eventsv1.Event_InstanceCreated:
 		s.name = p.InstanceCreated.GetName()
@@ -56,12 +61,14 @@ func (s *state) apply(e *eventsv1.Event) {
 		}
 	case *eventsv1.Event_MessageQueued:
 		s.queue = append(s.queue, e)
+		s.idempotent.accepted(p.MessageQueued, e.GetTimeMs())
 	case *eventsv1.Event_MessageSent:
 		s.dequeue(p.MessageSent.GetZaapId())
 	case *eventsv1.Event_MessageFailed:
 		s.dequeue(p.MessageFailed.GetZaapId())
 	case *eventsv1.Event_MessageCancelled:
 		s.dequeue(p.MessageCancelled.GetZaapId())
+		s.idempotent.cancelled(p.MessageCancelled, e.GetTimeMs())
 	case *eventsv1.Event_MessageReceived:
 		s.remember(events.InboundID(p.MessageReceived))
 	case *eventsv1.Event_Paired:
@@ -140,6 +147,8 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		RecentInbound: slices.Clone(s.recent),
 		Format:        snapshotFormat,
 		WatchPresence: s.watchPresence,
+
+		IdempotentRequests: s.idempotent.list(),
 	}
 }
 
@@ -158,6 +167,9 @@ func stateFromSnapshot(snap *actorsv1.InstanceSnapshot) *state {
 	s.queue = snap.GetQueue()
 	for _, id := range snap.GetRecentInbound() {
 		s.remember(id)
+	}
+	for _, req := range snap.GetIdempotentRequests() {
+		s.idempotent.add(req)
 	}
 	return s
 }

@@ -39,6 +39,10 @@ const (
 	codeCancelled            = "cancelled"
 	codeUnavailable          = "unavailable"
 	codeInternal             = "internal"
+
+	// The Idempotency-Key header's (idempotency.go).
+	codeInvalidIdempotencyKey = "invalid_idempotency_key"
+	codeIdempotencyKeyReused  = "idempotency_key_reused"
 )
 
 // apiError is an error with its HTTP answer. Handlers return it for bad requests; respondError turns domain
@@ -93,6 +97,9 @@ var domainErrors = []struct {
 		message: "the instance is not connected to WhatsApp"}},
 	{actors.ErrMessageNotFound, apiError{status: http.StatusNotFound, code: codeMessageNotFound,
 		message: "the instance knows no message with that messageId in that chat, so it cannot name its sender"}},
+	{actors.ErrIdempotencyKeyReused, apiError{status: http.StatusUnprocessableEntity, code: codeIdempotencyKeyReused,
+		message: "this Idempotency-Key came with another request (another route or body) in the last 24 hours: a new request needs a new key",
+		fields:  []string{idempotencyHeader}}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }

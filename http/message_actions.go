@@ -18,6 +18,11 @@ import (
 // message on the queue like any other, so that it follows what was queued before it (its target, often).
 // owner=true: the instance sent it; owner=false: a member's message in a group the instance is an admin of.
 func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	messageID, phone, owner := q.Get("messageId"), q.Get("phone"), q.Get("owner")
 	var missing []string
@@ -50,6 +55,10 @@ func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	m := &messagesv1.Outbound{Phone: phone, Content: &messagesv1.Content{Kind: &messagesv1.Content_Revoke{Revoke: &messagesv1.Revoke{
 		Target: &messagesv1.MessageRef{MessageId: messageID, FromMe: mine},
 	}}}}
+	if err := bindIdempotencyKey(r, m, key); err != nil {
+		a.respondError(w, r, err)
+		return
+	}
 	if _, err := a.deps.Sender.Send(r.Context(), chi.URLParam(r, "id"), m); err != nil {
 		a.respondError(w, r, fmt.Errorf("queue revoke: %w", err))
 		return

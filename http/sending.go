@@ -47,13 +47,22 @@ type sendResponse struct {
 }
 
 // queueMessage is every send route: it reads the body into body, makes the message, queues it and answers with
-// its IDs. quoteRequired makes messageId (the message to quote) required.
+// its IDs (a retry with the same Idempotency-Key: the first request's). quoteRequired makes messageId (the
+// message to quote) required.
 func (a *api) queueMessage(w http.ResponseWriter, r *http.Request, body sendBody, quoteRequired bool) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
 	if err := decodeJSON(r, body); err != nil {
 		a.respondError(w, r, err)
 		return
 	}
 	m, err := outbound(body, quoteRequired)
+	if err == nil {
+		err = bindIdempotencyKey(r, m, key)
+	}
 	if err != nil {
 		a.respondError(w, r, err)
 		return

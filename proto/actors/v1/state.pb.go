@@ -47,8 +47,11 @@ type InstanceSnapshot struct {
 	Format int32 `protobuf:"varint,13,opt,name=format,proto3" json:"format,omitempty"`
 	// watch_presence: the chat-presence webhook is set.
 	WatchPresence bool `protobuf:"varint,14,opt,name=watch_presence,json=watchPresence,proto3" json:"watch_presence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// idempotent_requests are the requests accepted with an Idempotency-Key in the last 24 hours, oldest first
+	// (at most the actors' cap). Snapshots written before this field existed have none, and none were made.
+	IdempotentRequests []*IdempotentRequest `protobuf:"bytes,15,rep,name=idempotent_requests,json=idempotentRequests,proto3" json:"idempotent_requests,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *InstanceSnapshot) Reset() {
@@ -172,11 +175,97 @@ func (x *InstanceSnapshot) GetWatchPresence() bool {
 	return false
 }
 
+func (x *InstanceSnapshot) GetIdempotentRequests() []*IdempotentRequest {
+	if x != nil {
+		return x.IdempotentRequests
+	}
+	return nil
+}
+
+// IdempotentRequest is a request accepted with an Idempotency-Key: what a retry with the same key is answered.
+type IdempotentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// request_hash is the SHA-256 of the route and canonical body that came with the key.
+	RequestHash []byte `protobuf:"bytes,2,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	ZaapId      string `protobuf:"bytes,3,opt,name=zaap_id,json=zaapId,proto3" json:"zaap_id,omitempty"`
+	MessageId   string `protobuf:"bytes,4,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// time_ms is when the request was accepted (its MessageQueued event's time).
+	TimeMs        int64 `protobuf:"varint,5,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdempotentRequest) Reset() {
+	*x = IdempotentRequest{}
+	mi := &file_actors_v1_state_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdempotentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdempotentRequest) ProtoMessage() {}
+
+func (x *IdempotentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_v1_state_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdempotentRequest.ProtoReflect.Descriptor instead.
+func (*IdempotentRequest) Descriptor() ([]byte, []int) {
+	return file_actors_v1_state_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IdempotentRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IdempotentRequest) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
+	}
+	return nil
+}
+
+func (x *IdempotentRequest) GetZaapId() string {
+	if x != nil {
+		return x.ZaapId
+	}
+	return ""
+}
+
+func (x *IdempotentRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *IdempotentRequest) GetTimeMs() int64 {
+	if x != nil {
+		return x.TimeMs
+	}
+	return 0
+}
+
 var File_actors_v1_state_proto protoreflect.FileDescriptor
 
 const file_actors_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xa6\x03\n" +
+	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xfe\x03\n" +
 	"\x10InstanceSnapshot\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -191,8 +280,16 @@ const file_actors_v1_state_proto_rawDesc = "" +
 	"\x05queue\x18\f \x03(\v2\x19.plugzapi.events.v1.EventR\x05queue\x12%\n" +
 	"\x0erecent_inbound\x18\v \x03(\tR\rrecentInbound\x12\x16\n" +
 	"\x06format\x18\r \x01(\x05R\x06format\x12%\n" +
-	"\x0ewatch_presence\x18\x0e \x01(\bR\rwatchPresenceJ\x04\b\n" +
-	"\x10\vB7Z5github.com/plugzapi/plugzapi/proto/actors/v1;actorsv1b\x06proto3"
+	"\x0ewatch_presence\x18\x0e \x01(\bR\rwatchPresence\x12V\n" +
+	"\x13idempotent_requests\x18\x0f \x03(\v2%.plugzapi.actors.v1.IdempotentRequestR\x12idempotentRequestsJ\x04\b\n" +
+	"\x10\v\"\x99\x01\n" +
+	"\x11IdempotentRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12!\n" +
+	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12\x17\n" +
+	"\azaap_id\x18\x03 \x01(\tR\x06zaapId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x04 \x01(\tR\tmessageId\x12\x17\n" +
+	"\atime_ms\x18\x05 \x01(\x03R\x06timeMsB7Z5github.com/plugzapi/plugzapi/proto/actors/v1;actorsv1b\x06proto3"
 
 var (
 	file_actors_v1_state_proto_rawDescOnce sync.Once
@@ -206,18 +303,20 @@ func file_actors_v1_state_proto_rawDescGZIP() []byte {
 	return file_actors_v1_state_proto_rawDescData
 }
 
-var file_actors_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_actors_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_actors_v1_state_proto_goTypes = []any{
-	(*InstanceSnapshot)(nil), // 0: plugzapi.actors.v1.InstanceSnapshot
-	(*v1.Event)(nil),         // 1: plugzapi.events.v1.Event
+	(*InstanceSnapshot)(nil),  // 0: plugzapi.actors.v1.InstanceSnapshot
+	(*IdempotentRequest)(nil), // 1: plugzapi.actors.v1.IdempotentRequest
+	(*v1.Event)(nil),          // 2: plugzapi.events.v1.Event
 }
 var file_actors_v1_state_proto_depIdxs = []int32{
-	1, // 0: plugzapi.actors.v1.InstanceSnapshot.queue:type_name -> plugzapi.events.v1.Event
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: plugzapi.actors.v1.InstanceSnapshot.queue:type_name -> plugzapi.events.v1.Event
+	1, // 1: plugzapi.actors.v1.InstanceSnapshot.idempotent_requests:type_name -> plugzapi.actors.v1.IdempotentRequest
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_actors_v1_state_proto_init() }
@@ -231,7 +330,7 @@ func file_actors_v1_state_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_v1_state_proto_rawDesc), len(file_actors_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -822,11 +822,15 @@ func (x *MessageFailed) GetError() string {
 
 // MessageCancelled: the message was removed from the queue by the API before it was sent.
 type MessageCancelled struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ZaapId        string                 `protobuf:"bytes,1,opt,name=zaap_id,json=zaapId,proto3" json:"zaap_id,omitempty"`
-	MessageId     string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ZaapId    string                 `protobuf:"bytes,1,opt,name=zaap_id,json=zaapId,proto3" json:"zaap_id,omitempty"`
+	MessageId string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// idempotency_key and request_hash are those of the delete for everyone that took the waiting message off
+	// the queue, when it came with an Idempotency-Key: its retry must find the key, not queue a revoke.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	RequestHash    []byte `protobuf:"bytes,4,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *MessageCancelled) Reset() {
@@ -871,6 +875,20 @@ func (x *MessageCancelled) GetMessageId() string {
 		return x.MessageId
 	}
 	return ""
+}
+
+func (x *MessageCancelled) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *MessageCancelled) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
+	}
+	return nil
 }
 
 // MessageStatusChanged: a receipt arrived for one or more messages of one chat.
@@ -1302,11 +1320,13 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"J\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x96\x01\n" +
 	"\x10MessageCancelled\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x02 \x01(\tR\tmessageId\"\xaa\x01\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\frequest_hash\x18\x04 \x01(\fR\vrequestHash\"\xaa\x01\n" +
 	"\x14MessageStatusChanged\x12\x1f\n" +
 	"\vmessage_ids\x18\x01 \x03(\tR\n" +
 	"messageIds\x129\n" +

@@ -2534,6 +2534,12 @@ type Outbound struct {
 	DelayTypingS int32 `protobuf:"varint,7,opt,name=delay_typing_s,json=delayTypingS,proto3" json:"delay_typing_s,omitempty"`
 	// size is the size of the private part in the vault, in bytes.
 	Size int64 `protobuf:"varint,8,opt,name=size,proto3" json:"size,omitempty"`
+	// idempotency_key is the client's Idempotency-Key header, empty when it sent none: a retry with the same key
+	// gets this message's IDs instead of queueing it again.
+	IdempotencyKey string `protobuf:"bytes,10,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// request_hash is the SHA-256 of the request that carried idempotency_key (its route and its canonical body),
+	// so that the key reused for another request is told apart from a retry. Only the hash is kept.
+	RequestHash []byte `protobuf:"bytes,11,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
 	// Private.
 	Content       *Content `protobuf:"bytes,9,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2624,6 +2630,20 @@ func (x *Outbound) GetSize() int64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *Outbound) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *Outbound) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
+	}
+	return nil
 }
 
 func (x *Outbound) GetContent() *Content {
@@ -3220,7 +3240,7 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\frequest_from\x18\x03 \x01(\tR\vrequestFrom\x12\x1d\n" +
 	"\n" +
 	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x12\n" +
-	"\x04note\x18\x05 \x01(\tR\x04note\"\xbe\x02\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\"\x8a\x03\n" +
 	"\bOutbound\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
@@ -3230,7 +3250,10 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\breply_to\x18\x05 \x01(\tR\areplyTo\x12&\n" +
 	"\x0fdelay_message_s\x18\x06 \x01(\x05R\rdelayMessageS\x12$\n" +
 	"\x0edelay_typing_s\x18\a \x01(\x05R\fdelayTypingS\x12\x12\n" +
-	"\x04size\x18\b \x01(\x03R\x04size\x127\n" +
+	"\x04size\x18\b \x01(\x03R\x04size\x12'\n" +
+	"\x0fidempotency_key\x18\n" +
+	" \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\frequest_hash\x18\v \x01(\fR\vrequestHash\x127\n" +
 	"\acontent\x18\t \x01(\v2\x1d.plugzapi.messages.v1.ContentR\acontent\"\xeb\x06\n" +
 	"\aInbound\x12\x1d\n" +
 	"\n" +
