@@ -12,8 +12,10 @@ run:
 
 # -race everywhere; the end-to-end suite builds the server binary itself and runs it as a separate process.
 # -count=1: Go's test cache cannot see that binary's sources, and would replay an old end-to-end result.
+# The kill -9 test at full intake runs again without the race detector, at its full 10,000 messages.
 test: vet
 	$(GO) test -race -count=1 -timeout 14m $(PKGS)
+	$(GO) test -count=1 -timeout 10m -run TestCrashAtFullIntake ./e2e/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt: the files above need formatting"; exit 1)
