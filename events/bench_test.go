@@ -119,16 +119,7 @@ func BenchmarkConsume(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close() })
-	for {
-		_, groups, err := l.Lag(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(groups) == 1 && groups[0].Acked >= latest {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventstest.WaitForGroups(b, l, latest)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -124,3 +124,23 @@ func Settle(t testing.TB, l *events.Log) {
 		t.Fatalf("settle the log: %v", err)
 	}
 }
+
+// WaitForGroups waits until every consumer group of l has committed past the stream offset latest (for
+// benchmarks: a timed wait would measure the timeout).
+func WaitForGroups(tb testing.TB, l *events.Log, latest int64) {
+	tb.Helper()
+	for {
+		_, groups, err := l.Lag(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		caughtUp := len(groups) > 0
+		for _, g := range groups {
+			caughtUp = caughtUp && g.Acked >= latest
+		}
+		if caughtUp {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -147,16 +147,7 @@ func BenchmarkProjection(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close() })
-	for {
-		_, groups, err := log.Lag(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(groups) == 1 && groups[0].Acked >= latest {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventstest.WaitForGroups(b, log, latest)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
