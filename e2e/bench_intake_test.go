@@ -42,7 +42,7 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	in := createInstance(b, srv, "intake", hooks)
 	link(b, in, business)
 	inbox := &inboxCounter{phone: contact}
-	received := inbox.count
+	received := inbox.count // texts the contact's phone has received so far
 	before := received()
 	load := hammer([]string{srv.base + in.path("send-text")}, body, clients, d)
 	loadEnd := received()

@@ -166,15 +166,23 @@ type linked struct {
 }
 
 // linkInstances creates n instances, each with its webhooks going to hooks (when not nil), and links each to a
-// phone of its own, 8 at a time; with contacts, each also gets a contact account to send to.
+// phone of its own, 8 at a time; with contacts, each also gets a contact account to send to. A link that fails
+// fails the benchmark (the helpers end their goroutine); the other workers then stop taking work.
 func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks *receiver, contacts bool) []linked {
 	b.Helper()
 	pairs := make([]linked, n)
-	work := make(chan int)
+	work := make(chan int, n)
+	for i := range n {
+		work <- i
+	}
+	close(work)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
+				if b.Failed() {
+					return
+				}
 				business := addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i), "Business "+strconv.Itoa(i))
 				if contacts {
 					pairs[i].contact = addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i+1), "Contact "+strconv.Itoa(i))
@@ -184,11 +192,10 @@ func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks
 			}
 		})
 	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
 	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
 	return pairs
 }
 
