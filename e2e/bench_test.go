@@ -176,6 +176,8 @@ func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks
 		work <- i
 	}
 	close(work)
+	start := time.Now()
+	var done atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -189,6 +191,10 @@ func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks
 				}
 				pairs[i].in = createInstance(b, srv, "bench-"+strconv.Itoa(i), hooks)
 				link(b, pairs[i].in, business)
+				// Progress, in the log of a benchmark that fails: how far linking got, and how fast.
+				if k := done.Add(1); k%100 == 0 {
+					b.Logf("%d of %d instances linked after %s", k, n, time.Since(start).Round(time.Second))
+				}
 			}
 		})
 	}
