@@ -20,6 +20,11 @@ type Config struct {
 	// this Log wake consumers at once, so this only bounds the delay for events written by another process on the
 	// same database. Default 1s.
 	PollInterval time.Duration
+	// Gather is how long a consumer waits after a batch that was not full before it reads again, so that what is
+	// appended meanwhile is handled in one transaction: under load the groups take the write lock (which the
+	// appends wait for) a few times per Gather instead of after every append. It delays webhooks by as much.
+	// Default 20ms; negative reads again at once.
+	Gather time.Duration
 	// BatchSize is how many events a consumer handles in one transaction. Larger batches mean fewer commits
 	// (fsyncs) and a longer hold on the write lock. Default 50.
 	BatchSize int
@@ -40,6 +45,10 @@ func (c Config) withDefaults() Config {
 	if c.PollInterval == 0 {
 		c.PollInterval = time.Second
 	}
+	if c.Gather == 0 {
+		c.Gather = 20 * time.Millisecond
+	}
+	c.Gather = max(c.Gather, 0)
 	if c.BatchSize == 0 {
 		c.BatchSize = 50
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -52,6 +53,7 @@ type Consumer struct {
 	cancel  context.CancelFunc
 	loop    sync.WaitGroup
 	release func()
+	gate    *idleGate
 
 	// failedTx is the transaction last rolled back by a handler error; later messages of its batch are
 	// passed over (see handle).
@@ -97,10 +99,13 @@ func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, handler Handler
 		wake:        c.wake,
 		stop:        c.stop,
 		idle:        l.cfg.PollInterval,
+		gather:      l.cfg.Gather,
+		batch:       l.cfg.BatchSize,
 		retryMax:    l.cfg.RetryMax,
 		afterCommit: opts.AfterCommit,
 		log:         c.log,
 	}
+	c.gate = gate
 	zero := time.Duration(0)
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(db), wsql.SubscriberConfig{
 		ConsumerGroup: opts.Group,
@@ -147,6 +152,7 @@ func (c *Consumer) run(ctx context.Context, msgs <-chan *message.Message) {
 }
 
 func (c *Consumer) handle(ctx context.Context, msg *message.Message) {
+	c.gate.handled.Add(1)
 	// watermill-sql hands over the transaction it will commit the offset in.
 	wtx, ok := wsql.TxFromContext(msg.Context())
 	std, isStd := wtx.(*wsql.StdSQLTx)
@@ -203,10 +209,15 @@ func (c *Consumer) Close() error {
 // begins a transaction for every poll, and with IMMEDIATE transactions each poll would take the write lock.
 // HandleError is called synchronously by the subscriber's loop, so blocking here is waiting between polls.
 type idleGate struct {
-	ctx         context.Context
-	wake        <-chan struct{}
-	stop        <-chan struct{}
-	idle        time.Duration
+	ctx  context.Context
+	wake <-chan struct{}
+	stop <-chan struct{}
+	idle time.Duration
+	// gather is the pause after a batch that was not full: the events appended meanwhile are read together,
+	// and the group takes the write lock once for them instead of once per append.
+	gather      time.Duration
+	batch       int
+	handled     atomic.Int64 // events of the batch in hand (Consumer.handle counts them)
 	retryMax    time.Duration
 	afterCommit func()
 	log         *slog.Logger
@@ -227,6 +238,9 @@ func (g *idleGate) HandleError(_ watermill.LoggerAdapter, noMsg bool, err error)
 	if !noMsg {
 		if g.afterCommit != nil {
 			g.afterCommit()
+		}
+		if g.handled.Swap(0) < int64(g.batch) {
+			return g.gather
 		}
 		return 0
 	}

@@ -24,10 +24,9 @@ type Config struct {
 	// DeadAfter is how long a delivery is retried, counted from its creation, before it is dead-lettered.
 	// Default 72h.
 	DeadAfter time.Duration
-	// Retention bounds how long a delivery's row (which names the chat and when) is kept, counted from its
-	// creation: then a dead letter, kept until then for inspection, is deleted, and a delivery still pending
-	// (held up behind a receiver failing for that long) is dropped with its content. Default 7 days, the
-	// event log's default retention; at least DeadAfter.
+	// Retention bounds how long a dead letter's row (which names the chat and when) is kept for inspection,
+	// counted from its creation; then it is deleted with its content. A pending delivery is never dropped by
+	// age. Default 7 days, the event log's default retention; at least DeadAfter.
 	Retention time.Duration
 	// MaxInFlight bounds concurrent requests across all targets. Default 32.
 	MaxInFlight int

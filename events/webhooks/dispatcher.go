@@ -450,38 +450,35 @@ func truncate(s string) string {
 // pruneChunk bounds the rows one prune write deletes; each chunk is a short write of its own.
 const pruneChunk = 500
 
-// pruneOld deletes the deliveries created more than Retention before now, a chunk at a time: dead letters,
-// and pending deliveries (dropped with their content; a request in flight for one records into nothing).
+// pruneOld deletes the dead letters created more than Retention before now, with their content, a chunk at a
+// time.
 func (d *dispatcher) pruneOld(now time.Time) {
 	ctx, cancel := context.WithTimeout(d.reqCtx, time.Minute)
 	defer cancel()
 	cutoff := now.Add(-d.cfg.Retention).UnixMilli()
-	var dead, pending int64
+	var deleted int64
 	var err error
 	for after := int64(0); ; {
 		var ids []int64
 		var keys []string
-		ids, keys, err = oldDeliveries(ctx, d.db.SQL(), after, cutoff)
+		ids, keys, err = oldDeadLetters(ctx, d.db.SQL(), after, cutoff)
 		if err != nil || len(ids) == 0 {
 			break
 		}
 		// The write path may run fn again in a fresh transaction: count what committed.
-		var chunkDead, chunkPending int64
+		var chunk int64
 		err = d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			chunkDead, chunkPending = 0, 0
+			chunk = 0
 			for _, id := range ids {
-				var state string
-				err := tx.QueryRowContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ? AND created_ms < ? RETURNING state`,
-					id, cutoff).Scan(&state)
-				switch {
-				case errors.Is(err, sql.ErrNoRows): // delivered or deleted meanwhile
-				case err != nil:
+				res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ? AND state = 'dead'`, id)
+				if err != nil {
 					return err
-				case state == "pending":
-					chunkPending++
-				default:
-					chunkDead++
 				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				chunk += n
 			}
 			for _, k := range keys {
 				if err := releaseContent(ctx, tx, d.db.Vault(), k); err != nil {
@@ -493,28 +490,25 @@ func (d *dispatcher) pruneOld(now time.Time) {
 		if err != nil {
 			break
 		}
-		dead, pending = dead+chunkDead, pending+chunkPending
+		deleted += chunk
 		if len(ids) < pruneChunk {
 			break
 		}
 		after = ids[len(ids)-1]
 	}
 	if err != nil && d.reqCtx.Err() == nil {
-		d.log.Warn("webhook dispatcher: deleting deliveries past retention failed", "err", err)
+		d.log.Warn("webhook dispatcher: deleting dead letters past retention failed", "err", err)
 	}
-	if dead > 0 {
-		d.log.Info("deleted dead-lettered webhooks past retention", "count", dead, "retention", d.cfg.Retention)
-	}
-	if pending > 0 {
-		d.log.Warn("dropped undelivered webhooks past retention", "count", pending, "retention", d.cfg.Retention)
+	if deleted > 0 {
+		d.log.Info("deleted dead-lettered webhooks past retention", "count", deleted, "retention", d.cfg.Retention)
 	}
 }
 
-// oldDeliveries returns the next chunk of deliveries after id `after` created before cutoffMs, and the vault
-// keys the pending ones hold.
-func oldDeliveries(ctx context.Context, q store.Querier, after, cutoffMs int64) (ids []int64, keys []string, err error) {
+// oldDeadLetters lists dead-lettered deliveries whose event is older than cutoffMs. A pending delivery is never
+// dropped by age: every event reaches its webhook at least once, or is dead-lettered by its own deadline.
+func oldDeadLetters(ctx context.Context, q store.Querier, after, cutoffMs int64) (ids []int64, keys []string, err error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(vault_key, '') FROM webhook_deliveries
-		WHERE id > ? AND created_ms < ? ORDER BY id LIMIT ?`, after, cutoffMs, pruneChunk)
+		WHERE state = 'dead' AND id > ? AND created_ms < ? ORDER BY id LIMIT ?`, after, cutoffMs, pruneChunk)
 	if err != nil {
 		return nil, nil, err
 	}

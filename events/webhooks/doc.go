@@ -30,9 +30,9 @@
 // Any 2xx answer is success. Anything else — another status (redirects are not followed), a timeout, a
 // connection error — is retried with backoff. A delivery still failing [Config.DeadAfter] after it was
 // created is dead-lettered: kept in the table with state "dead" and its last error, logged at warning level
-// and counted by the metrics, and the instance's next delivery goes ahead. Rows are deleted once they are
-// [Config.Retention] old: dead letters, and pending deliveries held up that long behind a failing receiver.
-// Deleting an instance drops its pending deliveries.
+// and counted by the metrics, and the instance's next delivery goes ahead. Dead letters are deleted once they
+// are [Config.Retention] old; a pending delivery is never dropped by age. Deleting an instance drops its
+// pending deliveries.
 //
 // Inbound message content (the text of a ReceivedCallback) is read from the vault when the webhook is sent and
 // deleted from the vault once no pending delivery needs it any more, so it does not outlive its webhooks.
