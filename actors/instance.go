@@ -299,7 +299,7 @@ func (a *instance) load() error {
 		if snap.GetFormat() == snapshotFormat {
 			a.st = stateFromSnapshot(&snap)
 		} else {
-			a.log.Info("replaying every event: the snapshot is of an older format", "format", snap.GetFormat())
+			a.log.Warn("replaying every event left: the snapshot is of a format this code does not read (events compacted behind it are lost to the state)", "format", snap.GetFormat())
 		}
 	}
 	err = a.deps.events.Load(ctx, a.id, a.st.seq, func(e *eventsv1.Event) error {

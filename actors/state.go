@@ -10,7 +10,9 @@ import (
 )
 
 // snapshotFormat is the format of the snapshots this code writes (InstanceSnapshot.format); one of another format
-// is not read.
+// is not read, and the state is replayed from the first event instead. The log is compacted behind snapshots
+// (PLUGZAPI_RETENTION), so that replay lacks the compacted events: a new format must come with the code that
+// reads the one before.
 const snapshotFormat = 2
 
 // recentInboundLimit bounds how many received message IDs an instance remembers to drop redeliveries: WhatsApp
