@@ -277,7 +277,8 @@ func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout+time.Duration(queued.GetDelayTypingS())*time.Second)
 	defer cancel()
-	return conn.Send(ctx, m)
+	// The client's own writes on the way (its Signal session) go before appends and consumer groups.
+	return conn.Send(store.Urgent(ctx), m)
 }
 
 // carriesFile reports whether sending a content means getting a file and uploading it, which takes longer

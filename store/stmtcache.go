@@ -84,7 +84,7 @@ func (s *cachedStmt) Close() error {
 // context-free Exec and Query of the embedded driver.Stmt.
 func (s *cachedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if !s.conn.inTx {
-		held, err := s.conn.gate.enter(ctx, statementLane)
+		held, err := s.conn.gate.enter(ctx, urgentLane)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +189,7 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	var held bool
 	if !opts.ReadOnly {
 		var err error
-		if held, err = c.gate.enter(ctx, transactionLane); err != nil {
+		if held, err = c.gate.enter(ctx, laneOf(ctx)); err != nil {
 			return nil, err
 		}
 	}

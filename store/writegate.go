@@ -20,8 +20,8 @@ import (
 type writeGate struct {
 	mu   sync.Mutex
 	busy bool
-	// The writers waiting, each a channel closed when it is admitted: single statements (urgent: they are
-	// short, and whatsmeow's are on the send path) before transactions, each lane in arrival order.
+	// The writers waiting, each a channel closed when it is admitted: single statements (short, and whatsmeow's
+	// are on the send path) and Urgent transactions before the other transactions, each lane in arrival order.
 	lanes [2][]chan struct{}
 	// wait bounds the queueing: past it the writer goes to SQLite ungated, where the busy timeout decides, so a
 	// writer that waits on another writer's transaction while holding its own fails as it would without the
@@ -30,9 +30,26 @@ type writeGate struct {
 }
 
 const (
-	statementLane = iota
+	urgentLane = iota // single statements, and the transactions of an Urgent context
 	transactionLane
 )
+
+type urgentKey struct{}
+
+// Urgent marks the writes made with ctx as urgent: at the write gate they go before the transactions waiting,
+// as single statements do. It is for the path of a message on its way to WhatsApp, whose writes (whatsmeow's
+// Signal session and identity) hold the message up, while appends and consumer groups can wait a moment.
+func Urgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+// laneOf is the lane of a transaction begun with ctx.
+func laneOf(ctx context.Context) int {
+	if ctx.Value(urgentKey{}) != nil {
+		return urgentLane
+	}
+	return transactionLane
+}
 
 func newWriteGate(wait time.Duration) *writeGate {
 	return &writeGate{wait: wait}

@@ -11,11 +11,12 @@ import (
 	"time"
 )
 
-// fakeConn is a driver connection whose transactions and statements do nothing but tell note they began.
+// fakeConn is a driver connection whose transactions and statements do nothing but tell note they began (a
+// statement by its text).
 type fakeConn struct{ note func(string) }
 
-func (c fakeConn) Prepare(string) (driver.Stmt, error) { return fakeStmt{c.note}, nil }
-func (fakeConn) Close() error                          { return nil }
+func (c fakeConn) Prepare(query string) (driver.Stmt, error) { return fakeStmt{c.note, query}, nil }
+func (fakeConn) Close() error                                { return nil }
 func (c fakeConn) Begin() (driver.Tx, error) {
 	c.note("transaction")
 	return fakeTx{}, nil
@@ -26,12 +27,15 @@ type fakeTx struct{}
 func (fakeTx) Commit() error   { return nil }
 func (fakeTx) Rollback() error { return nil }
 
-type fakeStmt struct{ note func(string) }
+type fakeStmt struct {
+	note  func(string)
+	query string
+}
 
 func (fakeStmt) Close() error  { return nil }
 func (fakeStmt) NumInput() int { return -1 }
 func (s fakeStmt) Exec([]driver.Value) (driver.Result, error) {
-	s.note("statement")
+	s.note(s.query)
 	return driver.RowsAffected(0), nil
 }
 func (fakeStmt) Query([]driver.Value) (driver.Rows, error) { return nil, errors.New("no rows here") }
@@ -123,8 +127,37 @@ func TestWriteGateLetsStatementsFirst(t *testing.T) {
 	_ = holder.Commit()
 	waitTx()
 	waitStmt()
-	if got := fmt.Sprint(began()); got != "[transaction statement transaction]" {
+	if got := fmt.Sprint(began()); got != "[transaction UPDATE t SET x = 1 transaction]" {
 		t.Errorf("began %s, want the waiting statement before the waiting transaction though it came second", got)
+	}
+}
+
+// A transaction begun with an Urgent context goes before the transactions waiting, as a statement does.
+func TestWriteGateLetsUrgentTransactionsFirst(t *testing.T) {
+	ctx := context.Background()
+	c, began := gatedConns(time.Minute, 3)
+	holder, err := c[0].BeginTx(ctx, driver.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNormal, _ := blocked(func() {
+		tx, _ := c[1].BeginTx(ctx, driver.TxOptions{})
+		st, _ := c[1].PrepareContext(ctx, "normal")
+		_, _ = st.(driver.StmtExecContext).ExecContext(ctx, nil)
+		_ = tx.Commit()
+	})
+	waitUrgent, _ := blocked(func() {
+		tx, _ := c[2].BeginTx(Urgent(ctx), driver.TxOptions{})
+		st, _ := c[2].PrepareContext(ctx, "urgent")
+		_, _ = st.(driver.StmtExecContext).ExecContext(ctx, nil)
+		_ = tx.Commit()
+	})
+	_ = holder.Commit()
+	waitNormal()
+	waitUrgent()
+	// The urgent transaction, which came second, began and wrote before the other began.
+	if got := fmt.Sprint(began()); got != "[transaction transaction urgent transaction normal]" {
+		t.Errorf("began %s", got)
 	}
 }
 
