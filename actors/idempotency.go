@@ -47,10 +47,11 @@ func (r *idempotentRequests) cancelled(c *eventsv1.MessageCancelled, timeMs int6
 	r.remember(c.GetIdempotencyKey(), c.GetRequestHash(), "", "", timeMs)
 }
 
-// remember adds a keyed request. A key seen already keeps its first request: the actor never accepts a key
-// twice, so a second one can only be a replay of the same history.
+// remember adds a keyed request. The actor accepts a key again only once its first request is past the
+// window, which expire has normally forgotten already — unless the clock went back and left it behind a newer
+// key; then the new request takes the key over.
 func (r *idempotentRequests) remember(key string, hash []byte, zaapID, messageID string, timeMs int64) {
-	if _, ok := r.byKey[key]; ok || key == "" {
+	if old, ok := r.byKey[key]; key == "" || ok && old.GetTimeMs() > timeMs-idempotencyWindow.Milliseconds() {
 		return
 	}
 	r.add(&actorsv1.IdempotentRequest{Key: key, RequestHash: hash, ZaapId: zaapID, MessageId: messageID, TimeMs: timeMs})
@@ -65,7 +66,9 @@ func (r *idempotentRequests) add(req *actorsv1.IdempotentRequest) {
 }
 
 func (r *idempotentRequests) forgetOldest() {
-	delete(r.byKey, r.order[0].GetKey())
+	if oldest := r.order[0]; r.byKey[oldest.GetKey()] == oldest {
+		delete(r.byKey, oldest.GetKey())
+	}
 	r.order[0] = nil
 	r.order = r.order[1:]
 }

@@ -256,3 +256,19 @@ func TestRetryOfADeleteThatCancelled(t *testing.T) {
 		t.Errorf("after a restart the queue holds %v, want nothing", q)
 	}
 }
+
+// A key accepted again after its window (the clock went back, so the old request was not expired yet) belongs
+// to the new request, and forgetting the old one does not forget it.
+func TestIdempotencyKeyTakenOverAfterItsWindow(t *testing.T) {
+	day := idempotencyWindow.Milliseconds()
+	s := replay([]*eventsv1.Event{keyed(1, 10*day, "newer", "h"), keyed(2, 9*day, "key", "old"), keyed(3, 10*day+1, "key", "new")})
+	req, ok := s.idempotent.find("key", time.UnixMilli(10*day+2))
+	if !ok || string(req.GetRequestHash()) != "new" || req.GetZaapId() != "Z3" {
+		t.Fatalf("key = %v (%v), want the new request", req, ok)
+	}
+	s.idempotent.forgetOldest() // "newer"
+	s.idempotent.forgetOldest() // the old request of "key"
+	if req, ok := s.idempotent.find("key", time.UnixMilli(10*day+2)); !ok || req.GetZaapId() != "Z3" {
+		t.Errorf("forgetting the old request forgot the new one: %v (%v)", req, ok)
+	}
+}
