@@ -154,6 +154,11 @@ func TestCrashAtFullIntake(t *testing.T) {
 			next[o.client]++
 		}
 	}
+	for c, n := range next {
+		if n != len(accepted[c]) {
+			t.Errorf("client %d's messages from its message %d on did not arrive in order, or at all", c, n)
+		}
+	}
 	for _, m := range inbox {
 		if d := sim.Deliveries(m.ID); d != 1 {
 			t.Errorf("message %s was delivered %d times", m.ID, d)
@@ -171,8 +176,7 @@ const lostAnswerEvery = 50
 
 // sendRetrying posts a text with an Idempotency-Key until the server answers it: a request that got no answer
 // (the server died, or is restarting, or loseFirstAnswer dropped it), a 503 or a 504 is sent again with the
-// same key.
-// It returns the messageId.
+// same key. It returns the messageId.
 func sendRetrying(ctx context.Context, client *http.Client, srv *server, in instance, key, text string,
 	loseFirstAnswer bool, retries *atomic.Int64) (string, error) {
 	body, err := json.Marshal(map[string]string{"phone": alicePhone, "message": text})
