@@ -301,6 +301,10 @@ func TestDeliveryInOrderThroughFailuresAndRestart(t *testing.T) {
 		}
 	}
 
+	// The other instance's webhook reached the receiver; its outcome is recorded a moment later.
+	eventstest.WaitFor(t, 10*time.Second, "only this instance's deliveries pending", func() bool {
+		return e.deliveries("pending") == 2*first+1
+	})
 	e.stop()
 	if n := e.deliveries("pending"); n != 2*first+1 {
 		t.Fatalf("%d pending deliveries after stopping, want %d", n, 2*first+1)
