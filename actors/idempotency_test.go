@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
-	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
@@ -36,18 +34,7 @@ func TestIdempotencyKeysSurviveSnapshotAndReplay(t *testing.T) {
 	}
 	now := time.UnixMilli(6000)
 	for cut := range len(evs) + 1 {
-		raw, err := proto.Marshal(replay(evs[:cut]).snapshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var snap actorsv1.InstanceSnapshot
-		if err := proto.Unmarshal(raw, &snap); err != nil {
-			t.Fatal(err)
-		}
-		s := stateFromSnapshot(&snap)
-		for _, e := range evs[cut:] {
-			s.apply(e)
-		}
+		s := snapshotThenReplay(t, evs, cut)
 		for key, want := range map[string]string{"order-1": "Z2 M2 hash-1", "order-2": "Z5 M5 hash-2"} {
 			req, ok := s.idempotent.find(key, now)
 			if got := fmt.Sprint(req.GetZaapId(), " ", req.GetMessageId(), " ", string(req.GetRequestHash())); !ok || got != want {

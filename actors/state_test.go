@@ -75,19 +75,7 @@ func TestSnapshotThenReplayEqualsReplay(t *testing.T) {
 	evs := history()
 	want := replay(evs).snapshot()
 	for cut := range len(evs) + 1 {
-		raw, err := proto.Marshal(replay(evs[:cut]).snapshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var snap actorsv1.InstanceSnapshot
-		if err := proto.Unmarshal(raw, &snap); err != nil {
-			t.Fatal(err)
-		}
-		s := stateFromSnapshot(&snap)
-		for _, e := range evs[cut:] {
-			s.apply(e)
-		}
-		if got := s.snapshot(); !proto.Equal(want, got) {
+		if got := snapshotThenReplay(t, evs, cut).snapshot(); !proto.Equal(want, got) {
 			t.Errorf("snapshot at %d, then replay:\n%s\nwant\n%s", cut, prototext.Format(got), prototext.Format(want))
 		}
 	}
@@ -148,4 +136,23 @@ func TestPace(t *testing.T) {
 	if got := a.pace(&messagesv1.Outbound{}); got != 0 {
 		t.Errorf("pacing 0 gives %s", got)
 	}
+}
+
+// snapshotThenReplay is the state recovered from a snapshot taken after evs[:cut] (through its encoding) and the
+// events after it.
+func snapshotThenReplay(t *testing.T, evs []*eventsv1.Event, cut int) *state {
+	t.Helper()
+	raw, err := proto.Marshal(replay(evs[:cut]).snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap actorsv1.InstanceSnapshot
+	if err := proto.Unmarshal(raw, &snap); err != nil {
+		t.Fatal(err)
+	}
+	s := stateFromSnapshot(&snap)
+	for _, e := range evs[cut:] {
+		s.apply(e)
+	}
+	return s
 }
