@@ -62,8 +62,9 @@ type layer struct {
 
 // leaves are the module's shared vocabularies and policies: they import nothing of the module, so any server
 // layer above the store may import them without an arrow pointing up. netguard is the address policy of every
-// URL the server calls (webhooks, media); media is what a file the server sends must be (kinds, limits, types).
-var leaves = []string{"proto/...", "recipient", "netguard", "media"}
+// URL the server calls (webhooks, media); media is what a file the server sends must be (kinds, limits, types); account is what a
+// linked account holds and can be asked for beyond messages (contacts, chats, groups, profile).
+var leaves = []string{"proto/...", "recipient", "netguard", "media", "account"}
 
 var layers = []layer{
 	{name: "cmd/plugzapi", pkgs: []string{"cmd/plugzapi"}, may: []string{"..."}}, // wires everything
@@ -78,6 +79,7 @@ var layers = []layer{
 	{name: "recipient", pkgs: []string{"recipient"}},
 	{name: "netguard", pkgs: []string{"netguard"}},
 	{name: "media", pkgs: []string{"media/..."}},
+	{name: "account", pkgs: []string{"account"}},
 	{name: "wasim", pkgs: []string{"wasim/..."}}, // a library of its own: nothing of the server
 	{name: "e2e", pkgs: []string{"e2e"}, testMay: []string{"..."}},
 	// Standalone helpers for developers; they talk to the server over its API like any client.

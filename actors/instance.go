@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/events"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -58,6 +59,9 @@ type Sessions interface {
 // Conn is an instance's WhatsApp client (whatsapp.Conn). Its methods may block on the network: the actor calls
 // them off its own goroutine.
 type Conn interface {
+	// Client answers what the account holds and can be asked for beyond messages (contacts, chats, groups,
+	// profile); callers reach it through System.Account, off the actor.
+	account.Client
 	// Connect connects a linked device; events tell how it goes.
 	Connect() error
 	// Link connects a new device for linking: QR codes and the link's outcome come through handle.
@@ -192,6 +196,8 @@ func (a *instance) Receive(ctx actor.Context) {
 		ctx.Respond(reply{a.status(), nil})
 	case getDevice:
 		ctx.Respond(a.device())
+	case getAccount:
+		ctx.Respond(a.account())
 	case getQRCode:
 		a.qrCode(ctx)
 	case pairPhone:

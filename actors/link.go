@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	"github.com/plugzapi/plugzapi/recipient"
@@ -298,4 +299,15 @@ func (a *instance) delete(done func(error)) {
 		})
 		a.system.Root.Stop(a.self)
 	})
+}
+
+// account hands out the connection for calls to the linked account that need no state of the instance.
+func (a *instance) account() reply {
+	switch {
+	case a.st.deviceJID == "":
+		return reply{err: ErrNotLinked}
+	case a.conn == nil || !a.st.connected:
+		return reply{err: ErrNotConnected}
+	}
+	return reply{value: account.Client(a.conn)}
 }

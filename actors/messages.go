@@ -23,6 +23,7 @@ type (
 	logout            struct{}
 	restoreSession    struct{}
 	getDevice         struct{}
+	getAccount        struct{}
 	configureWebhooks struct {
 		urls map[eventsv1.WebhookKind]string
 	}

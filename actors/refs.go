@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/events"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/recipient"
@@ -17,7 +18,7 @@ import (
 var ErrMessageNotFound = errors.New("the instance knows no message with that id")
 
 // ErrNotConnected: the request acts on WhatsApp at once (it is not queued) and the instance is not connected.
-var ErrNotConnected = errors.New("instance is not connected")
+var ErrNotConnected = account.ErrNotConnected
 
 // completeRefs fills in what WhatsApp needs of the message a reaction, an edit or a revoke is about and the API
 // does not say: whether the instance wrote it and, in a group, who did. The log knows the messages the instance

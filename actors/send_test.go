@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -19,6 +20,8 @@ import (
 // fakeConn is a WhatsApp client that connects at once and records what it is asked to send; refuse says which
 // phone numbers it refuses for good.
 type fakeConn struct {
+	account.Client // not asked by these tests
+
 	handle whatsapp.Handler
 	refuse map[string]bool
 

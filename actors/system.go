@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -191,6 +192,17 @@ func (s *System) Device(ctx context.Context, id string) (Device, error) {
 		return Device{}, err
 	}
 	return v.(Device), nil
+}
+
+// Account reaches an instance's linked WhatsApp account through its connection, for what only WhatsApp knows
+// (contacts, groups, profile…). It is ErrNotLinked before linking and ErrNotConnected while not connected; the
+// connection may drop afterwards, and the Client's calls then fail with account.ErrNotConnected.
+func (s *System) Account(ctx context.Context, id string) (account.Client, error) {
+	v, err := s.ask(ctx, id, getAccount{})
+	if err != nil {
+		return nil, err
+	}
+	return v.(account.Client), nil
 }
 
 // QRCode returns the code to scan to link an instance, starting a link when none is under way.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -118,6 +119,12 @@ type WebhookSettings interface {
 	SetWebhookSecret(ctx context.Context, id, secret string) error
 }
 
+// Accounts reaches an instance's linked WhatsApp account, for the routes only WhatsApp can answer (contacts,
+// groups, profile…): actors.ErrNotLinked before linking, actors.ErrNotConnected while disconnected.
+type Accounts interface {
+	Account(ctx context.Context, id string) (account.Client, error)
+}
+
 // HealthChecker reports whether the server can do its work (storage reachable, actor system running).
 type HealthChecker interface {
 	// CheckHealth returns nil when the server is healthy.
@@ -139,6 +146,7 @@ type Deps struct {
 	QueueView    QueueView
 	QueueEditor  QueueEditor
 	Webhooks     WebhookSettings
+	Accounts     Accounts
 	// CheckWebhookURL rejects a webhook URL the server will not call (not https unless insecure webhooks are
 	// allowed, not absolute, …). Its error text is shown to the client.
 	CheckWebhookURL func(raw string) error

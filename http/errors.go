@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
 )
 
@@ -35,6 +36,11 @@ const (
 	codeNotConnected         = "not_connected"
 	codeMessageNotFound      = "message_not_found"
 	codeCannotForward        = "cannot_forward"
+	codeNotOnWhatsApp        = "not_on_whatsapp"
+	codeNotParticipant       = "not_participant"
+	codeNotAdmin             = "not_admin"
+	codeRefused              = "refused_by_whatsapp"
+	codeUnsupported          = "unsupported"
 	codeTimeout              = "timeout"
 	codeCancelled            = "cancelled"
 	codeUnavailable          = "unavailable"
@@ -100,6 +106,18 @@ var domainErrors = []struct {
 	{actors.ErrIdempotencyKeyReused, apiError{status: http.StatusUnprocessableEntity, code: codeIdempotencyKeyReused,
 		message: "this Idempotency-Key came with another request (another route or body) in the last 24 hours: a new request needs a new key",
 		fields:  []string{idempotencyHeader}}},
+	{account.ErrNotFound, apiError{status: http.StatusNotFound, code: codeNotFound,
+		message: "WhatsApp knows no such group, contact, invitation or label"}},
+	{account.ErrNotOnWhatsApp, apiError{status: http.StatusNotFound, code: codeNotOnWhatsApp,
+		message: "the phone number does not exist on WhatsApp"}},
+	{account.ErrNotParticipant, apiError{status: http.StatusForbidden, code: codeNotParticipant,
+		message: "the instance's number is not a participant of the group"}},
+	{account.ErrNotAdmin, apiError{status: http.StatusForbidden, code: codeNotAdmin,
+		message: "the instance's number is not an admin of the group"}},
+	{account.ErrUnsupported, apiError{status: http.StatusNotImplemented, code: codeUnsupported,
+		message: "WhatsApp does not offer this to this instance's account, or not to a linked device"}},
+	// Its message is the error's own: it says what WhatsApp refused and why.
+	{account.ErrRefused, apiError{status: http.StatusUnprocessableEntity, code: codeRefused}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }
@@ -113,6 +131,9 @@ func classify(err error) (reply *apiError, known bool) {
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {
 			r := d.reply
+			if r.message == "" {
+				r.message = err.Error()
+			}
 			return &r, true
 		}
 	}

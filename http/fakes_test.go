@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -47,6 +48,8 @@ type fakeApp struct {
 	total     int
 	queue     []actors.QueueItem
 	count     int
+	// account is the linked account Account hands out; nil: the instance is not connected.
+	account account.Client
 }
 
 var (
@@ -230,6 +233,17 @@ func (f *fakeApp) SetWebhookSecret(ctx context.Context, id, secret string) error
 	return f.record(ctx, "SetWebhookSecret", id, secret)
 }
 
+// Account answers with f.account, the fake linked account a test set, and actors.ErrNotConnected without one.
+func (f *fakeApp) Account(ctx context.Context, id string) (account.Client, error) {
+	if err := f.record(ctx, "Account", id); err != nil {
+		return nil, err
+	}
+	if f.account == nil {
+		return nil, actors.ErrNotConnected
+	}
+	return f.account, nil
+}
+
 func (f *fakeApp) CheckHealth(ctx context.Context) error {
 	return f.record(ctx, "CheckHealth")
 }
@@ -281,6 +295,7 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		QueueView:       app,
 		QueueEditor:     app,
 		Webhooks:        app,
+		Accounts:        app,
 		CheckWebhookURL: checkURL,
 		Health:          app,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -118,6 +118,7 @@ func (d Deps) validate() error {
 		{"QueueView", d.QueueView == nil},
 		{"QueueEditor", d.QueueEditor == nil},
 		{"Webhooks", d.Webhooks == nil},
+		{"Accounts", d.Accounts == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
 	}
 	for _, dep := range required {

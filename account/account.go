@@ -1,0 +1,34 @@
+package account
+
+import "errors"
+
+// Client is a linked account, reached through its instance's WhatsApp connection. Its methods go to WhatsApp (or
+// its local store of what WhatsApp told it) and may block on the network; the context bounds them.
+type Client interface {
+	Contacts
+	Chats
+	Groups
+	Profile
+	Business
+}
+
+// Errors a Client answers with, besides the caller's context ending. The HTTP API maps each to a status in one
+// place; anything else is a failure of the server or of WhatsApp.
+var (
+	// ErrNotConnected: the instance is not connected to WhatsApp now.
+	ErrNotConnected = errors.New("instance is not connected")
+	// ErrNotFound: WhatsApp knows no such group, contact, invite or label.
+	ErrNotFound = errors.New("not found")
+	// ErrNotOnWhatsApp: the phone number has no WhatsApp account.
+	ErrNotOnWhatsApp = errors.New("phone number does not exist on WhatsApp")
+	// ErrNotParticipant: the account is not a participant of the group.
+	ErrNotParticipant = errors.New("the instance's number is not a participant of the group")
+	// ErrNotAdmin: the change needs a group admin and the account is not one.
+	ErrNotAdmin = errors.New("the instance's number is not an admin of the group")
+	// ErrRefused: WhatsApp refused the request as it was made (a name too long, an image it cannot take…);
+	// wrapped with WhatsApp's reason.
+	ErrRefused = errors.New("WhatsApp refused the request")
+	// ErrUnsupported: WhatsApp offers this only to accounts of another kind (a business feature on a personal
+	// account), or a linked device cannot do it.
+	ErrUnsupported = errors.New("not supported for this account")
+)
