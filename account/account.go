@@ -32,3 +32,15 @@ var (
 	// account), or a linked device cannot do it.
 	ErrUnsupported = errors.New("not supported for this account")
 )
+
+// ErrBadPicture: a new profile or group picture that cannot be read as an image.
+var ErrBadPicture = errors.New("the picture is not an image WhatsApp can take")
+
+// Picture is a person's or a group's picture as WhatsApp serves it.
+type Picture struct {
+	// URL is where WhatsApp serves the picture for a few days; empty when there is none or it is hidden from this
+	// account by the owner's privacy settings.
+	URL string
+	// ID changes whenever the picture does.
+	ID string
+}

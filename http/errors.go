@@ -118,6 +118,8 @@ var domainErrors = []struct {
 		message: "WhatsApp does not offer this to this instance's account, or not to a linked device"}},
 	// Its message is the error's own: it says what WhatsApp refused and why.
 	{account.ErrRefused, apiError{status: http.StatusUnprocessableEntity, code: codeRefused}},
+	{account.ErrBadPicture, apiError{status: http.StatusBadRequest, code: codeInvalidMedia,
+		message: "the picture is not an image (JPEG, PNG, GIF or WebP)"}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }

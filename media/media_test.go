@@ -208,6 +208,31 @@ func TestThumbnail(t *testing.T) {
 	}
 }
 
+// Profile and group pictures are square JPEGs: the centre of the picture, never enlarged.
+func TestSquareJPEG(t *testing.T) {
+	for _, tt := range []struct {
+		data []byte
+		side int
+	}{
+		{mediatest.JPEG(1000, 400, 1), 400},
+		{mediatest.JPEG(2000, 1000, 1), 640},
+		{mediatest.PNG(300, 900, 1), 300},
+		{mediatest.PNG(20, 10, 1), 10},
+	} {
+		out, err := media.SquareJPEG(tt.data, 640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(out))
+		if err != nil || cfg.Width != tt.side || cfg.Height != tt.side {
+			t.Errorf("square picture is %dx%d (%v), want %dx%d", cfg.Width, cfg.Height, err, tt.side, tt.side)
+		}
+	}
+	if _, err := media.SquareJPEG([]byte("not a picture"), 640); err == nil {
+		t.Error("SquareJPEG of garbage succeeded")
+	}
+}
+
 func TestLimits(t *testing.T) {
 	l := media.DefaultLimits()
 	if err := l.Validate(); err != nil || l.Of(media.GIF) != l.Video || l.Largest() != 100*media.MiB {
