@@ -52,7 +52,9 @@ type Account struct {
 	// statusList the people it names (SetStatusPrivacy).
 	statusPrivacy StatusPrivacy
 	statusList    []types.JID
-	engine        *engine
+	// business is set on a WhatsApp Business account (SetBusiness): labels and a catalog are its alone.
+	business bool
+	engine   *engine
 }
 
 // validPhone reports whether phone is an international number as WhatsApp (and
