@@ -292,6 +292,15 @@ func (r response) decode(t testing.TB, v any) {
 
 func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
 
+// wantError fails the test unless r is an error answer with this status and code.
+func (r response) wantError(t testing.TB, status int, code string) {
+	t.Helper()
+	var body struct{ Error, Code string }
+	if r.status != status || json.Unmarshal(r.body, &body) != nil || body.Error == "" || body.Code != code {
+		t.Fatalf("got %s, want a %d %s error", r, status, code)
+	}
+}
+
 // call makes an API request; body, when not nil, is sent as JSON (a string or []byte is sent as it is).
 func (s *server) call(t testing.TB, method, path string, body any, header ...string) response {
 	t.Helper()
