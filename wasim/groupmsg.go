@@ -26,7 +26,7 @@ func (s *Simulator) routeGroup(c *conn, sender *device, node *waBinary.Node, to 
 	switch {
 	case g == nil:
 		code = 404
-	case g.member(sender.acct) == nil:
+	case g.member(sender.acct) == nil, !g.maySend(g.member(sender.acct)):
 		code = 403
 	}
 	if code != 0 {

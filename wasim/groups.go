@@ -45,6 +45,14 @@ type group struct {
 	// addressing is how the group names its members in every stanza about it: by
 	// phone number (pn), or by LID (lid) with the phone number beside it.
 	addressing types.AddressingMode
+	// announce, locked and approval are the settings (groupadmin.go): only admins send, only admins edit the
+	// group's info, joining by link needs an admin's approval.
+	announce, locked, approval bool
+	// invite is the current invite code ("" until an admin asks for it); revokedInvites the codes reset before.
+	invite         string
+	revokedInvites []string
+	// requests are the people waiting for approval to join, oldest first.
+	requests []joinRequest
 }
 
 // userJID names an account as the group's stanzas do.
@@ -140,6 +148,7 @@ func (g *group) node() waBinary.Node {
 		}
 		children = append(children, p)
 	}
+	children = append(children, g.settingsNodes()...)
 	if g.topic != "" {
 		attrs := waBinary.Attrs{"id": g.topicID, "t": g.topicAt.Unix()}
 		g.setPerson(attrs, "participant", g.topicBy, g.userJID(g.topicBy))
@@ -193,6 +202,8 @@ func (s *Simulator) handleGroupIQ(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 			return s.participatingLocked(actor), nil
 		case typ == "set" && op.Tag == "leave":
 			return nil, s.leaveGroupsLocked(actor, op)
+		case op.Tag == "invite":
+			return s.handleInviteIQ(actor, typ, op)
 		}
 		return nil, errIQNotImplemented
 	}
@@ -203,6 +214,12 @@ func (s *Simulator) handleGroupIQ(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 	m := g.member(actor)
 	if m == nil {
 		return nil, errIQForbidden
+	}
+	if answer, ok, err := s.handleGroupAdminIQ(g, m, typ, op); ok {
+		return answer, err
+	}
+	if (op.Tag == "subject" || op.Tag == "description") && !g.mayEditInfo(m) {
+		return nil, errIQNotAuthorized
 	}
 	switch {
 	case typ == "get" && op.Tag == "query":

@@ -44,6 +44,13 @@ type GroupInfo struct {
 	// Addressing is how the group names its members: pn or lid.
 	Addressing   Addressing         `json:"addressing"`
 	Participants []GroupParticipant `json:"participants"`
+	// AdminOnlyMessage, AdminOnlySettings and ApprovalRequired are the settings: only admins send, only admins
+	// edit the group's info, joining by link needs approval.
+	AdminOnlyMessage  bool `json:"adminOnlyMessage"`
+	AdminOnlySettings bool `json:"adminOnlySettings"`
+	ApprovalRequired  bool `json:"approvalRequired"`
+	// JoinRequests are the phone numbers of the people waiting for approval to join.
+	JoinRequests []string `json:"joinRequests,omitempty"`
 }
 
 // GroupParticipant is a member of a group.
@@ -56,15 +63,21 @@ type GroupParticipant struct {
 
 func (g *group) info() GroupInfo {
 	out := GroupInfo{
-		ID:           GroupID(g.jid),
-		JID:          g.jid,
-		Subject:      g.subject,
-		Description:  g.topic,
-		Creator:      g.creator.phone,
-		Created:      g.created,
-		PictureID:    g.picture,
-		Addressing:   Addressing(g.addressing),
-		Participants: make([]GroupParticipant, len(g.members)),
+		ID:                GroupID(g.jid),
+		JID:               g.jid,
+		Subject:           g.subject,
+		Description:       g.topic,
+		Creator:           g.creator.phone,
+		Created:           g.created,
+		PictureID:         g.picture,
+		Addressing:        Addressing(g.addressing),
+		Participants:      make([]GroupParticipant, len(g.members)),
+		AdminOnlyMessage:  g.announce,
+		AdminOnlySettings: g.locked,
+		ApprovalRequired:  g.approval,
+	}
+	for _, r := range g.requests {
+		out.JoinRequests = append(out.JoinRequests, r.acct.phone)
 	}
 	for i, m := range g.members {
 		out.Participants[i] = GroupParticipant{Phone: m.acct.phone, LID: m.acct.lid.String(), Admin: m.admin, SuperAdmin: m.superAdmin}
@@ -298,4 +311,19 @@ func (a *Account) LeaveGroup(ctx context.Context, group string) error {
 		return fmt.Errorf("leave %s: %w", jid, groupError(err))
 	}
 	return nil
+}
+
+// JoinGroupByLink joins, from this account's phone, the group an invite link
+// (https://chat.whatsapp.com/<code>) is to, and returns its id. In a group that needs
+// approval the account is only a requester afterwards (GroupInfo.JoinRequests).
+func (a *Account) JoinGroupByLink(ctx context.Context, link string) (string, error) {
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("join group: %w", err)
+	}
+	jid, err := e.cli.JoinGroupWithLink(ctx, link)
+	if err != nil {
+		return "", fmt.Errorf("join group by %s: %w", link, groupError(err))
+	}
+	return GroupID(jid), nil
 }

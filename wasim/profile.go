@@ -74,8 +74,12 @@ func (s *Simulator) handleProfilePicture(c *conn, iq *waBinary.Node) ([]waBinary
 			if g == nil {
 				return nil, errIQNotFound
 			}
-			if g.member(dev.acct) == nil {
+			m := g.member(dev.acct)
+			if m == nil {
 				return nil, errIQForbidden
+			}
+			if !g.mayEditInfo(m) {
+				return nil, errIQNotAuthorized
 			}
 			id = s.setGroupPictureLocked(g, dev.acct, data)
 		default:
