@@ -156,6 +156,8 @@ func (tr translator) translate(evt any) (Event, bool) {
 		return tr.groupChange(e)
 	case *events.JoinedGroup:
 		return tr.joinedGroup(e)
+	case *events.Picture:
+		return tr.groupPicture(e)
 	case *events.Receipt:
 		return tr.receipt(e)
 	case *events.ChatPresence:

@@ -23,7 +23,21 @@ const (
 	notificationParticipantDemote  = "GROUP_PARTICIPANT_DEMOTE"
 	notificationChangeSubject      = "GROUP_CHANGE_SUBJECT"
 	notificationChangeDescription  = "GROUP_CHANGE_DESCRIPTION"
+	notificationParticipantInvite  = "GROUP_PARTICIPANT_INVITE" // joined by the invite link
+	notificationChangeIcon         = "GROUP_CHANGE_ICON"
+	notificationChangeAnnounce     = "GROUP_CHANGE_ANNOUNCE"
+	notificationChangeRestrict     = "GROUP_CHANGE_RESTRICT"
+	notificationChangeInviteLink   = "GROUP_CHANGE_INVITE_LINK"
+	notificationApprovalMode       = "GROUP_MEMBERSHIP_JOIN_APPROVAL_MODE"
 )
+
+// onOff is a setting as a notification's parameter.
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
 
 func notification(code string, parameters ...string) *messagesv1.Content {
 	return &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{
@@ -42,7 +56,11 @@ func (GroupNotifications) isEvent() {}
 func (tr translator) groupChange(e *events.GroupInfo) (Event, bool) {
 	var changes []*messagesv1.Content
 	if len(e.Join) > 0 {
-		changes = append(changes, notification(notificationParticipantAdd, tr.phones(e.Join)...))
+		code := notificationParticipantAdd
+		if e.JoinReason == "invite" {
+			code = notificationParticipantInvite
+		}
+		changes = append(changes, notification(code, tr.phones(e.Join)...))
 	}
 	if len(e.Leave) > 0 {
 		code := notificationParticipantRemove
@@ -62,6 +80,19 @@ func (tr translator) groupChange(e *events.GroupInfo) (Event, bool) {
 	}
 	if e.Topic != nil {
 		changes = append(changes, notification(notificationChangeDescription, e.Topic.Topic))
+	}
+	if e.Announce != nil {
+		changes = append(changes, notification(notificationChangeAnnounce, onOff(e.Announce.IsAnnounce)))
+	}
+	if e.Locked != nil {
+		changes = append(changes, notification(notificationChangeRestrict, onOff(e.Locked.IsLocked)))
+	}
+	if e.NewInviteLink != nil {
+		changes = append(changes, notification(notificationChangeInviteLink))
+	}
+	if e.MembershipApprovalMode != nil {
+		// whatsmeow reports the change without the new state: the group's metadata tells it.
+		changes = append(changes, notification(notificationApprovalMode))
 	}
 	if len(changes) == 0 {
 		return nil, false
@@ -122,4 +153,17 @@ func (tr translator) phones(jids []types.JID) []string {
 		out = append(out, phoneOf(pn))
 	}
 	return out
+}
+
+// groupPicture reports a new or removed group picture as GROUP_CHANGE_ICON, from who changed it. A person's
+// new picture is no message of any chat: it is not reported.
+func (tr translator) groupPicture(e *events.Picture) (Event, bool) {
+	if !isGroup(e.JID) {
+		return nil, false
+	}
+	var author *types.JID
+	if !e.Author.IsEmpty() {
+		author = &e.Author
+	}
+	return tr.groupNotification(e.JID, author, nil, e.Timestamp.UnixMilli(), notification(notificationChangeIcon)), true
 }
