@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -80,6 +81,18 @@ type GroupSettings struct {
 	// RequireAdminApproval: who joins by invite link waits for an admin's approval.
 	RequireAdminApproval *bool
 }
+
+// NotOnWhatsAppError is ErrNotOnWhatsApp naming the phones that are not on WhatsApp.
+type NotOnWhatsAppError struct {
+	Phones []string
+}
+
+func (e *NotOnWhatsAppError) Error() string {
+	return ErrNotOnWhatsApp.Error() + ": " + strings.Join(e.Phones, ", ")
+}
+
+// Is makes a NotOnWhatsAppError an ErrNotOnWhatsApp.
+func (e *NotOnWhatsAppError) Is(target error) bool { return target == ErrNotOnWhatsApp }
 
 // CreatedGroup is what creating a group gives.
 type CreatedGroup struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -128,12 +129,22 @@ func (a *api) createGroup(w http.ResponseWriter, r *http.Request) {
 	a.withAccount(w, r, func(c account.Client) error {
 		g, err := c.CreateGroup(r.Context(), req.GroupName, req.Phones)
 		if err != nil {
-			return err
+			return namingPhones(err)
 		}
 		writeJSON(w, http.StatusOK, createGroupResponse{Phone: g.ID, InvitationLink: g.InvitationLink,
 			PhonesNotAdded: append([]string{}, g.NotAdded...)})
 		return nil
 	})
+}
+
+// namingPhones answers ErrNotOnWhatsApp with the phones of the request that are not on WhatsApp.
+func namingPhones(err error) error {
+	var missing *account.NotOnWhatsAppError
+	if errors.As(err, &missing) {
+		return &apiError{status: http.StatusNotFound, code: codeNotOnWhatsApp, fields: []string{"phones"},
+			message: "not on WhatsApp: " + strings.Join(missing.Phones, ", ")}
+	}
+	return err
 }
 
 // groupCommand is a route that decodes a group command, checks it and does it, answering {"value": true}.
@@ -149,7 +160,7 @@ func (a *api) groupCommand(w http.ResponseWriter, r *http.Request, check func(gr
 	}
 	a.withAccount(w, r, func(c account.Client) error {
 		if err := do(c, req); err != nil {
-			return err
+			return namingPhones(err)
 		}
 		writeValueTrue(w)
 		return nil

@@ -56,7 +56,7 @@ func (c *Conn) people(ctx context.Context, phones []string) (jids []types.JID, a
 }
 
 func notOnWhatsApp(phones []string) error {
-	return fmt.Errorf("%w: %s", account.ErrNotOnWhatsApp, strings.Join(phones, ", "))
+	return &account.NotOnWhatsAppError{Phones: phones}
 }
 
 // CreateGroup creates a group with the people of phones who are on WhatsApp.
