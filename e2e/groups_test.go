@@ -344,6 +344,7 @@ func TestGroupsErrors(t *testing.T) {
 		{"not a participant: rename", "POST", "update-group-name", map[string]any{"groupId": outside.ID, "groupName": "x"}, 403, "not_participant"},
 		{"not a participant: leave", "POST", "leave-group", map[string]any{"groupId": outside.ID}, 403, "not_participant"},
 		{"unknown group", "GET", "group-metadata/" + unknown, nil, 404, "not_found"},
+		{"unknown group, old form", "GET", "group-metadata/5511999990001-1623281429", nil, 404, "not_found"},
 		{"unknown group: rename", "POST", "update-group-name", map[string]any{"groupId": unknown, "groupName": "x"}, 404, "not_found"},
 		{"unknown invite", "GET", "group-invitation-metadata?url=https://chat.whatsapp.com/AAAAAAAAAAAAAAAAAAAAAA", nil, 404, "not_found"},
 		{"unknown invite: accept", "GET", "accept-invite-group?url=https://chat.whatsapp.com/AAAAAAAAAAAAAAAAAAAAAA", nil, 404, "not_found"},
@@ -362,6 +363,13 @@ func TestGroupsErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in.call(t, c.method, c.route, c.body).wantError(t, c.status, c.code)
 		})
+	}
+	// A member that is no admin sees the group, without its invite link.
+	res := in.call(t, "GET", "group-metadata/"+member.ID, nil)
+	var g groupMetadataJSON
+	res.decode(t, &g)
+	if res.status != http.StatusOK || g.Subject != "Da Alice" || g.InvitationLink != nil || g.Owner != alicePhone {
+		t.Errorf("group-metadata as a member: %s", res)
 	}
 	// Nothing happened to the groups.
 	if g, _ := sim.Group(member.ID); g.Subject != "Da Alice" || len(g.Participants) != 3 || g.AdminOnlyMessage {
