@@ -45,13 +45,15 @@ func (g groupMetadataJSON) participant(phone string) (admin, super, ok bool) {
 // without an admin's approval; the instance leaves and comes back by link; the changes come to the webhook as
 // notifications; a LID-addressed group names its people by phone, with the LIDs beside.
 func TestGroupsLifecycle(t *testing.T) {
-	const bobPhone, carolPhone, davePhone, nobody = "5511999990002", "5511999990003", "5511999990004", "5511999990099"
+	const bobPhone, carolPhone, davePhone, evePhone = "5511999990002", "5511999990003", "5511999990004", "5511999990005"
+	const nobody = "5511999990099"
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
 	alice := addAccount(t, sim, alicePhone, "Alice")
 	addAccount(t, sim, bobPhone, "Bob")
 	carol := addAccount(t, sim, carolPhone, "Carol")
 	dave := addAccount(t, sim, davePhone, "Dave")
+	eve := addAccount(t, sim, evePhone, "Eve")
 	hooks := newReceiver(t)
 	srv := startServer(t, sim)
 	in := createInstance(t, srv, "groups", hooks)
@@ -245,6 +247,9 @@ func TestGroupsLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := onPhone(t, group, "Dave waiting", func(g wasim.GroupInfo) bool { return slices.Equal(g.JoinRequests, []string{davePhone}) })
+		if h := notified(t, "MEMBERSHIP_APPROVAL_REQUEST", davePhone); h.str("participantPhone") != davePhone {
+			t.Errorf("the request, from: %s", h.Raw)
+		}
 		if isMember(g, davePhone) {
 			t.Fatal("Dave joined a group that needs approval")
 		}
@@ -256,6 +261,16 @@ func TestGroupsLifecycle(t *testing.T) {
 			wantError(t, http.StatusUnprocessableEntity, "refused_by_whatsapp")
 		ok(t, in.call(t, "POST", "approve-participant", map[string]any{"groupId": group, "phones": []string{davePhone}}))
 		onPhone(t, group, "Dave in", func(g wasim.GroupInfo) bool { return isMember(g, davePhone) && len(g.JoinRequests) == 0 })
+		// Eve asks too, and is turned down.
+		if _, err := eve.JoinGroupByLink(ctx, invitation); err != nil {
+			t.Fatal(err)
+		}
+		notified(t, "MEMBERSHIP_APPROVAL_REQUEST", evePhone)
+		ok(t, in.call(t, "POST", "reject-participant", map[string]any{"groupId": group, "phones": []string{evePhone}}))
+		notified(t, "REVOKED_MEMBERSHIP_REQUESTS", evePhone)
+		if g := onPhone(t, group, "no requests left", func(g wasim.GroupInfo) bool { return len(g.JoinRequests) == 0 }); isMember(g, evePhone) {
+			t.Error("a rejected request made Eve a member")
+		}
 	})
 
 	t.Run("leave and accept an invite", func(t *testing.T) {

@@ -16,7 +16,8 @@ import (
 //     (whatsmeow's ErrInviteLinkRevoked); a code that never existed answers 406 (ErrInviteLinkInvalid); anyone
 //     may look at the group an invite is to;
 //   - membership approval: who joins by link while it is on is not a member but a requester, until an admin
-//     approves (the requester is added) or rejects the request.
+//     approves (the requester is added) or rejects the request; the admins are told of new requests
+//     (<created_membership_requests>) and of rejected ones (<revoked_membership_requests>).
 
 // gone is WhatsApp's answer for a revoked invite.
 var errIQGone = &iqError{410, "gone"}
@@ -77,6 +78,11 @@ func (s *Simulator) handleInviteIQ(actor *Account, typ string, op waBinary.Node)
 	case g.approval:
 		if !slices.ContainsFunc(g.requests, func(r joinRequest) bool { return r.acct == actor }) {
 			g.requests = append(g.requests, joinRequest{acct: actor, at: time.Now()})
+			// The admins are told, the requester named as a <requested_user>.
+			asked := g.participant(actor)
+			asked.Tag = "requested_user"
+			s.notifyGroupLocked(g, actor, waBinary.Node{Tag: "created_membership_requests",
+				Attrs: waBinary.Attrs{"request_method": "invite_link"}, Content: []waBinary.Node{asked}}, g.adminAccounts())
 			s.log.Info("asked to join group", "group", g.jid, "phone", actor.phone)
 		}
 		return []waBinary.Node{{Tag: "membership_approval_request", Attrs: waBinary.Attrs{"jid": g.jid}}}, nil
@@ -171,7 +177,7 @@ func (s *Simulator) answerJoinRequestsLocked(g *group, actor *Account, op waBina
 	}
 	action := children[0]
 	var results []waBinary.Node
-	var approved []*Account
+	var approved, rejected []*Account
 	for _, p := range action.GetChildren() {
 		jid, ok := p.Attrs["jid"].(types.JID)
 		if p.Tag != "participant" || !ok {
@@ -184,7 +190,10 @@ func (s *Simulator) answerJoinRequestsLocked(g *group, actor *Account, op waBina
 			continue
 		}
 		g.requests = slices.Delete(g.requests, i, i+1)
-		if action.Tag == "approve" && g.member(a) == nil {
+		switch {
+		case action.Tag == "reject":
+			rejected = append(rejected, a)
+		case g.member(a) == nil:
 			approved = append(approved, a)
 		}
 		results = append(results, participantResult(jid, 0))
@@ -192,9 +201,24 @@ func (s *Simulator) answerJoinRequestsLocked(g *group, actor *Account, op waBina
 	if len(approved) > 0 {
 		s.addMembersLocked(g, actor, approved, "")
 	}
+	if len(rejected) > 0 {
+		revoked := g.participantsNode("revoked_membership_requests", rejected)
+		s.notifyGroupLocked(g, actor, revoked, g.adminAccounts())
+	}
 	s.log.Info("join requests answered", "group", g.jid, "action", action.Tag, "by", actor.phone, "count", len(results))
 	return []waBinary.Node{{Tag: "membership_requests_action",
 		Content: []waBinary.Node{{Tag: action.Tag, Content: results}}}}, nil
+}
+
+// adminAccounts are the group's admins.
+func (g *group) adminAccounts() []*Account {
+	var out []*Account
+	for _, m := range g.members {
+		if m.admin {
+			out = append(out, m.acct)
+		}
+	}
+	return out
 }
 
 // settingsNodes are the <group> element's children that tell its settings.

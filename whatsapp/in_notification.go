@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -29,6 +30,9 @@ const (
 	notificationChangeRestrict     = "GROUP_CHANGE_RESTRICT"
 	notificationChangeInviteLink   = "GROUP_CHANGE_INVITE_LINK"
 	notificationApprovalMode       = "GROUP_MEMBERSHIP_JOIN_APPROVAL_MODE"
+	// Z-API's names for a request to join (to the admins) and its rejection.
+	notificationJoinRequest        = "MEMBERSHIP_APPROVAL_REQUEST"
+	notificationJoinRequestRevoked = "REVOKED_MEMBERSHIP_REQUESTS"
 )
 
 // onOff is a setting as a notification's parameter.
@@ -94,6 +98,7 @@ func (tr translator) groupChange(e *events.GroupInfo) (Event, bool) {
 		// whatsmeow reports the change without the new state: the group's metadata tells it.
 		changes = append(changes, notification(notificationApprovalMode))
 	}
+	changes = append(changes, tr.joinRequests(e.UnknownChanges)...)
 	if len(changes) == 0 {
 		return nil, false
 	}
@@ -166,4 +171,36 @@ func (tr translator) groupPicture(e *events.Picture) (Event, bool) {
 		author = &e.Author
 	}
 	return tr.groupNotification(e.JID, author, nil, e.Timestamp.UnixMilli(), notification(notificationChangeIcon)), true
+}
+
+// joinRequests reports what whatsmeow does not parse of a group change: requests to join that admins are told
+// of, and their rejection, naming the people (as <requested_user> or <participant>, by LID in a LID-addressed
+// group with the phone number beside).
+func (tr translator) joinRequests(unknown []*waBinary.Node) []*messagesv1.Content {
+	var out []*messagesv1.Content
+	for _, n := range unknown {
+		code, tag := notificationJoinRequest, "requested_user"
+		switch n.Tag {
+		case "created_membership_requests":
+		case "revoked_membership_requests":
+			code, tag = notificationJoinRequestRevoked, "participant"
+		default:
+			continue
+		}
+		var people []string
+		for _, p := range n.GetChildrenByTag(tag) {
+			jid, ok := p.Attrs["jid"].(types.JID)
+			if !ok {
+				continue
+			}
+			alt, _ := p.Attrs["phone_number"].(types.JID)
+			if lid, isLID := p.Attrs["lid"].(types.JID); isLID {
+				alt = lid
+			}
+			pn, _ := tr.person(jid, alt)
+			people = append(people, phoneOf(pn))
+		}
+		out = append(out, notification(code, people...))
+	}
+	return out
 }
