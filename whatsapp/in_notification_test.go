@@ -51,4 +51,3 @@ func TestGroupSettingNotifications(t *testing.T) {
 		t.Error("a person's new picture was reported")
 	}
 }
-
