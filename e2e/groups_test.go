@@ -319,6 +319,15 @@ func TestGroupsLifecycle(t *testing.T) {
 		notified(t, "GROUP_PARTICIPANT_PROMOTE", businessPhone)
 		ok(t, in.call(t, "POST", "add-participant", map[string]any{"groupId": group, "phones": []string{bobPhone}}))
 		onPhone(t, group, "Bob back in the LID group", func(g wasim.GroupInfo) bool { return isMember(g, bobPhone) })
+		ok(t, in.call(t, "POST", "add-admin", map[string]any{"groupId": group, "phones": []string{bobPhone}}))
+		onPhone(t, group, "Bob an admin of the LID group", func(g wasim.GroupInfo) bool { return isAdmin(g, bobPhone) })
+		notified(t, "GROUP_PARTICIPANT_PROMOTE", bobPhone)
+		// Someone not in the group: WhatsApp refuses, naming them as the request did.
+		res := in.call(t, "POST", "remove-participant", map[string]any{"groupId": group, "phones": []string{evePhone}})
+		res.wantError(t, http.StatusUnprocessableEntity, "refused_by_whatsapp")
+		if !strings.Contains(string(res.body), evePhone) {
+			t.Errorf("refusal: %s", res)
+		}
 	})
 }
 

@@ -86,6 +86,28 @@ func (c *Conn) CreateGroup(ctx context.Context, name string, phones []string) (a
 	return out, nil
 }
 
+// inGroupAddressing names people as the group names its members: a LID-addressed group by LID, as WhatsApp's own
+// clients do (whatsmeow adds the phone number beside a LID it adds). A person whose LID is not known yet keeps
+// the phone number. asked learns the new names.
+func (c *Conn) inGroupAddressing(ctx context.Context, group types.JID, jids []types.JID, asked map[types.JID]string) ([]types.JID, error) {
+	info, err := c.cli.GetGroupInfo(ctx, group)
+	if err != nil || info.AddressingMode != types.AddressingModeLID {
+		return jids, err
+	}
+	out := make([]types.JID, len(jids))
+	for i, jid := range jids {
+		out[i] = jid
+		if jid.Server != types.DefaultUserServer {
+			continue
+		}
+		if lid, err := c.cli.Store.LIDs.GetLIDForPN(ctx, jid); err == nil && !lid.IsEmpty() {
+			out[i] = lid
+			asked[lid] = asked[jid]
+		}
+	}
+	return out, nil
+}
+
 // askedAs names a participant of WhatsApp's answer as the request named it.
 func askedAs(asked map[types.JID]string, p types.GroupParticipant) string {
 	for _, jid := range []types.JID{p.JID, p.PhoneNumber, p.LID} {
@@ -181,6 +203,9 @@ func (c *Conn) ChangeParticipants(ctx context.Context, group string, change acco
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %w", doing, notOnWhatsApp(missing))
+	}
+	if jids, err = c.inGroupAddressing(ctx, jid, jids, asked); err != nil {
+		return accountError(doing, err)
 	}
 	results, err := c.cli.UpdateGroupParticipants(ctx, jid, jids, whatsmeow.ParticipantChange(change))
 	if err != nil {
