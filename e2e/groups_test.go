@@ -55,7 +55,8 @@ func TestGroupsLifecycle(t *testing.T) {
 	dave := addAccount(t, sim, davePhone, "Dave")
 	eve := addAccount(t, sim, evePhone, "Eve")
 	hooks := newReceiver(t)
-	srv := startServer(t, sim)
+	// The picture given by URL is served from this machine.
+	srv := startServer(t, sim, withEnv("PLUGZAPI_ALLOW_INSECURE_MEDIA", "1"))
 	in := createInstance(t, srv, "groups", hooks)
 	link(t, in, business)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -127,10 +128,13 @@ func TestGroupsLifecycle(t *testing.T) {
 	t.Run("name, description and photo", func(t *testing.T) {
 		ok(t, in.call(t, "POST", "update-group-name", map[string]any{"groupId": group, "groupName": "Projeto X"}))
 		ok(t, in.call(t, "POST", "update-group-description", map[string]any{"groupId": group, "groupDescription": "Só o essencial"}))
-		ok(t, in.call(t, "POST", "update-group-photo", map[string]any{"groupId": group, "groupPhoto": "data:image/png;base64," + pngBase64(t, 300, 200)}))
-		onPhone(t, group, "the new name, description and picture", func(g wasim.GroupInfo) bool {
+		ok(t, in.call(t, "POST", "update-group-photo", map[string]any{"groupId": group, "groupPhoto": dataURI("image/png", pngImage(t, 300, 200))}))
+		first := onPhone(t, group, "the new name, description and picture", func(g wasim.GroupInfo) bool {
 			return g.Subject == "Projeto X" && g.Description == "Só o essencial" && g.PictureID != ""
-		})
+		}).PictureID
+		files := fileServer(t, map[string][]byte{"/logo.png": pngImage(t, 120, 160)})
+		ok(t, in.call(t, "POST", "update-group-photo", map[string]any{"groupId": group, "groupPhoto": files.URL + "/logo.png"}))
+		onPhone(t, group, "the picture from a URL", func(g wasim.GroupInfo) bool { return g.PictureID != "" && g.PictureID != first })
 		notified(t, "GROUP_CHANGE_SUBJECT", "Projeto X")
 		notified(t, "GROUP_CHANGE_DESCRIPTION", "Só o essencial")
 		if h := notified(t, "GROUP_CHANGE_ICON"); h.str("participantPhone") != businessPhone {
@@ -381,6 +385,7 @@ func TestGroupsErrors(t *testing.T) {
 		{"no description", "POST", "update-group-description", map[string]any{"groupId": member.ID}, 400, "missing_fields"},
 		{"no settings", "POST", "update-group-settings", map[string]any{"groupId": member.ID}, 400, "missing_fields"},
 		{"not an image", "POST", "update-group-photo", map[string]any{"groupId": member.ID, "groupPhoto": base64.StdEncoding.EncodeToString([]byte("not an image at all"))}, 400, "invalid_media"},
+		{"a picture from a private address", "POST", "update-group-photo", map[string]any{"groupId": member.ID, "groupPhoto": "http://127.0.0.1:9/a.png"}, 400, "invalid_media"},
 		{"bad invite url", "GET", "group-invitation-metadata?url=https://example.com/abc", nil, 400, "invalid_query"},
 		{"no invite url", "GET", "accept-invite-group", nil, 400, "missing_fields"},
 	} {
@@ -409,8 +414,8 @@ func isAdmin(g wasim.GroupInfo, phone string) bool {
 	return slices.ContainsFunc(g.Participants, func(p wasim.GroupParticipant) bool { return p.Phone == phone && p.Admin })
 }
 
-// pngBase64 is a w×h PNG in base64: not the square JPEG WhatsApp takes, which the server makes of it.
-func pngBase64(t *testing.T, w, h int) string {
+// pngImage is a w×h PNG: not the square JPEG WhatsApp takes, which the server makes of it.
+func pngImage(t *testing.T, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for x := range w {
@@ -422,5 +427,5 @@ func pngBase64(t *testing.T, w, h int) string {
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
 	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
+	return buf.Bytes()
 }
