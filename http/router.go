@@ -96,6 +96,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			a.mountMediaRoutes(r)
 			a.mountStatusRoutes(r)
 			a.mountGroupRoutes(r)
+			a.mountCatalogRoutes(r)
 		})
 	})
 	return r, nil

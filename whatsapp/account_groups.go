@@ -20,6 +20,32 @@ import (
 // groupPictureSide is the side of the square JPEG a group picture becomes: what WhatsApp's own clients upload.
 const groupPictureSide = 640
 
+// groupError is accountError for the group (w:g2) namespace, where WhatsApp answers 403 to an account that is not
+// a participant, 401 to one that is not an admin, and another 4xx to a request it refuses as made (409 a
+// conflicting change, 406 a name too long…); whatsmeow names some of these answers itself.
+func groupError(doing string, err error) error {
+	var known error
+	var iq *whatsmeow.IQError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, whatsmeow.ErrInvalidImageFormat):
+		known = account.ErrBadPicture
+	case errors.Is(err, whatsmeow.ErrGroupNotFound), errors.Is(err, whatsmeow.ErrInviteLinkInvalid),
+		errors.Is(err, whatsmeow.ErrInviteLinkRevoked):
+		known = account.ErrNotFound
+	case errors.Is(err, whatsmeow.ErrNotInGroup), errors.Is(err, whatsmeow.ErrIQForbidden):
+		known = account.ErrNotParticipant
+	case errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized), errors.Is(err, whatsmeow.ErrIQNotAuthorized):
+		known = account.ErrNotAdmin
+	case errors.As(err, &iq) && iq.Code >= 400 && iq.Code < 500 && iq.Code != 404:
+		known = account.ErrRefused
+	default:
+		return accountError(doing, err)
+	}
+	return fmt.Errorf("%s: %w (%v)", doing, known, err)
+}
+
 // groupJID is the JID of a group named by its API ID.
 func groupJID(group string) (types.JID, error) {
 	jid, err := recipientJID(group)
@@ -63,7 +89,7 @@ func notOnWhatsApp(phones []string) error {
 func (c *Conn) CreateGroup(ctx context.Context, name string, phones []string) (account.CreatedGroup, error) {
 	jids, asked, missing, err := c.people(ctx, phones)
 	if err != nil {
-		return account.CreatedGroup{}, accountError("create group", err)
+		return account.CreatedGroup{}, groupError("create group", err)
 	}
 	if len(jids) == 0 {
 		// WhatsApp needs someone besides the creator.
@@ -71,7 +97,7 @@ func (c *Conn) CreateGroup(ctx context.Context, name string, phones []string) (a
 	}
 	info, err := c.cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: name, Participants: jids})
 	if err != nil {
-		return account.CreatedGroup{}, accountError("create group", err)
+		return account.CreatedGroup{}, groupError("create group", err)
 	}
 	c.noteSubject(info.JID, info.Name)
 	out := account.CreatedGroup{ID: phoneOf(info.JID), NotAdded: missing}
@@ -81,7 +107,7 @@ func (c *Conn) CreateGroup(ctx context.Context, name string, phones []string) (a
 		}
 	}
 	if out.InvitationLink, err = c.cli.GetGroupInviteLink(ctx, info.JID, false); err != nil {
-		return out, accountError("get the new group's invite link", err)
+		return out, groupError("get the new group's invite link", err)
 	}
 	return out, nil
 }
@@ -127,14 +153,14 @@ func (c *Conn) RenameGroup(ctx context.Context, group, name string) error {
 	if err == nil {
 		c.noteSubject(jid, name)
 	}
-	return accountError("rename group", err)
+	return groupError("rename group", err)
 }
 
 // SetGroupPicture fetches the picture when given by URL and sets it as the group's, made square.
 func (c *Conn) SetGroupPicture(ctx context.Context, group string, picture account.NewPicture) error {
 	jid, err := groupJID(group)
 	if err != nil {
-		return accountError("set group picture", err)
+		return groupError("set group picture", err)
 	}
 	data := picture.Data
 	if picture.URL != "" {
@@ -153,7 +179,7 @@ func (c *Conn) SetGroupPicture(ctx context.Context, group string, picture accoun
 		return fmt.Errorf("set group picture: %w: %w", account.ErrBadPicture, err)
 	}
 	_, err = c.cli.SetGroupPhoto(ctx, jid, jpeg)
-	return accountError("set group picture", err)
+	return groupError("set group picture", err)
 }
 
 // SetGroupDescription sets or deletes a group's description.
@@ -162,14 +188,14 @@ func (c *Conn) SetGroupDescription(ctx context.Context, group, description strin
 	if err == nil {
 		err = c.cli.SetGroupTopic(ctx, jid, "", "", description)
 	}
-	return accountError("set group description", err)
+	return groupError("set group description", err)
 }
 
 // SetGroupSettings changes the settings s sets, one request each, as WhatsApp takes them.
 func (c *Conn) SetGroupSettings(ctx context.Context, group string, s account.GroupSettings) error {
 	jid, err := groupJID(group)
 	if err != nil {
-		return accountError("set group settings", err)
+		return groupError("set group settings", err)
 	}
 	changes := []struct {
 		value *bool
@@ -184,7 +210,7 @@ func (c *Conn) SetGroupSettings(ctx context.Context, group string, s account.Gro
 			continue
 		}
 		if err := ch.set(ctx, jid, *ch.value); err != nil {
-			return accountError("set group settings", err)
+			return groupError("set group settings", err)
 		}
 	}
 	return nil
@@ -195,21 +221,21 @@ func (c *Conn) ChangeParticipants(ctx context.Context, group string, change acco
 	doing := string(change) + " participants"
 	jid, err := groupJID(group)
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	jids, asked, missing, err := c.people(ctx, phones)
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %w", doing, notOnWhatsApp(missing))
 	}
 	if jids, err = c.inGroupAddressing(ctx, jid, jids, asked); err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	results, err := c.cli.UpdateGroupParticipants(ctx, jid, jids, whatsmeow.ParticipantChange(change))
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	var refused []string
 	for _, p := range results {
@@ -247,7 +273,7 @@ func (c *Conn) LeaveGroup(ctx context.Context, group string) error {
 	if err == nil {
 		err = c.cli.LeaveGroup(ctx, jid)
 	}
-	return accountError("leave group", err)
+	return groupError("leave group", err)
 }
 
 // Group describes a group; withLink asks for its invite link too, which only admins may see (Z-API leaves it
@@ -255,11 +281,11 @@ func (c *Conn) LeaveGroup(ctx context.Context, group string) error {
 func (c *Conn) Group(ctx context.Context, group string, withLink bool) (account.Group, error) {
 	jid, err := groupJID(group)
 	if err != nil {
-		return account.Group{}, accountError("get group", err)
+		return account.Group{}, groupError("get group", err)
 	}
 	info, err := c.cli.GetGroupInfo(ctx, jid)
 	if err != nil {
-		return account.Group{}, accountError("get group", err)
+		return account.Group{}, groupError("get group", err)
 	}
 	g := c.describeGroup(info)
 	if withLink {
@@ -268,7 +294,7 @@ func (c *Conn) Group(ctx context.Context, group string, withLink bool) (account.
 		case err == nil:
 			g.InvitationLink = link
 		case !errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized):
-			return g, accountError("get group invite link", err)
+			return g, groupError("get group invite link", err)
 		}
 	}
 	return g, nil
@@ -278,7 +304,7 @@ func (c *Conn) Group(ctx context.Context, group string, withLink bool) (account.
 func (c *Conn) JoinedGroups(ctx context.Context) ([]account.Group, error) {
 	infos, err := c.cli.GetJoinedGroups(ctx)
 	if err != nil {
-		return nil, accountError("list groups", err)
+		return nil, groupError("list groups", err)
 	}
 	out := make([]account.Group, len(infos))
 	for i, info := range infos {
@@ -291,17 +317,17 @@ func (c *Conn) JoinedGroups(ctx context.Context) ([]account.Group, error) {
 func (c *Conn) InviteLink(ctx context.Context, group string, reset bool) (string, error) {
 	jid, err := groupJID(group)
 	if err != nil {
-		return "", accountError("get group invite link", err)
+		return "", groupError("get group invite link", err)
 	}
 	link, err := c.cli.GetGroupInviteLink(ctx, jid, reset)
-	return link, accountError("get group invite link", err)
+	return link, groupError("get group invite link", err)
 }
 
 // GroupByInvite describes the group an invite code is to.
 func (c *Conn) GroupByInvite(ctx context.Context, code string) (account.Group, error) {
 	info, err := c.cli.GetGroupInfoFromLink(ctx, code)
 	if err != nil {
-		return account.Group{}, accountError("get group by invite", err)
+		return account.Group{}, groupError("get group by invite", err)
 	}
 	return c.describeGroup(info), nil
 }
@@ -311,14 +337,14 @@ func (c *Conn) GroupByInvite(ctx context.Context, code string) (account.Group, e
 func (c *Conn) JoinGroup(ctx context.Context, code string) (string, bool, error) {
 	jid, err := c.cli.JoinGroupWithLink(ctx, code)
 	if err != nil {
-		return "", false, accountError("join group", err)
+		return "", false, groupError("join group", err)
 	}
 	_, err = c.cli.GetGroupInfo(ctx, jid)
 	switch {
 	case errors.Is(err, whatsmeow.ErrNotInGroup), errors.Is(err, whatsmeow.ErrIQForbidden):
 		return phoneOf(jid), true, nil
 	case err != nil:
-		return phoneOf(jid), false, accountError("join group", err)
+		return phoneOf(jid), false, groupError("join group", err)
 	}
 	return phoneOf(jid), false, nil
 }
@@ -331,18 +357,18 @@ func (c *Conn) AnswerJoinRequests(ctx context.Context, group string, approve boo
 	}
 	jid, err := groupJID(group)
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	jids, asked, missing, err := c.people(ctx, phones)
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %w", doing, notOnWhatsApp(missing))
 	}
 	results, err := c.cli.UpdateGroupRequestParticipants(ctx, jid, jids, action)
 	if err != nil {
-		return accountError(doing, err)
+		return groupError(doing, err)
 	}
 	var refused []string
 	for _, p := range results {
