@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/events"
 )
 
@@ -35,6 +36,8 @@ type Config struct {
 	DebugAddr             string
 	// Retention bounds how long the history of messages (who, when) is kept; see README "Retention".
 	Retention time.Duration
+	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
+	CancelGrace time.Duration
 	MediaConfig
 }
 
@@ -53,6 +56,7 @@ func defaultConfig() Config {
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryMax:      5 * time.Minute,
 		Retention:            events.DefaultRetention,
+		CancelGrace:          access.DefaultCancelGrace,
 		MediaConfig:          defaultMediaConfig(),
 	}
 }
@@ -96,6 +100,8 @@ func (c *Config) settings() []setting {
 			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
 		{"debug-addr", "PLUGZAPI_DEBUG_ADDR", "host:port serving Go's profiler (/debug/pprof/) for diagnosis; off when empty. Keep it on a private address: it has no authentication",
 			str(&c.DebugAddr), func() string { return c.DebugAddr }},
+		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
+			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
 	}, c.mediaSettings()...)
 }
 
@@ -133,6 +139,8 @@ func (c Config) Validate() error {
 		return errors.New("the offline queue limit must be at least 1")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("the shutdown timeout must be positive")
+	case c.CancelGrace <= 0:
+		return errors.New("the cancel grace must be positive")
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
 	case c.Retention < events.MinRetention:
