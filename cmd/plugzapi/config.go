@@ -78,7 +78,7 @@ func (c *Config) settings() []setting {
 			str(&c.Simulator), func() string { return c.Simulator }},
 		{"admin-token", "PLUGZAPI_ADMIN_TOKEN", "the admin API's bearer token; when unset one is generated at first start and printed once",
 			str(&c.AdminToken), func() string { return redact(c.AdminToken) }},
-		{"allow-insecure-webhooks", "PLUGZAPI_ALLOW_INSECURE_WEBHOOKS", "accept http:// webhook URLs (1/0)",
+		{"allow-insecure-webhooks", "PLUGZAPI_ALLOW_INSECURE_WEBHOOKS", "accept http:// webhook URLs and webhook URLs to loopback, private, CGNAT and other internal addresses (1/0): tests and demos",
 			boolean(&c.AllowInsecureWebhooks), func() string { return strconv.FormatBool(c.AllowInsecureWebhooks) }},
 		{"device-name", "PLUGZAPI_DEVICE_NAME", "name a linked instance shows on the phone unless the instance has a sessionName",
 			str(&c.DeviceName), func() string { return c.DeviceName }},
