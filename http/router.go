@@ -144,13 +144,16 @@ func (d Deps) validate() error {
 	return nil
 }
 
-// clientIP records the client's address for the access log, believing X-Forwarded-For only from the
-// configured proxies.
+// clientIP records the client's address for the access log and the IP allow-lists, believing X-Forwarded-For
+// only from the configured proxies. A request from a proxy without the header is the proxy's own.
 func clientIP(trustedProxies []string) func(http.Handler) http.Handler {
 	if len(trustedProxies) == 0 {
 		return middleware.ClientIPFromRemoteAddr
 	}
-	return middleware.ClientIPFromXFF(trustedProxies...) // prefixes were checked by Config.Validate
+	fromXFF := middleware.ClientIPFromXFF(trustedProxies...) // prefixes were checked by Config.Validate
+	return func(next http.Handler) http.Handler {
+		return middleware.ClientIPFromRemoteAddr(fromXFF(next)) // XFF's answer, when it has one, wins
+	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

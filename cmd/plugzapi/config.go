@@ -36,6 +36,9 @@ type Config struct {
 	DebugAddr             string
 	// Retention bounds how long the history of messages (who, when) is kept; see README "Retention".
 	Retention time.Duration
+	// TrustedProxies are the CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for IP
+	// allow-lists and the access log).
+	TrustedProxies []string
 	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
 	CancelGrace time.Duration
 	MediaConfig
@@ -100,6 +103,8 @@ func (c *Config) settings() []setting {
 			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
 		{"debug-addr", "PLUGZAPI_DEBUG_ADDR", "host:port serving Go's profiler (/debug/pprof/) for diagnosis; off when empty. Keep it on a private address: it has no authentication",
 			str(&c.DebugAddr), func() string { return c.DebugAddr }},
+		{"trusted-proxies", "PLUGZAPI_TRUSTED_PROXIES", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For header names the client (IP allow-lists, access log); empty: the peer is the client",
+			list(&c.TrustedProxies), func() string { return strings.Join(c.TrustedProxies, ",") }},
 		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
 			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
 	}, c.mediaSettings()...)
@@ -187,6 +192,19 @@ func integer(p *int) func(string) error {
 
 func duration(p *time.Duration) func(string) error {
 	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
+}
+
+// list parses a comma-separated list; empty items are dropped.
+func list(p *[]string) func(string) error {
+	return func(v string) error {
+		*p = nil
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
+			}
+		}
+		return nil
+	}
 }
 
 func redact(secret string) string {
