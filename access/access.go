@@ -53,8 +53,12 @@ type Config struct {
 	CancelGrace time.Duration
 }
 
-// Instances deletes instances: the one whose cancellation came due, or any the admin deletes.
+// Instances is what access does to instances: stop a cancelled one (its connection dropped, its session kept),
+// resume it when subscribed again, and delete it when its grace ends (or when the admin deletes it).
 type Instances interface {
+	Suspend(ctx context.Context, id string) error
+	RestoreSession(ctx context.Context, id string) error
+	Status(ctx context.Context, id string) (actors.Status, error)
 	DeleteInstance(ctx context.Context, id string) error
 }
 
@@ -103,8 +107,9 @@ var migrations = []string{
 	);`,
 }
 
-// Open migrates the access tables, loads them, and starts deleting cancelled instances as their grace ends
-// (those whose grace ended while the server was down go at once).
+// Open migrates the access tables, loads them, stops the cancelled instances again, and starts deleting them as
+// their grace ends (those whose grace ended while the server was down go at once). Call it once the instances
+// have started.
 func Open(ctx context.Context, db *store.DB, cfg Config, admin AdminTokens, instances Instances, log *slog.Logger) (*Control, error) {
 	if cfg.CancelGrace == 0 {
 		cfg.CancelGrace = DefaultCancelGrace
@@ -120,6 +125,12 @@ func Open(ctx context.Context, db *store.DB, cfg Config, admin AdminTokens, inst
 		wake: make(chan struct{}, 1)}
 	if err := c.load(ctx); err != nil {
 		return nil, err
+	}
+	// The instances have started and reconnected: the cancelled ones stop again.
+	for id := range c.cancelled {
+		if err := instances.Suspend(ctx, id); err != nil && !errors.Is(err, actors.ErrInstanceNotFound) {
+			log.Warn("could not stop a cancelled instance", "instance", id, "err", err)
+		}
 	}
 	reapCtx, stop := context.WithCancel(context.Background())
 	c.stop = stop

@@ -242,3 +242,10 @@ func (s *System) SetWebhooks(ctx context.Context, id string, urls map[eventsv1.W
 	_, err := s.ask(ctx, id, configureWebhooks{urls: urls})
 	return err
 }
+
+// Suspend drops an instance's WhatsApp connection and keeps its session: it stays off until RestoreSession
+// (or a restart of the server) connects it again.
+func (s *System) Suspend(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, suspend{})
+	return err
+}

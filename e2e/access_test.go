@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/plugzapi/plugzapi/wasim"
 )
 
 // clientToken is the account's Client-Token in these tests.
@@ -187,17 +191,40 @@ func TestIPAllowList(t *testing.T) {
 	})
 }
 
+// deviceOnline reports whether a linked device is connected, as the phone's account sees it.
+func deviceOnline(acct *wasim.Account, dev types.JID) bool {
+	for _, d := range acct.DeviceInfos() {
+		if d.JID == dev {
+			return d.Online
+		}
+	}
+	return false
+}
+
+// waitOnline waits until the phone sees its linked device connected (or not).
+func waitOnline(t testing.TB, acct *wasim.Account, dev types.JID, online bool) {
+	t.Helper()
+	eventually(t, 30*time.Second, fmt.Sprintf("device online=%v", online), func() error {
+		if deviceOnline(acct, dev) != online {
+			return fmt.Errorf("devices %+v", acct.DeviceInfos())
+		}
+		return nil
+	})
+}
+
 // TestPartnerSubscriptionAndCancel: PlugZapi's partner routes answer 201 "OK" to the integrator token; a
-// cancelled instance is refused at once and deleted when the grace ends, also across a restart, and its device
-// leaves the phone; a subscription within the grace keeps the instance.
+// cancelled instance is refused and disconnected at once, stays so across a restart, and is deleted when the
+// grace ends (its device leaves the phone); a subscription within the grace reconnects it and keeps it.
 func TestPartnerSubscriptionAndCancel(t *testing.T) {
 	const grace = 8 * time.Second
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
+	other := addAccount(t, sim, "5511999990077", "Other business")
 	srv := startServer(t, sim, withEnv("PLUGZAPI_CANCEL_GRACE", grace.String()))
 	kept := createInstance(t, srv, "kept", nil)
 	doomed := createInstance(t, srv, "doomed", nil)
-	dev := link(t, doomed, business)
+	keptDev := link(t, kept, business)
+	doomedDev := link(t, doomed, other)
 
 	t.Run("subscription", func(t *testing.T) {
 		res := kept.partner(t, "subscription")
@@ -218,12 +245,17 @@ func TestPartnerSubscriptionAndCancel(t *testing.T) {
 		if e := errorText(t, refused); !strings.Contains(e, "you must subscribe to this instance again") {
 			t.Errorf("error %q, want Z-API's subscription text", e)
 		}
+		waitOnline(t, business, keptDev, false)
+		var view struct{ Connected bool }
+		srv.admin(t, "GET", "/instances/"+kept.id, nil).decode(t, &view)
+		if view.Connected {
+			t.Error("the admin view shows the cancelled instance connected")
+		}
 		if res := kept.partner(t, "subscription"); res.status != http.StatusCreated {
 			t.Fatalf("subscribe again: %s", res)
 		}
-		if res := kept.call(t, "GET", "status", nil); res.status != http.StatusOK {
-			t.Fatalf("status once subscribed again: %s", res)
-		}
+		waitConnected(t, kept)
+		waitOnline(t, business, keptDev, true)
 	})
 
 	t.Run("cancel, restart, deleted after the grace", func(t *testing.T) {
@@ -231,11 +263,16 @@ func TestPartnerSubscriptionAndCancel(t *testing.T) {
 		if res := doomed.partner(t, "cancel"); res.status != http.StatusCreated {
 			t.Fatalf("cancel = %s", res)
 		}
-		doomed.call(t, "POST", "send-text", map[string]any{"phone": alicePhone, "message": "x"}).
+		doomed.call(t, "POST", "send-text", map[string]any{"phone": businessPhone, "message": "x"}).
 			wantError(t, http.StatusBadRequest, "subscription_cancelled")
+		waitOnline(t, other, doomedDev, false)
 		srv.restart()
-		if time.Since(cancelled) < grace {
+		if time.Since(cancelled) < grace-time.Second {
 			doomed.call(t, "GET", "status", nil).wantError(t, http.StatusBadRequest, "subscription_cancelled")
+			if time.Since(cancelled) < grace-time.Second {
+				// The instance reconnected with the server and was stopped again.
+				waitOnline(t, other, doomedDev, false)
+			}
 		}
 		eventually(t, grace+30*time.Second, "the cancelled instance is deleted", func() error {
 			if res := srv.admin(t, "GET", "/instances/"+doomed.id, nil); res.status != http.StatusNotFound {
@@ -248,17 +285,15 @@ func TestPartnerSubscriptionAndCancel(t *testing.T) {
 		}
 		doomed.call(t, "GET", "status", nil).wantError(t, http.StatusNotFound, "instance_not_found")
 		eventually(t, 30*time.Second, "the device leaves the phone", func() error {
-			if slices.Contains(business.Devices(), dev) {
-				return fmt.Errorf("devices %v", business.Devices())
+			if slices.Contains(other.Devices(), doomedDev) {
+				return fmt.Errorf("devices %v", other.Devices())
 			}
 			return nil
 		})
 	})
 
 	t.Run("the subscribed instance outlived its first deadline", func(t *testing.T) {
-		if res := kept.call(t, "GET", "status", nil); res.status != http.StatusOK {
-			t.Fatalf("status = %s", res)
-		}
+		waitConnected(t, kept)
 	})
 }
 
