@@ -33,8 +33,13 @@ type StreamPosition interface {
 // readModelGroups are the consumer groups behind the Directory's answers.
 var readModelGroups = []string{instanceview.ConsumerGroup, webhooks.ConsumerGroup}
 
-// catchUpPoll is how often the Directory looks whether its read models have caught up.
-const catchUpPoll = 5 * time.Millisecond
+// catchUpPoll is how often the Directory looks whether its read models have caught up, and catchUpLimit how
+// long it waits for them: a projection stuck on a failing event must not make the admin view unavailable, so
+// past the limit it answers with what the read models hold.
+const (
+	catchUpPoll  = 5 * time.Millisecond
+	catchUpLimit = 5 * time.Second
+)
 
 // Directory answers the admin API's questions about instances from the read models, never from the actors:
 // the instances table joined with the instance view and the webhook targets. Before it answers, it waits for
@@ -93,9 +98,11 @@ func (d *Directory) Instance(ctx context.Context, id string) (InstanceInfo, erro
 	return infos[0], nil
 }
 
-// catchUp waits until the read models have applied every event appended before it was called: a write the
-// client saw succeed was appended before, in the same transaction as its stream row.
+// catchUp waits (up to catchUpLimit) until the read models have applied every event appended before it was
+// called: a write the client saw succeed was appended before, in the same transaction as its stream row.
 func (d *Directory) catchUp(ctx context.Context) error {
+	limit := time.NewTimer(catchUpLimit)
+	defer limit.Stop()
 	for {
 		latest, groups, err := d.stream.Lag(ctx)
 		if err != nil {
@@ -115,6 +122,8 @@ func (d *Directory) catchUp(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("read models catching up: %w", ctx.Err())
+		case <-limit.C:
+			return nil
 		case <-time.After(catchUpPoll):
 		}
 	}

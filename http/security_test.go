@@ -42,13 +42,17 @@ func (f *fakeApp) AllowedIPs(ctx context.Context, id string) ([]netip.Prefix, er
 
 func (f *fakeApp) CheckIP(string, netip.Addr) error { return f.check("CheckIP") }
 
-func (f *fakeApp) Subscribe(ctx context.Context, id string) error { return f.record(ctx, "Subscribe", id) }
+func (f *fakeApp) Subscribe(ctx context.Context, id string) error {
+	return f.record(ctx, "Subscribe", id)
+}
 
 func (f *fakeApp) Cancel(ctx context.Context, id string) (time.Time, error) {
 	return time.Unix(1e9, 0), f.record(ctx, "Cancel", id)
 }
 
-func (f *fakeApp) Cancelled(string) (time.Time, bool) { return time.Time{}, f.check("Cancelled") != nil }
+func (f *fakeApp) Cancelled(string) (time.Time, bool) {
+	return time.Time{}, f.check("Cancelled") != nil
+}
 
 // TestInstanceRoutesApplyTheAccessPolicy: the policy's refusals become Z-API's texts with stable codes, before
 // the application is called.
