@@ -114,7 +114,7 @@ var domainErrors = []struct {
 		message: "this Idempotency-Key came with another request (another route or body) in the last 24 hours: a new request needs a new key",
 		fields:  []string{idempotencyHeader}}},
 	{account.ErrNotFound, apiError{status: http.StatusNotFound, code: codeNotFound,
-		message: "WhatsApp knows no such group, contact, invitation or label"}},
+		message: "WhatsApp knows no such group, contact, invitation, label, product or catalog"}},
 	{account.ErrNotOnWhatsApp, apiError{status: http.StatusNotFound, code: codeNotOnWhatsApp,
 		message: "the phone number does not exist on WhatsApp"}},
 	{account.ErrNotParticipant, apiError{status: http.StatusForbidden, code: codeNotParticipant,

@@ -104,6 +104,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Use(a.requireInstance, requireJSON)
 			a.mountMediaRoutes(r)
 			a.mountStatusRoutes(r)
+			a.mountCatalogRoutes(r)
 		})
 	})
 	return r, nil

@@ -114,6 +114,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Sealer:     db.Vault(),
 		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
 		Media:      files,
+		Uploads:    simulatorUploads(cfg.Simulator),
 	})
 	if err != nil {
 		return err
@@ -201,6 +202,15 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 	log.Warn("USING THE WHATSAPP SIMULATOR: its public test root key is trusted instead of WhatsApp's. "+
 		"Never run production traffic like this.", "simulator", addr)
 	return func(cli *whatsmeow.Client) { simclient.Configure(cli, addr) }
+}
+
+// simulatorUploads is, when a simulator address is configured, the HTTP client of the uploads whatsmeow does not
+// make itself (product pictures), pointed at the simulator as simulatorRedirect points whatsmeow.
+func simulatorUploads(addr string) *http.Client {
+	if addr == "" {
+		return nil
+	}
+	return simclient.HTTPClient(addr)
 }
 
 // actorSessions gives the instance actors WhatsApp clients as the small interface they use.
