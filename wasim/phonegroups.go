@@ -327,3 +327,21 @@ func (a *Account) JoinGroupByLink(ctx context.Context, link string) (string, err
 	}
 	return GroupID(jid), nil
 }
+
+// GroupInviteLink is a group's invite link (https://chat.whatsapp.com/<code>), as
+// this account's phone, an admin of the group, gets it.
+func (a *Account) GroupInviteLink(ctx context.Context, group string) (string, error) {
+	jid, err := a.checkGroup(group, true)
+	if err != nil {
+		return "", fmt.Errorf("get invite link: %w", err)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("get invite link: %w", err)
+	}
+	link, err := e.cli.GetGroupInviteLink(ctx, jid, false)
+	if err != nil {
+		return "", fmt.Errorf("get invite link of %s: %w", jid, groupError(err))
+	}
+	return link, nil
+}

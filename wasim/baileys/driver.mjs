@@ -441,6 +441,41 @@ const commands = {
     need(args, 'jid');
     return plain(await liveSock().groupMetadata(args.jid));
   },
+  // Group settings, invite links and join requests (Baileys' groups.ts).
+  async groupSettingUpdate(args) {
+    need(args, 'jid', 'setting');
+    await liveSock().groupSettingUpdate(args.jid, args.setting);
+    return {};
+  },
+  async groupJoinApprovalMode(args) {
+    need(args, 'jid', 'mode');
+    await liveSock().groupJoinApprovalMode(args.jid, args.mode);
+    return {};
+  },
+  async groupInviteCode(args) {
+    need(args, 'jid');
+    return { code: (await liveSock().groupInviteCode(args.jid)) ?? null };
+  },
+  async groupRevokeInvite(args) {
+    need(args, 'jid');
+    return { code: (await liveSock().groupRevokeInvite(args.jid)) ?? null };
+  },
+  async groupGetInviteInfo(args) {
+    need(args, 'code');
+    return plain(await liveSock().groupGetInviteInfo(args.code));
+  },
+  async groupAcceptInvite(args) {
+    need(args, 'code');
+    return { jid: (await liveSock().groupAcceptInvite(args.code)) ?? null };
+  },
+  async groupRequestParticipantsList(args) {
+    need(args, 'jid');
+    return plain(await liveSock().groupRequestParticipantsList(args.jid));
+  },
+  async groupRequestParticipantsUpdate(args) {
+    need(args, 'jid', 'participants', 'action');
+    return plain(await liveSock().groupRequestParticipantsUpdate(args.jid, args.participants, args.action));
+  },
   async onWhatsApp(args) {
     need(args, 'phones');
     return plain((await liveSock().onWhatsApp(...args.phones)) ?? []);
