@@ -51,6 +51,7 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Get("/messages/{id}/media", s.withAccount(s.apiMessageMedia))
 			r.Post("/groups", s.withAccount(s.apiCreateGroup))
 			r.Get("/groups", s.withAccount(s.apiAccountGroups))
+			r.Post("/join-group", s.withAccount(s.apiJoinGroup))
 			r.Post("/profile", s.withAccount(s.apiProfile))
 			r.Post("/presence", s.withAccount(s.apiPresence))
 			r.Post("/contacts", s.withAccount(s.apiSaveContact))
@@ -62,6 +63,7 @@ func (s *Simulator) mountControlAPI(r chi.Router) {
 			r.Post("/subject", s.apiGroupSubject)
 			r.Post("/description", s.apiGroupDescription)
 			r.Post("/leave", s.apiLeaveGroup)
+			r.Post("/invite-link", s.apiGroupInviteLink)
 			r.Post("/addressing", s.apiGroupAddressing)
 		})
 		r.Route("/devices/{jid}", func(r chi.Router) {

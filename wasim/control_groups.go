@@ -146,6 +146,45 @@ func (s *Simulator) apiLeaveGroup(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiGroupInviteLink answers {"link"}: the group's invite link, as its admin named in "by" gets it.
+func (s *Simulator) apiGroupInviteLink(w http.ResponseWriter, r *http.Request) {
+	var req groupActor
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	a, ok := s.actor(w, req.By)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+	defer cancel()
+	link, err := a.GroupInviteLink(ctx, groupParam(r))
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"link": link})
+}
+
+// apiJoinGroup joins the group of an invite link ({"link"}) from the account's phone, answering the group's
+// id; in a group that needs approval the account is a requester afterwards.
+func (s *Simulator) apiJoinGroup(w http.ResponseWriter, r *http.Request, a *Account) {
+	var req struct {
+		Link string `json:"link"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+	defer cancel()
+	id, err := a.JoinGroupByLink(ctx, req.Link)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
 // apiProfile sets the account's picture (a base64 JPEG; "" removes it) and/or its
 // status text. Absent fields are left alone.
 func (s *Simulator) apiProfile(w http.ResponseWriter, r *http.Request, a *Account) {

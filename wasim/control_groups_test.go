@@ -36,6 +36,7 @@ func TestControlAPIGroupsMediaProfile(t *testing.T) {
 	alice := addAccount(t, sim, "Alice")
 	bob := addAccount(t, sim, "Bob")
 	carol := addAccount(t, sim, "Carol")
+	dave := addAccount(t, sim, "Dave")
 	c := newClient(t, sim)
 	c.link(alice)
 	ctx := testContext(t)
@@ -222,6 +223,16 @@ func TestControlAPIGroupsMediaProfile(t *testing.T) {
 		a.call("POST", groupPath+"/subject", body(t, map[string]string{"by": bob.Phone(), "subject": ""}), http.StatusBadRequest, nil)
 		a.call("POST", groupPath+"/description", body(t, map[string]string{"by": carol.Phone(), "description": "our team"}), http.StatusOK, nil)
 		waitEvent[*events.GroupInfo](c, from, func(g *events.GroupInfo) bool { return g.Topic != nil && g.Topic.Topic == "our team" })
+		// An invite link from the admin; Dave joins by it.
+		var invite struct{ Link string }
+		a.call("POST", groupPath+"/invite-link", body(t, map[string]string{"by": bob.Phone()}), http.StatusOK, &invite)
+		a.call("POST", groupPath+"/invite-link", body(t, map[string]string{"by": alice.Phone()}), http.StatusForbidden, nil)
+		var joined struct{ ID string }
+		a.call("POST", "/v1/accounts/"+dave.Phone()+"/join-group", body(t, map[string]string{"link": invite.Link}), http.StatusOK, &joined)
+		if joined.ID != created.ID {
+			t.Errorf("Dave joined %q by %q", joined.ID, invite.Link)
+		}
+		a.call("POST", "/v1/accounts/"+dave.Phone()+"/join-group", body(t, map[string]string{"link": "https://chat.whatsapp.com/NoSuchCode000"}), http.StatusNotFound, nil)
 		a.call("POST", groupPath+"/leave", body(t, map[string]string{"by": carol.Phone()}), http.StatusOK, nil)
 		waitEvent[*events.GroupInfo](c, from, func(g *events.GroupInfo) bool { return len(g.Leave) == 1 && g.Leave[0] == carol.JID() })
 		a.call("POST", groupPath+"/leave", body(t, map[string]string{"by": carol.Phone()}), http.StatusForbidden, nil)

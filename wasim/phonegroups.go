@@ -145,7 +145,8 @@ func (a *Account) checkGroup(id string, needAdmin bool) (types.JID, error) {
 // groupError maps the IQ errors of the w:g2 namespace to the simulator's errors.
 func groupError(err error) error {
 	switch {
-	case errors.Is(err, whatsmeow.ErrIQNotFound), errors.Is(err, whatsmeow.ErrGroupNotFound):
+	case errors.Is(err, whatsmeow.ErrIQNotFound), errors.Is(err, whatsmeow.ErrGroupNotFound),
+		errors.Is(err, whatsmeow.ErrInviteLinkInvalid), errors.Is(err, whatsmeow.ErrInviteLinkRevoked):
 		return fmt.Errorf("%w: %v", ErrUnknownGroup, err)
 	case errors.Is(err, whatsmeow.ErrIQForbidden), errors.Is(err, whatsmeow.ErrNotInGroup):
 		return fmt.Errorf("%w: %v", ErrNotInGroup, err)
