@@ -29,7 +29,7 @@ type Groups interface {
 	LeaveGroup(ctx context.Context, group string) error
 	// Group describes a group the account is in; withLink adds its invite link when the account is an admin.
 	Group(ctx context.Context, group string, withLink bool) (Group, error)
-	// JoinedGroups describes the groups the account is in.
+	// JoinedGroups describes the groups the account is in, oldest first.
 	JoinedGroups(ctx context.Context) ([]Group, error)
 	// InviteLink is the group's invite link; reset revokes the current one and makes a new one.
 	InviteLink(ctx context.Context, group string, reset bool) (string, error)

@@ -1,9 +1,11 @@
 package whatsapp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mau.fi/whatsmeow"
@@ -300,7 +302,8 @@ func (c *Conn) Group(ctx context.Context, group string, withLink bool) (account.
 	return g, nil
 }
 
-// JoinedGroups describes the groups the account is in.
+// JoinedGroups describes the groups the account is in, oldest first: WhatsApp lists them in no stated order, and
+// the API pages through them.
 func (c *Conn) JoinedGroups(ctx context.Context) ([]account.Group, error) {
 	infos, err := c.cli.GetJoinedGroups(ctx)
 	if err != nil {
@@ -310,6 +313,9 @@ func (c *Conn) JoinedGroups(ctx context.Context) ([]account.Group, error) {
 	for i, info := range infos {
 		out[i] = c.describeGroup(info)
 	}
+	slices.SortFunc(out, func(a, b account.Group) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 
