@@ -80,6 +80,8 @@ type GroupSettings struct {
 	AdminOnlySettings *bool
 	// RequireAdminApproval: who joins by invite link waits for an admin's approval.
 	RequireAdminApproval *bool
+	// AdminOnlyAddMember: only admins may add people (else every member may).
+	AdminOnlyAddMember *bool
 }
 
 // NotOnWhatsAppError is ErrNotOnWhatsApp naming the phones that are not on WhatsApp.

@@ -23,7 +23,7 @@ type groupMetadataJSON struct {
 	Phone, Owner, Subject, Description, SubjectOwner string
 	InvitationLink                                   *string
 	AdminOnlyMessage, AdminOnlySettings              bool
-	RequireAdminApproval                             bool
+	RequireAdminApproval, AdminOnlyAddMember         bool
 	ParticipantsCount                                int
 	Participants                                     []struct {
 		Phone, LID            string
@@ -159,6 +159,25 @@ func TestGroupsLifecycle(t *testing.T) {
 		if _, err := alice.SendText(ctx, group, "agora sim", ""); err != nil {
 			t.Errorf("a member of an open group: %v", err)
 		}
+		// Only admins add people, until every member may.
+		if _, err := alice.UpdateGroupParticipants(ctx, group, "add", evePhone); err == nil {
+			t.Error("a member added someone to a group where only admins may")
+		}
+		ok(t, in.call(t, "POST", "update-group-settings", map[string]any{"groupId": group, "adminOnlyAddMember": false}))
+		onPhone(t, group, "every member may add", func(g wasim.GroupInfo) bool { return g.AllMemberAdd })
+		notified(t, "GROUP_MEMBER_ADD_MODE", "all_member_add")
+		if g := metadata(t, "light-group-metadata", group); g.AdminOnlyAddMember {
+			t.Errorf("metadata: adminOnlyAddMember after it was turned off")
+		}
+		if res, err := alice.UpdateGroupParticipants(ctx, group, "add", evePhone); err != nil || res[0].Error != 0 {
+			t.Errorf("a member adds Eve: %+v, %v", res, err)
+		}
+		if _, err := alice.UpdateGroupParticipants(ctx, group, "remove", evePhone); err == nil {
+			t.Error("a member removed someone")
+		}
+		ok(t, in.call(t, "POST", "remove-participant", map[string]any{"groupId": group, "phones": []string{evePhone}}))
+		ok(t, in.call(t, "POST", "update-group-settings", map[string]any{"groupId": group, "adminOnlyAddMember": true}))
+		onPhone(t, group, "only admins add again, Eve out", func(g wasim.GroupInfo) bool { return !g.AllMemberAdd && !isMember(g, evePhone) })
 	})
 
 	t.Run("admins and participants", func(t *testing.T) {

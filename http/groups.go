@@ -60,6 +60,7 @@ type groupRequest struct {
 	AdminOnlyMessage     *bool `json:"adminOnlyMessage"`
 	AdminOnlySettings    *bool `json:"adminOnlySettings"`
 	RequireAdminApproval *bool `json:"requireAdminApproval"`
+	AdminOnlyAddMember   *bool `json:"adminOnlyAddMember"`
 }
 
 // decodeGroupRequest reads a group command's body and checks its groupId, unless the route creates the group.
@@ -221,14 +222,15 @@ func (a *api) updateGroupDescription(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) updateGroupSettings(w http.ResponseWriter, r *http.Request) {
 	a.groupCommand(w, r, func(req groupRequest) error {
-		if req.AdminOnlyMessage == nil && req.AdminOnlySettings == nil && req.RequireAdminApproval == nil {
+		if req.AdminOnlyMessage == nil && req.AdminOnlySettings == nil && req.RequireAdminApproval == nil &&
+			req.AdminOnlyAddMember == nil {
 			return missingFields("adminOnlyMessage", "adminOnlySettings")
 		}
 		return nil
 	}, func(c account.Client, req groupRequest) error {
 		return c.SetGroupSettings(r.Context(), req.GroupID, account.GroupSettings{
 			AdminOnlyMessage: req.AdminOnlyMessage, AdminOnlySettings: req.AdminOnlySettings,
-			RequireAdminApproval: req.RequireAdminApproval,
+			RequireAdminApproval: req.RequireAdminApproval, AdminOnlyAddMember: req.AdminOnlyAddMember,
 		})
 	})
 }
@@ -271,6 +273,7 @@ type groupJSON struct {
 	AdminOnlyMessage     bool              `json:"adminOnlyMessage"`
 	AdminOnlySettings    bool              `json:"adminOnlySettings"`
 	RequireAdminApproval bool              `json:"requireAdminApproval"`
+	AdminOnlyAddMember   bool              `json:"adminOnlyAddMember"`
 	ParticipantsCount    int               `json:"participantsCount"`
 	Participants         []participantJSON `json:"participants"`
 	SubjectTime          int64             `json:"subjectTime"`
@@ -289,7 +292,8 @@ func newGroupJSON(g account.Group) groupJSON {
 		Phone: g.ID, Owner: g.Owner, OwnerLID: g.OwnerLID, Subject: g.Subject, Description: g.Description,
 		Creation: unixMilli(g.Created), InvitationLink: nonEmpty(g.InvitationLink), CommunityID: nonEmpty(g.CommunityID),
 		AdminOnlyMessage: isSet(g.Settings.AdminOnlyMessage), AdminOnlySettings: isSet(g.Settings.AdminOnlySettings),
-		RequireAdminApproval: isSet(g.Settings.RequireAdminApproval), ParticipantsCount: g.Size,
+		RequireAdminApproval: isSet(g.Settings.RequireAdminApproval),
+		AdminOnlyAddMember:   isSet(g.Settings.AdminOnlyAddMember), ParticipantsCount: g.Size,
 		Participants: make([]participantJSON, len(g.Participants)),
 		SubjectTime:  unixMilli(g.SubjectTime), SubjectOwner: g.SubjectOwner,
 	}

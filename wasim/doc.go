@@ -92,7 +92,8 @@
 //     member device gets its own sender key message, then the shared skmsg.
 //     Settings, invite links and join requests (groupadmin.go), admins only (401):
 //     announcement groups refuse members' messages (403), locked groups members'
-//     subject, description and picture (401); invite links are got, reset (the old
+//     subject, description and picture (401), and members add people only in
+//     all_member_add mode; invite links are got, reset (the old
 //     code answers 410, an unknown one 406), described and joined by anyone; with
 //     membership approval on, joining makes a request the admins are told of and
 //     approve or reject.
@@ -133,9 +134,9 @@
 // No full history or app state: a phone's history sync carries no conversations, and
 // its app state holds only its push name (whatever devices write is kept and served).
 // No calls, newsletters, status broadcasts, broadcast lists, communities, business
-// profiles or payments. Groups have no disappearing messages or member-add mode
-// (their IQs answer 501; as options of a create, these and the settings are
-// ignored), and a group moving to LIDs is not announced (members
+// profiles or payments. Groups have no disappearing messages (their IQs answer
+// 501; as options of a create, they and the settings are ignored), and a group
+// moving to LIDs is not announced (members
 // learn it when they next look the group up). Profile pictures have no thumbnails (a
 // preview is the picture), and a changed user picture is not announced to contacts
 // (they see it when they ask); privacy settings other than read receipts, last seen

@@ -12,6 +12,7 @@ import (
 // Group settings, invite links and join requests, as WhatsApp enforces them:
 //   - announcement: only admins send messages (groupmsg.go refuses the others' with 403);
 //   - locked: only admins change the subject, description and picture (401 for the others);
+//   - member add mode: admin_add (the default here) lets only admins add people, all_member_add every member;
 //   - invite links: only admins get or reset one (401); a reset revokes the old code, which then answers 410
 //     (whatsmeow's ErrInviteLinkRevoked); a code that never existed answers 406 (ErrInviteLinkInvalid); anyone
 //     may look at the group an invite is to;
@@ -118,7 +119,7 @@ func (s *Simulator) handleGroupAdminIQ(g *group, m *member, typ string, op waBin
 		"unlocked":         func() { g.locked = false },
 	}
 	change, isSetting := setting[op.Tag]
-	isAdminOp := isSetting || op.Tag == "invite" || op.Tag == "membership_approval_mode" ||
+	isAdminOp := isSetting || op.Tag == "invite" || op.Tag == "membership_approval_mode" || op.Tag == "member_add_mode" ||
 		op.Tag == "membership_approval_requests" || op.Tag == "membership_requests_action"
 	if !isAdminOp {
 		return nil, false, nil
@@ -153,6 +154,14 @@ func (s *Simulator) handleGroupAdminIQ(g *group, m *member, typ string, op waBin
 		g.approval = state == "on"
 		s.notifyGroupLocked(g, m.acct, waBinary.Node{Tag: "membership_approval_mode",
 			Content: []waBinary.Node{{Tag: "group_join", Attrs: waBinary.Attrs{"state": state}}}}, g.memberAccounts())
+		return nil, true, nil
+	case op.Tag == "member_add_mode" && typ == "set":
+		mode, _ := bytesContent(op)
+		if string(mode) != memberAddAdmin && string(mode) != memberAddAll {
+			return nil, true, errIQBadRequest
+		}
+		g.allMemberAdd = string(mode) == memberAddAll
+		s.notifyGroupLocked(g, m.acct, g.memberAddNode(), g.memberAccounts())
 		return nil, true, nil
 	case op.Tag == "membership_approval_requests" && typ == "get":
 		list := make([]waBinary.Node, len(g.requests))
@@ -230,11 +239,33 @@ func (g *group) settingsNodes() []waBinary.Node {
 	if g.locked {
 		out = append(out, waBinary.Node{Tag: "locked"})
 	}
+	out = append(out, g.memberAddNode())
 	if g.approval {
 		out = append(out, waBinary.Node{Tag: "membership_approval_mode",
 			Content: []waBinary.Node{{Tag: "group_join", Attrs: waBinary.Attrs{"state": "on"}}}})
 	}
 	return out
+}
+
+// The member add modes.
+const (
+	memberAddAdmin = "admin_add"
+	memberAddAll   = "all_member_add"
+)
+
+// memberAddNode tells who may add people, in group info and in the notification of its change.
+func (g *group) memberAddNode() waBinary.Node {
+	mode := memberAddAdmin
+	if g.allMemberAdd {
+		mode = memberAddAll
+	}
+	return waBinary.Node{Tag: "member_add_mode", Content: []byte(mode)}
+}
+
+// mayChangeParticipants: admins add, remove, promote and demote; members only add, and only when the group lets
+// every member add people.
+func (g *group) mayChangeParticipants(m *member, action string) bool {
+	return m.admin || (action == "add" && g.allMemberAdd)
 }
 
 // mayEditInfo: in a locked group only admins change the subject, description and picture.

@@ -39,6 +39,7 @@ func TestGroupAdministration(t *testing.T) {
 			"announce":    cb.cli.SetGroupAnnounce(ctx, group, true),
 			"locked":      cb.cli.SetGroupLocked(ctx, group, true),
 			"approval":    cb.cli.SetGroupJoinApprovalMode(ctx, group, true),
+			"add mode":    cb.cli.SetGroupMemberAddMode(ctx, group, types.GroupMemberAddModeAllMember),
 			"invite link": func() error { _, err := cb.cli.GetGroupInviteLink(ctx, group, false); return err }(),
 		} {
 			if !errors.Is(err, whatsmeow.ErrIQNotAuthorized) {
@@ -55,10 +56,13 @@ func TestGroupAdministration(t *testing.T) {
 		if err := ca.cli.SetGroupLocked(ctx, group, true); err != nil {
 			t.Fatal(err)
 		}
+		if err := ca.cli.SetGroupMemberAddMode(ctx, group, types.GroupMemberAddModeAllMember); err != nil {
+			t.Fatal(err)
+		}
 		waitEvent[*events.GroupInfo](cb, from, func(g *events.GroupInfo) bool { return g.Announce != nil && g.Announce.IsAnnounce })
 		waitEvent[*events.GroupInfo](cb, from, func(g *events.GroupInfo) bool { return g.Locked != nil && g.Locked.IsLocked })
 		seen, err := cb.cli.GetGroupInfo(ctx, group)
-		if err != nil || !seen.IsAnnounce || !seen.IsLocked {
+		if err != nil || !seen.IsAnnounce || !seen.IsLocked || seen.MemberAddMode != types.GroupMemberAddModeAllMember {
 			t.Fatalf("the member sees %+v, %v", seen, err)
 		}
 		if _, err := cb.cli.SendMessage(ctx, group, textMessage("may I?")); err == nil {

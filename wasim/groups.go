@@ -45,9 +45,9 @@ type group struct {
 	// addressing is how the group names its members in every stanza about it: by
 	// phone number (pn), or by LID (lid) with the phone number beside it.
 	addressing types.AddressingMode
-	// announce, locked and approval are the settings (groupadmin.go): only admins send, only admins edit the
-	// group's info, joining by link needs an admin's approval.
-	announce, locked, approval bool
+	// announce, locked, approval and allMemberAdd are the settings (groupadmin.go): only admins send, only
+	// admins edit the group's info, joining by link needs an admin's approval, every member may add people.
+	announce, locked, approval, allMemberAdd bool
 	// invite is the current invite code ("" until an admin asks for it); revokedInvites the codes reset before.
 	invite         string
 	revokedInvites []string
@@ -225,7 +225,7 @@ func (s *Simulator) handleGroupIQ(c *conn, iq *waBinary.Node) ([]waBinary.Node, 
 	case typ == "get" && op.Tag == "query":
 		return []waBinary.Node{g.node()}, nil
 	case typ == "set" && isParticipantAction(op.Tag):
-		if !m.admin {
+		if !g.mayChangeParticipants(m, op.Tag) {
 			return nil, errIQNotAuthorized
 		}
 		return s.changeParticipantsLocked(g, m, op)

@@ -49,6 +49,8 @@ type GroupInfo struct {
 	AdminOnlyMessage  bool `json:"adminOnlyMessage"`
 	AdminOnlySettings bool `json:"adminOnlySettings"`
 	ApprovalRequired  bool `json:"approvalRequired"`
+	// AllMemberAdd: every member may add people, not only admins.
+	AllMemberAdd bool `json:"allMemberAdd"`
 	// JoinRequests are the phone numbers of the people waiting for approval to join.
 	JoinRequests []string `json:"joinRequests,omitempty"`
 }
@@ -75,6 +77,7 @@ func (g *group) info() GroupInfo {
 		AdminOnlyMessage:  g.announce,
 		AdminOnlySettings: g.locked,
 		ApprovalRequired:  g.approval,
+		AllMemberAdd:      g.allMemberAdd,
 	}
 	for _, r := range g.requests {
 		out.JoinRequests = append(out.JoinRequests, r.acct.phone)
@@ -220,7 +223,8 @@ func (a *Account) UpdateGroupParticipants(ctx context.Context, group, action str
 	if len(people) == 0 {
 		return nil, fmt.Errorf("update participants: %w: nobody to %s", ErrInvalidArgument, action)
 	}
-	jid, err := a.checkGroup(group, true)
+	// Whether the account may is the group's to say (members may add people when the group lets them).
+	jid, err := a.checkGroup(group, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s participants: %w", action, err)
 	}

@@ -206,6 +206,13 @@ func (c *Conn) SetGroupSettings(ctx context.Context, group string, s account.Gro
 		{s.AdminOnlyMessage, c.cli.SetGroupAnnounce},
 		{s.AdminOnlySettings, c.cli.SetGroupLocked},
 		{s.RequireAdminApproval, c.cli.SetGroupJoinApprovalMode},
+		{s.AdminOnlyAddMember, func(ctx context.Context, jid types.JID, adminOnly bool) error {
+			mode := types.GroupMemberAddModeAllMember
+			if adminOnly {
+				mode = types.GroupMemberAddModeAdmin
+			}
+			return c.cli.SetGroupMemberAddMode(ctx, jid, mode)
+		}},
 	}
 	for _, ch := range changes {
 		if ch.value == nil {
@@ -395,11 +402,14 @@ func (c *Conn) describeGroup(info *types.GroupInfo) account.Group {
 	owner, ownerLID := tr.person(info.OwnerJID, info.OwnerPN)
 	subjectBy, _ := tr.person(info.NameSetBy, info.NameSetByPN)
 	announce, locked, approval := info.IsAnnounce, info.IsLocked, info.IsJoinApprovalRequired
+	// WhatsApp lets only admins add people unless the group says otherwise.
+	adminAdd := info.MemberAddMode != types.GroupMemberAddModeAllMember
 	g := account.Group{
 		ID: phoneOf(info.JID), Owner: personPhone(owner), OwnerLID: lidOf(ownerLID),
 		Subject: info.Name, SubjectTime: info.NameSetAt, SubjectOwner: personPhone(subjectBy),
 		Created: info.GroupCreated, Description: info.Topic, Size: info.ParticipantCount,
-		Settings: account.GroupSettings{AdminOnlyMessage: &announce, AdminOnlySettings: &locked, RequireAdminApproval: &approval},
+		Settings: account.GroupSettings{AdminOnlyMessage: &announce, AdminOnlySettings: &locked,
+			RequireAdminApproval: &approval, AdminOnlyAddMember: &adminAdd},
 	}
 	if !info.LinkedParentJID.IsEmpty() {
 		g.CommunityID = phoneOf(info.LinkedParentJID)

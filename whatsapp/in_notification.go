@@ -30,6 +30,7 @@ const (
 	notificationChangeRestrict     = "GROUP_CHANGE_RESTRICT"
 	notificationChangeInviteLink   = "GROUP_CHANGE_INVITE_LINK"
 	notificationApprovalMode       = "GROUP_MEMBERSHIP_JOIN_APPROVAL_MODE"
+	notificationMemberAddMode      = "GROUP_MEMBER_ADD_MODE" // admin_add or all_member_add
 	// Z-API's names for a request to join (to the admins) and its rejection.
 	notificationJoinRequest        = "MEMBERSHIP_APPROVAL_REQUEST"
 	notificationJoinRequestRevoked = "REVOKED_MEMBERSHIP_REQUESTS"
@@ -98,7 +99,7 @@ func (tr translator) groupChange(e *events.GroupInfo) (Event, bool) {
 		// whatsmeow reports the change without the new state: the group's metadata tells it.
 		changes = append(changes, notification(notificationApprovalMode))
 	}
-	changes = append(changes, tr.joinRequests(e.UnknownChanges)...)
+	changes = append(changes, tr.unparsedChanges(e.UnknownChanges)...)
 	if len(changes) == 0 {
 		return nil, false
 	}
@@ -173,14 +174,23 @@ func (tr translator) groupPicture(e *events.Picture) (Event, bool) {
 	return tr.groupNotification(e.JID, author, nil, e.Timestamp.UnixMilli(), notification(notificationChangeIcon)), true
 }
 
-// joinRequests reports what whatsmeow does not parse of a group change: requests to join that admins are told
-// of, and their rejection, naming the people (as <requested_user> or <participant>, by LID in a LID-addressed
-// group with the phone number beside).
-func (tr translator) joinRequests(unknown []*waBinary.Node) []*messagesv1.Content {
+// unparsedChanges reports what whatsmeow does not parse of a group change: who may add people, and requests to
+// join that admins are told of and their rejection, naming the people (as <requested_user> or <participant>, by
+// LID in a LID-addressed group with the phone number beside).
+func (tr translator) unparsedChanges(unknown []*waBinary.Node) []*messagesv1.Content {
 	var out []*messagesv1.Content
 	for _, n := range unknown {
 		code, tag := notificationJoinRequest, "requested_user"
 		switch n.Tag {
+		case "member_add_mode":
+			// Bytes as whatsmeow decodes them; a string if WhatsApp ever sends the mode as a token.
+			switch mode := n.Content.(type) {
+			case []byte:
+				out = append(out, notification(notificationMemberAddMode, string(mode)))
+			case string:
+				out = append(out, notification(notificationMemberAddMode, mode))
+			}
+			continue
 		case "created_membership_requests":
 		case "revoked_membership_requests":
 			code, tag = notificationJoinRequestRevoked, "participant"

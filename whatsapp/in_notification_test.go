@@ -27,6 +27,7 @@ func TestGroupSettingNotifications(t *testing.T) {
 			{Tag: "created_membership_requests", Content: []waBinary.Node{
 				{Tag: "requested_user", Attrs: waBinary.Attrs{"jid": daveLID, "phone_number": dave}}}},
 			{Tag: "revoked_membership_requests", Content: []waBinary.Node{{Tag: "participant", Attrs: waBinary.Attrs{"jid": eveLID}}}},
+			{Tag: "member_add_mode", Content: []byte("all_member_add")},
 			{Tag: "something_new"},
 		}})
 	if !ok {
@@ -38,7 +39,7 @@ func TestGroupSettingNotifications(t *testing.T) {
 		codes = append(codes, n.GetCode()+" "+strings.Join(n.GetParameters(), ","))
 	}
 	want := []string{"GROUP_CHANGE_ANNOUNCE on", "GROUP_CHANGE_RESTRICT off", "GROUP_CHANGE_INVITE_LINK ",
-		"MEMBERSHIP_APPROVAL_REQUEST 5511999990004", "REVOKED_MEMBERSHIP_REQUESTS 5511999990005"}
+		"MEMBERSHIP_APPROVAL_REQUEST 5511999990004", "REVOKED_MEMBERSHIP_REQUESTS 5511999990005", "GROUP_MEMBER_ADD_MODE all_member_add"}
 	if !slices.Equal(codes, want) {
 		t.Errorf("notifications %q, want %q", codes, want)
 	}

@@ -452,6 +452,11 @@ const commands = {
     await liveSock().groupJoinApprovalMode(args.jid, args.mode);
     return {};
   },
+  async groupMemberAddMode(args) {
+    need(args, 'jid', 'mode');
+    await liveSock().groupMemberAddMode(args.jid, args.mode);
+    return {};
+  },
   async groupInviteCode(args) {
     need(args, 'jid');
     return { code: (await liveSock().groupInviteCode(args.jid)) ?? null };

@@ -71,7 +71,8 @@ func TestBaileysGroupAdministration(t *testing.T) {
 
 	call("groupSettingUpdate", map[string]any{"jid": jid, "setting": "announcement"}, nil)
 	call("groupSettingUpdate", map[string]any{"jid": jid, "setting": "locked"}, nil)
-	if g := onPhone(); !g.AdminOnlyMessage || !g.AdminOnlySettings {
+	call("groupMemberAddMode", map[string]any{"jid": jid, "mode": "all_member_add"}, nil)
+	if g := onPhone(); !g.AdminOnlyMessage || !g.AdminOnlySettings || !g.AllMemberAdd {
 		t.Errorf("after announcement and locked the phone shows %+v", g)
 	}
 	var meta struct {
@@ -79,9 +80,10 @@ func TestBaileysGroupAdministration(t *testing.T) {
 		Announce         bool   `json:"announce"`
 		Restrict         bool   `json:"restrict"`
 		JoinApprovalMode bool   `json:"joinApprovalMode"`
+		MemberAddMode    bool   `json:"memberAddMode"`
 	}
 	call("groupMetadata", map[string]any{"jid": jid}, &meta)
-	if !meta.Announce || !meta.Restrict || meta.JoinApprovalMode || meta.Subject != "Regras" {
+	if !meta.Announce || !meta.Restrict || meta.JoinApprovalMode || !meta.MemberAddMode || meta.Subject != "Regras" {
 		t.Errorf("Baileys parsed the metadata as %+v", meta)
 	}
 
