@@ -1,0 +1,89 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mau.fi/whatsmeow/appstate"
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/plugzapi/plugzapi/account"
+	"github.com/plugzapi/plugzapi/media"
+	"github.com/plugzapi/plugzapi/netguard"
+)
+
+var _ account.Profile = (*Conn)(nil)
+
+// pictureSide is the side of the square pictures WhatsApp's clients upload (640 px); it refuses larger ones.
+const pictureSide = 640
+
+// SetProfileName writes the push name into the account's app state, where the phone and the other linked devices
+// read it, then announces it in a presence: WhatsApp takes the name its contacts see beside the account's
+// messages from the latest presence, so without one they would keep seeing the old name.
+func (c *Conn) SetProfileName(ctx context.Context, name string) error {
+	if err := c.cli.SendAppState(ctx, appstate.BuildSettingPushName(name)); err != nil {
+		return accountError("set the profile name", err)
+	}
+	c.cli.Store.PushName = name
+	if err := c.cli.Store.Save(ctx); err != nil {
+		return fmt.Errorf("set the profile name: save it: %w", err)
+	}
+	c.p.mu.Lock()
+	c.p.pushName = name
+	online := c.p.online
+	c.p.mu.Unlock()
+	// The presence the device shows already, with the new name: announcing a name must not make it available.
+	state := types.PresenceUnavailable
+	if online {
+		state = types.PresenceAvailable
+	}
+	if err := c.cli.SendPresence(ctx, state); err != nil {
+		return accountError("announce the profile name", err)
+	}
+	return nil
+}
+
+// SetProfileDescription sets the "about" text.
+func (c *Conn) SetProfileDescription(ctx context.Context, text string) error {
+	return accountError("set the profile description", c.cli.SetStatusMessage(ctx, text))
+}
+
+// SetProfilePicture sets the account's picture. whatsmeow names the call after groups; with the account's own JID
+// as the target it is the IQ WhatsApp's clients send for their own picture.
+func (c *Conn) SetProfilePicture(ctx context.Context, picture account.NewPicture) error {
+	jpeg, err := c.squarePicture(ctx, picture)
+	if err != nil {
+		return err
+	}
+	own := c.cli.Store.ID
+	if own == nil {
+		return account.ErrNotConnected
+	}
+	if _, err := c.cli.SetGroupPhoto(ctx, own.ToNonAD(), jpeg); err != nil {
+		return accountError("set the profile picture", err)
+	}
+	return nil
+}
+
+// squarePicture gets a picture (fetched from its URL under the server's address policy) and makes it the square
+// JPEG WhatsApp takes; account.ErrBadPicture when it cannot be had or is not an image.
+func (c *Conn) squarePicture(ctx context.Context, picture account.NewPicture) ([]byte, error) {
+	data := picture.Data
+	if picture.URL != "" {
+		fetched, err := c.files.Fetcher.Fetch(ctx, picture.URL, c.files.Limits.Of(media.Image))
+		var failed *netguard.FetchError
+		if errors.As(err, &failed) {
+			return nil, fmt.Errorf("%w: %s", account.ErrBadPicture, failed.Reason)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fetch the picture: %w", err)
+		}
+		data = fetched.Data
+	}
+	jpeg, err := media.SquareJPEG(data, pictureSide)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", account.ErrBadPicture, err)
+	}
+	return jpeg, nil
+}
