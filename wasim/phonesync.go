@@ -127,7 +127,7 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true, ID: shareID}); err != nil {
 		return fmt.Errorf("share app state key: %w", err)
 	}
-	history, err := e.initialHistory()
+	history, err := e.initialHistory(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,14 +147,27 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 }
 
 // initialHistory is the compressed initial bootstrap history of a phone without chat
-// history: the account's push name and its phone number↔LID mapping.
-func (e *engine) initialHistory() ([]byte, error) {
+// history: the push names it knows (the account's own, and those of the people whose
+// messages reached it, as WhatsApp's phones share them so that a new device can name
+// people at once) and its phone number↔LID mapping.
+func (e *engine) initialHistory(ctx context.Context) ([]byte, error) {
 	a := e.a
 	history := &waHistorySync.HistorySync{
 		SyncType:   waHistorySync.HistorySync_INITIAL_BOOTSTRAP.Enum(),
 		ChunkOrder: proto.Uint32(1),
 		Progress:   proto.Uint32(100),
 		Pushnames:  []*waHistorySync.Pushname{{ID: proto.String(a.jid.String()), Pushname: proto.String(a.Name())}},
+	}
+	known, err := e.cli.Store.Contacts.GetAllContacts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("push names the phone knows: %w", err)
+	}
+	for jid, c := range known {
+		if c.PushName != "" && jid.ToNonAD() != a.jid && jid.ToNonAD() != a.lid {
+			history.Pushnames = append(history.Pushnames, &waHistorySync.Pushname{
+				ID: proto.String(jid.String()), Pushname: proto.String(c.PushName),
+			})
+		}
 	}
 	a.s.mu.Lock()
 	if a.lidChats {
