@@ -243,9 +243,10 @@ func TestProfile(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
 	bob := addAccount(t, sim, bobPhone, "Bob")
-	srv := startServer(t, sim, withEnv("PLUGZAPI_ALLOW_INSECURE_MEDIA", "1"))
+	// The instance does not show itself online: its new name must reach WhatsApp all the same.
+	srv := startServer(t, sim, withEnv("PLUGZAPI_ALLOW_INSECURE_MEDIA", "1"), withEnv("PLUGZAPI_SHOW_ONLINE", "0"))
 	in := createInstance(t, srv, "profile", nil)
-	link(t, in, business)
+	linkDevice(t, in, business, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	files := fileServer(t, map[string][]byte{"/logo.jpg": mediatest.JPEG(300, 500, 4), "/page.jpg": []byte("<html>no</html>")})
