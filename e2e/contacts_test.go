@@ -58,6 +58,9 @@ func TestContacts(t *testing.T) {
 	if err := business.SaveContact(ctx, bobPhone, "Bob Builder"); err != nil {
 		t.Fatal(err)
 	}
+	if err := business.SetStatus(ctx, "Open 9 to 18"); err != nil {
+		t.Fatal(err)
+	}
 	alicePicture := randomFile("\xff\xd8\xff\xe0", 900)
 	if _, err := alice.SetProfilePicture(ctx, alicePicture); err != nil {
 		t.Fatal(err)
@@ -205,11 +208,25 @@ func TestContacts(t *testing.T) {
 				t.Fatalf("%s Alice: %s", action, res)
 			}
 		}
+		about := func() string {
+			t.Helper()
+			seen, err := alice.SeenProfile(ctx, businessPhone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return seen.About
+		}
 		modify("block")
+		if got := about(); got != "" {
+			t.Errorf("Alice, blocked, sees the about text %q", got)
+		}
 		if _, err := alice.SendText(ctx, businessPhone, "sent while blocked", ""); err != nil {
 			t.Fatal(err)
 		}
 		modify("unblock")
+		if got := about(); got != "Open 9 to 18" {
+			t.Errorf("Alice, unblocked, sees the about text %q", got)
+		}
 		if _, err := alice.SendText(ctx, businessPhone, "sent once unblocked", ""); err != nil {
 			t.Fatal(err)
 		}
