@@ -33,14 +33,15 @@ func orNull(p *string) string {
 }
 
 // TestContacts: a freshly linked number knows its phone's contacts (saved names from app state, push names from
-// the phone's history) and keeps them across a restart; phone-exists (one and batch) asks WhatsApp; a contact's
+// the phone's history, business names from messages) and keeps them across a restart; phone-exists (one and batch) asks WhatsApp; a contact's
 // metadata and picture are WhatsApp's; a blocked contact's messages do not arrive until unblocked.
 func TestContacts(t *testing.T) {
 	const bobPhone, nobody = "5511999990002", "5511999990099"
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
 	alice := addAccount(t, sim, alicePhone, "Alice")
-	addAccount(t, sim, bobPhone, "Bob")
+	bob := addAccount(t, sim, bobPhone, "Bob")
+	bob.SetBusiness(true) // a WhatsApp Business account: its messages carry its verified name
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -70,6 +71,13 @@ func TestContacts(t *testing.T) {
 	srv := startServer(t, sim)
 	in := createInstance(t, srv, "contacts", hooks)
 	link(t, in, business)
+
+	// Bob's business name comes with his messages.
+	id, err := bob.SendText(ctx, businessPhone, "our catalogue", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks.waitFor(t, "Bob's message", func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
 
 	t.Run("phone-exists", func(t *testing.T) {
 		var got []struct {
@@ -124,7 +132,8 @@ func TestContacts(t *testing.T) {
 				byPhone[c.Phone] = c
 			}
 			a, b := byPhone[alicePhone], byPhone[bobPhone]
-			if orNull(a.Notify) != "Alice" || orNull(b.Name) != "Bob Builder" || orNull(b.Short) != "Bob" || len(got) != 2 {
+			if orNull(a.Notify) != "Alice" || orNull(a.VName) != "<null>" || orNull(b.Name) != "Bob Builder" ||
+				orNull(b.Short) != "Bob" || orNull(b.Notify) != "Bob" || orNull(b.VName) != "Bob" || len(got) != 2 {
 				return fmt.Errorf("contacts %s", res)
 			}
 			return nil

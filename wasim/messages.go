@@ -158,6 +158,9 @@ func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, c
 		if hasIdentity && hasPreKeyMessage(content) {
 			content = append(content, identity)
 		}
+		if vname, ok := sender.acct.verifiedNameLocked(); ok && d.acct == target {
+			content = append(content, vname)
+		}
 		copies[d] = waBinary.Node{Tag: "message", Attrs: attrs, Content: content}
 		order = append(order, d)
 	}

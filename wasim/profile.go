@@ -196,11 +196,15 @@ func usyncPicture(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	return n, true
 }
 
-// usyncBusiness answers that the account has no verified business name: business
-// profiles are not simulated.
+// usyncBusiness answers a business account's verified name (none for a personal
+// account): business profiles are not simulated.
 func usyncBusiness(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	if u.acct == nil {
 		return waBinary.Node{}, false
 	}
-	return waBinary.Node{Tag: "business"}, true
+	n := waBinary.Node{Tag: "business"}
+	if vname, ok := u.acct.verifiedNameLocked(); ok {
+		n.Content = []waBinary.Node{vname}
+	}
+	return n, true
 }
