@@ -128,7 +128,7 @@ func nullable(s string) *string {
 }
 
 // contacts answers GET contacts?page=&pageSize=: every contact when neither is given (PlugZapi marks them
-// required, but clients omit them to mean everything), else the page (from 1) of pageSize (default 100).
+// required, but clients omit them to mean everything), else the page (from 1) of pageSize (default 20).
 func (a *api) contacts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	paged := q.Has("page") || q.Has("pageSize")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
@@ -237,6 +238,12 @@ func (s *Simulator) handleStatus(c *conn, iq *waBinary.Node) ([]waBinary.Node, e
 	if typ != "set" || !ok {
 		return nil, errIQNotImplemented
 	}
+	if utf8.RuneCount(text) > maxAboutChars {
+		return nil, errIQNotAcceptable
+	}
 	dev.acct.status = string(text)
 	return nil, nil
 }
+
+// maxAboutChars is the longest "about" text WhatsApp takes.
+const maxAboutChars = 139
