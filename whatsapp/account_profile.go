@@ -46,7 +46,10 @@ func (c *Conn) SetProfileName(ctx context.Context, name string) error {
 
 // SetProfileDescription sets the "about" text.
 func (c *Conn) SetProfileDescription(ctx context.Context, text string) error {
-	return accountError("set the profile description", c.cli.SetStatusMessage(ctx, text))
+	if err := c.cli.SetStatusMessage(ctx, text); err != nil {
+		return accountError("set the profile description", err)
+	}
+	return nil
 }
 
 // SetProfilePicture sets the account's picture. whatsmeow names the call after groups; with the account's own JID
