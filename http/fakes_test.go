@@ -296,6 +296,9 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		QueueEditor:     app,
 		Webhooks:        app,
 		Accounts:        app,
+		ClientTokens:    app,
+		IPAllowLists:    app,
+		Subscriptions:   app,
 		CheckWebhookURL: checkURL,
 		Health:          app,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
