@@ -354,6 +354,7 @@ func TestProfile(t *testing.T) {
 			{"profile-name", map[string]any{"value": strings.Repeat("n", 26)}, http.StatusBadRequest, "invalid_field"},
 			{"profile-name", map[string]any{"value": 7}, http.StatusBadRequest, "invalid_field"},
 			{"profile-description", map[string]any{"value": strings.Repeat("d", 140)}, http.StatusBadRequest, "invalid_field"},
+			{"profile-description", map[string]any{"value": " "}, http.StatusBadRequest, "missing_fields"},
 			{"profile-picture", map[string]any{}, http.StatusBadRequest, "missing_fields"},
 			{"profile-picture", map[string]any{"value": "not base64!"}, http.StatusBadRequest, "invalid_media"},
 			{"profile-picture", map[string]any{"value": dataURI("text/plain", []byte("hello"))}, http.StatusBadRequest, "invalid_media"},

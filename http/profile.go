@@ -23,9 +23,9 @@ const (
 
 // mountProfileRoutes mounts the profile routes that take small bodies.
 func (a *api) mountProfileRoutes(r chi.Router) {
-	r.Put(instancePrefix+"/profile-name", a.profileText("profile-name", maxProfileNameChars, false,
+	r.Put(instancePrefix+"/profile-name", a.profileText("profile-name", maxProfileNameChars,
 		account.Client.SetProfileName))
-	r.Put(instancePrefix+"/profile-description", a.profileText("profile-description", maxProfileDescriptionChars, true,
+	r.Put(instancePrefix+"/profile-description", a.profileText("profile-description", maxProfileDescriptionChars,
 		account.Client.SetProfileDescription))
 }
 
@@ -34,10 +34,9 @@ func (a *api) mountProfilePictureRoute(r chi.Router) {
 	r.With(a.limitBodyTo(a.mediaBodyLimit(media.Image))).Put(instancePrefix+"/profile-picture", a.setProfilePicture)
 }
 
-// profileText is a route setting one text of the profile with set; blank is refused unless mayBeEmpty (an
-// empty description clears it).
-func (a *api) profileText(route string, max int, mayBeEmpty bool,
-	set func(account.Client, context.Context, string) error) http.HandlerFunc {
+// profileText is a route setting one text of the profile with set. WhatsApp's clients take neither a blank name
+// nor a blank description.
+func (a *api) profileText(route string, max int, set func(account.Client, context.Context, string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req valueRequest
 		if err := decodeJSON(r, &req); err != nil {
@@ -45,7 +44,7 @@ func (a *api) profileText(route string, max int, mayBeEmpty bool,
 			return
 		}
 		switch {
-		case req.Value == nil, !mayBeEmpty && strings.TrimSpace(*req.Value) == "":
+		case req.Value == nil, strings.TrimSpace(*req.Value) == "":
 			a.respondError(w, r, missingFields("value"))
 			return
 		case tooLong(*req.Value, max):
