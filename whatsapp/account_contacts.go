@@ -48,9 +48,6 @@ func (c *Conn) PhonesExist(ctx context.Context, phones []string) ([]account.Phon
 		if lid, err := c.cli.Store.LIDs.GetLIDForPN(ctx, r.JID); err == nil && !lid.IsEmpty() {
 			out[i].LID = lid.String()
 		}
-		c.mu.Lock()
-		c.accounts[p] = r.JID
-		c.mu.Unlock()
 	}
 	return out, nil
 }
