@@ -49,8 +49,8 @@
 //     device running low is told to upload more), key bundle digest and signed prekey
 //     rotation; passive/active, keepalive, the offline queue flushed after <success>
 //     with <ib><offline>; privacy settings and privacy tokens, A/B properties, block
-//     list (a blocked person's messages are not delivered, nor their asker's picture
-//     and about text shown to them; the account's other devices are told), status
+//     list (a blocked person's messages are not delivered, and the blocker's picture
+//     and about text are hidden from them; the account's other devices are told), status
 //     (about text, at most 139 characters; status privacy), dirty and push IQs; app state
 //     (w:sync:app:state: patches stored and served in order, 409 to a device that
 //     missed some, server_sync notifications to the account's other devices). Every
