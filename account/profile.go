@@ -9,5 +9,5 @@ type Profile interface {
 	// SetProfileDescription sets the account's "about" text.
 	SetProfileDescription(ctx context.Context, text string) error
 	// SetProfilePicture sets the account's picture: any image, made into the square JPEG WhatsApp takes.
-	SetProfilePicture(ctx context.Context, picture NewPicture) error
+	SetProfilePicture(ctx context.Context, picture Image) error
 }

@@ -17,7 +17,9 @@ type fakeContacts struct {
 	asked    []string
 }
 
-func (f *fakeContacts) ContactList(context.Context) ([]account.Contact, error) { return f.contacts, nil }
+func (f *fakeContacts) ContactList(context.Context) ([]account.Contact, error) {
+	return f.contacts, nil
+}
 
 func (f *fakeContacts) PhonesExist(_ context.Context, phones []string) ([]account.PhoneExists, error) {
 	f.asked = phones

@@ -71,11 +71,14 @@ func (a *api) setProfilePicture(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, missingFields("value"))
 		return
 	}
-	pic, err := a.newPicture("value", *req.Value)
+	// As a file to send: a URL is checked against the address policy now and fetched when set, base64 is
+	// checked for an image now.
+	m, err := intake{a}.file("value", *req.Value, media.Image)
 	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
+	pic := account.Image{URL: m.GetUrl(), Data: m.GetData()}
 	a.withAccount(w, r, func(c account.Client) error {
 		if err := c.SetProfilePicture(r.Context(), pic); err != nil {
 			return fmt.Errorf("set profile picture: %w", err)
@@ -83,24 +86,4 @@ func (a *api) setProfilePicture(w http.ResponseWriter, r *http.Request) {
 		writeValueTrue(w)
 		return nil
 	})
-}
-
-// newPicture reads a picture field: a URL the server may fetch (the address policy is checked now), or an image
-// in base64. Either way it is made into WhatsApp's square JPEG when it is set.
-func (a *api) newPicture(field, value string) (account.NewPicture, error) {
-	src, err := media.Parse(value)
-	if err != nil {
-		return account.NewPicture{}, badRequest(codeInvalidMedia, field+" "+err.Error(), field)
-	}
-	if src.URL != "" {
-		if err := a.cfg.MediaURLs.CheckURL(src.URL); err != nil {
-			return account.NewPicture{}, badRequest(codeInvalidMedia,
-				fmt.Sprintf("%s is a URL the server will not fetch: %v", field, err), field)
-		}
-		return account.NewPicture{URL: src.URL}, nil
-	}
-	if _, err := a.cfg.MediaLimits.Check(media.Image, src.Data); err != nil {
-		return account.NewPicture{}, badRequest(codeInvalidMedia, field+" "+err.Error(), field)
-	}
-	return account.NewPicture{Data: src.Data}, nil
 }

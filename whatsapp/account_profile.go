@@ -15,7 +15,7 @@ import (
 
 var _ account.Profile = (*Conn)(nil)
 
-// pictureSide is the side of the square pictures WhatsApp's clients upload (640 px); it refuses larger ones.
+// pictureSide is the side of the square pictures WhatsApp's clients upload.
 const pictureSide = 640
 
 // SetProfileName writes the push name into the account's app state, where the phone and the other linked devices
@@ -52,12 +52,17 @@ func (c *Conn) SetProfileDescription(ctx context.Context, text string) error {
 	return nil
 }
 
-// SetProfilePicture sets the account's picture. whatsmeow names the call after groups; with the account's own JID
-// as the target it is the IQ WhatsApp's clients send for their own picture.
-func (c *Conn) SetProfilePicture(ctx context.Context, picture account.NewPicture) error {
-	jpeg, err := c.squarePicture(ctx, picture)
+// SetProfilePicture sets the account's picture. whatsmeow has no call of its own for it: its group picture call,
+// with the account's own JID as the target, sends the w:profile:picture IQ that sets it (WhatsApp Web sends the
+// same IQ without a target).
+func (c *Conn) SetProfilePicture(ctx context.Context, picture account.Image) error {
+	data, err := c.imageData(ctx, picture)
 	if err != nil {
 		return err
+	}
+	jpeg, err := media.SquareJPEG(data, pictureSide)
+	if err != nil {
+		return fmt.Errorf("%w: %v", account.ErrBadPicture, err)
 	}
 	own := c.cli.Store.ID
 	if own == nil {
@@ -69,24 +74,19 @@ func (c *Conn) SetProfilePicture(ctx context.Context, picture account.NewPicture
 	return nil
 }
 
-// squarePicture gets a picture (fetched from its URL under the server's address policy) and makes it the square
-// JPEG WhatsApp takes; account.ErrBadPicture when it cannot be had or is not an image.
-func (c *Conn) squarePicture(ctx context.Context, picture account.NewPicture) ([]byte, error) {
-	data := picture.Data
-	if picture.URL != "" {
-		fetched, err := c.files.Fetcher.Fetch(ctx, picture.URL, c.files.Limits.Of(media.Image))
-		var failed *netguard.FetchError
-		if errors.As(err, &failed) {
-			return nil, fmt.Errorf("%w: %s", account.ErrBadPicture, failed.Reason)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("fetch the picture: %w", err)
-		}
-		data = fetched.Data
+// imageData is a picture's bytes, fetched from its URL under the server's address policy when it was given by
+// one; account.ErrBadPicture when it cannot be had.
+func (c *Conn) imageData(ctx context.Context, img account.Image) ([]byte, error) {
+	if img.URL == "" {
+		return img.Data, nil
 	}
-	jpeg, err := media.SquareJPEG(data, pictureSide)
+	fetched, err := c.files.Fetcher.Fetch(ctx, img.URL, c.files.Limits.Of(media.Image))
+	var failed *netguard.FetchError
+	if errors.As(err, &failed) {
+		return nil, fmt.Errorf("%w: %s", account.ErrBadPicture, failed.Reason)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", account.ErrBadPicture, err)
+		return nil, fmt.Errorf("fetch the picture: %w", err)
 	}
-	return jpeg, nil
+	return fetched.Data, nil
 }
