@@ -255,6 +255,13 @@ func TestContacts(t *testing.T) {
 		in.call(t, "POST", "contacts/modify-blocked", map[string]any{"phone": nobody, "action": "block"}).wantError(t, http.StatusNotFound, "not_on_whatsapp")
 	})
 
+	t.Run("a picture from an internal address", func(t *testing.T) {
+		// This server keeps the default policy: it fetches nothing from loopback or private addresses.
+		for _, url := range []string{"http://127.0.0.1:8080/logo.jpg", "https://10.1.2.3/logo.jpg"} {
+			in.call(t, "PUT", "profile-picture", map[string]any{"value": url}).wantError(t, http.StatusBadRequest, "invalid_media")
+		}
+	})
+
 	t.Run("after a restart", func(t *testing.T) {
 		srv.restart()
 		waitConnected(t, in)
