@@ -20,25 +20,29 @@ const maxPhonesPerBatch = 1000
 // maxContactsPage bounds pageSize of GET contacts.
 const maxContactsPage = 1000
 
-// phoneExistsJSON is one answer of phone-exists and phone-exists-batch. PlugZapi documents only exists; Z-API adds
-// the number WhatsApp knows (outputPhone, with Brazil's ninth digit as WhatsApp has it) and the LID.
+// phoneExistsJSON is phone-exists's answer: PlugZapi documents exists; phone (the number as WhatsApp knows the
+// account, with Brazil's ninth digit as WhatsApp has it) and lid are Z-API's.
 type phoneExistsJSON struct {
+	Exists bool    `json:"exists"`
+	Phone  string  `json:"phone"`
+	LID    *string `json:"lid"`
+}
+
+// phoneExistsBatchJSON is one answer of Z-API's phone-exists-batch.
+type phoneExistsBatchJSON struct {
 	Exists      bool    `json:"exists"`
-	InputPhone  string  `json:"inputPhone,omitempty"`
-	OutputPhone string  `json:"outputPhone,omitempty"`
-	Phone       string  `json:"phone,omitempty"`
+	InputPhone  string  `json:"inputPhone"`
+	OutputPhone string  `json:"outputPhone"`
 	LID         *string `json:"lid"`
 }
 
-func newPhoneExistsJSON(p account.PhoneExists) phoneExistsJSON {
-	out := phoneExistsJSON{Exists: p.Exists, OutputPhone: p.Account}
-	if out.OutputPhone == "" {
-		out.OutputPhone = p.Phone
+// known is the number WhatsApp knows the account by (the one asked when there is none) and its LID (nil: unknown).
+func known(p account.PhoneExists) (phone string, lid *string) {
+	phone = p.Account
+	if phone == "" {
+		phone = p.Phone
 	}
-	if p.LID != "" {
-		out.LID = &p.LID
-	}
-	return out
+	return phone, nullable(p.LID)
 }
 
 // phoneExists answers GET phone-exists/{phone} as PlugZapi documents it, an array of one (PlugZapi's clients read
@@ -54,8 +58,8 @@ func (a *api) phoneExists(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return fmt.Errorf("phone exists: %w", err)
 		}
-		one := newPhoneExistsJSON(res[0])
-		one.Phone, one.OutputPhone = one.OutputPhone, ""
+		one := phoneExistsJSON{Exists: res[0].Exists}
+		one.Phone, one.LID = known(res[0])
 		writeJSON(w, http.StatusOK, []phoneExistsJSON{one})
 		return nil
 	})
@@ -93,10 +97,10 @@ func (a *api) phoneExistsBatch(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return fmt.Errorf("phone exists batch: %w", err)
 		}
-		out := make([]phoneExistsJSON, len(res))
+		out := make([]phoneExistsBatchJSON, len(res))
 		for i, p := range res {
-			out[i] = newPhoneExistsJSON(p)
-			out[i].InputPhone = p.Phone
+			out[i] = phoneExistsBatchJSON{Exists: p.Exists, InputPhone: p.Phone}
+			out[i].OutputPhone, out[i].LID = known(p)
 		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
