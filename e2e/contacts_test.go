@@ -226,6 +226,9 @@ func TestContacts(t *testing.T) {
 			return seen.About
 		}
 		modify("block")
+		if got := business.Blocked(); !slices.Equal(got, []string{alicePhone}) {
+			t.Errorf("WhatsApp has the block list %v", got)
+		}
 		if got := about(); got != "" {
 			t.Errorf("Alice, blocked, sees the about text %q", got)
 		}
@@ -233,6 +236,9 @@ func TestContacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		modify("unblock")
+		if got := business.Blocked(); len(got) != 0 {
+			t.Errorf("WhatsApp has the block list %v after unblocking", got)
+		}
 		if got := about(); got != "Open 9 to 18" {
 			t.Errorf("Alice, unblocked, sees the about text %q", got)
 		}

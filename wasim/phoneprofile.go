@@ -161,3 +161,14 @@ func (a *Account) SeenProfile(ctx context.Context, phone string) (SeenProfile, e
 	}
 	return seen, nil
 }
+
+// Blocked lists the phone numbers the account blocked, in the order it blocked them.
+func (a *Account) Blocked() []string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	out := make([]string, len(a.blocked))
+	for i, j := range a.blocked {
+		out[i] = j.User
+	}
+	return out
+}
