@@ -19,15 +19,12 @@ var _ account.Profile = (*Conn)(nil)
 const pictureSide = 640
 
 // SetProfileName writes the push name into the account's app state, where the phone and the other linked devices
-// read it, then announces it in a presence: WhatsApp takes the name its contacts see beside the account's
-// messages from the latest presence, so without one they would keep seeing the old name.
+// read it (whatsmeow reads it back at once, and keeps it in its store), then announces it in a presence: WhatsApp
+// takes the name its contacts see beside the account's messages from the latest presence, so without one they
+// would keep seeing the old name.
 func (c *Conn) SetProfileName(ctx context.Context, name string) error {
 	if err := c.cli.SendAppState(ctx, appstate.BuildSettingPushName(name)); err != nil {
 		return accountError("set the profile name", err)
-	}
-	c.cli.Store.PushName = name
-	if err := c.cli.Store.Save(ctx); err != nil {
-		return fmt.Errorf("set the profile name: save it: %w", err)
 	}
 	c.p.mu.Lock()
 	c.p.pushName = name
