@@ -68,6 +68,8 @@ func (c *Conn) SetProfilePicture(ctx context.Context, picture account.Image) err
 	if _, err := c.cli.SetGroupPhoto(ctx, own.ToNonAD(), jpeg); err != nil {
 		return accountError("set the profile picture", err)
 	}
+	// The webhooks of what the account sends show its new picture from now on.
+	c.photos.forget(own.ToNonAD(), c.cli.Store.GetLID())
 	return nil
 }
 
