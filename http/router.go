@@ -97,6 +97,14 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			}
 			r.Put(p+"/update-every-webhooks", a.updateEveryWebhook)
 			r.Put(p+"/update-webhook-secret", a.updateWebhookSecret)
+
+			r.Get(p+"/phone-exists/{phone}", a.phoneExists)
+			r.Post(p+"/phone-exists-batch", a.phoneExistsBatch)
+			r.Get(p+"/contacts", a.contacts)
+			r.Get(p+"/contacts/{phone}", a.contact)
+			r.Get(p+"/profile-picture", a.profilePicture)
+			r.Post(p+"/contacts/modify-blocked", a.modifyBlocked)
+			a.mountProfileRoutes(r)
 		})
 
 		// The routes that send a file take larger bodies, each as its kind's limit allows.
@@ -106,6 +114,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			a.mountStatusRoutes(r)
 			a.mountGroupRoutes(r)
 			a.mountCatalogRoutes(r)
+			a.mountProfilePictureRoute(r)
 		})
 	})
 	return r, nil

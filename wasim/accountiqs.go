@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
@@ -148,8 +149,10 @@ func (s *Simulator) handleABProps(_ *conn, iq *waBinary.Node) ([]waBinary.Node, 
 	return []waBinary.Node{{Tag: "props", Attrs: attrs}}, nil
 }
 
-// handleBlocklist gets and updates the account's block list. Blocking is recorded
-// and reported but does not stop delivery.
+// handleBlocklist gets and updates the account's block list. As on WhatsApp, the
+// people blocked are accounts (named by phone number or LID, kept by phone number),
+// the account's messages from them are not delivered (blocksLocked), and nobody can
+// block a number that is not on WhatsApp (404) or themself (400).
 func (s *Simulator) handleBlocklist(c *conn, iq *waBinary.Node) ([]waBinary.Node, error) {
 	dev := s.loggedInDevice(c)
 	s.mu.Lock()
@@ -162,7 +165,14 @@ func (s *Simulator) handleBlocklist(c *conn, iq *waBinary.Node) ([]waBinary.Node
 			if item.Tag != "item" || !ok {
 				return nil, errIQBadRequest
 			}
-			jid = jid.ToNonAD()
+			other := s.accountByJIDLocked(jid.ToNonAD())
+			switch {
+			case other == nil:
+				return nil, errIQNotFound
+			case other == a:
+				return nil, errIQBadRequest
+			}
+			jid = other.jid
 			switch action {
 			case "block":
 				if !slices.Contains(a.blocked, jid) {
@@ -182,7 +192,36 @@ func (s *Simulator) handleBlocklist(c *conn, iq *waBinary.Node) ([]waBinary.Node
 		strs[i] = j.String()
 	}
 	sum := sha256.Sum256([]byte(strings.Join(strs, ",")))
-	return []waBinary.Node{{Tag: "list", Attrs: waBinary.Attrs{"dhash": hex.EncodeToString(sum[:8])}, Content: items}}, nil
+	dhash := hex.EncodeToString(sum[:8])
+	if typ, _ := iq.Attrs["type"].(string); typ == "set" {
+		s.notifyBlocklistLocked(dev, dhash, iq.GetChildren())
+	}
+	return []waBinary.Node{{Tag: "list", Attrs: waBinary.Attrs{"dhash": dhash}, Content: items}}, nil
+}
+
+// notifyBlocklistLocked tells the account's other devices of a change to its block
+// list (whatsmeow's events.Blocklist), as WhatsApp keeps every device's list the same.
+func (s *Simulator) notifyBlocklistLocked(from *device, dhash string, items []waBinary.Node) {
+	node := waBinary.Node{
+		Tag:   "notification",
+		Attrs: waBinary.Attrs{"from": from.acct.jid, "type": "account_sync", "id": s.nextID(), "t": time.Now().Unix()},
+		Content: []waBinary.Node{{
+			Tag: "blocklist", Attrs: waBinary.Attrs{"dhash": dhash, "action": "modify"}, Content: items,
+		}},
+	}
+	for _, d := range from.acct.sortedDevicesLocked() {
+		if d == from {
+			continue
+		}
+		if err := s.deliverLocked(d, node); err != nil {
+			s.log.Error("cannot queue blocklist notification", "device", d.jid, "err", err)
+		}
+	}
+}
+
+// blocksLocked reports whether a has blocked other.
+func (a *Account) blocksLocked(other *Account) bool {
+	return other != nil && slices.Contains(a.blocked, other.jid)
 }
 
 // handleStatus stores the account's "about" text (whatsmeow's SetStatusMessage), and
@@ -199,6 +238,12 @@ func (s *Simulator) handleStatus(c *conn, iq *waBinary.Node) ([]waBinary.Node, e
 	if typ != "set" || !ok {
 		return nil, errIQNotImplemented
 	}
+	if utf8.RuneCount(text) > maxAboutChars {
+		return nil, errIQNotAcceptable
+	}
 	dev.acct.status = string(text)
 	return nil, nil
 }
+
+// maxAboutChars is the longest "about" text WhatsApp takes.
+const maxAboutChars = 139

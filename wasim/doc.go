@@ -42,13 +42,16 @@
 //     515 reconnect and login. Logins are checked against the device's Noise key;
 //     unknown or unlinked devices get failure 401.
 //   - After linking, what WhatsApp's phones send a new device (phonesync.go): the app
-//     state key, the account's push name in its app state, and an initial history
-//     sync (inline, with no conversations), so a client is usable at once.
+//     state key, the account's push name in its app state, an initial history sync
+//     (inline, with no conversations), and the push names the phone knows (a
+//     PUSH_NAME history sync, uploaded), so a client is usable at once.
 //   - After login: prekey count, upload, bundles (one-time keys are handed out once; a
 //     device running low is told to upload more), key bundle digest and signed prekey
 //     rotation; passive/active, keepalive, the offline queue flushed after <success>
 //     with <ib><offline>; privacy settings and privacy tokens, A/B properties, block
-//     list, status (about text, status privacy), dirty and push IQs; app state
+//     list (a blocked person's messages are not delivered, and the blocker's picture
+//     and about text are hidden from them; the account's other devices are told), status
+//     (about text, at most 139 characters; status privacy), dirty and push IQs; app state
 //     (w:sync:app:state: patches stored and served in order, 409 to a device that
 //     missed some, server_sync notifications to the account's other devices). Every
 //     other IQ is answered 501 feature-not-implemented.
@@ -141,7 +144,8 @@
 // preview is the picture), and a changed user picture is not announced to contacts
 // (they see it when they ask); privacy settings other than read receipts, last seen
 // and profile picture are recorded but not enforced, privacy tokens are issued but
-// never required, and blocking does not stop delivery. State lives in memory: a
+// never required. A business's verified name is its account name, in an unsigned
+// certificate. State lives in memory: a
 // restarted simulator knows no accounts, and every device logging in to it is refused
 // with 401.
 //

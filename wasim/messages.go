@@ -133,6 +133,11 @@ func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, c
 			continue
 		}
 		reached = reached || d.acct == target
+		if d.acct == target && target.blocksLocked(sender.acct) {
+			// WhatsApp takes a message to someone who blocked the sender and never
+			// delivers it: the sender sees it sent and no more.
+			continue
+		}
 		attrs := waBinary.Attrs{"id": id, "t": t, "type": msgType}
 		setSender(attrs, sender, chat, d)
 		copyAttrs(attrs, node.Attrs, "edit", "category", "addressing_mode")
@@ -152,6 +157,9 @@ func (s *Simulator) fanOutDirect(c *conn, sender *device, node *waBinary.Node, c
 		content := p.GetChildren()
 		if hasIdentity && hasPreKeyMessage(content) {
 			content = append(content, identity)
+		}
+		if vname, ok := sender.acct.verifiedNameLocked(); ok && d.acct == target {
+			content = append(content, vname)
 		}
 		copies[d] = waBinary.Node{Tag: "message", Attrs: attrs, Content: content}
 		order = append(order, d)

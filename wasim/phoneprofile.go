@@ -118,3 +118,57 @@ func (a *Account) Available() bool {
 	defer a.s.mu.Unlock()
 	return a.available
 }
+
+// SeenProfile is what an account's phone sees of another account's profile.
+type SeenProfile struct {
+	// PushName is the name the other account last showed beside a message to this one ("" before any).
+	PushName string `json:"pushName"`
+	// About is its "about" text.
+	About string `json:"about"`
+	// PictureID and PictureURL name its picture, empty when it has none or hides it from this account.
+	PictureID  string `json:"pictureId"`
+	PictureURL string `json:"pictureUrl"`
+}
+
+// SeenProfile has this account's phone look at another account's profile, as a person
+// opens a contact's info: the push name its messages carried, and the about text and
+// picture WhatsApp gives this account (GetUserInfo, GetProfilePictureInfo).
+func (a *Account) SeenProfile(ctx context.Context, phone string) (SeenProfile, error) {
+	jid, err := parseChat(phone)
+	if err != nil || jid.Server != types.DefaultUserServer {
+		return SeenProfile{}, fmt.Errorf("seen profile: %w: %q is not a phone number", ErrInvalidArgument, phone)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return SeenProfile{}, fmt.Errorf("seen profile: %w", err)
+	}
+	var seen SeenProfile
+	if c, err := e.cli.Store.Contacts.GetContact(ctx, jid); err == nil {
+		seen.PushName = c.PushName
+	}
+	info, err := e.cli.GetUserInfo(ctx, []types.JID{jid})
+	if err != nil {
+		return SeenProfile{}, fmt.Errorf("seen profile of %s: %w", phone, err)
+	}
+	seen.About = info[jid].Status
+	pic, err := e.cli.GetProfilePictureInfo(ctx, jid, &whatsmeow.GetProfilePictureParams{})
+	switch {
+	case errors.Is(err, whatsmeow.ErrProfilePictureNotSet), errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized):
+	case err != nil:
+		return SeenProfile{}, fmt.Errorf("seen picture of %s: %w", phone, err)
+	case pic != nil:
+		seen.PictureID, seen.PictureURL = pic.ID, pic.URL
+	}
+	return seen, nil
+}
+
+// Blocked lists the phone numbers the account blocked, in the order it blocked them.
+func (a *Account) Blocked() []string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	out := make([]string, len(a.blocked))
+	for i, j := range a.blocked {
+		out[i] = j.User
+	}
+	return out
+}

@@ -143,6 +143,68 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: historyID}); err != nil {
 		return fmt.Errorf("send history sync notification: %w", err)
 	}
+	return e.sendPushNames(ctx, d)
+}
+
+// sendPushNames sends a linked device the push names the phone knows, of the people
+// whose messages reached it, as WhatsApp's phones do in a history sync of their own
+// (PUSH_NAME, uploaded as a file like every history sync but the initial bootstrap):
+// the device can name people at once. A phone that knows nobody sends none.
+func (e *engine) sendPushNames(ctx context.Context, d *device) error {
+	known, err := e.cli.Store.Contacts.GetAllContacts(ctx)
+	if err != nil {
+		return fmt.Errorf("push names the phone knows: %w", err)
+	}
+	history := &waHistorySync.HistorySync{SyncType: waHistorySync.HistorySync_PUSH_NAME.Enum()}
+	for jid, c := range known {
+		if c.PushName == "" || jid.ToNonAD() == e.a.jid || jid.ToNonAD() == e.a.lid {
+			continue
+		}
+		history.Pushnames = append(history.Pushnames, &waHistorySync.Pushname{
+			ID: proto.String(jid.String()), Pushname: proto.String(c.PushName),
+		})
+		// With the phone number↔LID mappings the phone knows of these people, so that
+		// the device knows a name under either is one person's.
+		if jid.Server == types.DefaultUserServer {
+			if lid, err := e.cli.Store.LIDs.GetLIDForPN(ctx, jid); err == nil && !lid.IsEmpty() {
+				history.PhoneNumberToLidMappings = append(history.PhoneNumberToLidMappings, &waHistorySync.PhoneNumberToLIDMapping{
+					PnJID: proto.String(jid.String()), LidJID: proto.String(lid.String()),
+				})
+			}
+		}
+	}
+	if len(history.Pushnames) == 0 {
+		return nil
+	}
+	data, err := compressHistory(history)
+	if err != nil {
+		return err
+	}
+	up, err := e.cli.Upload(ctx, data, whatsmeow.MediaHistory)
+	if err != nil {
+		return fmt.Errorf("upload push names: %w", err)
+	}
+	id := e.cli.GenerateMessageID()
+	e.a.s.mu.Lock()
+	d.welcomeReceipts[id+"/peer_msg"] = true
+	d.welcomeReceipts[id+"/hist_sync"] = true
+	e.a.s.mu.Unlock()
+	notification := &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum(),
+		HistorySyncNotification: &waE2E.HistorySyncNotification{
+			SyncType:      waE2E.HistorySyncType_PUSH_NAME.Enum(),
+			ChunkOrder:    proto.Uint32(1),
+			Progress:      proto.Uint32(100),
+			DirectPath:    proto.String(up.DirectPath),
+			MediaKey:      up.MediaKey,
+			FileSHA256:    up.FileSHA256,
+			FileEncSHA256: up.FileEncSHA256,
+			FileLength:    proto.Uint64(up.FileLength),
+		},
+	}}
+	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: id}); err != nil {
+		return fmt.Errorf("send push names: %w", err)
+	}
 	return nil
 }
 
@@ -173,6 +235,11 @@ func (e *engine) initialHistory() ([]byte, error) {
 		}}
 	}
 	a.s.mu.Unlock()
+	return compressHistory(history)
+}
+
+// compressHistory is a history sync as phones send it: marshalled and zlib-compressed.
+func compressHistory(history *waHistorySync.HistorySync) ([]byte, error) {
 	raw, err := proto.Marshal(history)
 	if err != nil {
 		return nil, fmt.Errorf("marshal history sync: %w", err)

@@ -109,7 +109,8 @@ func (s *Simulator) pictureForLocked(asker *Account, target types.JID) (string, 
 		if a == nil {
 			return "", errIQNotFound
 		}
-		if a != asker && a.privacy["profile"] == "none" {
+		// Someone the owner blocked sees no picture, as if hidden from everyone.
+		if a != asker && (a.privacy["profile"] == "none" || a.blocksLocked(asker)) {
 			return "", errIQNotAuthorized
 		}
 		id = a.picture
@@ -164,37 +165,50 @@ func (s *Simulator) replacePictureLocked(old string, data []byte) string {
 	return id
 }
 
+// blockedLocked reports whether the user answered about blocked the asker.
+func (u usyncUser) blockedLocked() bool {
+	return u.asker != nil && u.acct.blocksLocked(u.asker.acct)
+}
+
 // isJPEG checks the JPEG start-of-image marker; WhatsApp accepts only JPEG profile
 // pictures (whatsmeow's ErrInvalidImageFormat otherwise).
 func isJPEG(b []byte) bool {
 	return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
 }
 
-// usyncStatus answers the account's "about" text.
+// usyncStatus answers the account's "about" text; none to someone it blocked.
 func usyncStatus(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	if u.acct == nil {
 		return waBinary.Node{}, false
 	}
+	if u.blockedLocked() {
+		return waBinary.Node{Tag: "status"}, true
+	}
 	return waBinary.Node{Tag: "status", Content: []byte(u.acct.status)}, true
 }
 
-// usyncPicture answers the account's picture id (no id when none is set).
+// usyncPicture answers the account's picture id (no id when none is set, or to
+// someone it blocked).
 func usyncPicture(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	if u.acct == nil {
 		return waBinary.Node{}, false
 	}
 	n := waBinary.Node{Tag: "picture"}
-	if u.acct.picture != "" {
+	if u.acct.picture != "" && !u.blockedLocked() {
 		n.Attrs = waBinary.Attrs{"id": u.acct.picture}
 	}
 	return n, true
 }
 
-// usyncBusiness answers that the account has no verified business name: business
-// profiles are not simulated.
+// usyncBusiness answers a business account's verified name (none for a personal
+// account): business profiles are not simulated.
 func usyncBusiness(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	if u.acct == nil {
 		return waBinary.Node{}, false
 	}
-	return waBinary.Node{Tag: "business"}, true
+	n := waBinary.Node{Tag: "business"}
+	if vname, ok := u.acct.verifiedNameLocked(); ok {
+		n.Content = []waBinary.Node{vname}
+	}
+	return n, true
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/media"
-	"github.com/plugzapi/plugzapi/netguard"
 )
 
 // The product catalog of a WhatsApp Business account. whatsmeow has no catalog API, so this speaks the raw IQs
@@ -124,17 +123,9 @@ func (c *Conn) productNode(ctx context.Context, p account.NewProduct) (waBinary.
 // uploadProductPicture puts a product's picture on WhatsApp's media host, as a JPEG no larger than WhatsApp shows,
 // and returns the URL a product names it by.
 func (c *Conn) uploadProductPicture(ctx context.Context, img account.Image) (string, error) {
-	data := img.Data
-	if img.URL != "" {
-		fetched, err := c.files.Fetcher.Fetch(ctx, img.URL, c.files.Limits.Of(media.Image))
-		var failed *netguard.FetchError
-		if errors.As(err, &failed) {
-			return "", fmt.Errorf("%w: %s", account.ErrBadPicture, failed.Reason)
-		}
-		if err != nil {
-			return "", err
-		}
-		data = fetched.Data
+	data, err := c.imageData(ctx, img)
+	if err != nil {
+		return "", err
 	}
 	jpeg, _, _, err := media.Thumbnail(data, productPictureSide)
 	if err != nil {
