@@ -18,6 +18,8 @@ type NewInstance struct {
 	SessionName string
 	// Webhooks maps webhook kinds to their target URLs (already validated).
 	Webhooks map[eventsv1.WebhookKind]string
+	// Settings are the instance's options from the start (settings.go).
+	Settings Settings
 }
 
 // CreatedInstance is returned once, at creation: the token is not stored in clear and cannot be shown again.

@@ -73,7 +73,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 			return d.Logger.With("part", "protoactor")
 		})),
 		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg,
-			stopping: stopping},
+			stopping: stopping, targets: d.Webhooks},
 		stopWork: stopWork,
 		db:       d.DB, view: d.View, webhooks: d.Webhooks, admin: d.Admin,
 		pids:   map[string]*actor.PID{},
@@ -107,6 +107,9 @@ func (s *System) CreateInstance(ctx context.Context, spec NewInstance, webhookSe
 	for _, kind := range slices.Sorted(maps.Keys(spec.Webhooks)) {
 		evs = append(evs, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
 			WebhookConfigured: &eventsv1.WebhookConfigured{Kind: kind, Url: spec.Webhooks[kind]}}})
+	}
+	if e := settingsEvent(spec.Settings); e != nil {
+		evs = append(evs, e)
 	}
 	var token string
 	_, err = s.deps.events.Append(ctx, id, 0, evs, func(tx *sql.Tx) error {

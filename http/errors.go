@@ -46,6 +46,11 @@ const (
 	codeUnavailable          = "unavailable"
 	codeInternal             = "internal"
 
+	// The settings' (settings.go).
+	codeNoReceivedWebhook      = "no_received_webhook"
+	codeReceivedWebhooksDiffer = "received_webhooks_differ"
+	codeConflictingOptions     = "conflicting_options"
+
 	// The Idempotency-Key header's (idempotency.go).
 	codeInvalidIdempotencyKey = "invalid_idempotency_key"
 	codeIdempotencyKeyReused  = "idempotency_key_reused"
@@ -120,6 +125,10 @@ var domainErrors = []struct {
 	{account.ErrRefused, apiError{status: http.StatusUnprocessableEntity, code: codeRefused}},
 	{account.ErrBadPicture, apiError{status: http.StatusBadRequest, code: codeInvalidMedia,
 		message: "the picture is not an image (JPEG, PNG, GIF or WebP)"}},
+	{actors.ErrNoReceivedWebhook, apiError{status: http.StatusConflict, code: codeNoReceivedWebhook,
+		message: "notifySentByMe needs a received webhook: set one with update-webhook-received first"}},
+	{actors.ErrReceivedWebhooksDiffer, apiError{status: http.StatusConflict, code: codeReceivedWebhooksDiffer,
+		message: "the received and received-delivery webhooks go to different URLs: set them one by one with update-webhook-received and update-webhook-received-delivery"}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }

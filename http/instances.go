@@ -33,6 +33,7 @@ type createInstanceRequest struct {
 	DisconnectedCallbackURL        string `json:"disconnectedCallbackUrl"`
 	PresenceChatCallbackURL        string `json:"presenceChatCallbackUrl"`
 	WebhookSecret                  string `json:"webhookSecret"`
+	createOptions
 }
 
 // callbackField is one *CallbackUrl field of a creation request.
@@ -103,7 +104,7 @@ func (a *api) newInstanceSpec(req *createInstanceRequest) (actors.NewInstance, e
 		return actors.NewInstance{}, badRequest(codeInvalidField,
 			fmt.Sprintf("webhookSecret must be at most %d bytes", maxSecretLen), "webhookSecret")
 	}
-	spec := actors.NewInstance{Name: name, SessionName: sessionName}
+	spec := actors.NewInstance{Name: name, SessionName: sessionName, Settings: req.settings()}
 	for _, cb := range req.callbacks() {
 		url := strings.TrimSpace(cb.url)
 		if url == "" {
@@ -116,6 +117,9 @@ func (a *api) newInstanceSpec(req *createInstanceRequest) (actors.NewInstance, e
 			spec.Webhooks = make(map[eventsv1.WebhookKind]string)
 		}
 		spec.Webhooks[cb.kind] = url
+	}
+	if err := req.checkOptions(spec.Webhooks); err != nil {
+		return actors.NewInstance{}, err
 	}
 	return spec, nil
 }

@@ -72,7 +72,6 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get(p+"/restart", a.restart)
 			r.Get(p+"/disconnect", a.disconnect)
 			r.Get(p+"/restore-session", a.restoreSession)
-			r.Get(p+"/device", a.device)
 
 			r.Post(p+"/send-text", a.sendText)
 			r.Post(p+"/reply-message", a.replyMessage)
@@ -88,6 +87,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			}
 			r.Put(p+"/update-every-webhooks", a.updateEveryWebhook)
 			r.Put(p+"/update-webhook-secret", a.updateWebhookSecret)
+			a.mountSettingsRoutes(r)
 		})
 
 		// The routes that send a file take larger bodies, each as its kind's limit allows.
@@ -119,6 +119,7 @@ func (d Deps) validate() error {
 		{"QueueEditor", d.QueueEditor == nil},
 		{"Webhooks", d.Webhooks == nil},
 		{"Accounts", d.Accounts == nil},
+		{"Settings", d.Settings == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
 	}
 	for _, dep := range required {
