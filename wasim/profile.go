@@ -5,7 +5,9 @@ import (
 	"time"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waVnameCert"
 	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
 )
 
 // Profiles: profile pictures of accounts and groups (w:profile:picture), and the
@@ -192,5 +194,19 @@ func usyncBusiness(u usyncUser, _ waBinary.Node) (waBinary.Node, bool) {
 	if u.acct == nil {
 		return waBinary.Node{}, false
 	}
-	return waBinary.Node{Tag: "business"}, true
+	if !u.acct.business {
+		return waBinary.Node{Tag: "business"}, true
+	}
+	return waBinary.Node{Tag: "business", Content: []waBinary.Node{verifiedNameLocked(u.acct)}}, true
+}
+
+// verifiedNameLocked is a business account's verified name certificate, its name as the
+// business's: what whatsmeow reads as UserInfo.VerifiedName. WhatsApp signs it; clients
+// do not check the signature, so the simulator leaves it out.
+func verifiedNameLocked(a *Account) waBinary.Node {
+	details, _ := proto.Marshal(&waVnameCert.VerifiedNameCertificate_Details{
+		Serial: proto.Uint64(uint64(a.advRawID)), Issuer: proto.String("smb:wa"), VerifiedName: proto.String(a.name),
+	})
+	cert, _ := proto.Marshal(&waVnameCert.VerifiedNameCertificate{Details: details})
+	return waBinary.Node{Tag: "verified_name", Attrs: waBinary.Attrs{"v": "2"}, Content: cert}
 }
