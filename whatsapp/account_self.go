@@ -25,11 +25,11 @@ func (c *Conn) Self(ctx context.Context) (account.SelfProfile, error) {
 	if err != nil {
 		return account.SelfProfile{}, fmt.Errorf("own profile: %w", err)
 	}
-	if info, ok := infos[own]; ok {
-		p.About = info.Status
-		if vn := info.VerifiedName; vn != nil {
-			p.Business, p.BusinessName = true, vn.Details.GetVerifiedName()
-		}
+	p.About = infos[own].Status
+	// whatsmeow keeps the verified business name the answer carried in its contact store, not in the UserInfo.
+	// It never forgets one, so an account that stopped being a business still shows as one.
+	if contact, err := c.cli.Store.Contacts.GetContact(ctx, own); err == nil && contact.BusinessName != "" {
+		p.Business, p.BusinessName = true, contact.BusinessName
 	}
 	pic, err := c.cli.GetProfilePictureInfo(ctx, own, &whatsmeow.GetProfilePictureParams{})
 	switch {
