@@ -80,8 +80,12 @@ type Status struct {
 
 // Device describes the linked WhatsApp account and device.
 type Device struct {
-	Phone        string
+	Phone string
+	// Name, About and PictureURL are the WhatsApp profile's (push name, about text, picture), known while
+	// connected (settings.go).
 	Name         string
+	About        string
+	PictureURL   string
 	Platform     string
 	BusinessName string
 	SessionName  string

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/account"
 	actorsv1 "github.com/plugzapi/plugzapi/proto/actors/v1"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
@@ -70,6 +71,27 @@ var (
 	// "notify sent by me" on or off would drop one of them.
 	ErrReceivedWebhooksDiffer = errors.New("the received and received-delivery webhooks go to different URLs")
 )
+
+// withProfile completes a device with the account's WhatsApp profile, asked of WhatsApp; while the instance is
+// not connected the device is all there is.
+func (s *System) withProfile(ctx context.Context, id string, d Device) (Device, error) {
+	c, err := s.Account(ctx, id)
+	var self account.SelfProfile
+	if err == nil {
+		self, err = c.Self(ctx)
+	}
+	switch {
+	case errors.Is(err, ErrNotConnected) || errors.Is(err, account.ErrNotConnected):
+		return d, nil
+	case err != nil:
+		return Device{}, fmt.Errorf("own profile: %w", err)
+	}
+	d.Name, d.About, d.PictureURL = self.Name, self.About, self.Picture.URL
+	if self.Business {
+		d.BusinessName = self.BusinessName
+	}
+	return d, nil
+}
 
 // snapshotFormatWithoutWebhooks is the snapshot format before the webhook targets and settings were in it.
 const snapshotFormatWithoutWebhooks = 2

@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
@@ -225,39 +223,23 @@ type deviceInfo struct {
 }
 
 func (a *api) device(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	d, err := a.deps.Connection.Device(r.Context(), id)
+	d, err := a.deps.Connection.Device(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		a.respondError(w, r, fmt.Errorf("get device: %w", err))
 		return
 	}
 	out := deviceResponse{
 		Phone:        d.Phone,
+		Name:         d.Name,
+		About:        d.About,
 		SessionName:  d.SessionName,
 		Platform:     d.Platform,
 		IsBusiness:   d.BusinessName != "",
 		BusinessName: d.BusinessName,
 		Device:       deviceInfo{SessionName: d.SessionName, Platform: d.Platform},
 	}
-	var self account.SelfProfile
-	c, err := a.deps.Accounts.Account(r.Context(), id)
-	if err == nil {
-		self, err = c.Self(r.Context())
-	}
-	switch {
-	case errors.Is(err, actors.ErrNotConnected) || errors.Is(err, account.ErrNotConnected):
-		// Linked but not connected: what the instance recorded is all there is.
-	case err != nil:
-		a.respondError(w, r, fmt.Errorf("get own profile: %w", err))
-		return
-	default:
-		out.Name, out.About = self.Name, self.About
-		if self.Picture.URL != "" {
-			out.ImgURL = &self.Picture.URL
-		}
-		if self.Business {
-			out.IsBusiness, out.BusinessName = true, self.BusinessName
-		}
+	if d.PictureURL != "" {
+		out.ImgURL = &d.PictureURL
 	}
 	writeJSON(w, http.StatusOK, out)
 }
