@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -118,7 +117,9 @@ func (tr translator) call(evt any) (Event, bool) {
 			return nil, false
 		}
 		c := tr.newCall(e.BasicCallMeta)
-		c.Video = e.Data != nil && hasChild(e.Data.GetChildren(), "video")
+		if e.Data != nil {
+			_, c.Video = e.Data.GetOptionalChildByTag("video")
+		}
 		tr.calls.offered(c)
 		code := notificationCallVoice
 		if c.Video {
@@ -160,15 +161,6 @@ func callNotification(c Call, code string) MessageReceived {
 		MessageId: "CALL" + strings.ToUpper(hex.EncodeToString(sum[:8])), Phone: c.Caller, ChatLid: c.CallerLID,
 		SenderLid: c.CallerLID, Type: messagesv1.Kind_KIND_NOTIFICATION, SentTimeMs: c.AtMs, Content: n,
 	}}
-}
-
-func hasChild(children []waBinary.Node, tag string) bool {
-	for _, n := range children {
-		if n.Tag == tag {
-			return true
-		}
-	}
-	return false
 }
 
 // RejectCall declines a call that rings: the caller sees it rejected.
