@@ -10,6 +10,7 @@ type Client interface {
 	Groups
 	Profile
 	Business
+	Catalog
 	Self
 }
 

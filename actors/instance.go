@@ -220,6 +220,8 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.delete(a.answer(ctx))
 	case settingsMessage:
 		m.handle(a, ctx)
+	case suspend:
+		a.suspend(a.answer(ctx))
 
 	case waEvent:
 		// Messages and receipts come with a sender waiting to acknowledge them to WhatsApp; other events do not.

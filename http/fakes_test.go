@@ -316,6 +316,9 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		Webhooks:        app,
 		Accounts:        app,
 		Settings:        app,
+		ClientTokens:    app,
+		IPAllowLists:    app,
+		Subscriptions:   app,
 		CheckWebhookURL: checkURL,
 		Health:          app,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

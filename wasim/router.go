@@ -68,6 +68,7 @@ func (s *Simulator) newRoutes() *routes {
 	s.registerAppState(r)
 	s.registerStatus(r)
 	s.registerCalls(r)
+	s.registerCatalog(r)
 	return r
 }
 

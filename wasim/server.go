@@ -204,6 +204,7 @@ func (s *Simulator) newHandler() http.Handler {
 	})
 	r.Get("/ws/chat", s.serveWebsocket)
 	s.mountMedia(r)
+	s.mountCatalog(r)
 	s.mountControlAPI(r)
 	return r
 }
