@@ -170,16 +170,11 @@ func (s *Simulator) terminateLocked(call *Call, except *device) {
 	if caller == nil || callee == nil {
 		return
 	}
-	reason := "timeout"
-	if call.State == CallRejected {
-		reason = "accepted_elsewhere"
-	}
 	for _, d := range callee.devices {
 		if d == except {
 			continue
 		}
 		end := s.callNodeLocked(caller, call, "terminate", nil, nil)
-		end.Content.([]waBinary.Node)[0].Attrs["reason"] = reason
 		if err := s.deliverLocked(d, end); err != nil {
 			s.log.Error("cannot end a call", "call_id", call.ID, "device", d.jid, "err", err)
 		}
