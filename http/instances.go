@@ -33,7 +33,18 @@ type createInstanceRequest struct {
 	DisconnectedCallbackURL        string `json:"disconnectedCallbackUrl"`
 	PresenceChatCallbackURL        string `json:"presenceChatCallbackUrl"`
 	WebhookSecret                  string `json:"webhookSecret"`
-	createOptions
+	// Z-API's options, which take effect from the start (settings.go).
+	CallRejectAuto                 bool   `json:"callRejectAuto"`
+	CallRejectMessage              string `json:"callRejectMessage"`
+	AutoReadMessage                bool   `json:"autoReadMessage"`
+	AutoReadStatus                 bool   `json:"autoReadStatus"`
+	DisableEnqueueWhenDisconnected bool   `json:"disableEnqueueWhenDisconnected"`
+	// NotifySentByMe moves receivedCallbackUrl to the received-delivery webhook, as update-notify-sent-by-me does.
+	NotifySentByMe *bool `json:"notifySentByMe"`
+	// IsDevice asks for a mobile instance (a phone of its own) and BusinessDevice for a business one: this server
+	// links instances as devices of the user's phone, which decides whether the account is a business.
+	IsDevice       bool `json:"isDevice"`
+	BusinessDevice bool `json:"businessDevice"`
 }
 
 // callbackField is one *CallbackUrl field of a creation request.

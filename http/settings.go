@@ -244,22 +244,8 @@ func (a *api) device(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// createOptions are Z-API's options of POST /instances/integrator/on-demand; they take effect from the start.
-type createOptions struct {
-	CallRejectAuto                 bool   `json:"callRejectAuto"`
-	CallRejectMessage              string `json:"callRejectMessage"`
-	AutoReadMessage                bool   `json:"autoReadMessage"`
-	AutoReadStatus                 bool   `json:"autoReadStatus"`
-	DisableEnqueueWhenDisconnected bool   `json:"disableEnqueueWhenDisconnected"`
-	// NotifySentByMe moves receivedCallbackUrl to the received-delivery webhook, as update-notify-sent-by-me does.
-	NotifySentByMe *bool `json:"notifySentByMe"`
-	// IsDevice asks for a mobile instance (a phone of its own) and BusinessDevice for a business one: this server
-	// links instances as devices of the user's phone, which decides whether the account is a business.
-	IsDevice       bool `json:"isDevice"`
-	BusinessDevice bool `json:"businessDevice"`
-}
-
-func (o *createOptions) settings() actors.Settings {
+// settings are the instance's settings the creation options give.
+func (o *createInstanceRequest) settings() actors.Settings {
 	return actors.Settings{
 		AutoReadMessage:                o.AutoReadMessage,
 		AutoReadStatus:                 o.AutoReadStatus,
@@ -271,7 +257,7 @@ func (o *createOptions) settings() actors.Settings {
 
 // checkOptions refuses options that cannot take effect as asked, or contradict each other, and applies
 // notifySentByMe to the webhooks (already checked).
-func (o *createOptions) checkOptions(hooks map[eventsv1.WebhookKind]string) error {
+func (o *createInstanceRequest) checkOptions(hooks map[eventsv1.WebhookKind]string) error {
 	const (
 		received         = eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED
 		receivedDelivery = eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY
