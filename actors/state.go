@@ -69,7 +69,9 @@ func (s *state) apply(e *eventsv1.Event) {
 	case *eventsv1.Event_InstanceRenamed:
 		s.name = p.InstanceRenamed.GetName()
 	case *eventsv1.Event_SettingsChanged:
-		s.settings = p.SettingsChanged.GetSettings()
+		if s.settings = p.SettingsChanged.GetSettings(); s.settings == nil {
+			s.settings = &eventsv1.Settings{}
+		}
 	case *eventsv1.Event_MessageQueued:
 		s.queue = append(s.queue, e)
 		s.idempotent.accepted(p.MessageQueued, e.GetTimeMs())
