@@ -11,6 +11,7 @@ type Client interface {
 	Profile
 	Business
 	Catalog
+	Self
 }
 
 // Errors a Client answers with, besides the caller's context ending. The HTTP API maps each to a status in one

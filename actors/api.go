@@ -18,6 +18,8 @@ type NewInstance struct {
 	SessionName string
 	// Webhooks maps webhook kinds to their target URLs (already validated).
 	Webhooks map[eventsv1.WebhookKind]string
+	// Settings are the instance's options from the start (settings.go).
+	Settings Settings
 }
 
 // CreatedInstance is returned once, at creation: the token is not stored in clear and cannot be shown again.
@@ -78,8 +80,12 @@ type Status struct {
 
 // Device describes the linked WhatsApp account and device.
 type Device struct {
-	Phone        string
+	Phone string
+	// Name, About and PictureURL are the WhatsApp profile's (push name, about text, picture), known while
+	// connected (settings.go).
 	Name         string
+	About        string
+	PictureURL   string
 	Platform     string
 	BusinessName string
 	SessionName  string

@@ -56,6 +56,10 @@ func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 		a.received(e.Message, done)
 	case whatsapp.ReceiptReceived:
 		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: e.Receipt}})
+	case whatsapp.CallOffered:
+		a.callOffered(e, done)
+	case whatsapp.CallMissed:
+		a.received(e.Notification.Message, done)
 	case whatsapp.ChatPresence:
 		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: e.Presence}})
 	default:
@@ -78,7 +82,12 @@ func (a *instance) received(m *messagesv1.Inbound, done func(error)) {
 		return
 	}
 	public.VaultKey, public.Size = key, int64(len(record))
-	a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, record) }, done,
+	a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, record) }, func(err error) {
+		done(err)
+		if err == nil {
+			a.autoRead(m)
+		}
+	},
 		&eventsv1.Event{Payload: &eventsv1.Event_MessageReceived{MessageReceived: public}})
 }
 

@@ -76,6 +76,8 @@ type Conn interface {
 	Close()
 	// WatchPresence follows, or stops following, the presence of the people the instance chats with.
 	WatchPresence(on bool)
+	// RejectCall declines a call that rings.
+	RejectCall(ctx context.Context, call whatsapp.Call) error
 	// MarkRead sends a read receipt for a received message of the chat phone; participant is its sender in a
 	// group, empty otherwise.
 	MarkRead(ctx context.Context, phone, messageID, participant string) error
@@ -88,7 +90,9 @@ type deps struct {
 	snapshots Snapshots
 	vault     Vault
 	sessions  Sessions
-	cfg       Config
+	// targets is the read model of webhook targets, read only to upgrade an old snapshot (settings.go).
+	targets WebhookTargets
+	cfg     Config
 	// work owns the goroutines instances start for their network calls: System.Stop cancels stopping and waits
 	// for them.
 	work     sync.WaitGroup
@@ -214,6 +218,8 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.markRead(ctx, m)
 	case deleteInstance:
 		a.delete(a.answer(ctx))
+	case settingsMessage:
+		m.handle(a, ctx)
 	case suspend:
 		a.suspend(a.answer(ctx))
 
@@ -304,9 +310,14 @@ func (a *instance) load() error {
 		if err := proto.Unmarshal(saved.State, &snap); err != nil {
 			return fmt.Errorf("decode snapshot at %d: %w", saved.Seq, err)
 		}
-		if snap.GetFormat() == snapshotFormat {
+		switch snap.GetFormat() {
+		case snapshotFormat:
 			a.st = stateFromSnapshot(&snap)
-		} else {
+		case snapshotFormatWithoutWebhooks:
+			if a.st, err = a.upgradeSnapshot(ctx, &snap); err != nil {
+				return err
+			}
+		default:
 			a.log.Warn("replaying every event left: the snapshot is of a format this code does not read (events compacted behind it are lost to the state)", "format", snap.GetFormat())
 		}
 	}

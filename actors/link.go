@@ -262,7 +262,6 @@ func (a *instance) device() reply {
 		Platform:     a.st.platform,
 		BusinessName: a.st.businessName,
 		SessionName:  a.st.sessionName,
-		Name:         a.st.name,
 	}}
 }
 

@@ -52,6 +52,10 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 		a.cancel(waiting.GetZaapId(), m, func(err error) { a.system.Root.Send(requester, reply{value: Queued{}, err: err}) })
 		return
 	}
+	if err := a.disconnectedRefusal(); err != nil {
+		ctx.Respond(reply{err: err})
+		return
+	}
 	if !a.st.connected && len(a.st.queue)+len(a.pending) >= a.deps.cfg.MaxQueueWhileDisconnected {
 		ctx.Respond(reply{err: ErrQueueFull})
 		return

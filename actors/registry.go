@@ -34,6 +34,8 @@ type SystemDeps struct {
 	Events   Log
 	Vault    Vault
 	Sessions Sessions
+	// Webhooks is read only to upgrade an instance's snapshot written before webhook targets were in snapshots.
+	Webhooks WebhookTargets
 }
 
 // NewSystem returns a System that has not started any instance yet: call Start.
@@ -41,7 +43,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Logger == nil || d.DB == nil || d.Events == nil || d.Vault == nil || d.Sessions == nil {
+	if d.Logger == nil || d.DB == nil || d.Events == nil || d.Vault == nil || d.Sessions == nil || d.Webhooks == nil {
 		return nil, errors.New("new actor system: a dependency is missing")
 	}
 	stopping, stopWork := context.WithCancel(context.Background())
@@ -50,7 +52,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 			return d.Logger.With("part", "protoactor")
 		})),
 		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg,
-			stopping: stopping},
+			stopping: stopping, targets: d.Webhooks},
 		stopWork: stopWork,
 		db:       d.DB,
 		pids:     map[string]*actor.PID{},
@@ -83,6 +85,9 @@ func (s *System) CreateInstance(ctx context.Context, spec NewInstance, webhookSe
 	for _, kind := range slices.Sorted(maps.Keys(spec.Webhooks)) {
 		evs = append(evs, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
 			WebhookConfigured: &eventsv1.WebhookConfigured{Kind: kind, Url: spec.Webhooks[kind]}}})
+	}
+	if e := settingsEvent(spec.Settings); e != nil {
+		evs = append(evs, e)
 	}
 	var token string
 	_, err = s.deps.events.Append(ctx, id, 0, evs, func(tx *sql.Tx) error {

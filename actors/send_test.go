@@ -40,6 +40,9 @@ func (c *fakeConn) PairPhone(context.Context, string) (string, error) {
 func (c *fakeConn) Logout(context.Context) error { return nil }
 func (c *fakeConn) Close()                       {}
 func (c *fakeConn) WatchPresence(bool)           {}
+func (c *fakeConn) RejectCall(context.Context, whatsapp.Call) error {
+	return errors.New("not supported by the fake")
+}
 func (c *fakeConn) MarkRead(context.Context, string, string, string) error {
 	return errors.New("not supported by the fake")
 }

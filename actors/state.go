@@ -13,7 +13,7 @@ import (
 // is not read, and the state is replayed from the first event instead. The log is compacted behind snapshots
 // (PLUGZAPI_RETENTION), so that replay lacks the compacted events: a new format must come with the code that
 // reads the one before.
-const snapshotFormat = 2
+const snapshotFormat = 3
 
 // recentInboundLimit bounds how many received message IDs an instance remembers to drop redeliveries: WhatsApp
 // redelivers only what was not acknowledged, which is at most the last few messages before a crash.
@@ -34,6 +34,9 @@ type state struct {
 	deleted      bool
 	// watchPresence: the chat-presence webhook is set.
 	watchPresence bool
+	// webhooks are the webhook targets set; settings the instance's options (settings.go).
+	webhooks map[eventsv1.WebhookKind]string
+	settings *eventsv1.Settings
 	// queue holds the MessageQueued events of the messages waiting, in order: the message as accepted (without
 	// its content) and when.
 	queue     []*eventsv1.Event
@@ -44,7 +47,8 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{recentSet: map[string]struct{}{}, idempotent: newIdempotentRequests()}
+	return &state{recentSet: map[string]struct{}{}, idempotent: newIdempotentRequests(),
+		webhooks: map[eventsv1.WebhookKind]string{}, settings: &eventsv1.Settings{}}
 }
 
 func (s *state) apply(e *eventsv1.Event) {
@@ -60,6 +64,13 @@ func (s *state) apply(e *eventsv1.Event) {
 	case *eventsv1.Event_WebhookConfigured:
 		if p.WebhookConfigured.GetKind() == eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE {
 			s.watchPresence = p.WebhookConfigured.GetUrl() != ""
+		}
+		s.setWebhook(p.WebhookConfigured)
+	case *eventsv1.Event_InstanceRenamed:
+		s.name = p.InstanceRenamed.GetName()
+	case *eventsv1.Event_SettingsChanged:
+		if s.settings = p.SettingsChanged.GetSettings(); s.settings == nil {
+			s.settings = &eventsv1.Settings{}
 		}
 	case *eventsv1.Event_MessageQueued:
 		s.queue = append(s.queue, e)
@@ -149,6 +160,8 @@ func (s *state) snapshot() *actorsv1.InstanceSnapshot {
 		RecentInbound: slices.Clone(s.recent),
 		Format:        snapshotFormat,
 		WatchPresence: s.watchPresence,
+		Webhooks:      s.webhookList(),
+		Settings:      s.settings,
 
 		IdempotentRequests: s.idempotent.list(),
 	}
@@ -166,6 +179,12 @@ func stateFromSnapshot(snap *actorsv1.InstanceSnapshot) *state {
 	s.connected = snap.GetConnected()
 	s.deleted = snap.GetDeleted()
 	s.watchPresence = snap.GetWatchPresence()
+	for _, w := range snap.GetWebhooks() {
+		s.setWebhook(w)
+	}
+	if snap.GetSettings() != nil {
+		s.settings = snap.GetSettings()
+	}
 	s.queue = snap.GetQueue()
 	for _, id := range snap.GetRecentInbound() {
 		s.remember(id)

@@ -181,13 +181,13 @@ func (s *System) Status(ctx context.Context, id string) (Status, error) {
 	return v.(Status), nil
 }
 
-// Device describes an instance's linked account and device.
+// Device describes an instance's linked account and device, with its WhatsApp profile while connected.
 func (s *System) Device(ctx context.Context, id string) (Device, error) {
 	v, err := s.ask(ctx, id, getDevice{})
 	if err != nil {
 		return Device{}, err
 	}
-	return v.(Device), nil
+	return s.withProfile(ctx, id, v.(Device))
 }
 
 // Account reaches an instance's linked WhatsApp account through its connection, for what only WhatsApp knows

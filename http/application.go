@@ -125,6 +125,20 @@ type Accounts interface {
 	Account(ctx context.Context, id string) (account.Client, error)
 }
 
+// InstanceSettings changes an instance's name and options, and describes it as GET me does, from its actor (a
+// client reads its own writes).
+type InstanceSettings interface {
+	// Rename gives the instance a new name.
+	Rename(ctx context.Context, id, name string) error
+	// ChangeSettings changes the settings the change names.
+	ChangeSettings(ctx context.Context, id string, change actors.SettingsChange) error
+	// SetNotifySentByMe moves the received webhook to received-delivery (on) or back (actors.ErrNoReceivedWebhook
+	// when on with no received webhook, actors.ErrReceivedWebhooksDiffer when both are set to different URLs).
+	SetNotifySentByMe(ctx context.Context, id string, on bool) error
+	// Me describes the instance, its webhooks and settings.
+	Me(ctx context.Context, id string) (actors.Me, error)
+}
+
 // HealthChecker reports whether the server can do its work (storage reachable, actor system running).
 type HealthChecker interface {
 	// CheckHealth returns nil when the server is healthy.
@@ -147,6 +161,7 @@ type Deps struct {
 	QueueEditor  QueueEditor
 	Webhooks     WebhookSettings
 	Accounts     Accounts
+	Settings     InstanceSettings
 	// ClientTokens, IPAllowLists and Subscriptions are the access policy of instance routes (security.go,
 	// partner.go).
 	ClientTokens  ClientTokens

@@ -94,6 +94,13 @@ var instanceRoutes = []req{
 	{method: http.MethodPut, path: "/update-webhook-chat-presence", body: `{"value":"https://example.com/h"}`},
 	{method: http.MethodPut, path: "/update-every-webhooks", body: `{"value":"https://example.com/h"}`},
 	{method: http.MethodPut, path: "/update-webhook-secret", body: `{"value":"s3cret"}`},
+	{method: http.MethodPut, path: "/update-name", body: `{"value":"Shop"}`},
+	{method: http.MethodPut, path: "/update-auto-read-message", body: `{"value":true}`},
+	{method: http.MethodPut, path: "/update-auto-read-status", body: `{"value":true}`},
+	{method: http.MethodPut, path: "/update-call-reject-auto", body: `{"value":true}`},
+	{method: http.MethodPut, path: "/update-call-reject-message", body: `{"value":"busy"}`},
+	{method: http.MethodPut, path: "/update-notify-sent-by-me", body: `{"notifySentByMe":true}`},
+	{method: http.MethodGet, path: "/me"},
 }
 
 func TestInstanceRoutesRefuseWrongIDAndWrongTokenAlike(t *testing.T) {

@@ -47,6 +47,11 @@ const (
 	codeUnavailable          = "unavailable"
 	codeInternal             = "internal"
 
+	// The settings' (settings.go).
+	codeNoReceivedWebhook      = "no_received_webhook"
+	codeReceivedWebhooksDiffer = "received_webhooks_differ"
+	codeConflictingOptions     = "conflicting_options"
+
 	// The Idempotency-Key header's (idempotency.go).
 	codeInvalidIdempotencyKey = "invalid_idempotency_key"
 	codeIdempotencyKeyReused  = "idempotency_key_reused"
@@ -127,6 +132,10 @@ var domainErrors = []struct {
 	{account.ErrRefused, apiError{status: http.StatusUnprocessableEntity, code: codeRefused}},
 	{account.ErrBadPicture, apiError{status: http.StatusBadRequest, code: codeInvalidMedia,
 		message: "the picture is not an image (JPEG, PNG, GIF or WebP)"}},
+	{actors.ErrNoReceivedWebhook, apiError{status: http.StatusConflict, code: codeNoReceivedWebhook,
+		message: "notifySentByMe needs a received webhook: set one with update-webhook-received first"}},
+	{actors.ErrReceivedWebhooksDiffer, apiError{status: http.StatusConflict, code: codeReceivedWebhooksDiffer,
+		message: "the received and received-delivery webhooks go to different URLs: set them one by one with update-webhook-received and update-webhook-received-delivery"}},
 	// The access policy's: Z-API's texts ("null not allowed" is what Z-API answers without the header, "<ip> not
 	// allowed" to an address off the list; the cancelled text is the one Z-API clients match).
 	{access.ErrClientTokenMissing, apiError{status: http.StatusUnauthorized, code: codeClientTokenMissing,

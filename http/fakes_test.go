@@ -244,6 +244,25 @@ func (f *fakeApp) Account(ctx context.Context, id string) (account.Client, error
 	return f.account, nil
 }
 
+func (f *fakeApp) Rename(ctx context.Context, id, name string) error {
+	return f.record(ctx, "Rename", id, name)
+}
+
+func (f *fakeApp) ChangeSettings(ctx context.Context, id string, change actors.SettingsChange) error {
+	return f.record(ctx, "ChangeSettings", id, change)
+}
+
+func (f *fakeApp) SetNotifySentByMe(ctx context.Context, id string, on bool) error {
+	return f.record(ctx, "SetNotifySentByMe", id, on)
+}
+
+func (f *fakeApp) Me(ctx context.Context, id string) (actors.Me, error) {
+	if err := f.record(ctx, "Me", id); err != nil {
+		return actors.Me{}, err
+	}
+	return actors.Me{ID: id}, nil
+}
+
 func (f *fakeApp) CheckHealth(ctx context.Context) error {
 	return f.record(ctx, "CheckHealth")
 }
@@ -296,6 +315,7 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		QueueEditor:     app,
 		Webhooks:        app,
 		Accounts:        app,
+		Settings:        app,
 		ClientTokens:    app,
 		IPAllowLists:    app,
 		Subscriptions:   app,

@@ -33,6 +33,18 @@ type createInstanceRequest struct {
 	DisconnectedCallbackURL        string `json:"disconnectedCallbackUrl"`
 	PresenceChatCallbackURL        string `json:"presenceChatCallbackUrl"`
 	WebhookSecret                  string `json:"webhookSecret"`
+	// Z-API's options, which take effect from the start (settings.go).
+	CallRejectAuto                 bool   `json:"callRejectAuto"`
+	CallRejectMessage              string `json:"callRejectMessage"`
+	AutoReadMessage                bool   `json:"autoReadMessage"`
+	AutoReadStatus                 bool   `json:"autoReadStatus"`
+	DisableEnqueueWhenDisconnected bool   `json:"disableEnqueueWhenDisconnected"`
+	// NotifySentByMe moves receivedCallbackUrl to the received-delivery webhook, as update-notify-sent-by-me does.
+	NotifySentByMe *bool `json:"notifySentByMe"`
+	// IsDevice asks for a mobile instance (a phone of its own) and BusinessDevice for a business one: this server
+	// links instances as devices of the user's phone, which decides whether the account is a business.
+	IsDevice       bool `json:"isDevice"`
+	BusinessDevice bool `json:"businessDevice"`
 }
 
 // callbackField is one *CallbackUrl field of a creation request.
@@ -103,7 +115,7 @@ func (a *api) newInstanceSpec(req *createInstanceRequest) (actors.NewInstance, e
 		return actors.NewInstance{}, badRequest(codeInvalidField,
 			fmt.Sprintf("webhookSecret must be at most %d bytes", maxSecretLen), "webhookSecret")
 	}
-	spec := actors.NewInstance{Name: name, SessionName: sessionName}
+	spec := actors.NewInstance{Name: name, SessionName: sessionName, Settings: req.settings()}
 	for _, cb := range req.callbacks() {
 		url := strings.TrimSpace(cb.url)
 		if url == "" {
@@ -116,6 +128,9 @@ func (a *api) newInstanceSpec(req *createInstanceRequest) (actors.NewInstance, e
 			spec.Webhooks = make(map[eventsv1.WebhookKind]string)
 		}
 		spec.Webhooks[cb.kind] = url
+	}
+	if err := req.checkOptions(spec.Webhooks); err != nil {
+		return actors.NewInstance{}, err
 	}
 	return spec, nil
 }

@@ -105,38 +105,3 @@ func (a *api) restoreSession(w http.ResponseWriter, r *http.Request) {
 	}
 	writeValueTrue(w)
 }
-
-// deviceResponse is PlugZapi's GET /device answer, filled with what the server knows; imgUrl is null because
-// the profile picture is not fetched. sessionName, name, platform and isBusiness are Z-API's newer fields.
-type deviceResponse struct {
-	Phone        string     `json:"phone"`
-	ImgURL       *string    `json:"imgUrl"`
-	Name         string     `json:"name"`
-	SessionName  string     `json:"sessionName"`
-	Platform     string     `json:"platform"`
-	IsBusiness   bool       `json:"isBusiness"`
-	BusinessName string     `json:"businessName,omitempty"`
-	Device       deviceInfo `json:"device"`
-}
-
-type deviceInfo struct {
-	SessionName string `json:"sessionName"`
-	Platform    string `json:"platform"`
-}
-
-func (a *api) device(w http.ResponseWriter, r *http.Request) {
-	d, err := a.deps.Connection.Device(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		a.respondError(w, r, fmt.Errorf("get device: %w", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, deviceResponse{
-		Phone:        d.Phone,
-		Name:         d.Name,
-		SessionName:  d.SessionName,
-		Platform:     d.Platform,
-		IsBusiness:   d.BusinessName != "",
-		BusinessName: d.BusinessName,
-		Device:       deviceInfo{SessionName: d.SessionName, Platform: d.Platform},
-	})
-}

@@ -122,7 +122,7 @@ func TestDevice(t *testing.T) {
 	var got map[string]any
 	wantJSON(t, s.do(t, req{method: http.MethodGet, path: base + "/device"}), 200, &got)
 	want := map[string]any{
-		"phone": "5511999999999", "imgUrl": nil, "name": "Ana", "sessionName": "Shop PC", "platform": "android",
+		"phone": "5511999999999", "imgUrl": nil, "name": "Ana", "about": "", "sessionName": "Shop PC", "platform": "android",
 		"isBusiness": true, "businessName": "Ana's",
 		"device": map[string]any{"sessionName": "Shop PC", "platform": "android"},
 	}

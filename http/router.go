@@ -80,7 +80,6 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get(p+"/restart", a.restart)
 			r.Get(p+"/disconnect", a.disconnect)
 			r.Get(p+"/restore-session", a.restoreSession)
-			r.Get(p+"/device", a.device)
 			r.Get(p+"/security/two-fa-code", a.twoFACode)
 
 			r.Post(p+"/send-text", a.sendText)
@@ -105,6 +104,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get(p+"/profile-picture", a.profilePicture)
 			r.Post(p+"/contacts/modify-blocked", a.modifyBlocked)
 			a.mountProfileRoutes(r)
+			a.mountSettingsRoutes(r)
 		})
 
 		// The routes that send a file take larger bodies, each as its kind's limit allows.
@@ -139,6 +139,7 @@ func (d Deps) validate() error {
 		{"QueueEditor", d.QueueEditor == nil},
 		{"Webhooks", d.Webhooks == nil},
 		{"Accounts", d.Accounts == nil},
+		{"Settings", d.Settings == nil},
 		{"ClientTokens", d.ClientTokens == nil},
 		{"IPAllowLists", d.IPAllowLists == nil},
 		{"Subscriptions", d.Subscriptions == nil},

@@ -127,6 +127,14 @@
 //     polls, marks read or played what it received, types, creates and runs groups (and
 //     sets their pictures), sets its picture, status text and privacy settings, shows itself available or away, subscribes to presence, keeps
 //     the receipts and presence it gets, moves its chats to LIDs, and goes offline.
+//   - Calls (calls.go): signalling only. A phone offers a voice or video call
+//     (Account.Call) to every online device of the callee (whatsmeow's events.CallOffer,
+//     by LID with caller_pn once the caller's chats moved to LIDs); a device of the
+//     callee rejects it (whatsmeow's RejectCall: the caller's devices get the reject,
+//     the callee's others a terminate), or the caller hangs up (Account.HangUp: a
+//     terminate). Account.Calls records what happened. Rejecting a call that does not
+//     ring on the device, or someone else's, is refused.
+//   - Business accounts (SetBusiness): usync answers their verified name.
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
 //     keepalives, deliveries held for an account, a device's next message damaged on
@@ -136,7 +144,7 @@
 //
 // No full history or app state: a phone's history sync carries no conversations, and
 // its app state holds only its push name (whatever devices write is kept and served).
-// No calls, newsletters, status broadcasts, broadcast lists, communities, business
+// No call media or answering, newsletters, status broadcasts, broadcast lists, communities, business
 // profiles or payments. Groups have no disappearing messages (their IQs answer
 // 501; as options of a create, they and the settings are ignored), and a group
 // moving to LIDs is not announced (members

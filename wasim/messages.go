@@ -292,6 +292,8 @@ func (s *Simulator) handleClientAck(c *conn, node *waBinary.Node) {
 		s.ackLocked(dev, "receipt", id, to, typ, hasTo)
 	case "notification":
 		s.ackLocked(dev, "notification", id, to, typ, false)
+	case "call":
+		s.ackLocked(dev, "call", id, to, typ, hasTo)
 	}
 }
 

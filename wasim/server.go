@@ -130,6 +130,7 @@ type Simulator struct {
 	codePairings map[string]*codePairing // link code pairing ref → pending pairing
 	routed       *routedLog
 	groups       map[string]*group // by group JID user (the digits of <digits>@g.us)
+	calls        []*Call           // the latest calls, oldest first (calls.go)
 	nextLID      uint64
 
 	engineMu sync.Mutex

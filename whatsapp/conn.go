@@ -43,6 +43,8 @@ type Conn struct {
 	subjects map[types.JID]string
 	// photos are the profile pictures of the chats and senders of received messages.
 	photos *photoCache
+	// calls are the calls ringing (in_call.go).
+	calls *callMemory
 
 	// media keeps received files for owner (the instance); nil: files are not downloaded.
 	media MediaKeeper

@@ -79,6 +79,8 @@ type translator struct {
 	lids lidStore // nil: only what the events themselves carry
 	// own is the account's phone-number JID and LID (nil: unknown), to tell the messages it sent.
 	own func() (pn, lid types.JID)
+	// calls remembers the calls ringing (in_call.go); nil: calls are not reported.
+	calls *callMemory
 }
 
 // person names a user (a phone number or a LID, of any device) with its alternate address from the stanza, if
@@ -162,6 +164,8 @@ func (tr translator) translate(evt any) (Event, bool) {
 		return tr.receipt(e)
 	case *events.ChatPresence:
 		return tr.chatPresence(e), true
+	case *events.CallOffer, *events.CallAccept, *events.CallTerminate:
+		return tr.call(e)
 	case *events.Presence:
 		from, _ := tr.person(e.From, types.EmptyJID)
 		p := &eventsv1.ChatPresenceChanged{Phone: phoneOf(from), Presence: eventsv1.ChatPresence_CHAT_PRESENCE_AVAILABLE,

@@ -131,7 +131,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),
-		media: s.media, owner: owner, uploads: s.uploads, p: presence{
+		media: s.media, owner: owner, uploads: s.uploads, calls: newCallMemory(), p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
@@ -140,7 +140,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			return id.ToNonAD(), cli.Store.GetLID().ToNonAD()
 		}
 		return types.EmptyJID, types.EmptyJID
-	}}
+	}, calls: c.calls}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
 			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the

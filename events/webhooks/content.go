@@ -29,6 +29,8 @@ type receivedContent struct {
 	// not render yet: PlugZapi's notification fields, which consumers ignore when they do not know the code.
 	Notification           string   `json:"notification,omitempty"`
 	NotificationParameters []string `json:"notificationParameters,omitempty"`
+	// CallID names the call of a CALL_* notification, as Z-API does.
+	CallID string `json:"callId,omitempty"`
 }
 
 // textContent: the ad fields come from the card under the text (an ad's, or a link preview's).
@@ -282,6 +284,7 @@ func renderContent(out *receivedPayload, m *messagesv1.Inbound) error {
 	case *messagesv1.Content_Notification:
 		out.Notification = c.Notification.GetCode()
 		out.NotificationParameters = append([]string{}, c.Notification.GetParameters()...)
+		out.CallID = c.Notification.GetCallId()
 	case nil:
 		if m.GetType() != messagesv1.Kind_KIND_OTHER {
 			return errors.New("received message without its content")

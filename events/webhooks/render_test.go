@@ -166,6 +166,11 @@ var goldenCases = []struct {
 		Type: messagesv1.Kind_KIND_NOTIFICATION, SentTimeMs: 1732449999000, VaultKey: "k", ChatName: "Equipe",
 		Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{
 			Code: "GROUP_PARTICIPANT_ADD", Parameters: []string{"5511999990004"}}}}})},
+	{"received_call_missed", ReceivedCallback, ev(&messagesv1.Inbound{
+		MessageId: "CALL0123456789ABCDEF", Phone: "5511999990002", SenderLid: "81896604192873@lid", ChatLid: "81896604192873@lid",
+		Type: messagesv1.Kind_KIND_NOTIFICATION, SentTimeMs: 1732449999000, VaultKey: "k",
+		Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{
+			Code: "CALL_MISSED_VOICE", CallId: "F44E0E2011E7C784BB9A4AC11749C436"}}}})},
 	{"received_edit", ReceivedCallback, ev(&messagesv1.Inbound{
 		MessageId: "ABCDEF0123456789", EditId: "ABCDEF0123456799", IsEdit: true, Phone: "5511999990002", Type: messagesv1.Kind_KIND_TEXT,
 		SentTimeMs: 1732449999000, VaultKey: "k", Content: text("corrected"), SenderName: "Ana", ChatName: "Ana"})},

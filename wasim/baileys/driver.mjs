@@ -427,6 +427,11 @@ const commands = {
     await liveSock().readMessages(args.keys.map((k) => ({ remoteJid: k.remoteJid, id: k.id, participant: k.participant, fromMe: false })));
     return {};
   },
+  async rejectCall(args) {
+    need(args, 'id', 'from');
+    await liveSock().rejectCall(args.id, args.from);
+    return {};
+  },
   async sendPresence(args) {
     need(args, 'type');
     await liveSock().sendPresenceUpdate(args.type, args.to);

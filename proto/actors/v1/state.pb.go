@@ -50,8 +50,11 @@ type InstanceSnapshot struct {
 	// idempotent_requests are the requests accepted with an Idempotency-Key in the last 24 hours, oldest first
 	// (at most the actors' cap). Snapshots written before this field existed have none, and none were made.
 	IdempotentRequests []*IdempotentRequest `protobuf:"bytes,15,rep,name=idempotent_requests,json=idempotentRequests,proto3" json:"idempotent_requests,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// webhooks are the webhook targets set, in kind order (format 3 on).
+	Webhooks      []*v1.WebhookConfigured `protobuf:"bytes,16,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	Settings      *v1.Settings            `protobuf:"bytes,17,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstanceSnapshot) Reset() {
@@ -182,6 +185,20 @@ func (x *InstanceSnapshot) GetIdempotentRequests() []*IdempotentRequest {
 	return nil
 }
 
+func (x *InstanceSnapshot) GetWebhooks() []*v1.WebhookConfigured {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+func (x *InstanceSnapshot) GetSettings() *v1.Settings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 // IdempotentRequest is a request accepted with an Idempotency-Key: what a retry with the same key is answered.
 type IdempotentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -265,7 +282,7 @@ var File_actors_v1_state_proto protoreflect.FileDescriptor
 
 const file_actors_v1_state_proto_rawDesc = "" +
 	"\n" +
-	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xfe\x03\n" +
+	"\x15actors/v1/state.proto\x12\x12plugzapi.actors.v1\x1a\x16events/v1/events.proto\"\xfb\x04\n" +
 	"\x10InstanceSnapshot\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -281,7 +298,9 @@ const file_actors_v1_state_proto_rawDesc = "" +
 	"\x0erecent_inbound\x18\v \x03(\tR\rrecentInbound\x12\x16\n" +
 	"\x06format\x18\r \x01(\x05R\x06format\x12%\n" +
 	"\x0ewatch_presence\x18\x0e \x01(\bR\rwatchPresence\x12V\n" +
-	"\x13idempotent_requests\x18\x0f \x03(\v2%.plugzapi.actors.v1.IdempotentRequestR\x12idempotentRequestsJ\x04\b\n" +
+	"\x13idempotent_requests\x18\x0f \x03(\v2%.plugzapi.actors.v1.IdempotentRequestR\x12idempotentRequests\x12A\n" +
+	"\bwebhooks\x18\x10 \x03(\v2%.plugzapi.events.v1.WebhookConfiguredR\bwebhooks\x128\n" +
+	"\bsettings\x18\x11 \x01(\v2\x1c.plugzapi.events.v1.SettingsR\bsettingsJ\x04\b\n" +
 	"\x10\v\"\x99\x01\n" +
 	"\x11IdempotentRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12!\n" +
@@ -305,18 +324,22 @@ func file_actors_v1_state_proto_rawDescGZIP() []byte {
 
 var file_actors_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_actors_v1_state_proto_goTypes = []any{
-	(*InstanceSnapshot)(nil),  // 0: plugzapi.actors.v1.InstanceSnapshot
-	(*IdempotentRequest)(nil), // 1: plugzapi.actors.v1.IdempotentRequest
-	(*v1.Event)(nil),          // 2: plugzapi.events.v1.Event
+	(*InstanceSnapshot)(nil),     // 0: plugzapi.actors.v1.InstanceSnapshot
+	(*IdempotentRequest)(nil),    // 1: plugzapi.actors.v1.IdempotentRequest
+	(*v1.Event)(nil),             // 2: plugzapi.events.v1.Event
+	(*v1.WebhookConfigured)(nil), // 3: plugzapi.events.v1.WebhookConfigured
+	(*v1.Settings)(nil),          // 4: plugzapi.events.v1.Settings
 }
 var file_actors_v1_state_proto_depIdxs = []int32{
 	2, // 0: plugzapi.actors.v1.InstanceSnapshot.queue:type_name -> plugzapi.events.v1.Event
 	1, // 1: plugzapi.actors.v1.InstanceSnapshot.idempotent_requests:type_name -> plugzapi.actors.v1.IdempotentRequest
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: plugzapi.actors.v1.InstanceSnapshot.webhooks:type_name -> plugzapi.events.v1.WebhookConfigured
+	4, // 3: plugzapi.actors.v1.InstanceSnapshot.settings:type_name -> plugzapi.events.v1.Settings
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_actors_v1_state_proto_init() }

@@ -235,6 +235,8 @@ type Event struct {
 	//	*Event_Connected
 	//	*Event_Disconnected
 	//	*Event_LoggedOut
+	//	*Event_InstanceRenamed
+	//	*Event_SettingsChanged
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -440,6 +442,24 @@ func (x *Event) GetLoggedOut() *LoggedOut {
 	return nil
 }
 
+func (x *Event) GetInstanceRenamed() *InstanceRenamed {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_InstanceRenamed); ok {
+			return x.InstanceRenamed
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetSettingsChanged() *SettingsChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_SettingsChanged); ok {
+			return x.SettingsChanged
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -508,6 +528,15 @@ type Event_LoggedOut struct {
 	LoggedOut *LoggedOut `protobuf:"bytes,34,opt,name=logged_out,json=loggedOut,proto3,oneof"`
 }
 
+type Event_InstanceRenamed struct {
+	// 45–49: the instance's own settings.
+	InstanceRenamed *InstanceRenamed `protobuf:"bytes,45,opt,name=instance_renamed,json=instanceRenamed,proto3,oneof"`
+}
+
+type Event_SettingsChanged struct {
+	SettingsChanged *SettingsChanged `protobuf:"bytes,46,opt,name=settings_changed,json=settingsChanged,proto3,oneof"`
+}
+
 func (*Event_InstanceCreated) isEvent_Payload() {}
 
 func (*Event_InstanceDeleted) isEvent_Payload() {}
@@ -537,6 +566,10 @@ func (*Event_Connected) isEvent_Payload() {}
 func (*Event_Disconnected) isEvent_Payload() {}
 
 func (*Event_LoggedOut) isEvent_Payload() {}
+
+func (*Event_InstanceRenamed) isEvent_Payload() {}
+
+func (*Event_SettingsChanged) isEvent_Payload() {}
 
 type InstanceCreated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1273,11 +1306,183 @@ func (x *LoggedOut) GetByApi() bool {
 	return false
 }
 
+// InstanceRenamed: the API gave the instance a new name (PUT update-name).
+type InstanceRenamed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceRenamed) Reset() {
+	*x = InstanceRenamed{}
+	mi := &file_events_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceRenamed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceRenamed) ProtoMessage() {}
+
+func (x *InstanceRenamed) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceRenamed.ProtoReflect.Descriptor instead.
+func (*InstanceRenamed) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *InstanceRenamed) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Settings are how an instance treats what arrives: PlugZapi's and Z-API's instance options.
+type Settings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// auto_read_message: every message received is marked read at once (the sender sees blue ticks).
+	AutoReadMessage bool `protobuf:"varint,1,opt,name=auto_read_message,json=autoReadMessage,proto3" json:"auto_read_message,omitempty"`
+	// auto_read_status: every status update (story) received is marked viewed.
+	AutoReadStatus bool `protobuf:"varint,2,opt,name=auto_read_status,json=autoReadStatus,proto3" json:"auto_read_status,omitempty"`
+	// call_reject_auto: incoming calls are rejected.
+	CallRejectAuto bool `protobuf:"varint,3,opt,name=call_reject_auto,json=callRejectAuto,proto3" json:"call_reject_auto,omitempty"`
+	// call_reject_message, when set, is sent to the caller of a call rejected by call_reject_auto.
+	CallRejectMessage string `protobuf:"bytes,4,opt,name=call_reject_message,json=callRejectMessage,proto3" json:"call_reject_message,omitempty"`
+	// disable_enqueue_when_disconnected: while disconnected, messages are refused instead of queued.
+	DisableEnqueueWhenDisconnected bool `protobuf:"varint,5,opt,name=disable_enqueue_when_disconnected,json=disableEnqueueWhenDisconnected,proto3" json:"disable_enqueue_when_disconnected,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+func (x *Settings) Reset() {
+	*x = Settings{}
+	mi := &file_events_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Settings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Settings) ProtoMessage() {}
+
+func (x *Settings) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Settings.ProtoReflect.Descriptor instead.
+func (*Settings) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Settings) GetAutoReadMessage() bool {
+	if x != nil {
+		return x.AutoReadMessage
+	}
+	return false
+}
+
+func (x *Settings) GetAutoReadStatus() bool {
+	if x != nil {
+		return x.AutoReadStatus
+	}
+	return false
+}
+
+func (x *Settings) GetCallRejectAuto() bool {
+	if x != nil {
+		return x.CallRejectAuto
+	}
+	return false
+}
+
+func (x *Settings) GetCallRejectMessage() string {
+	if x != nil {
+		return x.CallRejectMessage
+	}
+	return ""
+}
+
+func (x *Settings) GetDisableEnqueueWhenDisconnected() bool {
+	if x != nil {
+		return x.DisableEnqueueWhenDisconnected
+	}
+	return false
+}
+
+// SettingsChanged: the instance's settings are now these (all of them: the event replaces the settings).
+type SettingsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      *Settings              `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettingsChanged) Reset() {
+	*x = SettingsChanged{}
+	mi := &file_events_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettingsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettingsChanged) ProtoMessage() {}
+
+func (x *SettingsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettingsChanged.ProtoReflect.Descriptor instead.
+func (*SettingsChanged) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SettingsChanged) GetSettings() *Settings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 var File_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\x1a\x1amessages/v1/messages.proto\"\xee\t\n" +
+	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\x1a\x1amessages/v1/messages.proto\"\x92\v\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
@@ -1300,7 +1505,9 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\tconnected\x18  \x01(\v2\x1d.plugzapi.events.v1.ConnectedH\x00R\tconnected\x12F\n" +
 	"\fdisconnected\x18! \x01(\v2 .plugzapi.events.v1.DisconnectedH\x00R\fdisconnected\x12>\n" +
 	"\n" +
-	"logged_out\x18\" \x01(\v2\x1d.plugzapi.events.v1.LoggedOutH\x00R\tloggedOutB\t\n" +
+	"logged_out\x18\" \x01(\v2\x1d.plugzapi.events.v1.LoggedOutH\x00R\tloggedOut\x12P\n" +
+	"\x10instance_renamed\x18- \x01(\v2#.plugzapi.events.v1.InstanceRenamedH\x00R\x0finstanceRenamed\x12P\n" +
+	"\x10settings_changed\x18. \x01(\v2#.plugzapi.events.v1.SettingsChangedH\x00R\x0fsettingsChangedB\t\n" +
 	"\apayload\"H\n" +
 	"\x0fInstanceCreated\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
@@ -1351,7 +1558,17 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\":\n" +
 	"\tLoggedOut\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x15\n" +
-	"\x06by_api\x18\x02 \x01(\bR\x05byApi*\x81\x02\n" +
+	"\x06by_api\x18\x02 \x01(\bR\x05byApi\"%\n" +
+	"\x0fInstanceRenamed\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x85\x02\n" +
+	"\bSettings\x12*\n" +
+	"\x11auto_read_message\x18\x01 \x01(\bR\x0fautoReadMessage\x12(\n" +
+	"\x10auto_read_status\x18\x02 \x01(\bR\x0eautoReadStatus\x12(\n" +
+	"\x10call_reject_auto\x18\x03 \x01(\bR\x0ecallRejectAuto\x12.\n" +
+	"\x13call_reject_message\x18\x04 \x01(\tR\x11callRejectMessage\x12I\n" +
+	"!disable_enqueue_when_disconnected\x18\x05 \x01(\bR\x1edisableEnqueueWhenDisconnected\"K\n" +
+	"\x0fSettingsChanged\x128\n" +
+	"\bsettings\x18\x01 \x01(\v2\x1c.plugzapi.events.v1.SettingsR\bsettings*\x81\x02\n" +
 	"\vWebhookKind\x12\x1c\n" +
 	"\x18WEBHOOK_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15WEBHOOK_KIND_DELIVERY\x10\x01\x12\x19\n" +
@@ -1388,7 +1605,7 @@ func file_events_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_events_v1_events_proto_goTypes = []any{
 	(WebhookKind)(0),             // 0: plugzapi.events.v1.WebhookKind
 	(MessageStatus)(0),           // 1: plugzapi.events.v1.MessageStatus
@@ -1407,33 +1624,39 @@ var file_events_v1_events_proto_goTypes = []any{
 	(*Connected)(nil),            // 14: plugzapi.events.v1.Connected
 	(*Disconnected)(nil),         // 15: plugzapi.events.v1.Disconnected
 	(*LoggedOut)(nil),            // 16: plugzapi.events.v1.LoggedOut
-	(*v1.Outbound)(nil),          // 17: plugzapi.messages.v1.Outbound
-	(*v1.Inbound)(nil),           // 18: plugzapi.messages.v1.Inbound
+	(*InstanceRenamed)(nil),      // 17: plugzapi.events.v1.InstanceRenamed
+	(*Settings)(nil),             // 18: plugzapi.events.v1.Settings
+	(*SettingsChanged)(nil),      // 19: plugzapi.events.v1.SettingsChanged
+	(*v1.Outbound)(nil),          // 20: plugzapi.messages.v1.Outbound
+	(*v1.Inbound)(nil),           // 21: plugzapi.messages.v1.Inbound
 }
 var file_events_v1_events_proto_depIdxs = []int32{
 	4,  // 0: plugzapi.events.v1.Event.instance_created:type_name -> plugzapi.events.v1.InstanceCreated
 	5,  // 1: plugzapi.events.v1.Event.instance_deleted:type_name -> plugzapi.events.v1.InstanceDeleted
 	6,  // 2: plugzapi.events.v1.Event.webhook_configured:type_name -> plugzapi.events.v1.WebhookConfigured
-	17, // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.messages.v1.Outbound
+	20, // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.messages.v1.Outbound
 	7,  // 4: plugzapi.events.v1.Event.message_sent:type_name -> plugzapi.events.v1.MessageSent
 	8,  // 5: plugzapi.events.v1.Event.message_failed:type_name -> plugzapi.events.v1.MessageFailed
 	9,  // 6: plugzapi.events.v1.Event.message_cancelled:type_name -> plugzapi.events.v1.MessageCancelled
 	10, // 7: plugzapi.events.v1.Event.message_status_changed:type_name -> plugzapi.events.v1.MessageStatusChanged
-	18, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.messages.v1.Inbound
+	21, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.messages.v1.Inbound
 	11, // 9: plugzapi.events.v1.Event.chat_presence_changed:type_name -> plugzapi.events.v1.ChatPresenceChanged
 	12, // 10: plugzapi.events.v1.Event.qr_code_issued:type_name -> plugzapi.events.v1.QRCodeIssued
 	13, // 11: plugzapi.events.v1.Event.paired:type_name -> plugzapi.events.v1.Paired
 	14, // 12: plugzapi.events.v1.Event.connected:type_name -> plugzapi.events.v1.Connected
 	15, // 13: plugzapi.events.v1.Event.disconnected:type_name -> plugzapi.events.v1.Disconnected
 	16, // 14: plugzapi.events.v1.Event.logged_out:type_name -> plugzapi.events.v1.LoggedOut
-	0,  // 15: plugzapi.events.v1.WebhookConfigured.kind:type_name -> plugzapi.events.v1.WebhookKind
-	1,  // 16: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
-	2,  // 17: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	17, // 15: plugzapi.events.v1.Event.instance_renamed:type_name -> plugzapi.events.v1.InstanceRenamed
+	19, // 16: plugzapi.events.v1.Event.settings_changed:type_name -> plugzapi.events.v1.SettingsChanged
+	0,  // 17: plugzapi.events.v1.WebhookConfigured.kind:type_name -> plugzapi.events.v1.WebhookKind
+	1,  // 18: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
+	2,  // 19: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
+	18, // 20: plugzapi.events.v1.SettingsChanged.settings:type_name -> plugzapi.events.v1.Settings
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_events_proto_init() }
@@ -1457,6 +1680,8 @@ func file_events_v1_events_proto_init() {
 		(*Event_Connected)(nil),
 		(*Event_Disconnected)(nil),
 		(*Event_LoggedOut)(nil),
+		(*Event_InstanceRenamed)(nil),
+		(*Event_SettingsChanged)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1464,7 +1689,7 @@ func file_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_v1_events_proto_rawDesc), len(file_events_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

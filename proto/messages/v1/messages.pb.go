@@ -2254,9 +2254,11 @@ func (x *Forward) GetSource() *MessageRef {
 // Notification is something that happened in a chat rather than a message a person wrote (a member joined a
 // group, a call was missed…), as PlugZapi names it: a code such as GROUP_PARTICIPANT_ADD, and its parameters.
 type Notification struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Parameters    []string               `protobuf:"bytes,2,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Code       string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Parameters []string               `protobuf:"bytes,2,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	// call_id is the call a CALL_* notification is about (Z-API's callId).
+	CallId        string `protobuf:"bytes,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2303,6 +2305,13 @@ func (x *Notification) GetParameters() []string {
 		return x.Parameters
 	}
 	return nil
+}
+
+func (x *Notification) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
 }
 
 // Product is a product of a business's catalogue, shared in a chat (only received).
@@ -3211,12 +3220,13 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x06Revoke\x128\n" +
 	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\"C\n" +
 	"\aForward\x128\n" +
-	"\x06source\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06source\"B\n" +
+	"\x06source\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06source\"[\n" +
 	"\fNotification\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1e\n" +
 	"\n" +
 	"parameters\x18\x02 \x03(\tR\n" +
-	"parameters\"\xe9\x02\n" +
+	"parameters\x12\x17\n" +
+	"\acall_id\x18\x03 \x01(\tR\x06callId\"\xe9\x02\n" +
 	"\aProduct\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
