@@ -48,6 +48,9 @@ type Conn struct {
 	owner string
 
 	p presence
+
+	// report hands the instance an event the connection itself makes (a change to the account it just made).
+	report Handler
 }
 
 // Linked reports whether the client has a linked device (it may be disconnected).

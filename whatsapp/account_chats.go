@@ -1,0 +1,173 @@
+package whatsapp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mau.fi/whatsmeow/appstate"
+	"go.mau.fi/whatsmeow/proto/waHistorySync"
+	"go.mau.fi/whatsmeow/proto/waSyncAction"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/plugzapi/plugzapi/account"
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+)
+
+// Chats as WhatsApp's own apps keep them: the phone hands a new device its chat list in the history sync, and
+// every device writes what its user does to a chat (archive, pin, mute, mark read, delete, clear) into the
+// account's app state, which the others apply. Both become ChatsChanged events.
+
+// ChatsChanged says chats of the account changed (see eventsv1.ChatsChanged).
+type ChatsChanged struct{ Chats *eventsv1.ChatsChanged }
+
+func (ChatsChanged) isEvent() {}
+
+// ModifyChat writes action on the chat phone into the account's app state. Once WhatsApp took it, the change is
+// reported to the instance (and stored) before ModifyChat returns, so that a read that follows sees it; whatsmeow
+// reports the same change again when it fetches the app state back, which changes nothing.
+func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.ChatAction) error {
+	doing := fmt.Sprintf("%s chat %s", action, phone)
+	if !c.cli.IsLoggedIn() {
+		return accountError(doing, account.ErrNotConnected)
+	}
+	chat, err := recipientJID(phone)
+	if err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	now := time.Now()
+	change := &eventsv1.ChatChange{Phone: phoneOf(chat)}
+	var patch appstate.PatchInfo
+	switch action {
+	case account.ChatRead, account.ChatUnread:
+		read := action == account.ChatRead
+		patch, change.Read = appstate.BuildMarkChatAsRead(chat, read, now, nil), &read
+	case account.ChatArchive, account.ChatUnarchive:
+		archived := action == account.ChatArchive
+		patch, change.Archived = appstate.BuildArchive(chat, archived, now, nil), &archived
+		if archived {
+			change.Pinned = proto.Bool(false) // an archived chat is unpinned, as the patch says
+		}
+	case account.ChatPin, account.ChatUnpin:
+		pinned := action == account.ChatPin
+		patch, change.Pinned = appstate.BuildPin(chat, pinned), &pinned
+	case account.ChatMute, account.ChatUnmute:
+		until := int64(0)
+		if action == account.ChatMute {
+			until = -1 // for ever, as Z-API's mute does
+		}
+		patch, change.MutedUntilMs = appstate.BuildMute(chat, action == account.ChatMute, 0), &until
+	case account.ChatDelete:
+		patch, change.Deleted = appstate.BuildDeleteChat(chat, now, nil), true
+	case account.ChatClear:
+		patch, change.Cleared = buildClearChat(chat, now), true
+	default:
+		return fmt.Errorf("%s: unknown action", doing)
+	}
+	if err := c.cli.SendAppState(ctx, patch); err != nil {
+		return accountError(doing, err)
+	}
+	if !c.report(ChatsChanged{&eventsv1.ChatsChanged{Chats: []*eventsv1.ChatChange{change}}}) {
+		return fmt.Errorf("%s: WhatsApp took the change but it could not be stored", doing)
+	}
+	return nil
+}
+
+// buildClearChat is the app state patch that deletes a chat's messages and keeps the chat, as WhatsApp's apps
+// write it (whatsmeow has no builder for it): index clearChat, chat, delete starred ("1"), delete media ("0").
+func buildClearChat(chat types.JID, last time.Time) appstate.PatchInfo {
+	return appstate.PatchInfo{
+		Type: appstate.WAPatchRegularHigh,
+		Mutations: []appstate.MutationInfo{{
+			Index:   []string{appstate.IndexClearChat, chat.String(), "1", "0"},
+			Version: 6,
+			Value: &waSyncAction.SyncActionValue{ClearChatAction: &waSyncAction.ClearChatAction{
+				MessageRange: &waSyncAction.SyncActionMessageRange{LastMessageTimestamp: proto.Int64(last.Unix())},
+			}},
+		}},
+	}
+}
+
+// chatChange translates what the app state or the history sync says about chats, false for what is not about
+// chats.
+func (tr translator) chatChange(evt any) (Event, bool) {
+	one := func(jid types.JID, fill func(*eventsv1.ChatChange)) (Event, bool) {
+		if jid.IsEmpty() {
+			return nil, false
+		}
+		chat, _ := tr.person(jid, types.EmptyJID)
+		ch := &eventsv1.ChatChange{Phone: phoneOf(chat)}
+		fill(ch)
+		return ChatsChanged{&eventsv1.ChatsChanged{Chats: []*eventsv1.ChatChange{ch}}}, true
+	}
+	switch e := evt.(type) {
+	case *events.Archive:
+		return one(e.JID, func(ch *eventsv1.ChatChange) {
+			ch.Archived = proto.Bool(e.Action.GetArchived())
+			if e.Action.GetArchived() {
+				ch.Pinned = proto.Bool(false)
+			}
+		})
+	case *events.Pin:
+		return one(e.JID, func(ch *eventsv1.ChatChange) { ch.Pinned = proto.Bool(e.Action.GetPinned()) })
+	case *events.Mute:
+		return one(e.JID, func(ch *eventsv1.ChatChange) {
+			until := int64(0)
+			if e.Action.GetMuted() {
+				until = e.Action.GetMuteEndTimestamp()
+			}
+			ch.MutedUntilMs = &until
+		})
+	case *events.MarkChatAsRead:
+		return one(e.JID, func(ch *eventsv1.ChatChange) { ch.Read = proto.Bool(e.Action.GetRead()) })
+	case *events.DeleteChat:
+		return one(e.JID, func(ch *eventsv1.ChatChange) { ch.Deleted = true })
+	case *events.ClearChat:
+		return one(e.JID, func(ch *eventsv1.ChatChange) { ch.Cleared = true })
+	case *events.HistorySync:
+		return tr.historyChats(e.Data)
+	}
+	return nil, false
+}
+
+// historyChats is the chat list the phone's history sync carries.
+func (tr translator) historyChats(h *waHistorySync.HistorySync) (Event, bool) {
+	var chats []*eventsv1.ChatChange
+	for _, conv := range h.GetConversations() {
+		jid, err := types.ParseJID(conv.GetID())
+		if err != nil || jid.IsEmpty() || jid == types.StatusBroadcastJID {
+			continue
+		}
+		alt, _ := types.ParseJID(conv.GetPnJID())
+		jid, _ = tr.person(jid, alt)
+		ch := &eventsv1.ChatChange{
+			Phone:         phoneOf(jid),
+			Name:          conv.GetName(),
+			Archived:      proto.Bool(conv.GetArchived()),
+			Pinned:        proto.Bool(conv.GetPinned() > 0),
+			UnreadCount:   proto.Int64(int64(conv.GetUnreadCount())),
+			LastMessageMs: int64(conv.GetConversationTimestamp()) * 1000,
+		}
+		if conv.GetMarkedAsUnread() {
+			ch.Read = proto.Bool(false)
+		}
+		if end := conv.GetMuteEndTime(); end != 0 {
+			ch.MutedUntilMs = proto.Int64(muteEnd(end))
+		}
+		chats = append(chats, ch)
+	}
+	if len(chats) == 0 {
+		return nil, false
+	}
+	return ChatsChanged{&eventsv1.ChatsChanged{Chats: chats, History: true}}, true
+}
+
+// muteEnd turns the history's mute end (Unix seconds; the largest value means for ever) into milliseconds.
+func muteEnd(end uint64) int64 {
+	if end > uint64(1<<53)/1000 {
+		return -1
+	}
+	return int64(end) * 1000
+}
