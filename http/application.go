@@ -147,6 +147,7 @@ type Deps struct {
 	QueueEditor  QueueEditor
 	Webhooks     WebhookSettings
 	Accounts     Accounts
+	Chats        ChatsView
 	// CheckWebhookURL rejects a webhook URL the server will not call (not https unless insecure webhooks are
 	// allowed, not absolute, …). Its error text is shown to the client.
 	CheckWebhookURL func(raw string) error

@@ -88,6 +88,15 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			}
 			r.Put(p+"/update-every-webhooks", a.updateEveryWebhook)
 			r.Put(p+"/update-webhook-secret", a.updateWebhookSecret)
+
+			r.Get(p+"/chats", a.listChats)
+			r.Get(p+"/chats/{phone}", a.getChat)
+			r.Get(p+"/chat-messages/{phone}", a.chatMessages)
+			r.Post(p+"/modify-chat", a.modifyChat)
+			r.Get(p+"/tags", a.tags)
+			r.Put(p+"/chats/{phone}/tags/{tag}/add", a.addChatTag)
+			r.Get(p+"/chats/{phone}/tags/{tag}/remove", a.removeChatTag)
+			r.Put(p+"/chats/{phone}/tags/{tag}/remove", a.removeChatTag)
 		})
 
 		// The routes that send a file take larger bodies, each as its kind's limit allows.
@@ -119,6 +128,7 @@ func (d Deps) validate() error {
 		{"QueueEditor", d.QueueEditor == nil},
 		{"Webhooks", d.Webhooks == nil},
 		{"Accounts", d.Accounts == nil},
+		{"Chats", d.Chats == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
 	}
 	for _, dep := range required {

@@ -145,7 +145,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs}, httpapi.Deps{
 		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
 		Session: system, Connection: system, Sender: system, Reader: system, QueueView: system, QueueEditor: system,
-		Webhooks: system, Accounts: system, Health: system, Metrics: cons.MetricsHandler(), Media: files,
+		Webhooks: system, Accounts: system, Chats: cons.Chats, Health: system, Metrics: cons.MetricsHandler(), Media: files,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
