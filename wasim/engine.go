@@ -90,6 +90,8 @@ type engine struct {
 	// groupNotices counts the group notifications queued for the phone that its
 	// client has not handled yet (see send).
 	groupNotices int
+	// chats is the phone's chat list (phonechats.go).
+	chats phoneChats
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -228,6 +230,8 @@ func (e *engine) handleEvent(evt any) {
 		e.recordPresence(v)
 	case *events.GroupInfo, *events.JoinedGroup:
 		e.setState(func() { e.groupNotices = max(0, e.groupNotices-1) })
+	default:
+		e.applyChatEvent(evt)
 	}
 }
 
@@ -266,7 +270,14 @@ func (e *engine) send(ctx context.Context, chat types.JID, msg *waE2E.Message) (
 			}
 		}
 	}
-	return e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	if err == nil {
+		name := e.a.s.chatName(chat)
+		e.mu.Lock()
+		e.noteMessageLocked(chat, name, resp.Timestamp, false, "")
+		e.mu.Unlock()
+	}
+	return resp, err
 }
 
 // maxSeen bounds the chat states, receipts and presence updates a phone remembers
@@ -388,6 +399,7 @@ func (e *engine) record(evt *events.Message) {
 		return
 	}
 	e.seen[key] = struct{}{}
+	e.noteMessageLocked(evt.Info.Chat.ToNonAD(), m.Chat, evt.Info.Timestamp, !evt.Info.IsFromMe, evt.Info.PushName)
 	e.applyLocked(evt, m)
 	e.inbox = append(e.inbox, m)
 	if dl != nil {
