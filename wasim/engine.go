@@ -112,6 +112,9 @@ func (a *Account) startEngine(ctx context.Context) error {
 	simclient.Configure(cli, s.Addr())
 	// A phone's delivery receipts say delivered even while its app is in the background.
 	cli.SetForceActiveDeliveryReceipts(true)
+	// A collection's first patch reaches the phone as a full sync (from version 0): the phone applies it all
+	// the same (phonechats.go).
+	cli.EmitAppStateEventsOnFullSync = true
 	e := &engine{
 		a:         a,
 		cli:       cli,

@@ -150,7 +150,7 @@ func (e *engine) applyChatEvent(evt any) {
 	case *events.ClearChat:
 		c := chat(v.JID)
 		c.Cleared++
-		c.Unread = 0
+		c.Unread, c.MarkedUnread = 0, false
 	case *events.LabelEdit:
 		if !business {
 			e.a.s.log.Warn("personal account's phone ignores a label", "phone", e.a.phone, "label", v.LabelID)

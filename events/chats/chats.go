@@ -72,6 +72,7 @@ var migrations = []string{
 		archived INTEGER NOT NULL DEFAULT 0,
 		pinned INTEGER NOT NULL DEFAULT 0,
 		muted_until_ms BIGINT NOT NULL DEFAULT 0,
+		last_seq BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (instance_id, phone)
 	);
 	CREATE TABLE chats_view_labels (
@@ -177,16 +178,16 @@ func applyEvent(ctx context.Context, tx *sql.Tx, inst string, ev *eventsv1.Event
 		return exec(`UPDATE chats_view_instances SET business = ? WHERE instance_id = ?`,
 			p.Paired.GetBusinessName() != "", inst)
 	case *eventsv1.Event_MessageReceived:
-		return received(exec, inst, p.MessageReceived)
+		return received(exec, inst, ev.GetSeq(), p.MessageReceived)
 	case *eventsv1.Event_MessageSent:
 		m := p.MessageSent
 		if !isChat(m.GetPhone()) {
 			return nil
 		}
-		return exec(`INSERT INTO chats_view (instance_id, phone, last_message_ms) VALUES (?, ?, ?)
-			ON CONFLICT (instance_id, phone) DO UPDATE SET last_message_ms = CASE WHEN excluded.last_message_ms > chats_view.last_message_ms
+		return exec(`INSERT INTO chats_view (instance_id, phone, last_message_ms, last_seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (instance_id, phone) DO UPDATE SET last_seq = excluded.last_seq, last_message_ms = CASE WHEN excluded.last_message_ms > chats_view.last_message_ms
 				THEN excluded.last_message_ms ELSE chats_view.last_message_ms END`,
-			inst, m.GetPhone(), cmp(m.GetServerTimeMs(), ev.GetTimeMs()))
+			inst, m.GetPhone(), cmp(m.GetServerTimeMs(), ev.GetTimeMs()), ev.GetSeq())
 	case *eventsv1.Event_ChatsChanged:
 		for _, ch := range p.ChatsChanged.GetChats() {
 			if err := changeChat(exec, inst, ch); err != nil {
@@ -232,9 +233,9 @@ func forget(exec func(string, ...any) error, inst string) error {
 	return nil
 }
 
-// received counts a message into its chat. What another device of the account sent, reactions and system
+// received counts a message into its chat; seq orders chats whose last messages came in the same second. What another device of the account sent, reactions and system
 // notifications move no unread count, as on WhatsApp.
-func received(exec func(string, ...any) error, inst string, m *messagesv1.Inbound) error {
+func received(exec func(string, ...any) error, inst string, seq int64, m *messagesv1.Inbound) error {
 	if !isChat(m.GetPhone()) || m.GetBroadcast() {
 		return nil
 	}
@@ -249,13 +250,14 @@ func received(exec func(string, ...any) error, inst string, m *messagesv1.Inboun
 	if name == "" && !m.GetIsGroup() && !m.GetFromMe() {
 		name = m.GetSenderName()
 	}
-	return exec(`INSERT INTO chats_view (instance_id, phone, name, unread, last_message_ms) VALUES (?, ?, ?, ?, ?)
+	return exec(`INSERT INTO chats_view (instance_id, phone, name, unread, last_message_ms, last_seq) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (instance_id, phone) DO UPDATE SET
+			last_seq = excluded.last_seq,
 			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE chats_view.name END,
 			unread = chats_view.unread + excluded.unread,
 			last_message_ms = CASE WHEN excluded.last_message_ms > chats_view.last_message_ms
 				THEN excluded.last_message_ms ELSE chats_view.last_message_ms END`,
-		inst, m.GetPhone(), name, unread, m.GetSentTimeMs())
+		inst, m.GetPhone(), name, unread, m.GetSentTimeMs(), seq)
 }
 
 // changeChat applies what the history or the app state says about a chat.
@@ -299,6 +301,7 @@ func changeChat(exec func(string, ...any) error, inst string, ch *eventsv1.ChatC
 	}
 	if ch.GetCleared() {
 		add(`unread = ?`, 0)
+		add(`marked_unread = ?`, false)
 	}
 	if ch.GetLastMessageMs() > 0 {
 		set = append(set, `last_message_ms = CASE WHEN ? > last_message_ms THEN ? ELSE last_message_ms END`)
@@ -360,7 +363,7 @@ func (v *View) Chats(ctx context.Context, inst string, offset, limit int) ([]Cha
 		return nil, err
 	}
 	rows, err := v.db.QueryContext(ctx, `SELECT `+chatColumns+` FROM chats_view WHERE instance_id = ?
-		ORDER BY pinned DESC, last_message_ms DESC, phone LIMIT ? OFFSET ?`, inst, limit, offset)
+		ORDER BY pinned DESC, last_message_ms DESC, last_seq DESC, phone LIMIT ? OFFSET ?`, inst, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("chats: list %s: %w", inst, err)
 	}
