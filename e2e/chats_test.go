@@ -98,7 +98,7 @@ func TestChats(t *testing.T) {
 	link(t, in, business)
 	eventually(t, 30*time.Second, "Alice's chat from the history sync", func() error {
 		c, ok := findChat(listChats(t, in, ""), alicePhone)
-		if !ok || c.Unread != "1" || c.LastMessageTime == "0" || c.Name != "Alice" {
+		if !ok || c.Unread != "1" || c.LastMessageTime == "0" || c.Name != "Alice" { // named from the history
 			return fmt.Errorf("chats: %+v", listChats(t, in, ""))
 		}
 		return nil
@@ -111,7 +111,8 @@ func TestChats(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "Bob's chat with 2 unread", func() error {
 		list := listChats(t, in, "?page=1&pageSize=10")
-		if len(list) != 2 || list[0].Phone != bobPhone || list[0].Unread != "2" || list[0].IsMuted != "0" || list[0].IsGroup {
+		if len(list) != 2 || list[0].Phone != bobPhone || list[0].Name != "Bob" || list[0].Unread != "2" ||
+			list[0].IsMuted != "0" || list[0].IsGroup {
 			return fmt.Errorf("chats: %+v", list)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -52,7 +53,9 @@ type chatJSON struct {
 	Tags             []string `json:"tags"`
 }
 
-func newChatJSON(c chats.Chat, withName bool) chatJSON {
+// newChatJSON renders a chat; name is shown by GET chats (the chat's phone when no name is known), not by GET
+// chats/{phone}.
+func newChatJSON(c chats.Chat, name *string) chatJSON {
 	out := chatJSON{Phone: c.Phone, Unread: strconv.FormatInt(c.Unread, 10), LastMessageTime: "0", IsMuted: "0",
 		Archived: c.Archived, Pinned: c.Pinned, IsGroup: isGroupRecipient(c.Phone), MessagesUnread: c.Unread,
 		Tags: c.Labels}
@@ -66,11 +69,8 @@ func newChatJSON(c chats.Chat, withName bool) chatJSON {
 	if c.Muted(time.Now()) {
 		out.IsMuted, out.MuteEndTime = "1", &c.MutedUntil
 	}
-	if withName {
-		out.Name = c.Name
-		if out.Name == "" {
-			out.Name = c.Phone
-		}
+	if name != nil {
+		out.Name = cmp.Or(*name, c.Phone)
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
@@ -101,11 +101,34 @@ func (a *api) listChats(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, fmt.Errorf("list chats: %w", err))
 		return
 	}
+	names := a.chatNames(r, found)
 	out := make([]chatJSON, 0, len(found))
 	for _, c := range found {
-		out = append(out, newChatJSON(c, true))
+		name := names[c.Phone]
+		out = append(out, newChatJSON(c, &name))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// chatNames names the chats from the linked account's store. The list does not fail for want of names: while
+// the instance is not connected the chats are named by their phones.
+func (a *api) chatNames(r *http.Request, found []chats.Chat) map[string]string {
+	if len(found) == 0 {
+		return nil
+	}
+	c, err := a.deps.Accounts.Account(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return nil
+	}
+	phones := make([]string, len(found))
+	for i, ch := range found {
+		phones[i] = ch.Phone
+	}
+	names, err := c.ChatNames(r.Context(), phones)
+	if err != nil {
+		a.log.WarnContext(r.Context(), "chats are listed without names", "instance", chi.URLParam(r, "id"), "err", err)
+	}
+	return names
 }
 
 // chatPhone is the {phone} of a chat route, or the 400 for it.
@@ -123,7 +146,7 @@ func (a *api) getChat(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var c chats.Chat
 		if c, err = a.deps.Chats.Chat(r.Context(), chi.URLParam(r, "id"), phone); err == nil {
-			writeJSON(w, http.StatusOK, newChatJSON(c, false))
+			writeJSON(w, http.StatusOK, newChatJSON(c, nil))
 			return
 		}
 		err = fmt.Errorf("get chat: %w", err)

@@ -290,6 +290,18 @@ func (a *Account) AddLabel(ctx context.Context, name string, color int32) (Label
 	return l, nil
 }
 
+// historyPushNamesLocked are the names the people of the phone's chats gave themselves, as a history sync
+// carries them.
+func (e *engine) historyPushNamesLocked() []*waHistorySync.Pushname {
+	var out []*waHistorySync.Pushname
+	for jid, c := range e.chats.chats {
+		if c.Name != "" && jid.Server != types.GroupServer {
+			out = append(out, &waHistorySync.Pushname{ID: proto.String(jid.String()), Pushname: proto.String(c.Name)})
+		}
+	}
+	return out
+}
+
 // historyConversationsLocked is the phone's chat list as a history sync carries it.
 func (e *engine) historyConversationsLocked() []*waHistorySync.Conversation {
 	var out []*waHistorySync.Conversation
@@ -300,9 +312,6 @@ func (e *engine) historyConversationsLocked() []*waHistorySync.Conversation {
 			UnreadCount:           proto.Uint32(uint32(c.Unread)),
 			Archived:              proto.Bool(c.Archived),
 			MarkedAsUnread:        proto.Bool(c.MarkedUnread),
-		}
-		if c.Name != "" {
-			conv.Name = proto.String(c.Name)
 		}
 		if c.Pinned {
 			conv.Pinned = proto.Uint32(uint32(c.LastMessage.Unix()))

@@ -120,9 +120,15 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 	}}
 	// The ids are chosen first and the receipts the device owes for them noted, so that
 	// a receipt quicker than the server's ack is not missed.
-	shareID, historyID := e.cli.GenerateMessageID(), e.cli.GenerateMessageID()
+	shareID, historyID, namesID := e.cli.GenerateMessageID(), e.cli.GenerateMessageID(), e.cli.GenerateMessageID()
+	e.mu.Lock()
+	names := e.historyPushNamesLocked()
+	e.mu.Unlock()
 	e.a.s.mu.Lock()
 	d.welcomeReceipts = map[string]bool{shareID + "/peer_msg": true, historyID + "/peer_msg": true, historyID + "/hist_sync": true}
+	if len(names) > 0 {
+		d.welcomeReceipts[namesID+"/peer_msg"], d.welcomeReceipts[namesID+"/hist_sync"] = true, true
+	}
 	e.a.s.mu.Unlock()
 	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true, ID: shareID}); err != nil {
 		return fmt.Errorf("share app state key: %w", err)
@@ -142,6 +148,29 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 	}}
 	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: historyID}); err != nil {
 		return fmt.Errorf("send history sync notification: %w", err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	// The names the people of the phone's chats gave themselves come apart, as WhatsApp sends them.
+	payload, err := compressHistory(&waHistorySync.HistorySync{
+		SyncType: waHistorySync.HistorySync_PUSH_NAME.Enum(), ChunkOrder: proto.Uint32(1), Progress: proto.Uint32(100),
+		Pushnames: names,
+	})
+	if err != nil {
+		return err
+	}
+	notification = &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum(),
+		HistorySyncNotification: &waE2E.HistorySyncNotification{
+			SyncType:                          waE2E.HistorySyncType_PUSH_NAME.Enum(),
+			ChunkOrder:                        proto.Uint32(1),
+			Progress:                          proto.Uint32(100),
+			InitialHistBootstrapInlinePayload: payload,
+		},
+	}}
+	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: namesID}); err != nil {
+		return fmt.Errorf("send push name history sync notification: %w", err)
 	}
 	return nil
 }
@@ -177,6 +206,11 @@ func (e *engine) initialHistory() ([]byte, error) {
 		}}
 	}
 	a.s.mu.Unlock()
+	return compressHistory(history)
+}
+
+// compressHistory is a history sync as its notification carries it inline.
+func compressHistory(history *waHistorySync.HistorySync) ([]byte, error) {
 	raw, err := proto.Marshal(history)
 	if err != nil {
 		return nil, fmt.Errorf("marshal history sync: %w", err)

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -75,6 +76,28 @@ func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.Chat
 	return nil
 }
 
+// ChatNames names chats from whatsmeow's contact store (saved names from the phone's app state, push names from
+// messages and the phone's history) and from the group subjects this connection saw.
+func (c *Conn) ChatNames(ctx context.Context, phones []string) (map[string]string, error) {
+	names := make(map[string]string, len(phones))
+	for _, phone := range phones {
+		jid, err := recipientJID(phone)
+		if err != nil {
+			continue
+		}
+		var name string
+		if isGroup(jid) {
+			name = c.groupSubject(ctx, jid)
+		} else if ct, err := c.cli.Store.Contacts.GetContact(ctx, jid); err == nil {
+			name = cmp.Or(ct.FullName, ct.FirstName, ct.BusinessName, ct.PushName)
+		}
+		if name != "" {
+			names[phone] = name
+		}
+	}
+	return names, ctx.Err()
+}
+
 // buildClearChat is the app state patch that deletes a chat's messages and keeps the chat, as WhatsApp's apps
 // write it (whatsmeow has no builder for it): index clearChat, chat, delete starred ("1"), delete media ("0").
 func buildClearChat(chat types.JID, last time.Time) appstate.PatchInfo {
@@ -144,7 +167,6 @@ func (tr translator) historyChats(h *waHistorySync.HistorySync) (Event, bool) {
 		jid, _ = tr.person(jid, alt)
 		ch := &eventsv1.ChatChange{
 			Phone:         phoneOf(jid),
-			Name:          conv.GetName(),
 			Archived:      proto.Bool(conv.GetArchived()),
 			Pinned:        proto.Bool(conv.GetPinned() > 0),
 			UnreadCount:   proto.Int64(int64(conv.GetUnreadCount())),

@@ -32,9 +32,9 @@ const catchUpTimeout = 5 * time.Second
 
 // Chat is one chat of an instance.
 type Chat struct {
-	// Phone names the chat as the API does: phone digits, a group ID or "<digits>@lid".
+	// Phone names the chat as the API does: phone digits, a group ID or "<digits>@lid". (Its name is not
+	// here: events carry no names; the WhatsApp client's store has them.)
 	Phone string
-	Name  string
 	// Unread is the number of messages received since the chat was last read.
 	Unread int64
 	// MarkedUnread is set when a device of the account marked the chat unread.
@@ -65,7 +65,6 @@ var migrations = []string{
 	`CREATE TABLE chats_view (
 		instance_id TEXT NOT NULL,
 		phone TEXT NOT NULL,
-		name TEXT NOT NULL DEFAULT '',
 		unread BIGINT NOT NULL DEFAULT 0,
 		marked_unread INTEGER NOT NULL DEFAULT 0,
 		last_message_ms BIGINT NOT NULL DEFAULT 0,
@@ -246,18 +245,13 @@ func received(exec func(string, ...any) error, inst string, seq int64, m *messag
 		m.GetType() == messagesv1.Kind_KIND_EDIT, m.GetIsEdit():
 		unread = 0
 	}
-	name := m.GetChatName()
-	if name == "" && !m.GetIsGroup() && !m.GetFromMe() {
-		name = m.GetSenderName()
-	}
-	return exec(`INSERT INTO chats_view (instance_id, phone, name, unread, last_message_ms, last_seq) VALUES (?, ?, ?, ?, ?, ?)
+	return exec(`INSERT INTO chats_view (instance_id, phone, unread, last_message_ms, last_seq) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (instance_id, phone) DO UPDATE SET
 			last_seq = excluded.last_seq,
-			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE chats_view.name END,
 			unread = chats_view.unread + excluded.unread,
 			last_message_ms = CASE WHEN excluded.last_message_ms > chats_view.last_message_ms
 				THEN excluded.last_message_ms ELSE chats_view.last_message_ms END`,
-		inst, m.GetPhone(), name, unread, m.GetSentTimeMs(), seq)
+		inst, m.GetPhone(), unread, m.GetSentTimeMs(), seq)
 }
 
 // changeChat applies what the history or the app state says about a chat.
@@ -278,9 +272,6 @@ func changeChat(exec func(string, ...any) error, inst string, ch *eventsv1.ChatC
 	var set []string
 	var args []any
 	add := func(s string, a any) { set, args = append(set, s), append(args, a) }
-	if ch.GetName() != "" {
-		add(`name = ?`, ch.GetName())
-	}
 	if ch.Archived != nil {
 		add(`archived = ?`, ch.GetArchived())
 	}
@@ -355,7 +346,7 @@ func (v *View) catchUp(ctx context.Context, inst string) error {
 	}
 }
 
-const chatColumns = `phone, name, unread, marked_unread, last_message_ms, archived, pinned, muted_until_ms`
+const chatColumns = `phone, unread, marked_unread, last_message_ms, archived, pinned, muted_until_ms`
 
 // Chats returns a page of an instance's chats: pinned ones first, then the latest message first.
 func (v *View) Chats(ctx context.Context, inst string, offset, limit int) ([]Chat, error) {
@@ -407,7 +398,7 @@ func (v *View) Chat(ctx context.Context, inst, phone string) (Chat, error) {
 func scanChat(row interface{ Scan(...any) error }) (Chat, error) {
 	var c Chat
 	var last int64
-	err := row.Scan(&c.Phone, &c.Name, &c.Unread, &c.MarkedUnread, &last, &c.Archived, &c.Pinned, &c.MutedUntil)
+	err := row.Scan(&c.Phone, &c.Unread, &c.MarkedUnread, &last, &c.Archived, &c.Pinned, &c.MutedUntil)
 	if last > 0 {
 		c.LastMessage = time.UnixMilli(last)
 	}

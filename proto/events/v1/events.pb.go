@@ -1381,9 +1381,7 @@ func (x *ChatsChanged) GetHistory() bool {
 type ChatChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// phone names the chat as the API writes it: phone digits, a group ID ("…-group"), or "<digits>@lid".
-	Phone string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
-	// name is the chat's name as the phone's history knows it ("" unknown).
-	Name     string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Phone    string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
 	Archived *bool  `protobuf:"varint,3,opt,name=archived,proto3,oneof" json:"archived,omitempty"`
 	Pinned   *bool  `protobuf:"varint,4,opt,name=pinned,proto3,oneof" json:"pinned,omitempty"`
 	// muted_until_ms: 0 not muted, -1 muted for ever, else muted until then.
@@ -1434,13 +1432,6 @@ func (*ChatChange) Descriptor() ([]byte, []int) {
 func (x *ChatChange) GetPhone() string {
 	if x != nil {
 		return x.Phone
-	}
-	return ""
-}
-
-func (x *ChatChange) GetName() string {
-	if x != nil {
-		return x.Name
 	}
 	return ""
 }
@@ -1761,11 +1752,10 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x06by_api\x18\x02 \x01(\bR\x05byApi\"^\n" +
 	"\fChatsChanged\x124\n" +
 	"\x05chats\x18\x01 \x03(\v2\x1e.plugzapi.events.v1.ChatChangeR\x05chats\x12\x18\n" +
-	"\ahistory\x18\x02 \x01(\bR\ahistory\"\x81\x03\n" +
+	"\ahistory\x18\x02 \x01(\bR\ahistory\"\xf3\x02\n" +
 	"\n" +
 	"ChatChange\x12\x14\n" +
-	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x1f\n" +
 	"\barchived\x18\x03 \x01(\bH\x00R\barchived\x88\x01\x01\x12\x1b\n" +
 	"\x06pinned\x18\x04 \x01(\bH\x01R\x06pinned\x88\x01\x01\x12)\n" +
 	"\x0emuted_until_ms\x18\x05 \x01(\x03H\x02R\fmutedUntilMs\x88\x01\x01\x12\x17\n" +
@@ -1779,7 +1769,7 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\a_pinnedB\x11\n" +
 	"\x0f_muted_until_msB\a\n" +
 	"\x05_readB\x0f\n" +
-	"\r_unread_count\"B\n" +
+	"\r_unread_countJ\x04\b\x02\x10\x03\"B\n" +
 	"\rLabelsChanged\x121\n" +
 	"\x06labels\x18\x01 \x03(\v2\x19.plugzapi.events.v1.LabelR\x06labels\"[\n" +
 	"\x05Label\x12\x0e\n" +
