@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"go.mau.fi/whatsmeow/appstate"
@@ -26,9 +28,8 @@ type ChatsChanged struct{ Chats *eventsv1.ChatsChanged }
 
 func (ChatsChanged) isEvent() {}
 
-// ModifyChat writes action on the chat phone into the account's app state. Once WhatsApp took it, the change is
-// reported to the instance (and stored) before ModifyChat returns, so that a read that follows sees it; whatsmeow
-// reports the same change again when it fetches the app state back, which changes nothing.
+// ModifyChat writes action on the chat phone into the account's app state. It returns once the change is stored
+// as an event, so that a read that follows sees it (see writeAppState).
 func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.ChatAction) error {
 	doing := fmt.Sprintf("%s chat %s", action, phone)
 	if !c.cli.IsLoggedIn() {
@@ -41,39 +42,129 @@ func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.Chat
 	now := time.Now()
 	change := &eventsv1.ChatChange{Phone: phoneOf(chat)}
 	var patch appstate.PatchInfo
+	var kind string // of the whatsmeow event the patch comes back as (changeKey)
 	switch action {
 	case account.ChatRead, account.ChatUnread:
 		read := action == account.ChatRead
-		patch, change.Read = appstate.BuildMarkChatAsRead(chat, read, now, nil), &read
+		patch, change.Read, kind = appstate.BuildMarkChatAsRead(chat, read, now, nil), &read, appstate.IndexMarkChatAsRead
 	case account.ChatArchive, account.ChatUnarchive:
 		archived := action == account.ChatArchive
-		patch, change.Archived = appstate.BuildArchive(chat, archived, now, nil), &archived
+		patch, change.Archived, kind = appstate.BuildArchive(chat, archived, now, nil), &archived, appstate.IndexArchive
 		if archived {
 			change.Pinned = proto.Bool(false) // an archived chat is unpinned, as the patch says
 		}
 	case account.ChatPin, account.ChatUnpin:
 		pinned := action == account.ChatPin
-		patch, change.Pinned = appstate.BuildPin(chat, pinned), &pinned
+		patch, change.Pinned, kind = appstate.BuildPin(chat, pinned), &pinned, appstate.IndexPin
 	case account.ChatMute, account.ChatUnmute:
 		until := int64(0)
 		if action == account.ChatMute {
 			until = -1 // for ever, as Z-API's mute does
 		}
-		patch, change.MutedUntilMs = appstate.BuildMute(chat, action == account.ChatMute, 0), &until
+		patch, change.MutedUntilMs, kind = appstate.BuildMute(chat, action == account.ChatMute, 0), &until, appstate.IndexMute
 	case account.ChatDelete:
-		patch, change.Deleted = appstate.BuildDeleteChat(chat, now, nil), true
+		patch, change.Deleted, kind = appstate.BuildDeleteChat(chat, now, nil), true, appstate.IndexDeleteChat
 	case account.ChatClear:
-		patch, change.Cleared = buildClearChat(chat, now), true
+		patch, change.Cleared, kind = buildClearChat(chat, now), true, appstate.IndexClearChat
 	default:
 		return fmt.Errorf("%s: unknown action", doing)
 	}
+	return c.writeAppState(ctx, doing, patch, kind+" "+chat.String(),
+		ChatsChanged{&eventsv1.ChatsChanged{Chats: []*eventsv1.ChatChange{change}}})
+}
+
+// storeWait bounds how long a change to the app state waits to come back from WhatsApp as an event.
+const storeWait = 5 * time.Second
+
+// writeAppState sends patch and returns once the change is stored as the instance's event. whatsmeow reports a
+// change this device made as it reports the others' — as an event, once it fetched the patch back — but on a
+// goroutine of its own, after SendAppState returned. So the call waits for that event (named key, see changeKey)
+// to be stored: one event per change, in the order WhatsApp numbered them. Should it not come in time, the
+// change is stored as made (change), and whatsmeow's event, when it comes, changes nothing.
+func (c *Conn) writeAppState(ctx context.Context, doing string, patch appstate.PatchInfo, key string, change Event) error {
+	stored := c.changes.expect(key)
+	defer c.changes.forget(key, stored)
 	if err := c.cli.SendAppState(ctx, patch); err != nil {
 		return accountError(doing, err)
 	}
-	if !c.report(ChatsChanged{&eventsv1.ChatsChanged{Chats: []*eventsv1.ChatChange{change}}}) {
+	timer := time.NewTimer(storeWait)
+	defer timer.Stop()
+	select {
+	case <-stored:
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if !c.report(change) {
 		return fmt.Errorf("%s: WhatsApp took the change but it could not be stored", doing)
 	}
 	return nil
+}
+
+// pendingChanges are the changes this connection wrote to the app state and waits to see stored, by changeKey.
+type pendingChanges struct {
+	mu      sync.Mutex
+	waiters map[string][]chan struct{}
+}
+
+func (p *pendingChanges) expect(key string) chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waiters == nil {
+		p.waiters = map[string][]chan struct{}{}
+	}
+	p.waiters[key] = append(p.waiters[key], ch)
+	return ch
+}
+
+func (p *pendingChanges) forget(key string, ch chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiters[key] = slices.DeleteFunc(p.waiters[key], func(w chan struct{}) bool { return w == ch })
+	if len(p.waiters[key]) == 0 {
+		delete(p.waiters, key)
+	}
+}
+
+// stored tells the waiters of the change whatsmeow reported as evt that it is stored.
+func (p *pendingChanges) stored(evt any) {
+	key := changeKey(evt)
+	if key == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ch := range p.waiters[key] {
+		close(ch)
+	}
+	delete(p.waiters, key)
+}
+
+// changeKey names the change a whatsmeow app state event reports as writeAppState waits for it: the mutation's
+// index kind and its chat (and label), "" for other events.
+func changeKey(evt any) string {
+	switch e := evt.(type) {
+	case *events.Archive:
+		return appstate.IndexArchive + " " + e.JID.String()
+	case *events.Pin:
+		return appstate.IndexPin + " " + e.JID.String()
+	case *events.Mute:
+		return appstate.IndexMute + " " + e.JID.String()
+	case *events.MarkChatAsRead:
+		return appstate.IndexMarkChatAsRead + " " + e.JID.String()
+	case *events.DeleteChat:
+		return appstate.IndexDeleteChat + " " + e.JID.String()
+	case *events.ClearChat:
+		return appstate.IndexClearChat + " " + e.JID.String()
+	case *events.LabelAssociationChat:
+		return labelChatKey(e.LabelID, e.JID)
+	}
+	return ""
+}
+
+func labelChatKey(labelID string, chat types.JID) string {
+	return appstate.IndexLabelAssociationChat + " " + labelID + " " + chat.String()
 }
 
 // ChatNames names chats from whatsmeow's contact store (saved names from the phone's app state, push names from

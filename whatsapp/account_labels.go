@@ -27,7 +27,7 @@ func (LabelsChanged) isEvent() {}
 func (ChatLabeled) isEvent()   {}
 
 // LabelChat puts the label labelID on the chat phone, or takes it off. A personal account has no labels
-// (account.ErrUnsupported). As ModifyChat, the change is stored before LabelChat returns.
+// (account.ErrUnsupported). As ModifyChat, the change is stored as an event before LabelChat returns.
 func (c *Conn) LabelChat(ctx context.Context, phone, labelID string, labeled bool) error {
 	doing := fmt.Sprintf("label chat %s with %s", phone, labelID)
 	if !labeled {
@@ -43,13 +43,8 @@ func (c *Conn) LabelChat(ctx context.Context, phone, labelID string, labeled boo
 	if err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
-	if err := c.cli.SendAppState(ctx, appstate.BuildLabelChat(chat, labelID, labeled)); err != nil {
-		return accountError(doing, err)
-	}
-	if !c.report(ChatLabeled{&eventsv1.ChatLabeled{Phone: phoneOf(chat), LabelId: labelID, Labeled: labeled}}) {
-		return fmt.Errorf("%s: WhatsApp took the change but it could not be stored", doing)
-	}
-	return nil
+	return c.writeAppState(ctx, doing, appstate.BuildLabelChat(chat, labelID, labeled), labelChatKey(labelID, chat),
+		ChatLabeled{&eventsv1.ChatLabeled{Phone: phoneOf(chat), LabelId: labelID, Labeled: labeled}})
 }
 
 // labelChange translates the app state's label mutations, false for anything else.

@@ -49,8 +49,10 @@ type Conn struct {
 
 	p presence
 
-	// report hands the instance an event the connection itself makes (a change to the account it just made).
-	report Handler
+	// report hands the instance an event the connection itself makes (a change to the account it just made);
+	// changes are the changes to the app state it waits to see stored (writeAppState).
+	report  Handler
+	changes pendingChanges
 }
 
 // Linked reports whether the client has a linked device (it may be disconnected).

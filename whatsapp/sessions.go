@@ -167,7 +167,11 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			}
 			return true
 		}
-		return handle(e)
+		stored := handle(e)
+		if stored {
+			c.changes.stored(evt)
+		}
+		return stored
 	})
 	return c, nil
 }
