@@ -69,7 +69,9 @@ var leaves = []string{"proto/...", "recipient", "netguard", "media", "account"}
 var layers = []layer{
 	{name: "cmd/plugzapi", pkgs: []string{"cmd/plugzapi"}, may: []string{"..."}}, // wires everything
 	{name: "cmd/wasim", pkgs: []string{"cmd/wasim"}, may: []string{"wasim/..."}},
-	{name: "http", pkgs: []string{"http"}, may: append([]string{"actors", "events/..."}, leaves...)},
+	{name: "http", pkgs: []string{"http"}, may: append([]string{"actors", "access", "events/..."}, leaves...)},
+	// access holds the credentials and policies (tokens, Client-Token, IP allow-lists, subscriptions).
+	{name: "access", pkgs: []string{"access"}, may: append([]string{"actors", "store"}, leaves...)},
 	{name: "actors", pkgs: []string{"actors"}, may: append([]string{"events/...", "whatsapp", "store"}, leaves...)},
 	{name: "events", pkgs: []string{"events/..."}, may: append([]string{"store"}, leaves...)},
 	{name: "whatsapp", pkgs: []string{"whatsapp"}, may: leaves},

@@ -10,6 +10,7 @@ type Client interface {
 	Groups
 	Profile
 	Business
+	Catalog
 }
 
 // Errors a Client answers with, besides the caller's context ending. The HTTP API maps each to a status in one

@@ -214,6 +214,8 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.markRead(ctx, m)
 	case deleteInstance:
 		a.delete(a.answer(ctx))
+	case suspend:
+		a.suspend(a.answer(ctx))
 
 	case waEvent:
 		// Messages and receipts come with a sender waiting to acknowledge them to WhatsApp; other events do not.

@@ -28,6 +28,8 @@ type (
 		urls map[eventsv1.WebhookKind]string
 	}
 	deleteInstance struct{}
+	// suspend drops the connection and keeps the session (a cancelled subscription).
+	suspend struct{}
 	// markRead sends a read receipt for a received message; participant names its sender in a group.
 	markRead struct{ phone, messageID, participant string }
 )

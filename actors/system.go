@@ -19,22 +19,18 @@ import (
 // ErrUnavailable is returned when an instance did not answer in time (it is busy or restarting).
 var ErrUnavailable = errors.New("the instance did not answer in time")
 
-// System runs the instance actors of this server, one per instance, and is the application the HTTP API calls:
-// it finds an instance's actor and asks it, and it creates and deletes instances.
+// System runs the instance actors of this server, one per instance, and takes the HTTP API's commands: it finds
+// an instance's actor and asks it, and it creates and deletes instances. Queries about all instances are the
+// Directory's (read models); credentials are package access's.
 type System struct {
-	actors   *actor.ActorSystem
-	deps     *deps
-	db       *sql.DB
-	view     InstanceView
-	webhooks WebhookTargets
-	admin    AdminTokens
+	actors *actor.ActorSystem
+	deps   *deps
+	db     *sql.DB
 	// stopWork ends the instances' network calls (deps.stopping).
 	stopWork context.CancelFunc
 
 	mu   sync.RWMutex
 	pids map[string]*actor.PID
-	// tokens holds the SHA-256 of each instance's token once it has been checked against the database.
-	tokens map[string][32]byte
 }
 
 // ask sends a command to an instance's actor and waits for its reply, no longer than the context allows.
@@ -244,5 +240,12 @@ func (s *System) RestoreSession(ctx context.Context, id string) error {
 // SetWebhooks sets where an instance's webhooks go; an empty URL removes one.
 func (s *System) SetWebhooks(ctx context.Context, id string, urls map[eventsv1.WebhookKind]string) error {
 	_, err := s.ask(ctx, id, configureWebhooks{urls: urls})
+	return err
+}
+
+// Suspend drops an instance's WhatsApp connection and keeps its session: it stays off until RestoreSession
+// (or a restart of the server) connects it again.
+func (s *System) Suspend(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, id, suspend{})
 	return err
 }

@@ -148,6 +148,11 @@ type Deps struct {
 	Webhooks     WebhookSettings
 	Accounts     Accounts
 	Chats        ChatsView
+	// ClientTokens, IPAllowLists and Subscriptions are the access policy of instance routes (security.go,
+	// partner.go).
+	ClientTokens  ClientTokens
+	IPAllowLists  IPAllowLists
+	Subscriptions Subscriptions
 	// CheckWebhookURL rejects a webhook URL the server will not call (not https unless insecure webhooks are
 	// allowed, not absolute, …). Its error text is shown to the client.
 	CheckWebhookURL func(raw string) error

@@ -13,6 +13,14 @@ var adminRoutes = []req{
 	{method: http.MethodGet, path: "/instances"},
 	{method: http.MethodGet, path: "/instances/" + instID},
 	{method: http.MethodDelete, path: "/instances/" + instID},
+	{method: http.MethodGet, path: "/account/client-token"},
+	{method: http.MethodPut, path: "/account/client-token", body: `{"value":"0123456789abcdef"}`},
+	{method: http.MethodDelete, path: "/account/client-token"},
+	{method: http.MethodGet, path: "/instances/" + instID + "/ip-allow-list"},
+	{method: http.MethodPut, path: "/instances/" + instID + "/ip-allow-list", body: `{"value":["10.0.0.1"]}`},
+	{method: http.MethodDelete, path: "/instances/" + instID + "/ip-allow-list"},
+	{method: http.MethodPost, path: base + "/integrator/on-demand/subscription", body: `{}`},
+	{method: http.MethodPost, path: base + "/integrator/on-demand/cancel", body: `{}`},
 }
 
 func TestAdminRoutesNeedTheAdminToken(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
 )
@@ -49,6 +50,12 @@ const (
 	// The Idempotency-Key header's (idempotency.go).
 	codeInvalidIdempotencyKey = "invalid_idempotency_key"
 	codeIdempotencyKeyReused  = "idempotency_key_reused"
+
+	// The access policy's (security.go, partner.go).
+	codeClientTokenMissing    = "client_token_missing"
+	codeClientTokenInvalid    = "client_token_invalid"
+	codeIPNotAllowed          = "ip_not_allowed"
+	codeSubscriptionCancelled = "subscription_cancelled"
 )
 
 // apiError is an error with its HTTP answer. Handlers return it for bad requests; respondError turns domain
@@ -107,7 +114,7 @@ var domainErrors = []struct {
 		message: "this Idempotency-Key came with another request (another route or body) in the last 24 hours: a new request needs a new key",
 		fields:  []string{idempotencyHeader}}},
 	{account.ErrNotFound, apiError{status: http.StatusNotFound, code: codeNotFound,
-		message: "WhatsApp knows no such group, contact, invitation or label"}},
+		message: "WhatsApp knows no such group, contact, invitation, label, product or catalog"}},
 	{account.ErrNotOnWhatsApp, apiError{status: http.StatusNotFound, code: codeNotOnWhatsApp,
 		message: "the phone number does not exist on WhatsApp"}},
 	{account.ErrNotParticipant, apiError{status: http.StatusForbidden, code: codeNotParticipant,
@@ -120,6 +127,15 @@ var domainErrors = []struct {
 	{account.ErrRefused, apiError{status: http.StatusUnprocessableEntity, code: codeRefused}},
 	{account.ErrBadPicture, apiError{status: http.StatusBadRequest, code: codeInvalidMedia,
 		message: "the picture is not an image (JPEG, PNG, GIF or WebP)"}},
+	// The access policy's: Z-API's texts ("null not allowed" is what Z-API answers without the header, "<ip> not
+	// allowed" to an address off the list; the cancelled text is the one Z-API clients match).
+	{access.ErrClientTokenMissing, apiError{status: http.StatusUnauthorized, code: codeClientTokenMissing,
+		message: "null not allowed"}},
+	{access.ErrClientTokenInvalid, apiError{status: http.StatusUnauthorized, code: codeClientTokenInvalid,
+		message: "client-token not allowed"}},
+	{access.ErrIPNotAllowed, apiError{status: http.StatusForbidden, code: codeIPNotAllowed}},
+	{access.ErrSubscriptionCancelled, apiError{status: http.StatusBadRequest, code: codeSubscriptionCancelled,
+		message: "To continue sending a message, you must subscribe to this instance again"}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
 }

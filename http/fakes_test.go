@@ -314,6 +314,9 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		Webhooks:        app,
 		Accounts:        app,
 		Chats:           app,
+		ClientTokens:    app,
+		IPAllowLists:    app,
+		Subscriptions:   app,
 		CheckWebhookURL: checkURL,
 		Health:          app,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -252,9 +252,15 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 // are far shorter, and a long one cannot match.
 const maxCredentialLen = 256
 
-// requireInstance lets through requests whose path holds a valid instance ID and token. A wrong ID and a wrong
-// token get the same 404 "instance not found", so that IDs cannot be probed.
+// requireInstance lets through requests whose path holds a valid instance ID and token and that pass the
+// instance's access policy (guardInstance).
 func (a *api) requireInstance(next http.Handler) http.Handler {
+	return a.instanceCredentials(a.guardInstance(next))
+}
+
+// instanceCredentials lets through requests whose path holds a valid instance ID and token. A wrong ID and a
+// wrong token get the same 404 "instance not found", so that IDs cannot be probed.
+func (a *api) instanceCredentials(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, token := chi.URLParam(r, "id"), chi.URLParam(r, "token")
 		if id == "" || token == "" || len(id) > maxCredentialLen || len(token) > maxCredentialLen {

@@ -59,6 +59,14 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get("/instances", a.listInstances)
 			r.Get("/instances/{id}", a.getInstance)
 			r.Delete("/instances/{id}", a.deleteInstance)
+			a.mountSecurityAdminRoutes(r)
+		})
+
+		// PlugZapi's partner routes: the instance's path and the admin (integrator) token.
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireAdmin, a.instanceCredentials, a.limitBody, requireJSON)
+			r.Post(instancePrefix+"/integrator/on-demand/subscription", a.subscribe)
+			r.Post(instancePrefix+"/integrator/on-demand/cancel", a.cancelSubscription)
 		})
 
 		r.Group(func(r chi.Router) {
@@ -73,6 +81,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get(p+"/disconnect", a.disconnect)
 			r.Get(p+"/restore-session", a.restoreSession)
 			r.Get(p+"/device", a.device)
+			r.Get(p+"/security/two-fa-code", a.twoFACode)
 
 			r.Post(p+"/send-text", a.sendText)
 			r.Post(p+"/reply-message", a.replyMessage)
@@ -104,6 +113,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Use(a.requireInstance, requireJSON)
 			a.mountMediaRoutes(r)
 			a.mountStatusRoutes(r)
+			a.mountCatalogRoutes(r)
 		})
 	})
 	return r, nil
@@ -129,6 +139,9 @@ func (d Deps) validate() error {
 		{"Webhooks", d.Webhooks == nil},
 		{"Accounts", d.Accounts == nil},
 		{"Chats", d.Chats == nil},
+		{"ClientTokens", d.ClientTokens == nil},
+		{"IPAllowLists", d.IPAllowLists == nil},
+		{"Subscriptions", d.Subscriptions == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
 	}
 	for _, dep := range required {
@@ -142,13 +155,16 @@ func (d Deps) validate() error {
 	return nil
 }
 
-// clientIP records the client's address for the access log, believing X-Forwarded-For only from the
-// configured proxies.
+// clientIP records the client's address for the access log and the IP allow-lists, believing X-Forwarded-For
+// only from the configured proxies. A request from a proxy without the header is the proxy's own.
 func clientIP(trustedProxies []string) func(http.Handler) http.Handler {
 	if len(trustedProxies) == 0 {
 		return middleware.ClientIPFromRemoteAddr
 	}
-	return middleware.ClientIPFromXFF(trustedProxies...) // prefixes were checked by Config.Validate
+	fromXFF := middleware.ClientIPFromXFF(trustedProxies...) // prefixes were checked by Config.Validate
+	return func(next http.Handler) http.Handler {
+		return middleware.ClientIPFromRemoteAddr(fromXFF(next)) // XFF's answer, when it has one, wins
+	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

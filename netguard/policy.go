@@ -114,10 +114,13 @@ var notPublic = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 }
 
-// nat64 and sixToFour embed an IPv4 address in an IPv6 one: the IPv4 address is what is reached.
+// nat64, sixToFour, teredo and ipv4Compatible embed an IPv4 address in an IPv6 one: the IPv4 address is what is
+// reached (for Teredo, the client's, stored inverted).
 var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour = netip.MustParsePrefix("2002::/16")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	teredo         = netip.MustParsePrefix("2001::/32")
+	ipv4Compatible = netip.MustParsePrefix("::/96") // deprecated (RFC 4291), but some stacks still route it
 )
 
 // refuses says why the policy refuses to connect to a, or "" when it does not.
@@ -146,7 +149,7 @@ func (p Policy) refuses(a netip.Addr) string {
 	return ""
 }
 
-// embeddedIPv4 is the IPv4 address a NAT64 or 6to4 address leads to.
+// embeddedIPv4 is the IPv4 address a NAT64, 6to4, Teredo or IPv4-compatible address leads to.
 func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
 	b := a.As16()
 	switch {
@@ -156,6 +159,10 @@ func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
 		return netip.AddrFrom4([4]byte(b[12:16])), true
 	case sixToFour.Contains(a):
 		return netip.AddrFrom4([4]byte(b[2:6])), true
+	case teredo.Contains(a):
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	case ipv4Compatible.Contains(a) && b[12] != 0: // not ::1 nor ::, which are IPv6's own
+		return netip.AddrFrom4([4]byte(b[12:16])), true
 	}
 	return a, false
 }

@@ -59,7 +59,17 @@ func TestCheckURL(t *testing.T) {
 		{"https://172.16.0.1/photo.jpg", Policy{}, "loopback or private"},
 		{"https://[fd12::1]/photo.jpg", Policy{}, "loopback or private"},
 		{"https://100.64.0.1/photo.jpg", Policy{}, "not a public"},
-		{"https://[2002:7f00:1::]/photo.jpg", Policy{}, "loopback or private"}, // 6to4 of 127.0.0.1
+		{"https://[2002:7f00:1::]/photo.jpg", Policy{}, "loopback or private"},                // 6to4 of 127.0.0.1
+		{"https://[64:ff9b::a00:1]/photo.jpg", Policy{}, "loopback or private"},               // NAT64 of 10.0.0.1
+		{"https://[64:ff9b::5db8:d822]/photo.jpg", Policy{}, ""},                              // NAT64 of 93.184.216.34
+		{"https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x", Policy{}, "loopback or private"}, // Teredo, client 127.0.0.1
+		{"https://[2001:0:4136:e378:8000:63bf:a247:27dd]/x", Policy{}, ""},                    // Teredo, client 93.184.216.34
+		{"https://[::ffff:192.168.1.1]/photo.jpg", Policy{}, "loopback or private"},           // IPv4-mapped
+		{"https://[::127.0.0.1]/photo.jpg", Policy{}, "loopback or private"},                  // IPv4-compatible
+		{"https://[fc00::1]/photo.jpg", Policy{}, "loopback or private"},                      // ULA
+		{"https://[::1]/hook", insecure, ""},
+		{"https://169.254.10.10/photo.jpg", Policy{}, "link-local"},
+		{"https://100.127.255.254/photo.jpg", Policy{}, "not a public"}, // CGNAT's last
 		{"https://localhost/photo.jpg", Policy{}, "this machine"},
 		{"https://cdn.localhost/photo.jpg", Policy{}, "this machine"},
 		{"https://LocalHost./photo.jpg", Policy{}, "this machine"},

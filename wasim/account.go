@@ -54,7 +54,9 @@ type Account struct {
 	statusList    []types.JID
 	// business is set on a WhatsApp Business account (SetBusiness): labels and a catalog are its alone.
 	business bool
-	engine   *engine
+	// catalog is a business account's products, newest first (catalog.go).
+	catalog []*catalogProduct
+	engine  *engine
 }
 
 // validPhone reports whether phone is an international number as WhatsApp (and

@@ -94,6 +94,11 @@
 //     messages to exactly the devices the poster encrypted for (its client picks its
 //     saved contacts, Account.SaveContact, as its status privacy allows,
 //     Account.SetStatusPrivacy), receipts relayed back. Other broadcast lists: 501.
+//   - Product catalogs of business accounts (catalog.go, Account.SetBusiness,
+//     Account.Catalog): the w:biz:catalog IQs as Baileys speaks them (product_catalog
+//     paged by cursor, hidden products shown to their owner only; product_catalog_add,
+//     _edit, _delete), pictures uploaded unencrypted as JPEGs to POST /product/image/<token>;
+//     a personal account is refused (403) and has no catalog to others (404).
 //   - Users: IsOnWhatsApp, user info (status text, picture id, device list, LID),
 //     profile pictures (JPEG; 404 when none is set), presence (available, unavailable
 //     with last seen or "deny") only to the connections that subscribed, chat states

@@ -73,7 +73,7 @@ type mediaStore struct {
 	objects  map[string]*mediaObject // uploads by object id
 	order    []string                // upload order, oldest first: evicted first
 	size     int64                   // bytes held by objects
-	pictures map[string][]byte       // profile pictures by id
+	pictures map[string][]byte       // profile pictures and product pictures (catalog.go) by id
 }
 
 type mediaObject struct {
@@ -315,7 +315,7 @@ func (s *Simulator) serveDownload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, "invalid or expired media path")
 		return
 	}
-	if kind == pictureKind {
+	if kind == pictureKind || kind == productImageKind {
 		data, ok := s.media.picture(strings.TrimSuffix(file, ".jpg"))
 		if !ok {
 			writeError(w, http.StatusNotFound, "no such picture")

@@ -67,6 +67,7 @@ func (s *Simulator) newRoutes() *routes {
 	s.registerProfiles(r)
 	s.registerAppState(r)
 	s.registerStatus(r)
+	s.registerCatalog(r)
 	return r
 }
 

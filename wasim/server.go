@@ -203,6 +203,7 @@ func (s *Simulator) newHandler() http.Handler {
 	})
 	r.Get("/ws/chat", s.serveWebsocket)
 	s.mountMedia(r)
+	s.mountCatalog(r)
 	s.mountControlAPI(r)
 	return r
 }

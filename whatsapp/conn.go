@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,8 @@ type Conn struct {
 	// media keeps received files for owner (the instance); nil: files are not downloaded.
 	media MediaKeeper
 	owner string
+	// uploads makes the uploads whatsmeow cannot (account_catalog.go).
+	uploads *http.Client
 
 	p presence
 

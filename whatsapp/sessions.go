@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type Sessions struct {
 	files      Files
 	media      MediaKeeper
 	hideOnline bool
+	uploads    *http.Client
 }
 
 // Options configure Sessions.
@@ -56,6 +58,9 @@ type Options struct {
 	// Media keeps the files of received messages and gives their URLs; unset, received files are reported
 	// without URLs.
 	Media MediaKeeper
+	// Uploads is the HTTP client of the uploads whatsmeow cannot make itself (product pictures); unset,
+	// http.DefaultClient. With Redirect, it must reach the same simulator.
+	Uploads *http.Client
 }
 
 // OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
@@ -79,8 +84,12 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if err := container.Upgrade(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
+	uploads := opts.Uploads
+	if uploads == nil {
+		uploads = http.DefaultClient
+	}
 	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer,
-		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline}, nil
+		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline, uploads: uploads}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
@@ -125,7 +134,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),
-		media: s.media, owner: owner, report: handle, p: presence{
+		media: s.media, owner: owner, uploads: s.uploads, report: handle, p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/events"
 )
 
@@ -35,6 +36,11 @@ type Config struct {
 	DebugAddr             string
 	// Retention bounds how long the history of messages (who, when) is kept; see README "Retention".
 	Retention time.Duration
+	// TrustedProxies are the CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for IP
+	// allow-lists and the access log).
+	TrustedProxies []string
+	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
+	CancelGrace time.Duration
 	MediaConfig
 }
 
@@ -53,6 +59,7 @@ func defaultConfig() Config {
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryMax:      5 * time.Minute,
 		Retention:            events.DefaultRetention,
+		CancelGrace:          access.DefaultCancelGrace,
 		MediaConfig:          defaultMediaConfig(),
 	}
 }
@@ -74,7 +81,7 @@ func (c *Config) settings() []setting {
 			str(&c.Simulator), func() string { return c.Simulator }},
 		{"admin-token", "PLUGZAPI_ADMIN_TOKEN", "the admin API's bearer token; when unset one is generated at first start and printed once",
 			str(&c.AdminToken), func() string { return redact(c.AdminToken) }},
-		{"allow-insecure-webhooks", "PLUGZAPI_ALLOW_INSECURE_WEBHOOKS", "accept http:// webhook URLs (1/0)",
+		{"allow-insecure-webhooks", "PLUGZAPI_ALLOW_INSECURE_WEBHOOKS", "accept http:// webhook URLs and webhook URLs to loopback, private, CGNAT and other internal addresses (1/0): tests and demos",
 			boolean(&c.AllowInsecureWebhooks), func() string { return strconv.FormatBool(c.AllowInsecureWebhooks) }},
 		{"device-name", "PLUGZAPI_DEVICE_NAME", "name a linked instance shows on the phone unless the instance has a sessionName",
 			str(&c.DeviceName), func() string { return c.DeviceName }},
@@ -96,6 +103,10 @@ func (c *Config) settings() []setting {
 			duration(&c.ShutdownTimeout), func() string { return c.ShutdownTimeout.String() }},
 		{"debug-addr", "PLUGZAPI_DEBUG_ADDR", "host:port serving Go's profiler (/debug/pprof/) for diagnosis; off when empty. Keep it on a private address: it has no authentication",
 			str(&c.DebugAddr), func() string { return c.DebugAddr }},
+		{"trusted-proxies", "PLUGZAPI_TRUSTED_PROXIES", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For header names the client (IP allow-lists, access log); empty: the peer is the client",
+			list(&c.TrustedProxies), func() string { return strings.Join(c.TrustedProxies, ",") }},
+		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
+			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
 	}, c.mediaSettings()...)
 }
 
@@ -133,6 +144,8 @@ func (c Config) Validate() error {
 		return errors.New("the offline queue limit must be at least 1")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("the shutdown timeout must be positive")
+	case c.CancelGrace <= 0:
+		return errors.New("the cancel grace must be positive")
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
 	case c.Retention < events.MinRetention:
@@ -179,6 +192,19 @@ func integer(p *int) func(string) error {
 
 func duration(p *time.Duration) func(string) error {
 	return func(v string) (err error) { *p, err = time.ParseDuration(v); return err }
+}
+
+// list parses a comma-separated list; empty items are dropped.
+func list(p *[]string) func(string) error {
+	return func(v string) error {
+		*p = nil
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
+			}
+		}
+		return nil
+	}
 }
 
 func redact(secret string) string {

@@ -12,6 +12,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 
+	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/actors"
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/consumers"
@@ -113,6 +114,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Sealer:     db.Vault(),
 		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
 		Media:      files,
+		Uploads:    simulatorUploads(cfg.Simulator),
 	})
 	if err != nil {
 		return err
@@ -127,7 +129,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
-		Sessions: actorSessions{sessions}, View: cons.View, Webhooks: cons.Webhooks, Admin: db,
+		Sessions: actorSessions{sessions},
 	})
 	if err != nil {
 		return err
@@ -142,10 +144,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return nil
 	})
 
-	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs}, httpapi.Deps{
-		AdminAuth: system, InstanceAuth: system, Registry: system, Directory: system, Pairing: system,
-		Session: system, Connection: system, Sender: system, Reader: system, QueueView: system, QueueEditor: system,
-		Webhooks: system, Accounts: system, Chats: cons.Chats, Health: system, Metrics: cons.MetricsHandler(), Media: files,
+	guard, err := access.Open(ctx, db, access.Config{CancelGrace: cfg.CancelGrace}, db, system, log.With("component", "access"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, guard.Close)
+	directory := actors.NewDirectory(db.SQL(), cons.View, cons.Webhooks, evlog)
+
+	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs,
+		TrustedProxies: cfg.TrustedProxies}, httpapi.Deps{
+		AdminAuth: guard, InstanceAuth: guard, Registry: instanceRegistry{system, guard}, Directory: directory,
+		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
+		QueueEditor: system, Webhooks: system, Accounts: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
+		ClientTokens: guard, IPAllowLists: guard, Subscriptions: guard,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 	})
@@ -193,6 +204,15 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 	return func(cli *whatsmeow.Client) { simclient.Configure(cli, addr) }
 }
 
+// simulatorUploads is, when a simulator address is configured, the HTTP client of the uploads whatsmeow does not
+// make itself (product pictures), pointed at the simulator as simulatorRedirect points whatsmeow.
+func simulatorUploads(addr string) *http.Client {
+	if addr == "" {
+		return nil
+	}
+	return simclient.HTTPClient(addr)
+}
+
 // actorSessions gives the instance actors WhatsApp clients as the small interface they use.
 type actorSessions struct{ *whatsapp.Sessions }
 
@@ -202,4 +222,15 @@ func (s actorSessions) Open(ctx context.Context, owner, deviceJID, sessionName s
 		return nil, err
 	}
 	return conn, nil
+}
+
+// instanceRegistry creates instances in the actor system and deletes them through access, which forgets their
+// credentials and policies with them.
+type instanceRegistry struct {
+	*actors.System
+	access *access.Control
+}
+
+func (r instanceRegistry) DeleteInstance(ctx context.Context, id string) error {
+	return r.access.DeleteInstance(ctx, id)
 }

@@ -16,6 +16,9 @@ import net from 'node:net';
 import readline from 'node:readline';
 import util from 'node:util';
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 import pino from 'pino';
 import { Agent as UndiciAgent } from 'undici';
@@ -361,6 +364,27 @@ function remember(msg) {
   return msg;
 }
 
+// productPictures uploads product pictures as Baileys' uploadingNecessaryImages does (waUploadToServer, the
+// product-catalog-image media type, the picture's SHA-256 as token) and returns them as the {url} Baileys then
+// names in the product. Baileys' own copy starts the upload before its temporary file is fully written (it does
+// not wait for the write stream), so a picture may go out truncated and be refused for its hash.
+async function productPictures(list) {
+  const out = [];
+  for (const b64 of list || []) {
+    const buf = Buffer.from(b64, 'base64');
+    const filePath = path.join(os.tmpdir(), 'product-' + crypto.randomUUID());
+    await fs.writeFile(filePath, buf);
+    try {
+      const sha = crypto.createHash('sha256').update(buf).digest('base64');
+      const { directPath } = await liveSock().waUploadToServer(filePath, { mediaType: 'product-catalog-image', fileEncSha256B64: sha, timeoutMs: 30000 });
+      out.push({ url: 'https://mmg.whatsapp.net' + directPath });
+    } finally {
+      await fs.unlink(filePath).catch(() => {});
+    }
+  }
+  return out;
+}
+
 const commands = {
   async start(args) {
     if (cfg) throw new Error('already started');
@@ -433,6 +457,24 @@ const commands = {
       r.size = buf.length;
     }
     return r;
+  },
+  // The catalog of a business account (Baileys' business.ts): products' pictures go as base64.
+  async productCreate(args) {
+    need(args, 'product');
+    const { imagesBase64, ...p } = args.product;
+    return plain(await liveSock().productCreate({ ...p, images: await productPictures(imagesBase64) }));
+  },
+  async productUpdate(args) {
+    need(args, 'id', 'update');
+    const { imagesBase64, ...u } = args.update;
+    return plain(await liveSock().productUpdate(args.id, { ...u, images: await productPictures(imagesBase64) }));
+  },
+  async productDelete(args) {
+    need(args, 'ids');
+    return plain(await liveSock().productDelete(args.ids));
+  },
+  async getCatalog(args) {
+    return plain(await liveSock().getCatalog({ jid: args.jid, limit: args.limit, cursor: args.cursor }));
   },
   async me() {
     const me = authState?.creds?.me;
