@@ -17,8 +17,8 @@ const bobPhone = "5511999990002"
 // chatJSON is a chat as GET chats and GET chats/{phone} answer it.
 type chatJSON struct {
 	Name, Phone, Unread, LastMessageTime, IsMuted string
-	Archived, Pinned, IsGroup                    bool
-	Tags                                         []string
+	Archived, Pinned, IsGroup                     bool
+	Tags                                          []string
 }
 
 // getChat is GET chats/{phone}, decoded; ok is false on 404.
