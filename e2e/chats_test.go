@@ -132,6 +132,11 @@ func TestChats(t *testing.T) {
 		in.call(t, "GET", "chat-messages/5511999990099", nil).wantError(t, http.StatusNotFound, "not_found")
 	})
 
+	t.Run("a chat the instance does not have", func(t *testing.T) {
+		in.call(t, "POST", "modify-chat", map[string]any{"phone": "5511999990099", "action": "archive"}).
+			wantError(t, http.StatusNotFound, "not_found")
+	})
+
 	actions := []struct {
 		action string
 		api    func(c chatJSON) bool
@@ -310,6 +315,7 @@ func TestLabels(t *testing.T) {
 	}
 
 	biz.call(t, "PUT", "chats/"+alicePhone+"/tags/99/add", map[string]any{}).wantError(t, http.StatusNotFound, "not_found")
+	biz.call(t, "PUT", "chats/5511999990099/tags/"+paid.ID+"/add", map[string]any{}).wantError(t, http.StatusNotFound, "not_found")
 	personal.call(t, "GET", "tags", nil).wantError(t, http.StatusNotImplemented, "unsupported")
 	personal.call(t, "PUT", "chats/"+alicePhone+"/tags/1/add", map[string]any{}).wantError(t, http.StatusNotImplemented, "unsupported")
 	personal.call(t, "GET", "chats/"+alicePhone+"/tags/1/remove", nil).wantError(t, http.StatusNotImplemented, "unsupported")

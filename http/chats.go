@@ -177,7 +177,9 @@ type modifyChatRequest struct {
 }
 
 // modifyChat answers POST modify-chat: the action is written to the account's app state, where the phone and
-// the account's other devices apply it.
+// the account's other devices apply it. As in WhatsApp's apps, only a chat the account has can be changed: a
+// phone the instance has no chat with (a typo, a number without its ninth digit) is 404 not_found, and nothing
+// is written.
 func (a *api) modifyChat(w http.ResponseWriter, r *http.Request) {
 	var req modifyChatRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -202,6 +204,9 @@ func (a *api) modifyChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.withAccount(w, r, func(c account.Client) error {
+		if _, err := a.deps.Chats.Chat(r.Context(), chi.URLParam(r, "id"), req.Phone); err != nil {
+			return fmt.Errorf("modify chat: %w", err)
+		}
 		if err := c.ModifyChat(r.Context(), req.Phone, action); err != nil {
 			return fmt.Errorf("modify chat: %w", err)
 		}

@@ -66,6 +66,9 @@ func (a *api) labelChat(w http.ResponseWriter, r *http.Request, labeled bool) {
 		return
 	}
 	a.withAccount(w, r, func(c account.Client) error {
+		if _, err := a.deps.Chats.Chat(r.Context(), chi.URLParam(r, "id"), phone); err != nil {
+			return fmt.Errorf("tag chat: %w", err)
+		}
 		if err := c.LabelChat(r.Context(), phone, tag, labeled); err != nil {
 			return fmt.Errorf("tag chat: %w", err)
 		}
