@@ -95,7 +95,7 @@ func TestChats(t *testing.T) {
 		t.Fatalf("Alice writes: %v", err)
 	}
 	phoneChat(t, business, alicePhone, "Alice's message", func(c wasim.Chat, ok bool) bool { return ok && c.Unread == 1 })
-	link(t, in, business)
+	dev := link(t, in, business)
 	eventually(t, 30*time.Second, "Alice's chat from the history sync", func() error {
 		c, ok := findChat(listChats(t, in, ""), alicePhone)
 		if !ok || c.Unread != "1" || c.LastMessageTime == "0" || c.Name != "Alice" { // named from the history
@@ -179,12 +179,33 @@ func TestChats(t *testing.T) {
 		})
 	})
 
+	t.Run("an account whose chats moved to LIDs", func(t *testing.T) {
+		// WhatsApp's apps then name people by LID in the app state: so must the server, or the phone would
+		// not find the chat.
+		if err := business.MoveChatsToLID(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "the instance's device takes the move", func() error {
+			for _, d := range business.DeviceInfos() {
+				if d.JID == dev && d.Queued > 0 {
+					return fmt.Errorf("%d stanzas queued for the device", d.Queued)
+				}
+			}
+			return nil
+		})
+		modifyChat(t, in, alicePhone, "pin")
+		if c, ok := getChat(t, in, alicePhone); !ok || !c.Pinned {
+			t.Errorf("after pin, GET chats/%s = %+v", alicePhone, c)
+		}
+		phoneChat(t, business, alicePhone, "the LID chat pinned", func(c wasim.Chat, ok bool) bool { return ok && c.Pinned })
+	})
+
 	t.Run("restart keeps the chats", func(t *testing.T) {
 		modifyChat(t, in, alicePhone, "archive")
 		srv.restart()
 		waitConnected(t, in)
 		list := listChats(t, in, "")
-		if len(list) != 1 || list[0].Phone != alicePhone || !list[0].Archived || list[0].Unread != "1" {
+		if len(list) != 1 || list[0].Phone != alicePhone || !list[0].Archived || list[0].Pinned || list[0].Unread != "1" {
 			t.Errorf("after restart, chats = %+v", list)
 		}
 		// A chat that was deleted comes back with its next message.

@@ -275,9 +275,10 @@ func (e *engine) send(ctx context.Context, chat types.JID, msg *waE2E.Message) (
 	}
 	resp, err := e.cli.SendMessage(ctx, chat, msg)
 	if err == nil {
-		name := e.a.s.chatName(chat)
+		key := e.chatKey(chat)
+		name := e.a.s.chatName(key)
 		e.mu.Lock()
-		e.noteMessageLocked(chat, name, resp.Timestamp, false, "")
+		e.noteMessageLocked(key, name, resp.Timestamp, false, "")
 		e.mu.Unlock()
 	}
 	return resp, err
@@ -396,13 +397,14 @@ func (e *engine) record(evt *events.Message) {
 			m.MediaSize = int64(len(data))
 		}
 	}
+	chat := e.chatKey(evt.Info.Chat)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.seen[key]; dup {
 		return
 	}
 	e.seen[key] = struct{}{}
-	e.noteMessageLocked(evt.Info.Chat.ToNonAD(), m.Chat, evt.Info.Timestamp, !evt.Info.IsFromMe, evt.Info.PushName)
+	e.noteMessageLocked(chat, m.Chat, evt.Info.Timestamp, !evt.Info.IsFromMe, evt.Info.PushName)
 	e.applyLocked(evt, m)
 	e.inbox = append(e.inbox, m)
 	if dl != nil {

@@ -79,6 +79,34 @@ func (p *phoneChats) chatLocked(jid types.JID, name string) *Chat {
 	return c
 }
 
+// chatKey is how the phone keys a chat: once its account moved its chats to LIDs (MoveChatsToLID), a person by
+// their LID, as its app state then names them too. It takes the simulator's lock: call it without the phone's.
+func (e *engine) chatKey(jid types.JID) types.JID {
+	jid = jid.ToNonAD()
+	s := e.a.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.a.lidChats && jid.Server == types.DefaultUserServer {
+		if other := s.accounts[jid.User]; other != nil {
+			return other.lid
+		}
+	}
+	return jid
+}
+
+// moveChatsToLIDLocked keys the phone's chats with people by their LIDs, as its chat database does once its
+// account moved its chats to LIDs. The simulator's lock is held.
+func (e *engine) moveChatsToLIDLocked() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for jid, c := range e.chats.chats {
+		if other := e.a.s.accounts[jid.User]; other != nil && jid.Server == types.DefaultUserServer {
+			delete(e.chats.chats, jid)
+			e.chats.chats[other.lid] = c
+		}
+	}
+}
+
 // noteMessageLocked counts a message the phone received or sent into its chat (named name, see chatName).
 func (e *engine) noteMessageLocked(chat types.JID, name string, at time.Time, received bool, pushName string) {
 	if chat.IsEmpty() || chat == types.StatusBroadcastJID || chat.Server == types.BroadcastServer {
@@ -116,8 +144,15 @@ func (e *engine) applyChatEvent(evt any) {
 	default:
 		return
 	}
-	target = target.ToNonAD()
 	// Named before the phone's lock is taken: the simulator's lock comes first.
+	target = target.ToNonAD()
+	if key := e.chatKey(target); key != target {
+		// The account moved its chats to LIDs: its app state names people by LID, and a mutation naming one by
+		// phone number names no chat of the phone.
+		e.a.s.log.Warn("phone whose chats moved to LIDs ignores a chat named by phone number", "phone", e.a.phone,
+			"chat", target)
+		return
+	}
 	name, business := e.a.s.chatName(target), e.a.Business()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -205,6 +240,7 @@ func (a *Account) Chat(chat string) (Chat, bool) {
 	if err != nil || e == nil {
 		return Chat{}, false
 	}
+	jid = e.chatKey(jid)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, ok := e.chats.chats[jid]
@@ -223,6 +259,7 @@ func (a *Account) DeletedChat(chat string) int {
 	if err != nil || e == nil {
 		return 0
 	}
+	jid = e.chatKey(jid)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.chats.deleted[jid]

@@ -35,12 +35,12 @@ func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.Chat
 	if !c.cli.IsLoggedIn() {
 		return accountError(doing, account.ErrNotConnected)
 	}
-	chat, err := recipientJID(phone)
+	chat, name, err := c.appStateChat(ctx, phone)
 	if err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
 	now := time.Now()
-	change := &eventsv1.ChatChange{Phone: phoneOf(chat)}
+	change := &eventsv1.ChatChange{Phone: name}
 	var patch appstate.PatchInfo
 	var kind string // of the whatsmeow event the patch comes back as (changeKey)
 	switch action {
@@ -71,6 +71,22 @@ func (c *Conn) ModifyChat(ctx context.Context, phone string, action account.Chat
 	}
 	return c.writeAppState(ctx, doing, patch, kind+" "+chat.String(),
 		ChatsChanged{&eventsv1.ChatsChanged{Chats: []*eventsv1.ChatChange{change}}})
+}
+
+// appStateChat is the JID the account's app state names the chat phone by — once the account moved its chats
+// to LIDs (as WhatsApp does), a person by their LID where it is known — and the chat as the API names it.
+func (c *Conn) appStateChat(ctx context.Context, phone string) (types.JID, string, error) {
+	jid, err := recipientJID(phone)
+	if err != nil {
+		return jid, "", err
+	}
+	name := phoneOf(jid)
+	if jid.Server == types.DefaultUserServer && c.cli.Store.LIDMigrationTimestamp != 0 {
+		if lid, err := c.cli.Store.LIDs.GetLIDForPN(ctx, jid); err == nil && !lid.IsEmpty() {
+			return lid, name, nil
+		}
+	}
+	return jid, name, nil
 }
 
 // storeWait bounds how long a change to the app state waits to come back from WhatsApp as an event.

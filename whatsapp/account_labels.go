@@ -39,12 +39,12 @@ func (c *Conn) LabelChat(ctx context.Context, phone, labelID string, labeled boo
 	if c.cli.Store.BusinessName == "" {
 		return fmt.Errorf("%s: labels are for WhatsApp Business accounts: %w", doing, account.ErrUnsupported)
 	}
-	chat, err := recipientJID(phone)
+	chat, name, err := c.appStateChat(ctx, phone)
 	if err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
 	return c.writeAppState(ctx, doing, appstate.BuildLabelChat(chat, labelID, labeled), labelChatKey(labelID, chat),
-		ChatLabeled{&eventsv1.ChatLabeled{Phone: phoneOf(chat), LabelId: labelID, Labeled: labeled}})
+		ChatLabeled{&eventsv1.ChatLabeled{Phone: name, LabelId: labelID, Labeled: labeled}})
 }
 
 // labelChange translates the app state's label mutations, false for anything else.
