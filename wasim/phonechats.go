@@ -1,11 +1,13 @@
 package wasim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mau.fi/whatsmeow/appstate"
@@ -281,19 +283,14 @@ func (a *Account) Labels() []Label {
 	return out
 }
 
+// compareLabelIDs orders label IDs as numbers, which WhatsApp's are.
 func compareLabelIDs(x, y string) int {
 	nx, ex := strconv.Atoi(x)
 	ny, ey := strconv.Atoi(y)
 	if ex == nil && ey == nil {
-		return nx - ny
+		return cmp.Compare(nx, ny)
 	}
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
+	return strings.Compare(x, y)
 }
 
 // AddLabel has the phone's user create a label, as WhatsApp Business does: a label edit in the account's app

@@ -8,6 +8,7 @@
 package chats
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -186,7 +187,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, inst string, ev *eventsv1.Event
 		return exec(`INSERT INTO chats_view (instance_id, phone, last_message_ms, last_seq) VALUES (?, ?, ?, ?)
 			ON CONFLICT (instance_id, phone) DO UPDATE SET last_seq = excluded.last_seq, last_message_ms = CASE WHEN excluded.last_message_ms > chats_view.last_message_ms
 				THEN excluded.last_message_ms ELSE chats_view.last_message_ms END`,
-			inst, m.GetPhone(), cmp(m.GetServerTimeMs(), ev.GetTimeMs()), ev.GetSeq())
+			inst, m.GetPhone(), cmp.Or(m.GetServerTimeMs(), ev.GetTimeMs()), ev.GetSeq())
 	case *eventsv1.Event_ChatsChanged:
 		for _, ch := range p.ChatsChanged.GetChats() {
 			if err := changeChat(exec, inst, ch); err != nil {
@@ -307,13 +308,6 @@ func changeChat(exec func(string, ...any) error, inst string, ch *eventsv1.ChatC
 
 // isChat tells a chat from the status broadcast and from nothing.
 func isChat(phone string) bool { return phone != "" && phone != "status" }
-
-func cmp(a, b int64) int64 {
-	if a != 0 {
-		return a
-	}
-	return b
-}
 
 // catchUp waits until the view applied every event the instance had when it was called, so that a client reads
 // its own writes. After catchUpTimeout it gives up quietly: the answer is then what the view has.
