@@ -62,6 +62,12 @@ func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 		a.received(e.Notification.Message, done)
 	case whatsapp.ChatPresence:
 		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: e.Presence}})
+	case whatsapp.ChatsChanged:
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatsChanged{ChatsChanged: e.Chats}})
+	case whatsapp.LabelsChanged:
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_LabelsChanged{LabelsChanged: e.Labels}})
+	case whatsapp.ChatLabeled:
+		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatLabeled{ChatLabeled: e.Labeled}})
 	default:
 		done(nil)
 	}

@@ -32,7 +32,9 @@ func (a *instance) openConn(deviceJID string) error {
 	gen, self, root, timeout := a.gen, a.self, a.system.Root, a.deps.cfg.RequestTimeout
 	handle := func(e whatsapp.Event) bool {
 		switch e.(type) {
-		case whatsapp.MessageReceived, whatsapp.ReceiptReceived:
+		case whatsapp.MessageReceived, whatsapp.ReceiptReceived,
+			// A change to chats or labels is stored before the call that made it returns (read your writes).
+			whatsapp.ChatsChanged, whatsapp.LabelsChanged, whatsapp.ChatLabeled:
 			res, err := root.RequestFuture(self, waEvent{gen: gen, event: e}, timeout).Result()
 			if err != nil {
 				return false

@@ -162,6 +162,7 @@ type Deps struct {
 	Webhooks     WebhookSettings
 	Accounts     Accounts
 	Settings     InstanceSettings
+	Chats        ChatsView
 	// ClientTokens, IPAllowLists and Subscriptions are the access policy of instance routes (security.go,
 	// partner.go).
 	ClientTokens  ClientTokens

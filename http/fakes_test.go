@@ -14,6 +14,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
+	"github.com/plugzapi/plugzapi/events/chats"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
@@ -263,6 +264,22 @@ func (f *fakeApp) Me(ctx context.Context, id string) (actors.Me, error) {
 	return actors.Me{ID: id}, nil
 }
 
+// Chats, Chat and Labels answer as a chats read model without chats or labels would.
+func (f *fakeApp) Chats(ctx context.Context, id string, offset, limit int) ([]chats.Chat, error) {
+	return nil, f.record(ctx, "Chats", id, offset, limit)
+}
+
+func (f *fakeApp) Chat(ctx context.Context, id, phone string) (chats.Chat, error) {
+	if err := f.record(ctx, "Chat", id, phone); err != nil {
+		return chats.Chat{}, err
+	}
+	return chats.Chat{}, account.ErrNotFound
+}
+
+func (f *fakeApp) Labels(ctx context.Context, id string) ([]chats.Label, error) {
+	return nil, f.record(ctx, "Labels", id)
+}
+
 func (f *fakeApp) CheckHealth(ctx context.Context) error {
 	return f.record(ctx, "CheckHealth")
 }
@@ -316,6 +333,7 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		Webhooks:        app,
 		Accounts:        app,
 		Settings:        app,
+		Chats:           app,
 		ClientTokens:    app,
 		IPAllowLists:    app,
 		Subscriptions:   app,

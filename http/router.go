@@ -105,6 +105,14 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Post(p+"/contacts/modify-blocked", a.modifyBlocked)
 			a.mountProfileRoutes(r)
 			a.mountSettingsRoutes(r)
+			r.Get(p+"/chats", a.listChats)
+			r.Get(p+"/chats/{phone}", a.getChat)
+			r.Get(p+"/chat-messages/{phone}", a.chatMessages)
+			r.Post(p+"/modify-chat", a.modifyChat)
+			r.Get(p+"/tags", a.tags)
+			r.Put(p+"/chats/{phone}/tags/{tag}/add", a.addChatTag)
+			r.Get(p+"/chats/{phone}/tags/{tag}/remove", a.removeChatTag)
+			r.Put(p+"/chats/{phone}/tags/{tag}/remove", a.removeChatTag)
 		})
 
 		// The routes that send a file take larger bodies, each as its kind's limit allows.
@@ -140,6 +148,7 @@ func (d Deps) validate() error {
 		{"Webhooks", d.Webhooks == nil},
 		{"Accounts", d.Accounts == nil},
 		{"Settings", d.Settings == nil},
+		{"Chats", d.Chats == nil},
 		{"ClientTokens", d.ClientTokens == nil},
 		{"IPAllowLists", d.IPAllowLists == nil},
 		{"Subscriptions", d.Subscriptions == nil},

@@ -56,7 +56,7 @@ func (s *Simulator) handleAppState(c *conn, iq *waBinary.Node) ([]waBinary.Node,
 	var answers, changed []waBinary.Node
 	for _, req := range sync.GetChildren() {
 		name, _ := req.Attrs["name"].(string)
-		if req.Tag != "collection" || name == "" {
+		if req.Tag != "collection" || !slices.Contains(appStateCollections, name) {
 			return nil, errIQBadRequest
 		}
 		have := uint64(0)

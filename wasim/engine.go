@@ -90,6 +90,8 @@ type engine struct {
 	// groupNotices counts the group notifications queued for the phone that its
 	// client has not handled yet (see send).
 	groupNotices int
+	// chats is the phone's chat list (phonechats.go).
+	chats phoneChats
 }
 
 func (a *Account) startEngine(ctx context.Context) error {
@@ -110,6 +112,9 @@ func (a *Account) startEngine(ctx context.Context) error {
 	simclient.Configure(cli, s.Addr())
 	// A phone's delivery receipts say delivered even while its app is in the background.
 	cli.SetForceActiveDeliveryReceipts(true)
+	// A collection's first patch reaches the phone as a full sync (from version 0): the phone applies it all
+	// the same (phonechats.go).
+	cli.EmitAppStateEventsOnFullSync = true
 	e := &engine{
 		a:         a,
 		cli:       cli,
@@ -228,6 +233,8 @@ func (e *engine) handleEvent(evt any) {
 		e.recordPresence(v)
 	case *events.GroupInfo, *events.JoinedGroup:
 		e.setState(func() { e.groupNotices = max(0, e.groupNotices-1) })
+	default:
+		e.applyChatEvent(evt)
 	}
 }
 
@@ -266,7 +273,15 @@ func (e *engine) send(ctx context.Context, chat types.JID, msg *waE2E.Message) (
 			}
 		}
 	}
-	return e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	if err == nil {
+		key := e.chatKey(chat)
+		name := e.a.s.chatName(key)
+		e.mu.Lock()
+		e.noteMessageLocked(key, name, resp.Timestamp, false, "")
+		e.mu.Unlock()
+	}
+	return resp, err
 }
 
 // maxSeen bounds the chat states, receipts and presence updates a phone remembers
@@ -382,12 +397,14 @@ func (e *engine) record(evt *events.Message) {
 			m.MediaSize = int64(len(data))
 		}
 	}
+	chat := e.chatKey(evt.Info.Chat)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, dup := e.seen[key]; dup {
 		return
 	}
 	e.seen[key] = struct{}{}
+	e.noteMessageLocked(chat, m.Chat, evt.Info.Timestamp, !evt.Info.IsFromMe, evt.Info.PushName)
 	e.applyLocked(evt, m)
 	e.inbox = append(e.inbox, m)
 	if dl != nil {

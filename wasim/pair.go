@@ -357,6 +357,10 @@ func (s *Simulator) completePairing(ctx context.Context, a *Account, c *conn, co
 		{Tag: "platform", Attrs: waBinary.Attrs{"name": pairingPlatform}},
 		{Tag: "device", Attrs: waBinary.Attrs{"jid": jid, "lid": lid}},
 	}
+	if a.Business() {
+		// A business account's device learns it is one from its link: labels and the catalog are for it.
+		success = append(success, waBinary.Node{Tag: "biz", Attrs: waBinary.Attrs{"name": a.Name()}})
+	}
 	resp, err := c.request(ctx, waBinary.Node{
 		Tag:     "iq",
 		Attrs:   waBinary.Attrs{"from": types.ServerJID, "type": "set", "xmlns": "md"},

@@ -85,6 +85,7 @@ func (a *Account) MoveChatsToLID(ctx context.Context) error {
 	}
 	a.lidChats = true
 	a.lidChatsAt = time.Now()
+	e.moveChatsToLIDLocked()
 	payload := s.lidMappingsLocked(a)
 	linked := a.sortedDevicesLocked()[1:] // the phone is device 0
 	s.mu.Unlock()

@@ -26,8 +26,8 @@ import (
 // What a phone sends a device it just linked, as WhatsApp's phones do, so the device
 // is usable at once: the app state key (with which the device reads the account's
 // synced settings, the push name among them, see appstate.go), then a history sync
-// notification. The simulated phones carry no chat history: theirs holds the
-// account's push name and its phone number↔LID mapping, inline, and no conversation.
+// notification. The simulated phones carry no message history: theirs holds the
+// account's push name, its phone number↔LID mapping and its chat list, inline.
 // Clients wait for it (Baileys buffers every event until it arrives or 20 s pass). Both
 // go as peer messages from device 0, whose notify attribute gives the device its own
 // push name too.
@@ -208,8 +208,9 @@ func (e *engine) sendPushNames(ctx context.Context, d *device) error {
 	return nil
 }
 
-// initialHistory is the compressed initial bootstrap history of a phone without chat
-// history: the account's push name and its phone number↔LID mapping.
+// initialHistory is the compressed initial bootstrap history of a phone: the account's
+// push name, its phone number↔LID mapping and its chat list (phonechats.go), without
+// the messages.
 func (e *engine) initialHistory() ([]byte, error) {
 	a := e.a
 	history := &waHistorySync.HistorySync{
@@ -218,6 +219,9 @@ func (e *engine) initialHistory() ([]byte, error) {
 		Progress:   proto.Uint32(100),
 		Pushnames:  []*waHistorySync.Pushname{{ID: proto.String(a.jid.String()), Pushname: proto.String(a.Name())}},
 	}
+	e.mu.Lock()
+	history.Conversations = e.historyConversationsLocked()
+	e.mu.Unlock()
 	a.s.mu.Lock()
 	if a.lidChats {
 		// An account that moved its chats to LIDs tells its new device so, with the

@@ -53,6 +53,11 @@ type Conn struct {
 	uploads *http.Client
 
 	p presence
+
+	// report hands the instance an event the connection itself makes (a change to the account it just made);
+	// changes are the changes to the app state it waits to see stored (writeAppState).
+	report  Handler
+	changes pendingChanges
 }
 
 // Linked reports whether the client has a linked device (it may be disconnected).

@@ -175,7 +175,10 @@ func (tr translator) translate(evt any) (Event, bool) {
 		}
 		return ChatPresence{p}, true
 	}
-	return nil, false
+	if e, ok := tr.chatChange(evt); ok {
+		return e, true
+	}
+	return tr.labelChange(evt)
 }
 
 func loggedOutReason(e *events.LoggedOut) string {

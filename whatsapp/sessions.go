@@ -123,6 +123,9 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	// arrives again after a crash is served from the decrypted-event buffer (the ratchet has moved on).
 	cli.SynchronousAck = true
 	cli.EnableDecryptedEventBuffer = true
+	// A newly linked device learns the account's chat settings and labels from its first (full) app state sync:
+	// they must reach the chats read model too.
+	cli.EmitAppStateEventsOnFullSync = true
 	if sessionName != "" {
 		cli.GetClientPayload = registrationWithName(cli, sessionName)
 	}
@@ -131,7 +134,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),
-		media: s.media, owner: owner, uploads: s.uploads, calls: newCallMemory(), p: presence{
+		media: s.media, owner: owner, uploads: s.uploads, calls: newCallMemory(), report: handle, p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
 	// The phone number ↔ LID mappings every device of the container learned (they are facts about people, the
 	// same for every instance).
@@ -173,7 +176,11 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			}
 			return true
 		}
-		return handle(e)
+		stored := handle(e)
+		if stored {
+			c.changes.stored(evt)
+		}
+		return stored
 	})
 	return c, nil
 }

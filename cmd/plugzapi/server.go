@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		TrustedProxies: cfg.TrustedProxies}, httpapi.Deps{
 		AdminAuth: guard, InstanceAuth: guard, Registry: instanceRegistry{system, guard}, Directory: directory,
 		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
-		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Health: db, Metrics: cons.MetricsHandler(), Media: files,
+		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
 		ClientTokens: guard, IPAllowLists: guard, Subscriptions: guard,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),

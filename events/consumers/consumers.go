@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/chats"
 	"github.com/plugzapi/plugzapi/events/instanceview"
 	"github.com/plugzapi/plugzapi/events/metrics"
 	"github.com/plugzapi/plugzapi/events/webhooks"
@@ -33,6 +34,8 @@ type Consumers struct {
 	View     *instanceview.View
 	Metrics  *metrics.Metrics
 	Webhooks *webhooks.Webhooks
+	// Chats is the chats and labels read model.
+	Chats *chats.View
 }
 
 // Start migrates the consumers' tables and starts them. They run until Close, or until ctx is done. On error,
@@ -71,6 +74,14 @@ func Start(ctx context.Context, db *store.DB, log *events.Log, cfg Config, logge
 		return nil, err
 	}
 	c.Webhooks = hooks
+	cv, err := chats.New(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if err := cv.Start(ctx, log); err != nil {
+		return nil, err
+	}
+	c.Chats = cv
 	return c, nil
 }
 
@@ -86,6 +97,9 @@ func (c *Consumers) Close() error {
 	}
 	if c.Metrics != nil {
 		errs = append(errs, c.Metrics.Close())
+	}
+	if c.Chats != nil {
+		errs = append(errs, c.Chats.Close())
 	}
 	if c.View != nil {
 		errs = append(errs, c.View.Close())

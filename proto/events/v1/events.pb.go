@@ -235,6 +235,9 @@ type Event struct {
 	//	*Event_Connected
 	//	*Event_Disconnected
 	//	*Event_LoggedOut
+	//	*Event_ChatsChanged
+	//	*Event_LabelsChanged
+	//	*Event_ChatLabeled
 	//	*Event_InstanceRenamed
 	//	*Event_SettingsChanged
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
@@ -442,6 +445,33 @@ func (x *Event) GetLoggedOut() *LoggedOut {
 	return nil
 }
 
+func (x *Event) GetChatsChanged() *ChatsChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ChatsChanged); ok {
+			return x.ChatsChanged
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetLabelsChanged() *LabelsChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_LabelsChanged); ok {
+			return x.LabelsChanged
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetChatLabeled() *ChatLabeled {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ChatLabeled); ok {
+			return x.ChatLabeled
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetInstanceRenamed() *InstanceRenamed {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_InstanceRenamed); ok {
@@ -528,6 +558,20 @@ type Event_LoggedOut struct {
 	LoggedOut *LoggedOut `protobuf:"bytes,34,opt,name=logged_out,json=loggedOut,proto3,oneof"`
 }
 
+type Event_ChatsChanged struct {
+	// chats_changed, labels_changed, chat_labeled: what WhatsApp told the instance about its chats and labels (the
+	// phone's history sync, the account's synced app state); they feed the chats read model.
+	ChatsChanged *ChatsChanged `protobuf:"bytes,40,opt,name=chats_changed,json=chatsChanged,proto3,oneof"`
+}
+
+type Event_LabelsChanged struct {
+	LabelsChanged *LabelsChanged `protobuf:"bytes,41,opt,name=labels_changed,json=labelsChanged,proto3,oneof"`
+}
+
+type Event_ChatLabeled struct {
+	ChatLabeled *ChatLabeled `protobuf:"bytes,42,opt,name=chat_labeled,json=chatLabeled,proto3,oneof"`
+}
+
 type Event_InstanceRenamed struct {
 	// 45–49: the instance's own settings.
 	InstanceRenamed *InstanceRenamed `protobuf:"bytes,45,opt,name=instance_renamed,json=instanceRenamed,proto3,oneof"`
@@ -566,6 +610,12 @@ func (*Event_Connected) isEvent_Payload() {}
 func (*Event_Disconnected) isEvent_Payload() {}
 
 func (*Event_LoggedOut) isEvent_Payload() {}
+
+func (*Event_ChatsChanged) isEvent_Payload() {}
+
+func (*Event_LabelsChanged) isEvent_Payload() {}
+
+func (*Event_ChatLabeled) isEvent_Payload() {}
 
 func (*Event_InstanceRenamed) isEvent_Payload() {}
 
@@ -1478,11 +1528,356 @@ func (x *SettingsChanged) GetSettings() *Settings {
 	return nil
 }
 
+// ChatsChanged: chats of the account changed. From the phone's history sync (history is true) it is the chat list
+// of a newly linked number; from the app state it is a change one of the account's devices (or this API) made.
+type ChatsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chats         []*ChatChange          `protobuf:"bytes,1,rep,name=chats,proto3" json:"chats,omitempty"`
+	History       bool                   `protobuf:"varint,2,opt,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatsChanged) Reset() {
+	*x = ChatsChanged{}
+	mi := &file_events_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatsChanged) ProtoMessage() {}
+
+func (x *ChatsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatsChanged.ProtoReflect.Descriptor instead.
+func (*ChatsChanged) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ChatsChanged) GetChats() []*ChatChange {
+	if x != nil {
+		return x.Chats
+	}
+	return nil
+}
+
+func (x *ChatsChanged) GetHistory() bool {
+	if x != nil {
+		return x.History
+	}
+	return false
+}
+
+// ChatChange is what changed in one chat; unset fields did not change.
+type ChatChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phone names the chat as the API writes it: phone digits, a group ID ("…-group"), or "<digits>@lid".
+	Phone    string `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
+	Archived *bool  `protobuf:"varint,3,opt,name=archived,proto3,oneof" json:"archived,omitempty"`
+	Pinned   *bool  `protobuf:"varint,4,opt,name=pinned,proto3,oneof" json:"pinned,omitempty"`
+	// muted_until_ms: 0 not muted, -1 muted for ever, else muted until then.
+	MutedUntilMs *int64 `protobuf:"varint,5,opt,name=muted_until_ms,json=mutedUntilMs,proto3,oneof" json:"muted_until_ms,omitempty"`
+	// read: true marks the chat read (no unread messages), false marks it unread.
+	Read *bool `protobuf:"varint,6,opt,name=read,proto3,oneof" json:"read,omitempty"`
+	// unread_count is the number of unread messages the phone's history gives.
+	UnreadCount *int64 `protobuf:"varint,7,opt,name=unread_count,json=unreadCount,proto3,oneof" json:"unread_count,omitempty"`
+	// last_message_ms is when the last message of the chat was sent, from the phone's history.
+	LastMessageMs int64 `protobuf:"varint,8,opt,name=last_message_ms,json=lastMessageMs,proto3" json:"last_message_ms,omitempty"`
+	// deleted: the chat was deleted (it reappears with its next message); cleared: its messages were.
+	Deleted       bool `protobuf:"varint,9,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Cleared       bool `protobuf:"varint,10,opt,name=cleared,proto3" json:"cleared,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatChange) Reset() {
+	*x = ChatChange{}
+	mi := &file_events_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatChange) ProtoMessage() {}
+
+func (x *ChatChange) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatChange.ProtoReflect.Descriptor instead.
+func (*ChatChange) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ChatChange) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *ChatChange) GetArchived() bool {
+	if x != nil && x.Archived != nil {
+		return *x.Archived
+	}
+	return false
+}
+
+func (x *ChatChange) GetPinned() bool {
+	if x != nil && x.Pinned != nil {
+		return *x.Pinned
+	}
+	return false
+}
+
+func (x *ChatChange) GetMutedUntilMs() int64 {
+	if x != nil && x.MutedUntilMs != nil {
+		return *x.MutedUntilMs
+	}
+	return 0
+}
+
+func (x *ChatChange) GetRead() bool {
+	if x != nil && x.Read != nil {
+		return *x.Read
+	}
+	return false
+}
+
+func (x *ChatChange) GetUnreadCount() int64 {
+	if x != nil && x.UnreadCount != nil {
+		return *x.UnreadCount
+	}
+	return 0
+}
+
+func (x *ChatChange) GetLastMessageMs() int64 {
+	if x != nil {
+		return x.LastMessageMs
+	}
+	return 0
+}
+
+func (x *ChatChange) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+func (x *ChatChange) GetCleared() bool {
+	if x != nil {
+		return x.Cleared
+	}
+	return false
+}
+
+// LabelsChanged: labels (tags) of a WhatsApp Business account were created, edited or deleted.
+type LabelsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Labels        []*Label               `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelsChanged) Reset() {
+	*x = LabelsChanged{}
+	mi := &file_events_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelsChanged) ProtoMessage() {}
+
+func (x *LabelsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelsChanged.ProtoReflect.Descriptor instead.
+func (*LabelsChanged) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LabelsChanged) GetLabels() []*Label {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+// Label is a label of a WhatsApp Business account.
+type Label struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// color is WhatsApp's color index (0–19).
+	Color         int32 `protobuf:"varint,3,opt,name=color,proto3" json:"color,omitempty"`
+	Deleted       bool  `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Label) Reset() {
+	*x = Label{}
+	mi := &file_events_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Label) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Label) ProtoMessage() {}
+
+func (x *Label) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Label.ProtoReflect.Descriptor instead.
+func (*Label) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Label) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Label) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Label) GetColor() int32 {
+	if x != nil {
+		return x.Color
+	}
+	return 0
+}
+
+func (x *Label) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+// ChatLabeled: a label was put on a chat (labeled) or taken off it.
+type ChatLabeled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phone         string                 `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
+	LabelId       string                 `protobuf:"bytes,2,opt,name=label_id,json=labelId,proto3" json:"label_id,omitempty"`
+	Labeled       bool                   `protobuf:"varint,3,opt,name=labeled,proto3" json:"labeled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatLabeled) Reset() {
+	*x = ChatLabeled{}
+	mi := &file_events_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatLabeled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatLabeled) ProtoMessage() {}
+
+func (x *ChatLabeled) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatLabeled.ProtoReflect.Descriptor instead.
+func (*ChatLabeled) Descriptor() ([]byte, []int) {
+	return file_events_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ChatLabeled) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *ChatLabeled) GetLabelId() string {
+	if x != nil {
+		return x.LabelId
+	}
+	return ""
+}
+
+func (x *ChatLabeled) GetLabeled() bool {
+	if x != nil {
+		return x.Labeled
+	}
+	return false
+}
+
 var File_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\x1a\x1amessages/v1/messages.proto\"\x92\v\n" +
+	"\x16events/v1/events.proto\x12\x12plugzapi.events.v1\x1a\x1amessages/v1/messages.proto\"\xed\f\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
@@ -1505,7 +1900,10 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\tconnected\x18  \x01(\v2\x1d.plugzapi.events.v1.ConnectedH\x00R\tconnected\x12F\n" +
 	"\fdisconnected\x18! \x01(\v2 .plugzapi.events.v1.DisconnectedH\x00R\fdisconnected\x12>\n" +
 	"\n" +
-	"logged_out\x18\" \x01(\v2\x1d.plugzapi.events.v1.LoggedOutH\x00R\tloggedOut\x12P\n" +
+	"logged_out\x18\" \x01(\v2\x1d.plugzapi.events.v1.LoggedOutH\x00R\tloggedOut\x12G\n" +
+	"\rchats_changed\x18( \x01(\v2 .plugzapi.events.v1.ChatsChangedH\x00R\fchatsChanged\x12J\n" +
+	"\x0elabels_changed\x18) \x01(\v2!.plugzapi.events.v1.LabelsChangedH\x00R\rlabelsChanged\x12D\n" +
+	"\fchat_labeled\x18* \x01(\v2\x1f.plugzapi.events.v1.ChatLabeledH\x00R\vchatLabeled\x12P\n" +
 	"\x10instance_renamed\x18- \x01(\v2#.plugzapi.events.v1.InstanceRenamedH\x00R\x0finstanceRenamed\x12P\n" +
 	"\x10settings_changed\x18. \x01(\v2#.plugzapi.events.v1.SettingsChangedH\x00R\x0fsettingsChangedB\t\n" +
 	"\apayload\"H\n" +
@@ -1568,7 +1966,38 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x13call_reject_message\x18\x04 \x01(\tR\x11callRejectMessage\x12I\n" +
 	"!disable_enqueue_when_disconnected\x18\x05 \x01(\bR\x1edisableEnqueueWhenDisconnected\"K\n" +
 	"\x0fSettingsChanged\x128\n" +
-	"\bsettings\x18\x01 \x01(\v2\x1c.plugzapi.events.v1.SettingsR\bsettings*\x81\x02\n" +
+	"\bsettings\x18\x01 \x01(\v2\x1c.plugzapi.events.v1.SettingsR\bsettings\"^\n" +
+	"\fChatsChanged\x124\n" +
+	"\x05chats\x18\x01 \x03(\v2\x1e.plugzapi.events.v1.ChatChangeR\x05chats\x12\x18\n" +
+	"\ahistory\x18\x02 \x01(\bR\ahistory\"\xf3\x02\n" +
+	"\n" +
+	"ChatChange\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x1f\n" +
+	"\barchived\x18\x03 \x01(\bH\x00R\barchived\x88\x01\x01\x12\x1b\n" +
+	"\x06pinned\x18\x04 \x01(\bH\x01R\x06pinned\x88\x01\x01\x12)\n" +
+	"\x0emuted_until_ms\x18\x05 \x01(\x03H\x02R\fmutedUntilMs\x88\x01\x01\x12\x17\n" +
+	"\x04read\x18\x06 \x01(\bH\x03R\x04read\x88\x01\x01\x12&\n" +
+	"\funread_count\x18\a \x01(\x03H\x04R\vunreadCount\x88\x01\x01\x12&\n" +
+	"\x0flast_message_ms\x18\b \x01(\x03R\rlastMessageMs\x12\x18\n" +
+	"\adeleted\x18\t \x01(\bR\adeleted\x12\x18\n" +
+	"\acleared\x18\n" +
+	" \x01(\bR\aclearedB\v\n" +
+	"\t_archivedB\t\n" +
+	"\a_pinnedB\x11\n" +
+	"\x0f_muted_until_msB\a\n" +
+	"\x05_readB\x0f\n" +
+	"\r_unread_countJ\x04\b\x02\x10\x03\"B\n" +
+	"\rLabelsChanged\x121\n" +
+	"\x06labels\x18\x01 \x03(\v2\x19.plugzapi.events.v1.LabelR\x06labels\"[\n" +
+	"\x05Label\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05color\x18\x03 \x01(\x05R\x05color\x12\x18\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"X\n" +
+	"\vChatLabeled\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x19\n" +
+	"\blabel_id\x18\x02 \x01(\tR\alabelId\x12\x18\n" +
+	"\alabeled\x18\x03 \x01(\bR\alabeled*\x81\x02\n" +
 	"\vWebhookKind\x12\x1c\n" +
 	"\x18WEBHOOK_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15WEBHOOK_KIND_DELIVERY\x10\x01\x12\x19\n" +
@@ -1605,7 +2034,7 @@ func file_events_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_events_v1_events_proto_goTypes = []any{
 	(WebhookKind)(0),             // 0: plugzapi.events.v1.WebhookKind
 	(MessageStatus)(0),           // 1: plugzapi.events.v1.MessageStatus
@@ -1627,36 +2056,46 @@ var file_events_v1_events_proto_goTypes = []any{
 	(*InstanceRenamed)(nil),      // 17: plugzapi.events.v1.InstanceRenamed
 	(*Settings)(nil),             // 18: plugzapi.events.v1.Settings
 	(*SettingsChanged)(nil),      // 19: plugzapi.events.v1.SettingsChanged
-	(*v1.Outbound)(nil),          // 20: plugzapi.messages.v1.Outbound
-	(*v1.Inbound)(nil),           // 21: plugzapi.messages.v1.Inbound
+	(*ChatsChanged)(nil),         // 20: plugzapi.events.v1.ChatsChanged
+	(*ChatChange)(nil),           // 21: plugzapi.events.v1.ChatChange
+	(*LabelsChanged)(nil),        // 22: plugzapi.events.v1.LabelsChanged
+	(*Label)(nil),                // 23: plugzapi.events.v1.Label
+	(*ChatLabeled)(nil),          // 24: plugzapi.events.v1.ChatLabeled
+	(*v1.Outbound)(nil),          // 25: plugzapi.messages.v1.Outbound
+	(*v1.Inbound)(nil),           // 26: plugzapi.messages.v1.Inbound
 }
 var file_events_v1_events_proto_depIdxs = []int32{
 	4,  // 0: plugzapi.events.v1.Event.instance_created:type_name -> plugzapi.events.v1.InstanceCreated
 	5,  // 1: plugzapi.events.v1.Event.instance_deleted:type_name -> plugzapi.events.v1.InstanceDeleted
 	6,  // 2: plugzapi.events.v1.Event.webhook_configured:type_name -> plugzapi.events.v1.WebhookConfigured
-	20, // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.messages.v1.Outbound
+	25, // 3: plugzapi.events.v1.Event.message_queued:type_name -> plugzapi.messages.v1.Outbound
 	7,  // 4: plugzapi.events.v1.Event.message_sent:type_name -> plugzapi.events.v1.MessageSent
 	8,  // 5: plugzapi.events.v1.Event.message_failed:type_name -> plugzapi.events.v1.MessageFailed
 	9,  // 6: plugzapi.events.v1.Event.message_cancelled:type_name -> plugzapi.events.v1.MessageCancelled
 	10, // 7: plugzapi.events.v1.Event.message_status_changed:type_name -> plugzapi.events.v1.MessageStatusChanged
-	21, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.messages.v1.Inbound
+	26, // 8: plugzapi.events.v1.Event.message_received:type_name -> plugzapi.messages.v1.Inbound
 	11, // 9: plugzapi.events.v1.Event.chat_presence_changed:type_name -> plugzapi.events.v1.ChatPresenceChanged
 	12, // 10: plugzapi.events.v1.Event.qr_code_issued:type_name -> plugzapi.events.v1.QRCodeIssued
 	13, // 11: plugzapi.events.v1.Event.paired:type_name -> plugzapi.events.v1.Paired
 	14, // 12: plugzapi.events.v1.Event.connected:type_name -> plugzapi.events.v1.Connected
 	15, // 13: plugzapi.events.v1.Event.disconnected:type_name -> plugzapi.events.v1.Disconnected
 	16, // 14: plugzapi.events.v1.Event.logged_out:type_name -> plugzapi.events.v1.LoggedOut
-	17, // 15: plugzapi.events.v1.Event.instance_renamed:type_name -> plugzapi.events.v1.InstanceRenamed
-	19, // 16: plugzapi.events.v1.Event.settings_changed:type_name -> plugzapi.events.v1.SettingsChanged
-	0,  // 17: plugzapi.events.v1.WebhookConfigured.kind:type_name -> plugzapi.events.v1.WebhookKind
-	1,  // 18: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
-	2,  // 19: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
-	18, // 20: plugzapi.events.v1.SettingsChanged.settings:type_name -> plugzapi.events.v1.Settings
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	20, // 15: plugzapi.events.v1.Event.chats_changed:type_name -> plugzapi.events.v1.ChatsChanged
+	22, // 16: plugzapi.events.v1.Event.labels_changed:type_name -> plugzapi.events.v1.LabelsChanged
+	24, // 17: plugzapi.events.v1.Event.chat_labeled:type_name -> plugzapi.events.v1.ChatLabeled
+	17, // 18: plugzapi.events.v1.Event.instance_renamed:type_name -> plugzapi.events.v1.InstanceRenamed
+	19, // 19: plugzapi.events.v1.Event.settings_changed:type_name -> plugzapi.events.v1.SettingsChanged
+	0,  // 20: plugzapi.events.v1.WebhookConfigured.kind:type_name -> plugzapi.events.v1.WebhookKind
+	1,  // 21: plugzapi.events.v1.MessageStatusChanged.status:type_name -> plugzapi.events.v1.MessageStatus
+	2,  // 22: plugzapi.events.v1.ChatPresenceChanged.presence:type_name -> plugzapi.events.v1.ChatPresence
+	18, // 23: plugzapi.events.v1.SettingsChanged.settings:type_name -> plugzapi.events.v1.Settings
+	21, // 24: plugzapi.events.v1.ChatsChanged.chats:type_name -> plugzapi.events.v1.ChatChange
+	23, // 25: plugzapi.events.v1.LabelsChanged.labels:type_name -> plugzapi.events.v1.Label
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_events_proto_init() }
@@ -1680,16 +2119,20 @@ func file_events_v1_events_proto_init() {
 		(*Event_Connected)(nil),
 		(*Event_Disconnected)(nil),
 		(*Event_LoggedOut)(nil),
+		(*Event_ChatsChanged)(nil),
+		(*Event_LabelsChanged)(nil),
+		(*Event_ChatLabeled)(nil),
 		(*Event_InstanceRenamed)(nil),
 		(*Event_SettingsChanged)(nil),
 	}
+	file_events_v1_events_proto_msgTypes[18].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_v1_events_proto_rawDesc), len(file_events_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
