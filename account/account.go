@@ -46,3 +46,10 @@ type Picture struct {
 	// ID changes whenever the picture does.
 	ID string
 }
+
+// Image is a picture to set or upload, as the API took it: a URL the server fetches (already checked against its
+// address policy) or the file's bytes.
+type Image struct {
+	URL  string
+	Data []byte
+}

@@ -37,12 +37,6 @@ type NewProduct struct {
 	Images []Image
 }
 
-// Image is a picture given by URL (fetched by the server) or as its bytes.
-type Image struct {
-	URL  string
-	Data []byte
-}
-
 // Product is a product as a catalog shows it.
 type Product struct {
 	ID          string

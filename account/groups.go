@@ -17,7 +17,7 @@ type Groups interface {
 	// RenameGroup sets the group's subject.
 	RenameGroup(ctx context.Context, group, name string) error
 	// SetGroupPicture sets the group's picture: any image, made into the square JPEG WhatsApp takes.
-	SetGroupPicture(ctx context.Context, group string, picture NewPicture) error
+	SetGroupPicture(ctx context.Context, group string, picture Image) error
 	// SetGroupDescription sets the group's description; "" deletes it.
 	SetGroupDescription(ctx context.Context, group, description string) error
 	// SetGroupSettings changes the settings s sets, leaving the others as they are.
@@ -116,10 +116,3 @@ const (
 	PromoteToAdmin     ParticipantChange = "promote"
 	DemoteFromAdmin    ParticipantChange = "demote"
 )
-
-// NewPicture is a picture to set, as the API took it: a URL to fetch (already checked against the server's
-// address policy) or the file's bytes.
-type NewPicture struct {
-	URL  string
-	Data []byte
-}

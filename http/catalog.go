@@ -98,11 +98,11 @@ func (req *productRequest) product() (account.NewProduct, error) {
 	p := account.NewProduct{ID: req.ID, Name: req.Name, Description: req.Description, Price: int64(price),
 		Currency: req.Currency, RetailerID: req.RetailerID, URL: req.URL, Hidden: req.IsHidden}
 	for i, img := range req.Images {
-		m, err := req.file(fmt.Sprintf("images[%d]", i), img, media.Image)
+		pic, err := req.image(fmt.Sprintf("images[%d]", i), img)
 		if err != nil {
 			return account.NewProduct{}, err
 		}
-		p.Images = append(p.Images, account.Image{URL: m.GetUrl(), Data: m.GetData()})
+		p.Images = append(p.Images, pic)
 	}
 	return p, nil
 }

@@ -170,8 +170,9 @@ func (a *api) chatMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, []struct{}{})
 }
 
-// modifyChatRequest is the body of POST modify-chat.
-type modifyChatRequest struct {
+// phoneActionRequest is the body of POST modify-chat and of Z-API's POST contacts/modify-blocked: an action on a
+// chat or a person.
+type phoneActionRequest struct {
 	Phone  string `json:"phone"`
 	Action string `json:"action"`
 }
@@ -181,7 +182,7 @@ type modifyChatRequest struct {
 // phone the instance has no chat with (a typo, a number without its ninth digit) is 404 not_found, and nothing
 // is written.
 func (a *api) modifyChat(w http.ResponseWriter, r *http.Request) {
-	var req modifyChatRequest
+	var req phoneActionRequest
 	if err := decodeJSON(r, &req); err != nil {
 		a.respondError(w, r, err)
 		return

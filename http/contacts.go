@@ -217,14 +217,8 @@ func (a *api) profilePicture(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// modifyBlockedRequest is the body of Z-API's POST contacts/modify-blocked.
-type modifyBlockedRequest struct {
-	Phone  string `json:"phone"`
-	Action string `json:"action"`
-}
-
 func (a *api) modifyBlocked(w http.ResponseWriter, r *http.Request) {
-	var req modifyBlockedRequest
+	var req phoneActionRequest
 	if err := decodeJSON(r, &req); err != nil {
 		a.respondError(w, r, err)
 		return

@@ -177,36 +177,17 @@ func (a *api) updateGroupName(w http.ResponseWriter, r *http.Request) {
 
 // updateGroupPhoto takes groupPhoto as the send routes take a file: a URL (fetched when set) or base64.
 func (a *api) updateGroupPhoto(w http.ResponseWriter, r *http.Request) {
-	var pic account.NewPicture
+	var pic account.Image
 	a.groupCommand(w, r, func(req groupRequest) error {
+		if req.GroupPhoto == "" {
+			return missingFields("groupPhoto")
+		}
 		var err error
-		pic, err = a.newPicture("groupPhoto", req.GroupPhoto)
+		pic, err = intake{a}.image("groupPhoto", req.GroupPhoto)
 		return err
 	}, func(c account.Client, req groupRequest) error {
 		return c.SetGroupPicture(r.Context(), req.GroupID, pic)
 	})
-}
-
-// newPicture reads a picture field: a URL the server may fetch, or an image in base64.
-func (a *api) newPicture(field, value string) (account.NewPicture, error) {
-	if value == "" {
-		return account.NewPicture{}, missingFields(field)
-	}
-	src, err := media.Parse(value)
-	if err != nil {
-		return account.NewPicture{}, badRequest(codeInvalidMedia, field+" "+err.Error(), field)
-	}
-	if src.URL != "" {
-		if err := a.cfg.MediaURLs.CheckURL(src.URL); err != nil {
-			return account.NewPicture{}, badRequest(codeInvalidMedia,
-				fmt.Sprintf("%s is a URL the server will not fetch: %v", field, err), field)
-		}
-		return account.NewPicture{URL: src.URL}, nil
-	}
-	if _, err := a.cfg.MediaLimits.Check(media.Image, src.Data); err != nil {
-		return account.NewPicture{}, badRequest(codeInvalidMedia, field+" "+err.Error(), field)
-	}
-	return account.NewPicture{Data: src.Data}, nil
 }
 
 func (a *api) updateGroupDescription(w http.ResponseWriter, r *http.Request) {

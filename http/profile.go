@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -38,21 +37,16 @@ func (a *api) mountProfilePictureRoute(r chi.Router) {
 // nor a blank description.
 func (a *api) profileText(route string, max int, set func(account.Client, context.Context, string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req valueRequest
-		if err := decodeJSON(r, &req); err != nil {
+		value, err := decodeValue(r, false)
+		if err == nil && tooLong(value, max) {
+			err = badRequest(codeInvalidField, fmt.Sprintf("value must be at most %d characters", max), "value")
+		}
+		if err != nil {
 			a.respondError(w, r, err)
 			return
 		}
-		switch {
-		case req.Value == nil, strings.TrimSpace(*req.Value) == "":
-			a.respondError(w, r, missingFields("value"))
-			return
-		case tooLong(*req.Value, max):
-			a.respondError(w, r, badRequest(codeInvalidField, fmt.Sprintf("value must be at most %d characters", max), "value"))
-			return
-		}
 		a.withAccount(w, r, func(c account.Client) error {
-			if err := set(c, r.Context(), *req.Value); err != nil {
+			if err := set(c, r.Context(), value); err != nil {
 				return fmt.Errorf("%s: %w", route, err)
 			}
 			writeValueTrue(w)
@@ -62,23 +56,16 @@ func (a *api) profileText(route string, max int, set func(account.Client, contex
 }
 
 func (a *api) setProfilePicture(w http.ResponseWriter, r *http.Request) {
-	var req valueRequest
-	if err := decodeJSON(r, &req); err != nil {
-		a.respondError(w, r, err)
-		return
-	}
-	if req.Value == nil || *req.Value == "" {
-		a.respondError(w, r, missingFields("value"))
-		return
-	}
-	// As a file to send: a URL is checked against the address policy now and fetched when set, base64 is
-	// checked for an image now.
-	m, err := intake{a}.file("value", *req.Value, media.Image)
+	value, err := decodeValue(r, false)
 	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	pic := account.Image{URL: m.GetUrl(), Data: m.GetData()}
+	pic, err := intake{a}.image("value", value)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
 	a.withAccount(w, r, func(c account.Client) error {
 		if err := c.SetProfilePicture(r.Context(), pic); err != nil {
 			return fmt.Errorf("set profile picture: %w", err)

@@ -74,21 +74,17 @@ func (a *api) getClientToken(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *api) setClientToken(w http.ResponseWriter, r *http.Request) {
-	var req valueRequest
-	if err := decodeJSON(r, &req); err != nil {
+	value, err := decodeValue(r, false)
+	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	if req.Value == nil || *req.Value == "" {
-		a.respondError(w, r, missingFields("value"))
-		return
-	}
-	if n := len(*req.Value); n < access.MinClientTokenLen || n > maxCredentialLen {
+	if n := len(value); n < access.MinClientTokenLen || n > maxCredentialLen {
 		a.respondError(w, r, badRequest(codeInvalidField, fmt.Sprintf("value must be %d to %d characters",
 			access.MinClientTokenLen, maxCredentialLen), "value"))
 		return
 	}
-	if err := a.deps.ClientTokens.SetClientToken(r.Context(), *req.Value); err != nil {
+	if err := a.deps.ClientTokens.SetClientToken(r.Context(), value); err != nil {
 		a.respondError(w, r, fmt.Errorf("set client token: %w", err))
 		return
 	}

@@ -33,16 +33,12 @@ func (a *api) mountSettingsRoutes(r chi.Router) {
 
 // updateName renames the instance: PlugZapi's {"value": name}.
 func (a *api) updateName(w http.ResponseWriter, r *http.Request) {
-	var req valueRequest
-	if err := decodeJSON(r, &req); err != nil {
+	value, err := decodeValue(r, false)
+	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	if req.Value == nil || strings.TrimSpace(*req.Value) == "" {
-		a.respondError(w, r, missingFields("value"))
-		return
-	}
-	name := strings.TrimSpace(*req.Value)
+	name := strings.TrimSpace(value)
 	if tooLong(name, maxNameChars) {
 		a.respondError(w, r, badRequest(codeInvalidField, fmt.Sprintf("value must be at most %d characters", maxNameChars), "value"))
 		return
@@ -96,22 +92,17 @@ func (a *api) updateSetting(field string, change func(bool) actors.SettingsChang
 // updateCallRejectMessage sets the text sent to a caller after rejecting the call; empty sends none. It is
 // kept while call-reject-auto is off, for when it is on.
 func (a *api) updateCallRejectMessage(w http.ResponseWriter, r *http.Request) {
-	var req valueRequest
-	if err := decodeJSON(r, &req); err != nil {
+	value, err := decodeValue(r, true)
+	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	if req.Value == nil {
-		a.respondError(w, r, missingFields("value"))
-		return
-	}
-	text := strings.TrimSpace(*req.Value)
+	text := strings.TrimSpace(value)
 	if tooLong(text, maxMessageChars) {
 		a.respondError(w, r, badRequest(codeInvalidField, fmt.Sprintf("value must be at most %d characters", maxMessageChars), "value"))
 		return
 	}
-	err := a.deps.Settings.ChangeSettings(r.Context(), chi.URLParam(r, "id"), actors.SettingsChange{CallRejectMessage: &text})
-	if err != nil {
+	if err := a.deps.Settings.ChangeSettings(r.Context(), chi.URLParam(r, "id"), actors.SettingsChange{CallRejectMessage: &text}); err != nil {
 		a.respondError(w, r, fmt.Errorf("change settings: %w", err))
 		return
 	}

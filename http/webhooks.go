@@ -32,6 +32,19 @@ type valueRequest struct {
 	Value *string `json:"value"`
 }
 
+// decodeValue reads a {"value": "…"} body. A missing value is missing_fields; so is a blank one unless
+// blankOK (an empty value that turns something off).
+func decodeValue(r *http.Request, blankOK bool) (string, error) {
+	var req valueRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return "", err
+	}
+	if req.Value == nil || !blankOK && strings.TrimSpace(*req.Value) == "" {
+		return "", missingFields("value")
+	}
+	return *req.Value, nil
+}
+
 // webhookURL validates the URL of a {"value": url} body: empty (remove the webhook) or a URL the server
 // will call.
 func (a *api) webhookURL(req valueRequest) (string, error) {
@@ -113,21 +126,17 @@ func (a *api) updateEveryWebhook(w http.ResponseWriter, r *http.Request) {
 // updateWebhookSecret sets the key of the webhooks' HMAC signature header (our extension); empty turns
 // signing off.
 func (a *api) updateWebhookSecret(w http.ResponseWriter, r *http.Request) {
-	var req valueRequest
-	if err := decodeJSON(r, &req); err != nil {
+	value, err := decodeValue(r, true)
+	if err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	if req.Value == nil {
-		a.respondError(w, r, missingFields("value"))
-		return
-	}
-	if len(*req.Value) > maxSecretLen {
+	if len(value) > maxSecretLen {
 		a.respondError(w, r, badRequest(codeInvalidField,
 			fmt.Sprintf("value must be at most %d bytes", maxSecretLen), "value"))
 		return
 	}
-	if err := a.deps.Webhooks.SetWebhookSecret(r.Context(), chi.URLParam(r, "id"), *req.Value); err != nil {
+	if err := a.deps.Webhooks.SetWebhookSecret(r.Context(), chi.URLParam(r, "id"), value); err != nil {
 		a.respondError(w, r, fmt.Errorf("set webhook secret: %w", err))
 		return
 	}

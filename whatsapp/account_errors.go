@@ -10,8 +10,11 @@ import (
 )
 
 // accountError turns what whatsmeow answered to an account request into the account package's words (see
-// account.Client), wrapped with what was being done. An error it does not know stays as it is.
+// account.Client), wrapped with what was being done. An error it does not know stays as it is; nil stays nil.
 func accountError(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var known error
 	var disconnected *whatsmeow.DisconnectedError
 	switch {

@@ -13,14 +13,10 @@ import (
 
 	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/media"
-	"github.com/plugzapi/plugzapi/netguard"
 	"github.com/plugzapi/plugzapi/recipient"
 )
 
 // account.Groups, answered by asking WhatsApp (the w:g2 namespace) through whatsmeow.
-
-// groupPictureSide is the side of the square JPEG a group picture becomes: what WhatsApp's own clients upload.
-const groupPictureSide = 640
 
 // groupError is accountError for the group (w:g2) namespace, where WhatsApp answers 403 to an account that is not
 // a participant, 401 to one that is not an admin, and another 4xx to a request it refuses as made (409 a
@@ -29,8 +25,6 @@ func groupError(doing string, err error) error {
 	var known error
 	var iq *whatsmeow.IQError
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, whatsmeow.ErrInvalidImageFormat):
 		known = account.ErrBadPicture
 	case errors.Is(err, whatsmeow.ErrGroupNotFound), errors.Is(err, whatsmeow.ErrInviteLinkInvalid),
@@ -159,24 +153,16 @@ func (c *Conn) RenameGroup(ctx context.Context, group, name string) error {
 }
 
 // SetGroupPicture fetches the picture when given by URL and sets it as the group's, made square.
-func (c *Conn) SetGroupPicture(ctx context.Context, group string, picture account.NewPicture) error {
+func (c *Conn) SetGroupPicture(ctx context.Context, group string, picture account.Image) error {
 	jid, err := groupJID(group)
 	if err != nil {
 		return groupError("set group picture", err)
 	}
-	data := picture.Data
-	if picture.URL != "" {
-		f, err := c.files.Fetcher.Fetch(ctx, picture.URL, c.files.Limits.Of(media.Image))
-		var failed *netguard.FetchError
-		if errors.As(err, &failed) {
-			return fmt.Errorf("set group picture: %w: %s", account.ErrBadPicture, failed.Reason)
-		}
-		if err != nil {
-			return fmt.Errorf("set group picture: %w", err)
-		}
-		data = f.Data
+	data, err := c.imageData(ctx, picture)
+	if err != nil {
+		return fmt.Errorf("set group picture: %w", err)
 	}
-	jpeg, err := media.SquareJPEG(data, groupPictureSide)
+	jpeg, err := media.SquareJPEG(data, pictureSide)
 	if err != nil {
 		return fmt.Errorf("set group picture: %w: %w", account.ErrBadPicture, err)
 	}
