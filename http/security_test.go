@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/plugzapi/plugzapi/access"
 )
 
@@ -109,4 +112,42 @@ func TestSecurityAdminRoutes(t *testing.T) {
 		t.Errorf("cancel = %d %v", w.Code, w.Header())
 	}
 	wantError(t, s.do(t, req{method: http.MethodGet, path: base + "/security/two-fa-code"}), http.StatusNotImplemented, codeUnsupported)
+}
+
+// Every route under an instance's prefix, the ones added later included, checks the instance's credentials and
+// then its access policy before anything else: walked from the router, not listed by hand.
+func TestEveryInstanceRouteChecksCredentialsAndClientToken(t *testing.T) {
+	mux, err := newMux(Config{}, deps(newFakeApp(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	var routes []req
+	err = chi.Walk(mux, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if rest, ok := strings.CutPrefix(route, instancePrefix); ok {
+			routes = append(routes, req{method: method, path: param.ReplaceAllString(rest, "5511999999999")})
+		}
+		return nil
+	})
+	if err != nil || len(routes) < 100 {
+		t.Fatalf("walked %d instance routes (%v)", len(routes), err)
+	}
+	for _, route := range routes {
+		t.Run(route.method+" "+route.path, func(t *testing.T) {
+			// With the admin token too, as the partner routes take it: the instance's credentials still decide.
+			s := newTestServer(t, Config{})
+			q := admin(route.method, "/instances/"+instID+"/token/wrong"+route.path, `{}`)
+			wantError(t, s.do(t, q), http.StatusNotFound, codeInstanceNotFound)
+			wantNoAppCalls(t, s.app)
+
+			if strings.HasPrefix(route.path, "/integrator/") {
+				return // the partner routes take the admin token, not the Client-Token
+			}
+			s = newTestServer(t, Config{})
+			s.app.errs["CheckClientToken"] = access.ErrClientTokenMissing
+			wantError(t, s.do(t, req{method: route.method, path: base + route.path, body: `{}`}),
+				http.StatusUnauthorized, codeClientTokenMissing)
+			wantNoAppCalls(t, s.app)
+		})
+	}
 }
