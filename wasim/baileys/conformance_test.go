@@ -243,38 +243,6 @@ func findUpsert(id string, into *baileys.Message) func(baileys.Event) bool {
 	}
 }
 
-// statusUpdate matches an event that shows the message with id in one of statuses: a
-// messages.update, or a messages.upsert of it. Baileys consolidates the events it
-// buffers, and an update of a message upserted in the same window (its own sent
-// message, emitted with emitOwnEvents) is merged into that upsert's status.
-func statusUpdate(id string, statuses ...string) func(baileys.Event) bool {
-	return func(e baileys.Event) bool {
-		switch e.Name {
-		case "messages.update":
-			var us []baileys.MessageUpdate
-			if e.Decode(&us) != nil {
-				return false
-			}
-			for _, u := range us {
-				if u.Key.ID == id && slices.Contains(statuses, u.Status) {
-					return true
-				}
-			}
-		case "messages.upsert":
-			var u baileys.Upsert
-			if e.Decode(&u) != nil {
-				return false
-			}
-			for _, m := range u.Messages {
-				if m.Key.ID == id && slices.Contains(statuses, m.Status) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-}
-
 // seenStatuses lists what Baileys reported about a message (status updates and
 // receipt updates), for failure messages.
 func seenStatuses(c *baileys.Client, id string) string {
