@@ -143,8 +143,9 @@ func (a *Account) SeenProfile(ctx context.Context, phone string) (SeenProfile, e
 		return SeenProfile{}, fmt.Errorf("seen profile: %w", err)
 	}
 	var seen SeenProfile
-	if c, err := e.cli.Store.Contacts.GetContact(ctx, jid); err == nil {
-		seen.PushName = c.PushName
+	// GetAllContacts, not GetContact: this whatsmeow's GetContact copies its cache entry after unlocking it.
+	if known, err := e.cli.Store.Contacts.GetAllContacts(ctx); err == nil {
+		seen.PushName = known[jid].PushName
 	}
 	info, err := e.cli.GetUserInfo(ctx, []types.JID{jid})
 	if err != nil {

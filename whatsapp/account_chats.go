@@ -187,6 +187,10 @@ func labelChatKey(labelID string, chat types.JID) string {
 // messages and the phone's history) and from the group subjects this connection saw.
 func (c *Conn) ChatNames(ctx context.Context, phones []string) (map[string]string, error) {
 	names := make(map[string]string, len(phones))
+	known, err := c.knownContacts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, phone := range phones {
 		jid, err := recipientJID(phone)
 		if err != nil {
@@ -195,7 +199,7 @@ func (c *Conn) ChatNames(ctx context.Context, phones []string) (map[string]strin
 		var name string
 		if isGroup(jid) {
 			name = c.groupSubject(ctx, jid)
-		} else if ct, err := c.cli.Store.Contacts.GetContact(ctx, jid); err == nil {
+		} else if ct, ok := known[jid]; ok {
 			name = cmp.Or(ct.FullName, ct.FirstName, ct.BusinessName, ct.PushName)
 		}
 		if name != "" {

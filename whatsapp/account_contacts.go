@@ -54,7 +54,7 @@ func (c *Conn) PhonesExist(ctx context.Context, phones []string) ([]account.Phon
 
 // ContactList merges what the store holds of each person under their phone number and their LID.
 func (c *Conn) ContactList(ctx context.Context) ([]account.Contact, error) {
-	all, err := c.cli.Store.Contacts.GetAllContacts(ctx)
+	all, err := c.knownContacts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)
 	}
@@ -101,15 +101,14 @@ func (c *Conn) Contact(ctx context.Context, phone string) (account.Contact, erro
 	}
 	pn, lid := c.personOf(ctx, jid)
 	ct := account.Contact{Phone: phoneOf(pn)}
+	known, err := c.knownContacts(ctx)
+	if err != nil {
+		return account.Contact{}, fmt.Errorf("look up contact %s: %w", phone, err)
+	}
 	for _, j := range []types.JID{pn, lid} {
-		if j.IsEmpty() {
-			continue
+		if !j.IsEmpty() {
+			mergeNames(&ct, known[j])
 		}
-		info, err := c.cli.Store.Contacts.GetContact(ctx, j)
-		if err != nil {
-			return account.Contact{}, fmt.Errorf("look up contact %s: %w", phone, err)
-		}
-		mergeNames(&ct, info)
 	}
 	if !lid.IsEmpty() {
 		ct.LID = lid.String()
@@ -191,4 +190,10 @@ func mergeNames(ct *account.Contact, info types.ContactInfo) {
 	fill(&ct.Short, info.FirstName)
 	fill(&ct.Notify, info.PushName)
 	fill(&ct.VName, info.BusinessName)
+}
+
+// knownContacts is what whatsmeow's store knows of people: saved, push and business names. Never its GetContact:
+// this whatsmeow copies the cached entry after unlocking it, a data race with the names a history sync stores.
+func (c *Conn) knownContacts(ctx context.Context) (map[types.JID]types.ContactInfo, error) {
+	return c.cli.Store.Contacts.GetAllContacts(ctx)
 }

@@ -28,8 +28,8 @@ func (c *Conn) Self(ctx context.Context) (account.SelfProfile, error) {
 	p.About = infos[own].Status
 	// whatsmeow keeps the verified business name the answer carried in its contact store, not in the UserInfo.
 	// It never forgets one, so an account that stopped being a business still shows as one.
-	if contact, err := c.cli.Store.Contacts.GetContact(ctx, own); err == nil && contact.BusinessName != "" {
-		p.Business, p.BusinessName = true, contact.BusinessName
+	if known, err := c.knownContacts(ctx); err == nil && known[own].BusinessName != "" {
+		p.Business, p.BusinessName = true, known[own].BusinessName
 	}
 	pic, err := c.cli.GetProfilePictureInfo(ctx, own, &whatsmeow.GetProfilePictureParams{})
 	switch {

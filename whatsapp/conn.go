@@ -34,6 +34,9 @@ type Conn struct {
 
 	mu          sync.Mutex
 	stopLinking context.CancelFunc
+	// closed is set by Close: a Connect still under way then disconnects when it is done, or one device
+	// would have two connections (WhatsApp drops one as "replaced", and a logout may go to the wrong one).
+	closed bool
 	// accounts are the accounts of the phone numbers sent to, as WhatsApp named them.
 	accounts map[string]types.JID
 	// polls are the options of the polls seen lately, by poll ID, to name the options of votes.
@@ -70,10 +73,22 @@ func (c *Conn) Connect() error {
 		return errors.New("connect: the device is not linked")
 	}
 	c.cli.InitialAutoReconnect = true
+	if c.isClosed() {
+		return nil
+	}
 	if err := c.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 		return fmt.Errorf("connect: %w", err)
 	}
+	if c.isClosed() {
+		c.cli.Disconnect()
+	}
 	return nil
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Link connects an unlinked device to be linked: QR codes follow as QRCode events, until the phone links it
@@ -135,6 +150,7 @@ func (c *Conn) PairPhone(ctx context.Context, phone string) (string, error) {
 // Close disconnects the client and stops any link under way. The session stays stored.
 func (c *Conn) Close() {
 	c.mu.Lock()
+	c.closed = true
 	if c.stopLinking != nil {
 		c.stopLinking()
 		c.stopLinking = nil
