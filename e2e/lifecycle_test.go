@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -274,8 +273,12 @@ func TestMetrics(t *testing.T) {
 	business := addAccount(t, sim, businessPhone, "Business")
 	alice := addAccount(t, sim, alicePhone, "Alice")
 	hooks := newReceiver(t)
-	srv := startServer(t, sim)
+	const metricsToken = "metrics-token-for-scrapers"
+	srv := startServer(t, sim, withEnv("PLUGZAPI_METRICS_TOKEN", metricsToken))
 	in := createInstance(t, srv, "metrics", hooks)
+	if res := srv.call(t, "GET", "/metrics", nil); res.status != http.StatusUnauthorized {
+		t.Errorf("/metrics without the metrics token: %s, want 401", res)
+	}
 	link(t, in, business)
 	id := sendText(t, in, alicePhone, "counted")
 	waitMessage(t, alice, id)
@@ -290,12 +293,8 @@ func TestMetrics(t *testing.T) {
 		"plugzapi_send_latency_seconds_count 1",
 	}
 	eventually(t, 10*time.Second, "metrics", func() error {
-		res, err := http.Get(srv.base + "/metrics")
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
+		res := srv.call(t, "GET", "/metrics", nil, "Authorization", "Bearer "+metricsToken)
+		body := res.body
 		for _, w := range want {
 			if !strings.Contains(string(body), w) {
 				return fmt.Errorf("no %q in\n%s", w, body)

@@ -39,6 +39,8 @@ type Config struct {
 	// TrustedProxies are the CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for IP
 	// allow-lists and the access log).
 	TrustedProxies []string
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
 	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
 	CancelGrace time.Duration
 	MediaConfig
@@ -105,6 +107,8 @@ func (c *Config) settings() []setting {
 			str(&c.DebugAddr), func() string { return c.DebugAddr }},
 		{"trusted-proxies", "PLUGZAPI_TRUSTED_PROXIES", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For header names the client (IP allow-lists, access log); empty: the peer is the client",
 			list(&c.TrustedProxies), func() string { return strings.Join(c.TrustedProxies, ",") }},
+		{"metrics-token", "PLUGZAPI_METRICS_TOKEN", "bearer token GET /metrics requires; empty: /metrics is open (keep it on a private network then)",
+			str(&c.MetricsToken), func() string { return redact(c.MetricsToken) }},
 		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
 			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
 	}, c.mediaSettings()...)

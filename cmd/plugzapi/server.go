@@ -152,7 +152,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	directory := actors.NewDirectory(db.SQL(), cons.View, cons.Webhooks, evlog)
 
 	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs,
-		TrustedProxies: cfg.TrustedProxies}, httpapi.Deps{
+		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken}, httpapi.Deps{
 		AdminAuth: guard, InstanceAuth: guard, Registry: instanceRegistry{system, guard}, Directory: directory,
 		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
 		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
