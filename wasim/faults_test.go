@@ -18,6 +18,8 @@ func TestConnectionFaults(t *testing.T) {
 	reconnects := func(t *testing.T, fault func(dev types.JID) error, wantDisconnected bool) {
 		c := newClient(t, sim)
 		dev := c.link(alice)
+		// Its welcome acknowledged first: an ack in flight at the fault races in whatsmeow (see settleThenDisconnect).
+		eventually(t, "the device acknowledged its welcome", func() bool { return !busy(alice, dev) })
 		from := c.mark()
 		if err := fault(dev); err != nil {
 			t.Fatal(err)

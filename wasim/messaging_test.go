@@ -771,6 +771,9 @@ func TestSendInterruptedByDisconnectIsRetriedOnce(t *testing.T) {
 	c := newClient(t, sim)
 	dev := c.link(alice)
 	ctx := testContext(t)
+	// The welcome's stanzas acknowledged first: whatsmeow acks on goroutines of its own, and an ack in flight
+	// when the connection is dropped below races with its FrameSocket.Close (a data race in whatsmeow).
+	eventually(t, "the device acknowledged its welcome", func() bool { return !busy(alice, dev) })
 
 	if err := sim.DelayAcks(dev, time.Hour); err != nil {
 		t.Fatal(err)
