@@ -26,9 +26,10 @@ type receivedContent struct {
 	Product                *productContent     `json:"product,omitempty"`
 	RequestPayment         *paymentRequest     `json:"requestPayment,omitempty"`
 	// System events (group changes, deletions, messages waiting to be decrypted) and a content the server does
-	// not render yet: PlugZapi's notification fields, which consumers ignore when they do not know the code.
+	// not render yet: PlugZapi's notification fields, which consumers ignore when they do not know the code. The
+	// parameters are an array whenever there is a notification ([] when none: clients iterate it), absent otherwise.
 	Notification           string   `json:"notification,omitempty"`
-	NotificationParameters []string `json:"notificationParameters,omitempty"`
+	NotificationParameters []string `json:"notificationParameters,omitzero"`
 	// CallID names the call of a CALL_* notification, as Z-API does.
 	CallID string `json:"callId,omitempty"`
 }
