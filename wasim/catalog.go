@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -113,19 +112,8 @@ func (s *Simulator) mountCatalog(r chi.Router) {
 // public): the body is the JPEG itself and token its base64url SHA-256. The answer is the picture's URL and
 // direct path, which the client then names in product_catalog_add or _edit.
 func (s *Simulator) serveProductImageUpload(w http.ResponseWriter, r *http.Request) {
-	token := chi.URLParam(r, "token")
-	q := r.URL.Query()
-	switch {
-	case !s.media.checkAuth(q.Get("auth"), time.Now()):
-		writeError(w, http.StatusUnauthorized, "missing, invalid or expired auth token")
-		return
-	case q.Has("token") && q.Get("token") != token:
-		writeError(w, http.StatusBadRequest, "token in the path and in the query differ")
-		return
-	}
-	want, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(token, "="))
-	if err != nil || len(want) != sha256.Size {
-		writeError(w, http.StatusBadRequest, "token is not a base64url SHA-256")
+	want, ok := s.uploadHash(w, r)
+	if !ok {
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.media.maxObject))

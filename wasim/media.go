@@ -240,28 +240,39 @@ func (s *Simulator) mountMedia(r chi.Router) {
 	r.Get("/v/{kind}/{file}", s.serveDownload)
 }
 
+// uploadHash checks an upload's auth token and returns the SHA-256 its path token names (the body's), answering
+// the error itself when they are not what WhatsApp's hosts take.
+func (s *Simulator) uploadHash(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	token := chi.URLParam(r, "token")
+	q := r.URL.Query()
+	switch {
+	case !s.media.checkAuth(q.Get("auth"), time.Now()):
+		writeError(w, http.StatusUnauthorized, "missing, invalid or expired auth token")
+		return nil, false
+	case q.Has("token") && q.Get("token") != token:
+		writeError(w, http.StatusBadRequest, "token in the path and in the query differ")
+		return nil, false
+	}
+	want, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(token, "="))
+	if err != nil || len(want) != sha256.Size {
+		writeError(w, http.StatusBadRequest, "token is not a base64url SHA-256")
+		return nil, false
+	}
+	return want, true
+}
+
 // serveUpload stores an encrypted upload. Clients post the ciphertext (plus its MAC)
 // with the media_conn auth token and token = base64url(sha256(body)) — whatsmeow
 // padded, Baileys without padding, both of which WhatsApp's hosts take — and want
 // {"url","direct_path"} back.
 func (s *Simulator) serveUpload(w http.ResponseWriter, r *http.Request) {
 	mmsType := chi.URLParam(r, "type")
-	token := chi.URLParam(r, "token")
-	q := r.URL.Query()
-	switch {
-	case !mmsTypePattern.MatchString(mmsType):
+	if !mmsTypePattern.MatchString(mmsType) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown media type %q", mmsType))
 		return
-	case !s.media.checkAuth(q.Get("auth"), time.Now()):
-		writeError(w, http.StatusUnauthorized, "missing, invalid or expired auth token")
-		return
-	case q.Has("token") && q.Get("token") != token:
-		writeError(w, http.StatusBadRequest, "token in the path and in the query differ")
-		return
 	}
-	want, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(token, "="))
-	if err != nil || len(want) != sha256.Size {
-		writeError(w, http.StatusBadRequest, "token is not a base64url SHA-256")
+	want, ok := s.uploadHash(w, r)
+	if !ok {
 		return
 	}
 	if r.ContentLength > s.media.maxObject {
