@@ -113,10 +113,11 @@ type (
 		Tags       []struct{ Name, Description string }
 		Paths      ordered[oaPathItem]
 		Components struct {
-			Parameters    map[string]oaParameter
-			RequestBodies map[string]oaRequestBody `yaml:"requestBodies"`
-			Responses     map[string]oaResponse
-			Schemas       ordered[*oaSchema]
+			SecuritySchemes map[string]struct{ Type, Scheme, Description string } `yaml:"securitySchemes"`
+			Parameters      map[string]oaParameter
+			RequestBodies   map[string]oaRequestBody `yaml:"requestBodies"`
+			Responses       map[string]oaResponse
+			Schemas         ordered[*oaSchema]
 		}
 	}
 	oaPathItem struct {
@@ -389,7 +390,7 @@ func (r docsRenderer) view() (*docsView, error) {
 
 func (r docsRenderer) operation(method, path string, shared []oaParameter, op *oaOperation) (operationView, error) {
 	ov := operationView{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary,
-		Description: markdown(op.Description), Auth: auth(op.Security)}
+		Description: markdown(op.Description), Auth: r.auth(op.Security)}
 	if ov.ID == "" {
 		ov.ID = strings.ToLower(method) + "-" + path
 	}
@@ -477,23 +478,30 @@ func (r docsRenderer) response(status, ref string, res oaResponse) (responseView
 
 // auth says how an operation authenticates when it says so itself; instance routes carry their credentials in
 // the path, which the page's introduction explains.
-func auth(security *[]map[string][]string) string {
+func (r docsRenderer) auth(security *[]map[string][]string) string {
 	if security == nil {
 		return ""
 	}
-	var schemes []string
+	var ways []string
 	for _, alt := range *security {
 		if len(alt) == 0 {
-			schemes = append(schemes, "none")
+			ways = append(ways, "none")
 		}
 		for name := range alt {
-			schemes = append(schemes, name)
+			way := name
+			if s, ok := r.doc.Components.SecuritySchemes[name]; ok && s.Type == "http" && strings.EqualFold(s.Scheme, "bearer") {
+				way = "Authorization: Bearer"
+				if d := strings.TrimSuffix(s.Description, "."); d != "" {
+					way += " — " + d
+				}
+			}
+			ways = append(ways, way)
 		}
 	}
-	if len(schemes) == 0 {
+	if len(ways) == 0 {
 		return "none"
 	}
-	return strings.Join(schemes, " or ")
+	return strings.Join(ways, "; or ")
 }
 
 func (r docsRenderer) media(content ordered[oaMedia]) ([]mediaView, error) {
