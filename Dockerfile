@@ -21,12 +21,13 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -ldflags="-s -w" -o /out/plugzapi ./cmd/plugzapi
-# The data directory, to be owned by the image's user: a new volume mounted on it takes its ownership.
-RUN mkdir -p /out/data
+# The data directory, to be owned by the image's user: a new volume mounted on it takes its ownership. It is
+# copied as an entry of a tree, so that the directory itself gets the owner.
+RUN mkdir -p /out/rootfs/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/plugzapi /plugzapi
-COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build --chown=65532:65532 /out/rootfs/ /
 # distroless' nonroot user.
 USER 65532:65532
 ENV PLUGZAPI_ADDR=:8080 \

@@ -180,6 +180,12 @@ func TestContainerFiles(t *testing.T) {
 	}) {
 		t.Errorf("USER %v: the image must run as a non-root user", users)
 	}
+	// The data directory must be the user's, or the server cannot write to a new volume mounted on it.
+	if len(users) > 0 && !slices.ContainsFunc(final.all("COPY"), func(c string) bool {
+		return strings.HasPrefix(c, "--from=") && strings.Contains(c, "--chown="+users[len(users)-1]+" ")
+	}) {
+		t.Errorf("nothing in the final stage is copied as the user %s: the data directory would be root's", users[len(users)-1])
+	}
 	var entrypoint, health []string
 	for _, e := range final.all("ENTRYPOINT") {
 		if err := json.Unmarshal([]byte(e), &entrypoint); err != nil {
