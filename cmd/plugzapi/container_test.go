@@ -227,6 +227,8 @@ func TestContainerFiles(t *testing.T) {
 	if !slices.Contains(final.all("COPY"), "--from="+build.name+" "+words[out+1]+" "+entrypoint[0]) {
 		t.Errorf("the final stage does not copy %s from the %s stage to %s", words[out+1], build.name, entrypoint[0])
 	}
+	checkCompose(t, env, port, dataDir)
+	checkDockerignore(t)
 	if testing.Short() {
 		t.Skip("-short: not building the image's binary")
 	}
@@ -268,9 +270,6 @@ func TestContainerFiles(t *testing.T) {
 	if err := check(healthy.Listener.Addr().String()); err == nil {
 		t.Error("healthcheck of a stopped server succeeded")
 	}
-
-	checkCompose(t, env, port, dataDir)
-	checkDockerignore(t)
 }
 
 // checkCompose: docker-compose.yml builds this image, publishes its port, mounts a volume on its data
