@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,6 +32,7 @@ func checkMonitoring(t *testing.T, scrape func() string) {
 	var exprs []string
 	t.Run("dashboard", func(t *testing.T) { exprs = append(exprs, dashboardExprs(t)...) })
 	t.Run("alert rules", func(t *testing.T) { exprs = append(exprs, alertExprs(t)...) })
+	t.Run("promtool", func(t *testing.T) { checkWithPromtool(t, exprs) })
 	var names []string
 	for _, e := range exprs {
 		for _, n := range promQLMetricNames(e) {
@@ -57,6 +59,34 @@ func checkMonitoring(t *testing.T, scrape func() string) {
 	})
 }
 
+// checkWithPromtool has Prometheus' own parser check the alert rules and every expression, when promtool is
+// installed (Debian's prometheus package has it); the checks above do not parse PromQL.
+func checkWithPromtool(t *testing.T, exprs []string) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not installed")
+	}
+	// Grafana's interval variables are not PromQL; any duration stands in for them.
+	rules := map[string]any{"groups": []map[string]any{{"name": "expressions", "rules": func() []map[string]string {
+		var r []map[string]string
+		for i, e := range exprs {
+			r = append(r, map[string]string{"record": fmt.Sprintf("check:expr%d", i), "expr": strings.ReplaceAll(e, "$__rate_interval", "5m")})
+		}
+		return r
+	}()}}}
+	raw, err := yaml.Marshal(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprFile := filepath.Join(t.TempDir(), "expressions.yml")
+	if err := os.WriteFile(exprFile, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", alertRules, exprFile).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
 // dashboardExprs checks the dashboard's shape and returns its queries.
 func dashboardExprs(t *testing.T) []string {
 	raw, err := os.ReadFile(grafanaDashboard)
@@ -71,6 +101,7 @@ func dashboardExprs(t *testing.T) []string {
 		ID         int
 		Type       string
 		Title      string
+		GridPos    struct{ X, Y, W, H int }
 		Datasource struct{ UID string }
 		Targets    []target
 	}
@@ -99,6 +130,9 @@ func dashboardExprs(t *testing.T) []string {
 			t.Errorf("panel %q: id %d is used twice", p.Title, p.ID)
 		}
 		ids[p.ID] = true
+		if g := p.GridPos; g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q: gridPos %+v is outside Grafana's 24 columns", p.Title, g)
+		}
 		if p.Type == "row" {
 			continue
 		}
