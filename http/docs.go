@@ -329,7 +329,7 @@ func errorCodes(doc *oaDocument) []string {
 	return codes
 }
 
-var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+var docsMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 func (r docsRenderer) view() (*docsView, error) {
 	v := &docsView{Title: r.doc.Info.Title, Version: r.doc.Info.Version, Intro: markdown(r.doc.Info.Description),
@@ -346,9 +346,9 @@ func (r docsRenderer) view() (*docsView, error) {
 			if op == nil {
 				continue
 			}
-			ov, err := r.operation(methods[i], p.Name, item.Parameters, op)
+			ov, err := r.operation(docsMethods[i], p.Name, item.Parameters, op)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s %s: %w", methods[i], p.Name, err))
+				errs = append(errs, fmt.Errorf("%s %s: %w", docsMethods[i], p.Name, err))
 				continue
 			}
 			tag := "other"
@@ -519,12 +519,12 @@ func (r docsRenderer) media(content ordered[oaMedia]) ([]mediaView, error) {
 	return out, nil
 }
 
-var backticked = regexp.MustCompile("`([a-z_]+)`")
+var backtickedWord = regexp.MustCompile("`([a-z_]+)`")
 
 // codesIn returns the error codes a response's description names, in its order.
 func (r docsRenderer) codesIn(description string) []string {
 	var codes []string
-	for _, m := range backticked.FindAllStringSubmatch(description, -1) {
+	for _, m := range backtickedWord.FindAllStringSubmatch(description, -1) {
 		if slices.Contains(r.codes, m[1]) && !slices.Contains(codes, m[1]) {
 			codes = append(codes, m[1])
 		}
@@ -558,7 +558,7 @@ func (r docsRenderer) schema(s *oaSchema, depth int, top bool) (*schemaView, err
 	if s.Format != "" {
 		v.Type += " (" + s.Format + ")"
 	}
-	v.Notes = notes(s)
+	v.Notes = schemaNotes(s)
 	for _, part := range s.AllOf {
 		pv, err := r.schema(part, depth+1, false)
 		if err != nil {
@@ -612,8 +612,8 @@ func (r docsRenderer) resolveSchema(ref string) (*oaSchema, error) {
 	return s, nil
 }
 
-// notes are a schema's constraints in words.
-func notes(s *oaSchema) []string {
+// schemaNotes are a schema's constraints in words.
+func schemaNotes(s *oaSchema) []string {
 	var n []string
 	if len(s.Enum) > 0 {
 		vals := make([]string, len(s.Enum))
@@ -654,7 +654,7 @@ func notes(s *oaSchema) []string {
 
 var (
 	inlineCode = regexp.MustCompile("`([^`]+)`")
-	strong     = regexp.MustCompile(`\*\*([^*]+)\*\*`)
+	strongText = regexp.MustCompile(`\*\*([^*]+)\*\*`)
 )
 
 // markdown renders the little Markdown the document's descriptions use: paragraphs, "- " lists, `code` and
@@ -671,7 +671,7 @@ func markdown(s string) template.HTML {
 			var item []string
 			flush := func() {
 				if len(item) > 0 {
-					out.WriteString("<li>" + inline(strings.Join(item, " ")) + "</li>")
+					out.WriteString("<li>" + markdownInline(strings.Join(item, " ")) + "</li>")
 				}
 				item = nil
 			}
@@ -690,13 +690,13 @@ func markdown(s string) template.HTML {
 		for i := range lines {
 			lines[i] = strings.TrimSpace(lines[i])
 		}
-		out.WriteString("<p>" + inline(strings.Join(lines, " ")) + "</p>")
+		out.WriteString("<p>" + markdownInline(strings.Join(lines, " ")) + "</p>")
 	}
 	return template.HTML(out.String()) // built from escaped text and fixed tags only
 }
 
-func inline(s string) string {
+func markdownInline(s string) string {
 	s = html.EscapeString(s)
 	s = inlineCode.ReplaceAllString(s, "<code>$1</code>")
-	return strong.ReplaceAllString(s, "<strong>$1</strong>")
+	return strongText.ReplaceAllString(s, "<strong>$1</strong>")
 }
