@@ -19,7 +19,11 @@ import (
 var (
 	grafanaDashboard = filepath.Join("..", "deploy", "grafana", "plugzapi.json")
 	alertRules       = filepath.Join("..", "deploy", "prometheus", "alerts.yml")
+	prometheusConfig = filepath.Join("..", "deploy", "prometheus", "prometheus.yml")
 )
+
+// scrapeJob is the job name the dashboard and the alerts select plugzapi by.
+const scrapeJob = "plugzapi"
 
 // prometheusOwn are series Prometheus makes itself while scraping: they never appear in /metrics.
 var prometheusOwn = map[string]bool{"up": true}
@@ -32,7 +36,15 @@ func checkMonitoring(t *testing.T, scrape func() string) {
 	var exprs []string
 	t.Run("dashboard", func(t *testing.T) { exprs = append(exprs, dashboardExprs(t)...) })
 	t.Run("alert rules", func(t *testing.T) { exprs = append(exprs, alertExprs(t)...) })
+	t.Run("prometheus config", checkPrometheusConfig)
 	t.Run("promtool", func(t *testing.T) { checkWithPromtool(t, exprs) })
+	for _, e := range exprs {
+		for _, job := range regexp.MustCompile(`job="([^"]*)"`).FindAllStringSubmatch(e, -1) {
+			if job[1] != scrapeJob {
+				t.Errorf("%s selects job %q, not %q", e, job[1], scrapeJob)
+			}
+		}
+	}
 	var names []string
 	for _, e := range exprs {
 		for _, n := range promQLMetricNames(e) {
@@ -57,6 +69,30 @@ func checkMonitoring(t *testing.T, scrape func() string) {
 		}
 		return nil
 	})
+}
+
+// checkPrometheusConfig: the compose monitoring profile's Prometheus scrapes plugzapi under the job name the
+// dashboard and the alerts use, and loads the alert rules.
+func checkPrometheusConfig(t *testing.T) {
+	raw, err := os.ReadFile(prometheusConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName string `yaml:"job_name"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatalf("%s: %v", prometheusConfig, err)
+	}
+	if !slices.Contains(cfg.RuleFiles, filepath.Base(alertRules)) {
+		t.Errorf("%s loads rules %v, not %s", prometheusConfig, cfg.RuleFiles, filepath.Base(alertRules))
+	}
+	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0].JobName != scrapeJob {
+		t.Errorf("%s scrapes %+v, want the one job %s", prometheusConfig, cfg.ScrapeConfigs, scrapeJob)
+	}
 }
 
 // checkWithPromtool has Prometheus' own parser check the alert rules and every expression, when promtool is
@@ -84,6 +120,9 @@ func checkWithPromtool(t *testing.T, exprs []string) {
 	}
 	if out, err := exec.Command(promtool, "check", "rules", alertRules, exprFile).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(promtool, "check", "config", prometheusConfig).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config: %v\n%s", err, out)
 	}
 }
 

@@ -334,12 +334,18 @@ func checkCompose(t *testing.T, imageEnv map[string]string, port, dataDir string
 	if !mounted {
 		t.Errorf("compose mounts %v: want a named volume on %s", pz.Volumes, dataDir)
 	}
-	viewer := false
-	for name, s := range compose.Services {
-		viewer = viewer || name != "plugzapi" && s.Image != "" && len(s.Ports) > 0
-	}
-	if !viewer {
+	if viewer := compose.Services["webhooks"]; viewer.Image == "" || len(viewer.Ports) == 0 {
 		t.Error("compose starts no webhook viewer beside the server")
+	}
+	// Files of the repository mounted into services (the monitoring profile's) must exist.
+	for name, s := range compose.Services {
+		for _, v := range s.Volumes {
+			if src, _, _ := strings.Cut(v, ":"); strings.HasPrefix(src, "./") {
+				if _, err := os.Stat(filepath.Join(repoRoot, src)); err != nil {
+					t.Errorf("service %s mounts %s: %v", name, src, err)
+				}
+			}
+		}
 	}
 }
 
