@@ -28,8 +28,9 @@ const scrapeJob = "plugzapi"
 // prometheusOwn are series Prometheus makes itself while scraping: they never appear in /metrics.
 var prometheusOwn = map[string]bool{"up": true}
 
-// checkMonitoring checks that the Grafana dashboard and the alert rules are well formed, and that every metric
-// their PromQL names is in the server's /metrics (scrape returns its body). It polls: a family such as a
+// checkMonitoring checks that the Grafana dashboard, the alert rules and the compose monitoring profile's
+// Prometheus config are well formed and name the same scrape job, and that every metric the dashboard's and the
+// alerts' PromQL names is in the server's /metrics (scrape returns its body). It polls: a family such as a
 // histogram with labels appears only after its first observation.
 func checkMonitoring(t *testing.T, scrape func() string) {
 	t.Helper()
