@@ -36,6 +36,8 @@ type SystemDeps struct {
 	Sessions Sessions
 	// Webhooks is read only to upgrade an instance's snapshot written before webhook targets were in snapshots.
 	Webhooks WebhookTargets
+	// Cluster, when set, makes the System one node of a cluster (optional).
+	Cluster *ClusterConfig
 }
 
 // NewSystem returns a System that has not started any instance yet: call Start.
@@ -53,14 +55,19 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 		})),
 		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg,
 			stopping: stopping, targets: d.Webhooks},
-		stopWork: stopWork,
-		db:       d.DB,
-		pids:     map[string]*actor.PID{},
+		stopWork:   stopWork,
+		db:         d.DB,
+		clusterCfg: d.Cluster,
+		pids:       map[string]*actor.PID{},
 	}, nil
 }
 
 // Start starts the actor of every instance: each recovers its state from its events and reconnects if linked.
+// A cluster node joins the cluster instead, and runs the instances placed on it.
 func (s *System) Start(ctx context.Context) error {
+	if s.clusterCfg != nil {
+		return s.startCluster(ctx)
+	}
 	instances, err := store.ListInstances(ctx, s.db)
 	if err != nil {
 		return fmt.Errorf("start instances: %w", err)
@@ -103,11 +110,22 @@ func (s *System) CreateInstance(ctx context.Context, spec NewInstance, webhookSe
 	if err != nil {
 		return CreatedInstance{}, fmt.Errorf("create instance: %w", err)
 	}
-	if err := s.spawn(id); err != nil {
+	if err := s.run(id); err != nil {
 		return CreatedInstance{}, err
 	}
 	s.deps.log.Info("instance created", "instance", id)
 	return CreatedInstance{ID: id, Token: token, Due: neverDue}, nil
+}
+
+// run starts a new instance: here, or on a cluster wherever its placement activates it.
+func (s *System) run(id string) error {
+	if s.cluster == nil {
+		return s.spawn(id)
+	}
+	if _, err := s.cluster.locate(id); err != nil {
+		return fmt.Errorf("place instance %s: %w", id, err)
+	}
+	return nil
 }
 
 // DeleteInstance logs an instance out, drops its queue and content, and removes it.

@@ -29,6 +29,11 @@ type System struct {
 	// stopWork ends the instances' network calls (deps.stopping).
 	stopWork context.CancelFunc
 
+	// clusterCfg, when set, makes this System a node of a cluster (ClusterConfig); cluster is that node once
+	// started.
+	clusterCfg *ClusterConfig
+	cluster    *clusterNode
+
 	mu   sync.RWMutex
 	pids map[string]*actor.PID
 }
@@ -97,6 +102,10 @@ func (s *System) Stop(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 		s.deps.log.Warn("instances did not all stop in time", "err", ctx.Err())
+	}
+	if s.cluster != nil {
+		s.stopCluster() // shuts the actor system down too
+		return
 	}
 	s.actors.Shutdown()
 }

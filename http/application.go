@@ -179,6 +179,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Media serves received files at GET /media/{file}; without it that route answers 404.
 	Media ReceivedFiles
+	// Locator, on a cluster, says which node runs an instance; requests about an instance that runs on another
+	// node are forwarded there. Without it every instance is served here.
+	Locator Locator
 	// Logger receives the access log and the errors the API could not answer well; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// TrustedProxies are the CIDR prefixes (e.g. "10.0.0.0/8") of reverse proxies whose X-Forwarded-For header
 	// is believed when logging the client address. Empty means the peer address is the client.
 	TrustedProxies []string
+	// ClusterSecret is shared by the nodes of a cluster: a request one node forwards to another carries it
+	// (see forward.go). Required with Deps.Locator.
+	ClusterSecret string
 }
 
 // Validate fills in the defaults of unset fields and reports settings that cannot work.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -42,6 +43,13 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 
 	r := chi.NewRouter()
 	r.Use(withRequestID, clientIP(cfg.TrustedProxies), a.accessLog, a.recoverPanics)
+	if deps.Locator != nil {
+		if cfg.ClusterSecret == "" {
+			return nil, errors.New("http: a cluster node needs the cluster's secret")
+		}
+		f := &forwarder{locate: deps.Locator, secret: []byte(cfg.ClusterSecret), log: a.log, proxies: map[string]*httputil.ReverseProxy{}}
+		r.Use(f.handler)
+	}
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
 

@@ -47,6 +47,7 @@ type Config struct {
 	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
 	CancelGrace time.Duration
 	MediaConfig
+	ClusterConfig
 }
 
 func defaultConfig() Config {
@@ -66,6 +67,7 @@ func defaultConfig() Config {
 		Retention:            events.DefaultRetention,
 		CancelGrace:          access.DefaultCancelGrace,
 		MediaConfig:          defaultMediaConfig(),
+		ClusterConfig:        defaultClusterConfig(),
 	}
 }
 
@@ -116,7 +118,7 @@ func (c *Config) settings() []setting {
 			str(&c.MetricsToken), func() string { return redact(c.MetricsToken) }},
 		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
 			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
-	}, c.mediaSettings()...)
+	}, append(c.mediaSettings(), c.clusterSettings()...)...)
 }
 
 // loadConfig reads the environment, then the flags.
@@ -161,7 +163,7 @@ func (c Config) Validate() error {
 		// Zero is refused rather than read as "forever": the history names every number an instance talked to.
 		return fmt.Errorf("the retention %v is below the minimum %v", c.Retention, events.MinRetention)
 	}
-	return c.MediaConfig.validate()
+	return errors.Join(c.MediaConfig.validate(), c.ClusterConfig.validate(c.DatabaseURL))
 }
 
 func (c *Config) setSendDelay(v string) error {

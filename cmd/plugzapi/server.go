@@ -127,9 +127,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg.SnapshotAfter = min(acfg.SnapshotAfter, events.SweepInterval(cfg.Retention))
 	// A file is fetched, then uploaded (which may take as long), then sent.
 	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
+	node, err := cfg.actorsCluster()
+	if err != nil {
+		return err
+	}
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
-		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks,
+		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks, Cluster: node,
 	})
 	if err != nil {
 		return err
@@ -152,18 +156,27 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	directory := actors.NewDirectory(db.SQL(), cons.View, cons.Webhooks, evlog)
 
 	handler, err := httpapi.NewRouter(httpapi.Config{MediaLimits: cfg.MediaLimits, MediaURLs: mediaURLs,
-		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken}, httpapi.Deps{
+		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken, ClusterSecret: cfg.ClusterSecret}, httpapi.Deps{
 		AdminAuth: guard, InstanceAuth: guard, Registry: instanceRegistry{system, guard}, Directory: directory,
 		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
 		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
 		ClientTokens: guard, IPAllowLists: guard, Subscriptions: guard,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
+		Locator:         locator(system, node != nil),
 	})
 	if err != nil {
 		return err
 	}
 	return serveAPI(ctx, cfg, ln, handler, log)
+}
+
+// locator is the cluster's: nil when the server runs alone.
+func locator(s *actors.System, clustered bool) httpapi.Locator {
+	if !clustered {
+		return nil
+	}
+	return s
 }
 
 // serveAPI serves the API on ln until ctx ends, then lets requests in flight finish.

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// Locator says where an instance runs, on a cluster: here (local), or on the node whose API is at url.
+type Locator interface {
+	Locate(ctx context.Context, id string) (url string, local bool, err error)
+}
+
+// The headers a node adds to a request it forwards to the node that runs the instance: the cluster's secret (so
+// that the owner serves it itself, and believes the next header), and the client's address (for the instance's
+// IP allow-list and the access log).
+const (
+	forwardedHeader = "X-Plugzapi-Forwarded"
+	clientIPHeader  = "X-Plugzapi-Client-Ip"
+)
+
+// forwarder sends a request about an instance to the node of the cluster that runs it, so that any node
+// accepts any request: authentication, body limits and everything else happen there, as for a request that
+// arrived there. It holds one reverse proxy per node.
+type forwarder struct {
+	locate Locator
+	secret []byte
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	proxies map[string]*httputil.ReverseProxy
+}
+
+// handler forwards the requests that name an instance this node does not run; everything else goes to next.
+func (f *forwarder) handler(next http.Handler) http.Handler {
+	fromNode := middleware.ClientIPFromHeader(clientIPHeader)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get(forwardedHeader); got != "" {
+			if subtle.ConstantTimeCompare([]byte(got), f.secret) != 1 {
+				writeError(w, r, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized,
+					message: "a forwarded request must carry the cluster's secret"})
+				return
+			}
+			fromNode.ServeHTTP(w, r) // forwarded once: served here, never forwarded again
+			return
+		}
+		id := instanceInPath(r.URL.Path)
+		if id == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		target, local, err := f.locate.Locate(r.Context(), id)
+		if err != nil {
+			f.log.WarnContext(r.Context(), "cluster: cannot forward a request", "path", r.URL.Path, "err", err)
+			writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+				message: "the cluster could not say where this instance runs; try again"})
+			return
+		}
+		if local {
+			next.ServeHTTP(w, r)
+			return
+		}
+		proxy, err := f.proxy(target)
+		if err != nil {
+			f.log.WarnContext(r.Context(), "cluster: cannot forward a request", "path", r.URL.Path, "err", err)
+			writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+				message: "the node running this instance has no valid address"})
+			return
+		}
+		r.Header.Set(forwardedHeader, string(f.secret))
+		r.Header.Set(clientIPHeader, middleware.GetClientIP(r.Context()))
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// instanceInPath returns the instance ID of a path under /instances/{id}, or "".
+func instanceInPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "/instances/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	if id == "integrator" { // /instances/integrator/on-demand creates one: any node does
+		return ""
+	}
+	return id
+}
+
+func (f *forwarder) proxy(target string) (*httputil.ReverseProxy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p := f.proxies[target]; p != nil {
+		return p, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.Join(errors.New("bad node URL "+target), err)
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			f.log.WarnContext(r.Context(), "cluster: cannot forward a request", "path", r.URL.Path, "err", err)
+			writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+				message: "the node running this instance did not answer; try again"})
+		},
+	}
+	f.proxies[target] = p
+	return p, nil
+}
