@@ -164,6 +164,14 @@ func (s *System) Locate(ctx context.Context, id string) (url string, local bool,
 	return loc.GetUrl(), false, nil
 }
 
+// NodeURL is this node's API as the other nodes reach it (ClusterConfig.URL); empty without a cluster.
+func (s *System) NodeURL() string {
+	if s.clusterCfg == nil {
+		return ""
+	}
+	return s.clusterCfg.URL
+}
+
 // stopCluster leaves the cluster gracefully: the other nodes take this node's placements over.
 func (s *System) stopCluster() {
 	n := s.cluster

@@ -111,6 +111,7 @@ const adminToken = "e2e-admin-token-0123456789"
 type server struct {
 	t       testing.TB
 	dataDir string
+	logDir  string
 	env     []string
 
 	mu      sync.Mutex
@@ -143,7 +144,13 @@ func startServer(t testing.TB, sim *wasim.Simulator, opts ...serverOption) *serv
 	for _, o := range opts {
 		o(env)
 	}
-	s := &server{t: t, dataDir: t.TempDir()}
+	s := &server{t: t, dataDir: env["PLUGZAPI_DATA"]}
+	if s.dataDir == "" { // a directory of its own, which holds its logs too
+		s.dataDir = t.TempDir()
+		s.logDir = s.dataDir
+	} else { // shared (a cluster's nodes): its logs apart
+		s.logDir = t.TempDir()
+	}
 	env["PLUGZAPI_DATA"] = s.dataDir
 	if pgtest.Enabled() {
 		// The data directory's database: the same one across the server's restarts.
@@ -166,7 +173,7 @@ func (s *server) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.starts++
-	s.logPath = filepath.Join(s.dataDir, fmt.Sprintf("server-%d.log", s.starts))
+	s.logPath = filepath.Join(s.logDir, fmt.Sprintf("server-%d.log", s.starts))
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		s.t.Fatalf("create server log: %v", err)

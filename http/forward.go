@@ -17,7 +17,12 @@ import (
 // Locator says where an instance runs, on a cluster: here (local), or on the node whose API is at url.
 type Locator interface {
 	Locate(ctx context.Context, id string) (url string, local bool, err error)
+	// NodeURL is this node's API as the other nodes reach it.
+	NodeURL() string
 }
+
+// nodeHeader names, on a cluster, the node that served a request (its URL): for operators, and for the tests.
+const nodeHeader = "X-Plugzapi-Node"
 
 // The headers a node adds to a request it forwards to the node that runs the instance: the cluster's secret (so
 // that the owner serves it itself, and believes the next header), and the client's address (for the instance's
@@ -33,6 +38,7 @@ const (
 type forwarder struct {
 	locate Locator
 	secret []byte
+	self   string // this node's URL
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -41,6 +47,11 @@ type forwarder struct {
 
 // handler forwards the requests that name an instance this node does not run; everything else goes to next.
 func (f *forwarder) handler(next http.Handler) http.Handler {
+	here := next
+	next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(nodeHeader, f.self)
+		here.ServeHTTP(w, r)
+	})
 	fromNode := middleware.ClientIPFromHeader(clientIPHeader)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if got := r.Header.Get(forwardedHeader); got != "" {
