@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -50,7 +49,7 @@ type (
 	// sendDone reports how sending the head of the queue went.
 	sendDone struct {
 		zaapID string
-		sentAt time.Time
+		sent   whatsapp.Sent
 		err    error
 	}
 	// pairPhoneDone carries a phone-pairing code (or error) to the request waiting for it.
