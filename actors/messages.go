@@ -1,7 +1,6 @@
 package actors
 
 import (
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
