@@ -29,13 +29,16 @@ func TestForwardMessage(t *testing.T) {
 	in := createInstance(t, srv, "forward", hooks)
 	link(t, in, business)
 
-	forward := func(t *testing.T, to, messageID, messagePhone string, extra ...any) string {
+	// forwardKeyed forwards, with an Idempotency-Key when key is not empty, and returns the forward's ID.
+	forwardKeyed := func(t *testing.T, key, to, messageID, messagePhone string) string {
 		t.Helper()
 		body := map[string]any{"phone": to, "messageId": messageID, "messagePhone": messagePhone}
-		for i := 0; i+1 < len(extra); i += 2 {
-			body[extra[i].(string)] = extra[i+1]
+		var res response
+		if key == "" {
+			res = in.call(t, "POST", "forward-message", body)
+		} else {
+			res = in.withHeader(t, "POST", "forward-message", body, "Idempotency-Key", key)
 		}
-		res := in.call(t, "POST", "forward-message", body)
 		if res.status != http.StatusOK {
 			t.Fatalf("forward-message: %s", res)
 		}
@@ -45,6 +48,10 @@ func TestForwardMessage(t *testing.T) {
 			t.Fatalf("forward-message answered %s", res.body)
 		}
 		return q.MessageID
+	}
+	forward := func(t *testing.T, to, messageID, messagePhone string) string {
+		t.Helper()
+		return forwardKeyed(t, "", to, messageID, messagePhone)
 	}
 	forwarded := func(t *testing.T, to *wasim.Account, id string, score uint32) wasim.Message {
 		t.Helper()
@@ -63,7 +70,7 @@ func TestForwardMessage(t *testing.T) {
 	waitMessage(t, alice, sentText)
 	var textForward string
 	t.Run("a sent text", func(t *testing.T) {
-		textForward = forward(t, bobPhone, sentText, alicePhone)
+		textForward = forwardKeyed(t, "forward-1", bobPhone, sentText, alicePhone)
 		if got := forwarded(t, bob, textForward, 1); got.Type != "text" || got.Text != text {
 			t.Errorf("Bob got %+v, want the text %q", got, text)
 		}
@@ -149,6 +156,13 @@ func TestForwardMessage(t *testing.T) {
 		})
 		in.call(t, "POST", "forward-message", map[string]any{"phone": bobPhone, "messageId": sentText, "messagePhone": alicePhone}).
 			wantError(t, http.StatusNotFound, "message_not_found")
+		// A retry of a forward accepted in the window is answered as it was, and sends nothing.
+		if id := forwardKeyed(t, "forward-1", bobPhone, sentText, alicePhone); id != textForward {
+			t.Errorf("the retry of the first forward got %s, want %s", id, textForward)
+		}
+		if _, n := findMessage(bob, textForward); n != 1 {
+			t.Errorf("Bob has the first forward %d times", n)
+		}
 		eventually(t, window, "the kept messages destroyed", func() error {
 			if n := countRows(t, srv, `SELECT COUNT(*) FROM vault WHERE key LIKE '%/fwd/%'`); n != 0 {
 				return fmt.Errorf("%d messages still kept", n)
