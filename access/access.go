@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,21 +92,10 @@ type Control struct {
 	reaper sync.WaitGroup
 }
 
-var migrations = []string{
-	// v1: the account's Client-Token hash, the instances' IP allow-lists and pending cancellations.
-	`CREATE TABLE access_client_token (
-		id INTEGER PRIMARY KEY CHECK (id = 1),
-		token_hash BLOB NOT NULL
-	);
-	CREATE TABLE access_allowed_ips (
-		instance_id TEXT PRIMARY KEY,
-		prefixes TEXT NOT NULL
-	);
-	CREATE TABLE access_cancellations (
-		instance_id TEXT PRIMARY KEY,
-		delete_at_ms BIGINT NOT NULL
-	);`,
-}
+// migrations are the package's tables, per dialect (see store.DB.Migrate).
+//
+//go:embed migrations
+var migrations embed.FS
 
 // Open migrates the access tables, loads them, stops the cancelled instances again, and starts deleting them as
 // their grace ends (those whose grace ended while the server was down go at once). Call it once the instances

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugzapi/plugzapi/store/pgtest"
+
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/plugzapi/plugzapi/wasim"
@@ -143,6 +145,10 @@ func startServer(t testing.TB, sim *wasim.Simulator, opts ...serverOption) *serv
 	}
 	s := &server{t: t, dataDir: t.TempDir()}
 	env["PLUGZAPI_DATA"] = s.dataDir
+	if pgtest.Enabled() {
+		// The data directory's database: the same one across the server's restarts.
+		env["PLUGZAPI_DATABASE_URL"] = pgtest.DatabaseFor(t, s.dataDir)
+	}
 	s.env = os.Environ()
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)

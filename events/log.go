@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,39 +56,10 @@ type Log struct {
 	closeOnce sync.Once
 }
 
-var migrations = []string{
-	// v1: the event log, snapshots, and the stream's topic and offsets tables (the DDL SQLiteSchema and
-	// SQLiteOffsets would create for Topic).
-	`CREATE TABLE instance_events (
-		instance_id TEXT NOT NULL,
-		seq BIGINT NOT NULL,
-		id TEXT NOT NULL,
-		type TEXT NOT NULL,
-		time_ms BIGINT NOT NULL,
-		message_id TEXT,
-		payload BLOB NOT NULL,
-		PRIMARY KEY (instance_id, seq)
-	);
-	CREATE UNIQUE INDEX instance_events_id ON instance_events (id);
-	CREATE INDEX instance_events_message ON instance_events (instance_id, message_id) WHERE message_id IS NOT NULL;
-	CREATE TABLE instance_snapshots (
-		instance_id TEXT PRIMARY KEY,
-		seq BIGINT NOT NULL,
-		state BLOB NOT NULL,
-		saved_ms BIGINT NOT NULL
-	);
-	CREATE TABLE "watermill_instance_events" (
-		"offset" INTEGER PRIMARY KEY AUTOINCREMENT,
-		uuid TEXT NOT NULL,
-		payload BLOB NOT NULL,
-		metadata TEXT NOT NULL,
-		created_ms INTEGER NOT NULL
-	);
-	CREATE TABLE "watermill_offsets_instance_events" (
-		consumer_group TEXT PRIMARY KEY,
-		offset_acked INTEGER NOT NULL
-	);`,
-}
+// migrations are the package's tables, per dialect (see store.DB.Migrate).
+//
+//go:embed migrations
+var migrations embed.FS
 
 // Open migrates the log's tables and returns the log. Close it to stop its stream pruning.
 func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log, error) {

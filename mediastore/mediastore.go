@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -57,17 +58,10 @@ type Store struct {
 	done sync.WaitGroup
 }
 
-var migrations = []string{
-	// v1: one row per kept file; the file itself is in the vault, under "<owner>/media/<id>".
-	`CREATE TABLE media_files (
-		id TEXT PRIMARY KEY,
-		owner TEXT NOT NULL,
-		mime_type TEXT NOT NULL,
-		created_ms BIGINT NOT NULL,
-		expires_ms BIGINT NOT NULL
-	);
-	CREATE INDEX media_files_expires ON media_files (expires_ms);`,
-}
+// migrations are the package's tables, per dialect (see store.DB.Migrate).
+//
+//go:embed migrations
+var migrations embed.FS
 
 // Open prepares the store's table in db and starts the sweeper.
 func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Store, error) {

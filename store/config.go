@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -10,8 +11,12 @@ import (
 
 // Config holds the database settings. The zero value is usable: every empty field takes its default.
 type Config struct {
-	// Dir is the data directory; the database is Dir/plugzapi.db. Default "./data".
+	// Dir is the data directory; the SQLite database is Dir/plugzapi.db. Default "./data".
 	Dir string
+	// DatabaseURL, when set (postgres://… or postgresql://…), selects Postgres instead of the SQLite file: the
+	// cluster's shared database. The SQLite settings below (Synchronous, BusyTimeout, CheckpointInterval) do not
+	// apply to it.
+	DatabaseURL string
 	// Synchronous is SQLite's synchronous mode. "FULL" (the default) makes every acknowledged write survive a
 	// power loss, which is what the API promises when it answers "queued". "NORMAL" survives process crashes
 	// but may lose the last transactions on power loss, for far fewer fsyncs. "EXTRA" is also accepted. It
@@ -72,6 +77,12 @@ func (c Config) Validate() error {
 	}
 	if c.BusyTimeout < time.Millisecond {
 		return errors.New("store: busy timeout must be at least 1ms")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("store: database URL must be postgres://user:password@host:port/database")
+		}
 	}
 	if c.MaxOpenConns < 2 {
 		// A handler that reads through the pool while a consumer transaction holds a connection needs a second.

@@ -32,7 +32,8 @@ type Querier interface {
 
 // DB is the open database. It is safe for concurrent use. Close it when done: that stops its checkpoint loop.
 type DB struct {
-	sql *sql.DB
+	dialect Dialect
+	sql     *sql.DB
 	// replay is a second pool on the same file whose commits are not synced (see Replayable).
 	replay *sql.DB
 	cfg    Config
@@ -71,8 +72,9 @@ func DSN(path string, cfg Config) string {
 	return path + "?" + q.Encode()
 }
 
-// Open creates the data directory if needed, opens (or creates) the database, applies the store's own
-// migrations, loads the vault key and starts the periodic WAL checkpoint.
+// Open opens (or creates) the database — the SQLite file in the data directory, or the Postgres database at
+// cfg.DatabaseURL when set — applies the store's own migrations and loads the vault key. On SQLite it also
+// starts the periodic WAL checkpoint.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -84,31 +86,35 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	path := filepath.Join(cfg.Dir, DatabaseFile)
-	dsn := DSN(path, cfg)
-	gate := newWriteGate(cfg.BusyTimeout)
-	sdb := openPool(dsn, cfg.MaxOpenConns, gate)
-	relaxed := cfg
-	relaxed.Synchronous = "NORMAL"
-	db := &DB{
-		sql:      sdb,
-		replay:   openPool(DSN(path, relaxed), replayConns, gate),
-		cfg:      cfg,
-		path:     path,
-		dsn:      dsn,
-		log:      log,
-		stop:     make(chan struct{}),
-		loopDone: make(chan struct{}),
+	db := &DB{cfg: cfg, log: log, stop: make(chan struct{}), loopDone: make(chan struct{})}
+	if cfg.DatabaseURL != "" {
+		if err := db.openPostgres(); err != nil {
+			return nil, err
+		}
+	} else {
+		db.openSQLite()
 	}
 	if err := db.open(ctx); err != nil {
-		return nil, errors.Join(err, sdb.Close(), db.replay.Close())
+		return nil, errors.Join(err, db.sql.Close(), db.replay.Close())
 	}
-	if cfg.CheckpointInterval > 0 {
+	if db.dialect == SQLite && cfg.CheckpointInterval > 0 {
 		go db.checkpointLoop(cfg.CheckpointInterval)
 	} else {
 		close(db.loopDone)
 	}
 	return db, nil
+}
+
+// openSQLite opens the pools on the data directory's database file.
+func (db *DB) openSQLite() {
+	db.dialect = SQLite
+	db.path = filepath.Join(db.cfg.Dir, DatabaseFile)
+	db.dsn = DSN(db.path, db.cfg)
+	gate := newWriteGate(db.cfg.BusyTimeout)
+	db.sql = openPool(db.dsn, db.cfg.MaxOpenConns, gate)
+	relaxed := db.cfg
+	relaxed.Synchronous = "NORMAL"
+	db.replay = openPool(DSN(db.path, relaxed), replayConns, gate)
 }
 
 // replayConns bounds the replayable pool: its users are the consumer groups, whose transactions take the
@@ -128,14 +134,16 @@ func openPool(dsn string, conns int, gate *writeGate) *sql.DB {
 
 func (db *DB) open(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: open %s: %w", db.path, err)
+		return fmt.Errorf("store: open %s: %w", db.where(), err)
 	}
-	var mode string
-	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("store: read journal mode: %w", err)
-	}
-	if mode != "wal" {
-		return fmt.Errorf("store: journal mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+	if db.dialect == SQLite {
+		var mode string
+		if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("store: read journal mode: %w", err)
+		}
+		if mode != "wal" {
+			return fmt.Errorf("store: journal mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+		}
 	}
 	if err := db.Migrate(ctx, "store", storeMigrations); err != nil {
 		return err
@@ -165,10 +173,10 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 func (db *DB) Replayable() *sql.DB { return db.replay }
 
 // DSN returns the connection string the pool was opened with, for a caller that needs its own pool on the same
-// file with the same settings.
+// file with the same settings. It is empty on Postgres.
 func (db *DB) DSN() string { return db.dsn }
 
-// Path returns the database file's path.
+// Path returns the database file's path; empty on Postgres.
 func (db *DB) Path() string { return db.path }
 
 // Dir returns the data directory.
@@ -214,6 +222,9 @@ const checkpointBusyTimeout = 200 * time.Millisecond
 // page images of deleted rows no longer exist in the WAL. It reports complete=false when readers or writers
 // kept it from finishing within a short wait; a later checkpoint completes it.
 func (db *DB) Checkpoint(ctx context.Context) (complete bool, err error) {
+	if db.dialect != SQLite {
+		return true, nil // Postgres recycles its own log; deleted content is unreadable once its key is gone.
+	}
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("store: checkpoint: %w", err)
@@ -275,8 +286,11 @@ func (db *DB) Close() error {
 	return db.closeErr
 }
 
-// IsUniqueViolation reports whether err is a primary-key or unique constraint violation.
+// IsUniqueViolation reports whether err is a primary-key or unique constraint violation, in either dialect.
 func IsUniqueViolation(err error) bool {
+	if pgCode(err) == "23505" {
+		return true
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return false
@@ -284,8 +298,12 @@ func IsUniqueViolation(err error) bool {
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
-// IsBusy reports whether err is SQLite's "database is locked" in any of its forms (including BUSY_SNAPSHOT).
+// IsBusy reports whether err is SQLite's "database is locked" in any of its forms (including BUSY_SNAPSHOT), or
+// the Postgres equivalents: a serialization failure or deadlock, which a retry of the transaction resolves.
 func IsBusy(err error) bool {
+	if c := pgCode(err); c == "40001" || c == "40P01" {
+		return true
+	}
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }

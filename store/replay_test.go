@@ -5,22 +5,27 @@ import (
 	"testing"
 )
 
-// TestReplayablePool: the replayable pool is the same database with unsynced commits, whatever the main
-// pool's setting.
+// TestReplayablePool: the replayable pool is the same database with unsynced commits (SQLite's
+// synchronous=NORMAL, Postgres's synchronous_commit=off), whatever the main pool's setting.
 func TestReplayablePool(t *testing.T) {
 	db := openTestDB(t, Config{})
 	ctx := context.Background()
-	var mainSync, replaySync int
-	if err := db.SQL().QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mainSync); err != nil {
+	setting := `PRAGMA synchronous`
+	wantMain, wantReplay := "2", "1" // FULL, NORMAL
+	if db.Dialect() == Postgres {
+		setting, wantMain, wantReplay = `SHOW synchronous_commit`, "on", "off"
+	}
+	var mainSync, replaySync string
+	if err := db.SQL().QueryRowContext(ctx, setting).Scan(&mainSync); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Replayable().QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&replaySync); err != nil {
+	if err := db.Replayable().QueryRowContext(ctx, setting).Scan(&replaySync); err != nil {
 		t.Fatal(err)
 	}
-	if mainSync != 2 || replaySync != 1 {
-		t.Fatalf("synchronous: main %d, replayable %d; want 2 (FULL) and 1 (NORMAL)", mainSync, replaySync)
+	if mainSync != wantMain || replaySync != wantReplay {
+		t.Fatalf("%s: main %s, replayable %s; want %s and %s", setting, mainSync, replaySync, wantMain, wantReplay)
 	}
-	if _, err := db.Replayable().ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('replay', x'01')`); err != nil {
+	if _, err := db.Replayable().ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('replay', ?)`, []byte{1}); err != nil {
 		t.Fatal(err)
 	}
 	var v []byte

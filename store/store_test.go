@@ -5,12 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/plugzapi/plugzapi/store/pgtest"
 
 	"go.mau.fi/whatsmeow/store/sqlstore"
 )
@@ -24,11 +28,29 @@ func mustID(t *testing.T) string {
 	return id
 }
 
+// openTestDB opens a store on the run's dialect (see pgtest.Enabled).
 func openTestDB(t *testing.T, cfg Config) *DB {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
+	if pgtest.Enabled() {
+		cfg.DatabaseURL = pgtest.DatabaseFor(t, cfg.Dir)
+	}
+	return openStore(t, cfg)
+}
+
+// openSQLiteDB opens a store on SQLite, for tests of what only SQLite has (pragmas, the write gate, WAL).
+func openSQLiteDB(t *testing.T, cfg Config) *DB {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	return openStore(t, cfg)
+}
+
+func openStore(t *testing.T, cfg Config) *DB {
+	t.Helper()
 	db, err := Open(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -100,7 +122,7 @@ func TestOpenAppliesPragmas(t *testing.T) {
 		want int
 	}{{"", 2}, {"NORMAL", 1}} {
 		t.Run("sync="+tt.sync, func(t *testing.T) {
-			db := openTestDB(t, Config{Synchronous: tt.sync})
+			db := openSQLiteDB(t, Config{Synchronous: tt.sync})
 			ctx := context.Background()
 			// A checkpoint borrows a connection with a short busy timeout; it must give it back restored.
 			if complete, err := db.Checkpoint(ctx); err != nil || !complete {
@@ -148,7 +170,7 @@ func TestOpenAppliesPragmas(t *testing.T) {
 func TestImmediateTransactionsAvoidBusySnapshot(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openTestDB(t, Config{Dir: dir})
+	db := openSQLiteDB(t, Config{Dir: dir})
 	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE counter (n INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +243,17 @@ func TestImmediateTransactionsAvoidBusySnapshot(t *testing.T) {
 	}
 }
 
+// migrationsOf lays steps out as a package's migrations folder: the same files for both dialects.
+func migrationsOf(steps ...string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i, step := range steps {
+		for _, d := range []string{"sqlite", "postgres"} {
+			fsys[fmt.Sprintf("migrations/%s/%03d_step.sql", d, i+1)] = &fstest.MapFile{Data: []byte(step)}
+		}
+	}
+	return fsys
+}
+
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t, Config{})
@@ -228,14 +261,14 @@ func TestMigrate(t *testing.T) {
 		`CREATE TABLE m1 (a INTEGER); INSERT INTO m1 VALUES (1);`,
 		`ALTER TABLE m1 ADD COLUMN b TEXT NOT NULL DEFAULT 'x';`,
 	}
-	if err := db.Migrate(ctx, "test", steps[:1]); err != nil {
+	if err := db.Migrate(ctx, "test", migrationsOf(steps[:1]...)); err != nil {
 		t.Fatalf("first step: %v", err)
 	}
-	if err := db.Migrate(ctx, "test", steps); err != nil {
+	if err := db.Migrate(ctx, "test", migrationsOf(steps...)); err != nil {
 		t.Fatalf("second step: %v", err)
 	}
 	// Idempotent: re-running applies nothing (the INSERT would duplicate the row otherwise).
-	if err := db.Migrate(ctx, "test", steps); err != nil {
+	if err := db.Migrate(ctx, "test", migrationsOf(steps...)); err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
 	var rows int
@@ -246,11 +279,11 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("rows = %d, want 1", rows)
 	}
 	// A binary that knows fewer steps than the database has must refuse.
-	if err := db.Migrate(ctx, "test", steps[:1]); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := db.Migrate(ctx, "test", migrationsOf(steps[:1]...)); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("older binary: err = %v, want 'newer' error", err)
 	}
-	// A failing step leaves the version where it was.
-	bad := append(append([]string{}, steps...), `CREATE TABLE m2 (x); THIS IS NOT SQL;`)
+	// A failing step leaves the version where it was, and nothing of itself.
+	bad := migrationsOf(append(append([]string{}, steps...), `CREATE TABLE m2 (x INTEGER); THIS IS NOT SQL;`)...)
 	if err := db.Migrate(ctx, "test", bad); err == nil {
 		t.Fatal("bad step: want error")
 	}
@@ -261,12 +294,21 @@ func TestMigrate(t *testing.T) {
 	if v != 2 {
 		t.Fatalf("version after failed step = %d, want 2", v)
 	}
-	var exists int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'm2'`).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if exists != 0 {
+	if _, err := db.SQL().ExecContext(ctx, `SELECT COUNT(*) FROM m2`); err == nil {
 		t.Fatal("failed step left table m2 behind")
+	}
+	// A version written for one dialect only, or misnumbered, is refused before anything runs.
+	oneSided := migrationsOf(steps...)
+	delete(oneSided, "migrations/postgres/002_step.sql")
+	if err := db.Migrate(ctx, "other", oneSided); err == nil || !strings.Contains(err.Error(), "every version needs both") {
+		t.Fatalf("one-sided migration: err = %v", err)
+	}
+	gap := migrationsOf(steps[:1]...)
+	for _, d := range []string{"sqlite", "postgres"} {
+		gap["migrations/"+d+"/003_step.sql"] = gap["migrations/"+d+"/001_step.sql"]
+	}
+	if err := db.Migrate(ctx, "other", gap); err == nil || !strings.Contains(err.Error(), "numbered 002") {
+		t.Fatalf("numbering gap: err = %v", err)
 	}
 }
 
@@ -346,7 +388,18 @@ func TestInstances(t *testing.T) {
 		t.Fatalf("rename unknown = %v", err)
 	}
 
-	// Tokens are stored hashed: the clear token is nowhere in the data directory.
+	// Tokens are stored hashed.
+	var stored []byte
+	if err := q.QueryRowContext(ctx, `SELECT token_hash FROM instances WHERE id = ?`, b.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, hashToken(tokenB)) {
+		t.Fatalf("stored token %x, want its hash", stored)
+	}
+	if db.Dialect() != SQLite {
+		return
+	}
+	// On SQLite the whole database is in the data directory: the clear token is nowhere in it.
 	if _, err := db.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -428,11 +481,11 @@ func TestAdminToken(t *testing.T) {
 }
 
 // TestWhatsmeowSharesTheDatabase checks that whatsmeow's session store runs on the store's pool: its Upgrade
-// needs foreign keys on every connection, and its tables live in the same file.
+// needs foreign keys on every connection (SQLite), and its tables live in the same database.
 func TestWhatsmeowSharesTheDatabase(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t, Config{})
-	container := sqlstore.NewWithDB(db.SQL(), DriverName, nil)
+	container := sqlstore.NewWithDB(db.SQL(), db.Dialect().DriverName(), nil)
 	if err := container.Upgrade(ctx); err != nil {
 		t.Fatalf("whatsmeow upgrade: %v", err)
 	}
@@ -448,10 +501,7 @@ func TestWhatsmeowSharesTheDatabase(t *testing.T) {
 		t.Fatalf("devices = %d, want 0 (unsaved device)", len(devices))
 	}
 	var n int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'whatsmeow_device'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
-		t.Fatal("whatsmeow_device table not in the store's file")
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM whatsmeow_device`).Scan(&n); err != nil {
+		t.Fatalf("whatsmeow_device table not in the store's database: %v", err)
 	}
 }

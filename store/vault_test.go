@@ -111,7 +111,7 @@ func TestVaultRejectsTamperedRecords(t *testing.T) {
 	if got, err := v.Get(ctx, "a"); err == nil {
 		t.Fatalf("swapped record decrypted to %q", got)
 	}
-	if _, err := db.SQL().ExecContext(ctx, `UPDATE vault SET ciphertext = x'00' WHERE key = 'b'`); err != nil {
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE vault SET ciphertext = ? WHERE key = 'b'`, []byte{0}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Get(ctx, "b"); err == nil {
@@ -124,7 +124,7 @@ func TestVaultRejectsTamperedRecords(t *testing.T) {
 func TestVaultShredding(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openTestDB(t, Config{Dir: dir, CheckpointInterval: -1})
+	db := openSQLiteDB(t, Config{Dir: dir, CheckpointInterval: -1})
 	v := db.Vault()
 
 	secret := []byte("the quick brown fox pays invoice 4711 at noon")

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -17,8 +18,10 @@ import (
 // Config is everything the server can be told, from flags or PLUGZAPI_* environment variables (a flag wins).
 // Its zero value is not meant to be used: loadConfig starts from defaultConfig, which works with no settings.
 type Config struct {
-	Addr                  string
-	DataDir               string
+	Addr    string
+	DataDir string
+	// DatabaseURL selects Postgres (postgres://…) instead of the SQLite file in DataDir.
+	DatabaseURL           string
 	SendDelayMin          time.Duration
 	SendDelayMax          time.Duration
 	Simulator             string
@@ -79,6 +82,8 @@ func (c *Config) settings() []setting {
 	return append([]setting{
 		{"addr", "PLUGZAPI_ADDR", "address the HTTP API listens on", str(&c.Addr), func() string { return c.Addr }},
 		{"data", "PLUGZAPI_DATA", "directory of the database and the vault key", str(&c.DataDir), func() string { return c.DataDir }},
+		{"database-url", "PLUGZAPI_DATABASE_URL", "postgres://user:password@host:port/db to keep everything in Postgres (a cluster's shared database) instead of the SQLite file in the data directory",
+			str(&c.DatabaseURL), func() string { return redactURL(c.DatabaseURL) }},
 		{"send-delay", "PLUGZAPI_SEND_DELAY", "pause between two messages of an instance: a range like 1s-3s, a fixed duration, or 0",
 			c.setSendDelay, func() string { return fmt.Sprintf("%s-%s", c.SendDelayMin, c.SendDelayMax) }},
 		{"wa-simulator", "PLUGZAPI_WA_SIMULATOR", "host:port of a wasim WhatsApp simulator to use instead of WhatsApp (trusts the simulator's root key: tests and demos only)",
@@ -222,6 +227,18 @@ func redact(secret string) string {
 		return "unset"
 	}
 	return "set"
+}
+
+// redactURL shows a URL without its password.
+func redactURL(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "set"
+	}
+	return u.Redacted()
 }
 
 // osEnv is the real environment, for loadConfig.

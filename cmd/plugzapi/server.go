@@ -52,7 +52,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if !cfg.DurableCommits {
 		sync = "NORMAL"
 	}
-	db, err := store.Open(ctx, store.Config{Dir: cfg.DataDir, Synchronous: sync}, log.With("component", "store"))
+	db, err := store.Open(ctx, store.Config{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Synchronous: sync}, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	closers = append(closers, files.Close)
 
-	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), store.DriverName, whatsapp.Options{
+	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), db.Dialect().DriverName(), whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
 		DeviceName: cfg.DeviceName,

@@ -15,6 +15,7 @@ import (
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/storetest"
 )
 
 // Logger returns a logger that writes warnings and errors to stderr, so failing tests show them.
@@ -22,22 +23,11 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// OpenDB opens a store in dir (a new temporary directory when empty) and closes it when the test ends.
+// OpenDB opens a store in dir (a new temporary directory when empty), on the run's dialect (see
+// storetest), and closes it when the test ends.
 func OpenDB(t testing.TB, dir string) *store.DB {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	db, err := store.Open(context.Background(), store.Config{Dir: dir, CheckpointInterval: -1}, Logger())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return db
+	return storetest.Open(t, store.Config{Dir: dir})
 }
 
 // OpenLog opens the event log on db with cfg and closes it when the test ends.

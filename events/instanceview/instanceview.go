@@ -9,6 +9,7 @@ package instanceview
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,19 +61,10 @@ type Totals struct {
 	QueueDepth int64
 }
 
-var migrations = []string{
-	`CREATE TABLE instance_view (
-		instance_id TEXT PRIMARY KEY,
-		name TEXT NOT NULL DEFAULT '',
-		state TEXT NOT NULL DEFAULT 'new',
-		connected INTEGER NOT NULL DEFAULT 0,
-		phone TEXT NOT NULL DEFAULT '',
-		state_changed_ms BIGINT NOT NULL DEFAULT 0,
-		queue_depth BIGINT NOT NULL DEFAULT 0,
-		created_ms BIGINT NOT NULL DEFAULT 0,
-		last_seq BIGINT NOT NULL DEFAULT 0
-	);`,
-}
+// migrations are the package's tables, per dialect (see store.DB.Migrate).
+//
+//go:embed migrations
+var migrations embed.FS
 
 // View is the instance read model. Create it with [New]; [View.Start] keeps it up to date.
 type View struct {

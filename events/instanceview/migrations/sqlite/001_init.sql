@@ -1,0 +1,11 @@
+CREATE TABLE instance_view (
+	instance_id TEXT PRIMARY KEY,
+	name TEXT NOT NULL DEFAULT '',
+	state TEXT NOT NULL DEFAULT 'new',
+	connected INTEGER NOT NULL DEFAULT 0,
+	phone TEXT NOT NULL DEFAULT '',
+	state_changed_ms BIGINT NOT NULL DEFAULT 0,
+	queue_depth BIGINT NOT NULL DEFAULT 0,
+	created_ms BIGINT NOT NULL DEFAULT 0,
+	last_seq BIGINT NOT NULL DEFAULT 0
+);
