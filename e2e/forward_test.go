@@ -123,8 +123,9 @@ func TestForwardMessage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hooks.waitFor(t, "received", func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
-		if got := forwarded(t, bob, forward(t, bobPhone, id, alicePhone), 1); got.Type != "text" || got.Text != received {
+		h := hooks.waitFor(t, "received", func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == id })
+		// messagePhone is the chat as the webhook named it.
+		if got := forwarded(t, bob, forward(t, bobPhone, id, h.str("phone")), 1); got.Type != "text" || got.Text != received {
 			t.Errorf("Bob got %+v, want the text %q", got, received)
 		}
 	})
