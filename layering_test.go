@@ -71,12 +71,12 @@ var layers = []layer{
 	{name: "cmd/wasim", pkgs: []string{"cmd/wasim"}, may: []string{"wasim/..."}},
 	{name: "http", pkgs: []string{"http"}, may: append([]string{"actors", "access", "events/..."}, leaves...)},
 	// access holds the credentials and policies (tokens, Client-Token, IP allow-lists, subscriptions).
-	{name: "access", pkgs: []string{"access"}, may: append([]string{"actors", "store"}, leaves...)},
-	{name: "actors", pkgs: []string{"actors"}, may: append([]string{"events/...", "whatsapp", "store"}, leaves...)},
-	{name: "events", pkgs: []string{"events/..."}, may: append([]string{"store"}, leaves...)},
+	{name: "access", pkgs: []string{"access"}, may: append([]string{"actors", "store/..."}, leaves...)},
+	{name: "actors", pkgs: []string{"actors"}, may: append([]string{"events/...", "whatsapp", "store/..."}, leaves...)},
+	{name: "events", pkgs: []string{"events/..."}, may: append([]string{"store/..."}, leaves...)},
 	{name: "whatsapp", pkgs: []string{"whatsapp"}, may: leaves},
-	{name: "store", pkgs: []string{"store"}},
-	{name: "mediastore", pkgs: []string{"mediastore"}, may: []string{"store"}},
+	{name: "store", pkgs: []string{"store/..."}}, // store/pgtest and store/storetest: test helpers
+	{name: "mediastore", pkgs: []string{"mediastore"}, may: []string{"store/..."}},
 	{name: "proto", pkgs: []string{"proto/..."}},
 	{name: "recipient", pkgs: []string{"recipient"}},
 	{name: "netguard", pkgs: []string{"netguard"}},
@@ -97,6 +97,8 @@ var restricted = []struct {
 	why   string
 }{
 	{"cmd/...", nil, true, "nothing imports a binary"},
+	{"store/pgtest", []string{"store/storetest"}, false, "a test server: only tests (and the test helpers) use it"},
+	{"store/storetest", []string{"events/eventstest"}, false, "a test helper: only tests (and the test helpers) use it"},
 	{"http", []string{"cmd/plugzapi"}, true, "nothing imports http but the binary that serves it"},
 	{"wasim/simclient", []string{"wasim/...", "cmd/wasim", "cmd/plugzapi", "e2e"}, false,
 		"the simulator flag is wiring: only cmd/plugzapi points the server's clients at a simulator"},
