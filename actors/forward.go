@@ -35,6 +35,23 @@ func (a *instance) keepForForward(phone, messageID string, forwardable []byte) f
 	}
 }
 
+// forgetChanged ends the kept copy of the message that c edits or deletes for everyone in the chat phone (the
+// message with editedID, for a received edit), in the transaction of its event: WhatsApp's apps forward what a
+// message says now, and nothing of a deleted one.
+func (a *instance) forgetChanged(tx *sql.Tx, phone string, c *messagesv1.Content, editedID string) error {
+	target := editedID
+	if ref := c.GetRevoke().GetTarget(); ref != nil {
+		target = ref.GetMessageId()
+	} else if ref := c.GetEdit().GetTarget(); ref != nil {
+		target = ref.GetMessageId()
+	}
+	if target == "" {
+		return nil
+	}
+	_, err := a.deps.vault.Delete(context.Background(), tx, events.ForwardVaultKey(a.id, phone, target))
+	return err
+}
+
 // loadForward copies the message a forward names into it, when it is kept; when it is not, the forward is left
 // without it, for the instance to refuse (unless it is a retry of a forward it accepted while the message was
 // kept).

@@ -93,6 +93,13 @@ func (a *instance) received(m *messagesv1.Inbound, forwardable []byte, done func
 		if err := a.deps.vault.Put(context.Background(), tx, key, record); err != nil {
 			return err
 		}
+		edited := ""
+		if m.GetIsEdit() {
+			edited = m.GetMessageId()
+		}
+		if err := a.forgetChanged(tx, m.GetPhone(), m.GetContent(), edited); err != nil {
+			return err
+		}
 		return keep(tx)
 	}
 	a.persist(inTx, func(err error) {

@@ -140,6 +140,9 @@ func (a *instance) flush() {
 			if err := a.deps.vault.Put(context.Background(), tx, key, records[i]); err != nil {
 				return err
 			}
+			if err := a.forgetChanged(tx, p.msg.GetPhone(), p.msg.GetContent(), ""); err != nil {
+				return err
+			}
 		}
 		return nil
 	}, answer, evs...)

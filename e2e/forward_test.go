@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/proto/waCommon"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/plugzapi/plugzapi/media/mediatest"
 	"github.com/plugzapi/plugzapi/wasim"
 )
@@ -14,7 +18,7 @@ import (
 // TestForwardMessage: with PLUGZAPI_FORWARD_WINDOW set, a message the instance sent (a text, an image) or
 // received is forwarded to another contact, who gets the same content (the image's bytes, downloaded, have the
 // same hash: it was not uploaded again) marked forwarded, under the ID the API returned, without what the
-// original quoted; a forward of a forward counts 2. A forward accepted survives a kill -9 before its turn and
+// original quoted; a forward of a forward counts 2; a message deleted for everyone or edited is no longer kept. A forward accepted survives a kill -9 before its turn and
 // goes once, with its ID. A message named in another chat, or unknown, is a 404; once the window is over, so is
 // every kept message, which the sweep destroys: then no content is left in the data directory.
 func TestForwardMessage(t *testing.T) {
@@ -137,6 +141,33 @@ func TestForwardMessage(t *testing.T) {
 		if got := forwarded(t, alice, forward(t, alicePhone, textForward, bobPhone), 2); got.Text != text {
 			t.Errorf("Alice got %+v", got)
 		}
+	})
+
+	t.Run("edited or deleted: no longer kept", func(t *testing.T) {
+		deleted := sendText(t, in, alicePhone, "to be deleted")
+		waitMessage(t, alice, deleted)
+		if res := in.call(t, "DELETE", "messages?messageId="+deleted+"&phone="+alicePhone+"&owner=true", nil); res.status != http.StatusNoContent {
+			t.Fatalf("delete: %s", res)
+		}
+		in.call(t, "POST", "forward-message", map[string]any{"phone": bobPhone, "messageId": deleted, "messagePhone": alicePhone}).
+			wantError(t, http.StatusNotFound, "message_not_found")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		edited, err := alice.SendText(ctx, businessPhone, "tpyo", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks.waitFor(t, "received", func(h hook) bool { return h.str("messageId") == edited && h.Body["waitingMessage"] == false })
+		key := &waCommon.MessageKey{RemoteJID: proto.String(businessPhone + "@s.whatsapp.net"), FromMe: proto.Bool(true), ID: proto.String(edited)}
+		if _, err := alice.SendMessage(ctx, businessPhone, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+			Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(), Key: key, EditedMessage: &waE2E.Message{Conversation: proto.String("typo")},
+			TimestampMS: proto.Int64(time.Now().UnixMilli())}}); err != nil {
+			t.Fatal(err)
+		}
+		hooks.waitFor(t, "edit", func(h hook) bool { return h.str("messageId") == edited && h.Body["isEdit"] == true })
+		in.call(t, "POST", "forward-message", map[string]any{"phone": bobPhone, "messageId": edited, "messagePhone": alicePhone}).
+			wantError(t, http.StatusNotFound, "message_not_found")
 	})
 
 	t.Run("not kept", func(t *testing.T) {
