@@ -118,7 +118,7 @@ var domainErrors = []struct {
 	{actors.ErrForwardingOff, apiError{status: http.StatusUnprocessableEntity, code: codeCannotForward,
 		message: "this server keeps no messages to forward (messages are not stored): its operator can keep them, encrypted, for a while with PLUGZAPI_FORWARD_WINDOW"}},
 	{actors.ErrNotKept, apiError{status: http.StatusNotFound, code: codeMessageNotFound,
-		message: "no message with that messageId is kept for forwarding in the chat messagePhone: it was not sent or received there, cannot be forwarded (a reaction, a poll, a view-once file…), or is older than the forward window",
+		message: "no message with that messageId is kept for forwarding in the chat messagePhone: it was not sent or received there, cannot be forwarded (a reaction, a poll, a view-once file…), was edited or deleted since, or is older than the forward window",
 		fields:  []string{"messageId", "messagePhone"}}},
 	{actors.ErrIdempotencyKeyReused, apiError{status: http.StatusUnprocessableEntity, code: codeIdempotencyKeyReused,
 		message: "this Idempotency-Key came with another request (another route or body) in the last 24 hours: a new request needs a new key",

@@ -133,7 +133,8 @@ func (req *forwardMessageRequest) content() (*messagesv1.Content, error) {
 // to phone again as WhatsApp carried it, marked forwarded. Forwarding needs the message's content, which the
 // server keeps only when PLUGZAPI_FORWARD_WINDOW is set, and for that long (messages are not stored, otherwise):
 // without it the answer is a 422 cannot_forward; a message not kept in messagePhone's chat (never sent or
-// received there, of a kind that cannot be forwarded, or older than the window) is a 404 message_not_found.
+// received there, of a kind that cannot be forwarded, edited or deleted since, or older than the window) is a
+// 404 message_not_found.
 func (a *api) forwardMessage(w http.ResponseWriter, r *http.Request) {
 	a.queueMessage(w, r, &forwardMessageRequest{}, false)
 }
