@@ -74,8 +74,9 @@ func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 }
 
 // received records an incoming message: its event, and its private part in the vault until its webhooks are
-// done; with a forward window, the message as WhatsApp carried it (forwardable) for the window too. A message WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored
-// twice; it is acknowledged once the first copy is durable.
+// done; with a forward window, the message as WhatsApp carried it (forwardable) for the window too. A message
+// WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored twice; it is
+// acknowledged once the first copy is durable.
 func (a *instance) received(m *messagesv1.Inbound, forwardable []byte, done func(error)) {
 	if a.st.received(events.InboundID(m)) {
 		a.then(done)

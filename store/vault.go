@@ -296,15 +296,19 @@ func (v *Vault) DeletePrefix(ctx context.Context, q Querier, prefix string) (int
 	return n, nil
 }
 
-// DeleteExpired destroys the items whose time ended (see [Vault.PutUntil]) as of now, a few hundred per
-// transaction so that a backlog never holds the write lock for long, and returns how many there were.
+// expiredChunk bounds the items one transaction of DeleteExpired destroys, so that a backlog never holds the
+// write lock for long.
+const expiredChunk = 500
+
+// DeleteExpired destroys the items whose time ended (see [Vault.PutUntil]) as of now, and returns how many there
+// were.
 func (v *Vault) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
 		var n int64
 		err := InTx(ctx, v.db, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM vault WHERE key IN
-				(SELECT key FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT 500)`, now.UnixMilli())
+				(SELECT key FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?)`, now.UnixMilli(), expiredChunk)
 			if err != nil {
 				return err
 			}
@@ -315,7 +319,7 @@ func (v *Vault) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 			return total, fmt.Errorf("vault delete expired: %w", err)
 		}
 		total += n
-		if n < 500 {
+		if n < expiredChunk {
 			return total, nil
 		}
 	}
