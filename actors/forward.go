@@ -86,10 +86,13 @@ func (a *instance) checkForward(m *messagesv1.Outbound) error {
 }
 
 // sweepForwards destroys the kept messages whose window ended, every quarter of the window (at least every
-// second, at most every minute), until the System stops. It runs without a window too: messages kept under
-// a window set before a restart end on time all the same.
+// second, at most every minute), until the System stops. Without a window it runs every minute: messages kept
+// under a window set before a restart end on time all the same.
 func (s *System) sweepForwards() {
-	every := min(max(s.deps.cfg.ForwardWindow/4, time.Second), time.Minute)
+	every := time.Minute
+	if w := s.deps.cfg.ForwardWindow; w > 0 {
+		every = min(max(w/4, time.Second), time.Minute)
+	}
 	s.deps.work.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()

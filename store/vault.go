@@ -305,8 +305,15 @@ const expiredChunk = 500
 func (v *Vault) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
+		// A read first: the write lock is taken only when there is something to destroy.
+		var some int
+		err := v.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT 1) AS expired`,
+			now.UnixMilli()).Scan(&some)
+		if err != nil || some == 0 {
+			return total, err
+		}
 		var n int64
-		err := InTx(ctx, v.db, func(tx *sql.Tx) error {
+		err = InTx(ctx, v.db, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM vault WHERE key IN
 				(SELECT key FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?)`, now.UnixMilli(), expiredChunk)
 			if err != nil {
