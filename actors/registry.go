@@ -78,6 +78,7 @@ func (s *System) Start(ctx context.Context) error {
 		}
 	}
 	s.deps.log.Info("instances started", "count", len(instances))
+	s.sweepForwards()
 	return nil
 }
 
