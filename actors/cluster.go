@@ -133,16 +133,29 @@ func (s *System) keepPlaced(n *clusterNode) {
 	}
 }
 
+// locate asks where an instance's placement is, activating it. While the membership settles a request can
+// fail, or reach a placement that finds it is not on its owner and answers with no URL (see placement): its
+// activation is forgotten and the question asked again, until locateTimeout.
 func (n *clusterNode) locate(id string) (*clusterv1.Located, error) {
-	res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(locateTimeout), cluster.WithRetryCount(2))
-	if err != nil {
-		return nil, err
+	deadline := time.Now().Add(locateTimeout)
+	for attempt := 1; ; attempt++ {
+		res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(time.Until(deadline)), cluster.WithRetryCount(2))
+		loc, ok := res.(*clusterv1.Located)
+		switch {
+		case err == nil && ok && loc.GetUrl() != "":
+			return loc, nil
+		case err == nil && !ok:
+			return nil, fmt.Errorf("locate %s: unexpected answer %T", id, res)
+		case err == nil:
+			err = errors.New("its placement moved")
+		}
+		n.c.PidCache.Remove(id, placementKind)
+		pause := time.Duration(min(attempt, 10)) * 50 * time.Millisecond
+		if time.Now().Add(pause).After(deadline) {
+			return nil, fmt.Errorf("locate %s: %w", id, err)
+		}
+		time.Sleep(pause)
 	}
-	loc, ok := res.(*clusterv1.Located)
-	if !ok {
-		return nil, fmt.Errorf("locate %s: unexpected answer %T", id, res)
-	}
-	return loc, nil
 }
 
 // Locate says where an instance runs: here (local, the URL empty), or on the node at url. Without a cluster
@@ -184,32 +197,57 @@ func (s *System) stopCluster() {
 }
 
 // placement is an instance's virtual actor: where the cluster activates it, the instance runs.
+//
+// protoactor's placement (disthash) activates a grain wherever a caller's view of the membership says, and a
+// caller whose view is behind can have it activated on a node that is not its owner; no later membership change
+// moves such a stray activation, so it would run beside the right one for good. A placement therefore checks,
+// when it starts and whenever it is asked, that its node is the owner in this node's own view, and stops itself
+// otherwise (the caller asks again, and the next answer comes from the owner).
 type placement struct {
-	sys *System
-	id  string
+	sys    *System
+	id     string
+	active bool // it started the instance here
 }
 
 func (p *placement) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *cluster.ClusterInit:
 		p.id = m.Identity.GetIdentity()
-		p.sys.activate(p.id)
+		if !p.sys.owns(p.id) {
+			c.Stop(c.Self())
+			return
+		}
+		p.active = p.sys.activate(p.id)
 	case *clusterv1.Locate:
+		if !p.sys.owns(p.id) {
+			c.Respond(&clusterv1.Located{}) // moved: ask again
+			c.Stop(c.Self())
+			return
+		}
 		c.Respond(&clusterv1.Located{Node: c.ActorSystem().Address(), Url: p.sys.cluster.cfg.URL})
 	case *actor.Stopping:
-		if p.id != "" {
+		if p.active {
 			p.sys.deactivate(p.id)
 		}
 	}
 }
 
-// activate starts an instance's actor on this node, unless it runs here already or no longer exists.
-func (s *System) activate(id string) {
+// owns says whether this node owns an instance's placement in its current view of the membership (the
+// rendezvous hash disthash places by).
+func (s *System) owns(id string) bool {
+	rdv := cluster.NewRendezvous()
+	rdv.UpdateMembers(s.cluster.c.MemberList.Members().Members())
+	return rdv.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind)) == s.actors.Address()
+}
+
+// activate starts an instance's actor on this node, unless it runs here already or no longer exists, and says
+// whether it started it.
+func (s *System) activate(id string) bool {
 	s.mu.RLock()
 	running := s.pids[id] != nil
 	s.mu.RUnlock()
 	if running {
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(s.deps.stopping, locateTimeout)
 	defer cancel()
@@ -217,13 +255,14 @@ func (s *System) activate(id string) {
 		if !errors.Is(err, store.ErrInstanceNotFound) {
 			s.deps.log.Warn("cluster: activate instance", "instance", id, "err", err)
 		}
-		return
+		return false
 	}
 	if err := s.spawn(id); err != nil {
 		s.deps.log.Warn("cluster: activate instance", "instance", id, "err", err)
-		return
+		return false
 	}
 	s.deps.log.Info("instance activated on this node", "instance", id)
+	return true
 }
 
 // deactivate stops an instance's actor on this node: its placement moved to another node (or this one leaves).

@@ -118,13 +118,15 @@ func (s *System) CreateInstance(ctx context.Context, spec NewInstance, webhookSe
 	return CreatedInstance{ID: id, Token: token, Due: neverDue}, nil
 }
 
-// run starts a new instance: here, or on a cluster wherever its placement activates it.
+// run starts a new instance: here, or on a cluster wherever its placement activates it (at once when the
+// cluster answers, else by the keeper).
 func (s *System) run(id string) error {
 	if s.cluster == nil {
 		return s.spawn(id)
 	}
 	if _, err := s.cluster.locate(id); err != nil {
-		return fmt.Errorf("place instance %s: %w", id, err)
+		// It exists: the keeper places it as soon as the cluster answers.
+		s.deps.log.Warn("cluster: place new instance", "instance", id, "err", err)
 	}
 	return nil
 }

@@ -294,6 +294,7 @@ func readTail(path string, lines int) string {
 type response struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 func (r response) decode(t testing.TB, v any) {
@@ -354,7 +355,7 @@ func (s *server) call(t testing.TB, method, path string, body any, header ...str
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, body: raw}
+	return response{status: res.StatusCode, body: raw, header: res.Header}
 }
 
 // admin makes an admin API request.
