@@ -50,8 +50,9 @@ type Lease struct {
 	// display and operations: do not compare it with this process's clock; use Deadline.
 	Expires time.Time
 	// Deadline is the last moment, by this process's clock (monotonic), at which it may act as the holder: the
-	// time the Acquire or Renew call began plus the TTL. The database counted the TTL from a later moment, so
-	// every other node sees the lease valid at least until then, whatever the clocks say. Past Deadline
+	// time the Acquire or Renew call began plus the TTL (less the millisecond Expires may be rounded by). The
+	// database counted the TTL from a later moment, so every other node sees the lease valid at least until
+	// then, whatever the clocks say. Past Deadline
 	// without a successful renewal (the database unreachable, say), the holder must stop as if the lease were
 	// lost. It is zero on leases read by [DB.Holder] and [DB.Leases].
 	Deadline time.Time
@@ -118,7 +119,7 @@ func (db *DB) Acquire(ctx context.Context, instanceID, owner string, ttl time.Du
 		var token, expires int64
 		err := db.sql.QueryRowContext(ctx, db.leaseSQL(acquireQuery), instanceID, owner, ttl.Milliseconds()).Scan(&token, &expires)
 		if err == nil {
-			return Lease{InstanceID: instanceID, Owner: owner, Token: token, Expires: time.UnixMilli(expires), Deadline: start.Add(ttl)}, nil
+			return Lease{InstanceID: instanceID, Owner: owner, Token: token, Expires: time.UnixMilli(expires), Deadline: deadline(start, ttl)}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Lease{}, fmt.Errorf("store: acquire lease of %s: %w", instanceID, err)
@@ -153,7 +154,7 @@ func (db *DB) Renew(ctx context.Context, lease Lease, ttl time.Duration) (Lease,
 	if err != nil {
 		return Lease{}, fmt.Errorf("store: renew lease of %s: %w", lease.InstanceID, err)
 	}
-	lease.Expires, lease.Deadline = time.UnixMilli(expires), start.Add(ttl)
+	lease.Expires, lease.Deadline = time.UnixMilli(expires), deadline(start, ttl)
 	return lease, nil
 }
 
@@ -268,16 +269,25 @@ func (db *DB) CheckFence(ctx context.Context, tx *sql.Tx, instanceID string, tok
 	return nil
 }
 
+// deadline is the Deadline of a lease whose Acquire or Renew began at start: expires_ms is whole milliseconds,
+// cut short of the exact time by up to one.
+func deadline(start time.Time, ttl time.Duration) time.Time {
+	return start.Add(ttl - time.Millisecond)
+}
+
 // maxLeaseTTL keeps a lease's expiry sane: a mistaken hour-long TTL would keep an instance offline that long
-// after its node died.
-const maxLeaseTTL = 10 * time.Minute
+// after its node died. A TTL under minLeaseTTL would lapse before its holder could do anything with it.
+const (
+	minLeaseTTL = 10 * time.Millisecond
+	maxLeaseTTL = 10 * time.Minute
+)
 
 func checkLeaseArgs(instanceID string, ttl time.Duration) error {
 	if instanceID == "" {
 		return errors.New("empty instance ID")
 	}
-	if ttl < time.Millisecond || ttl > maxLeaseTTL {
-		return fmt.Errorf("ttl %s: want 1ms to %s", ttl, maxLeaseTTL)
+	if ttl < minLeaseTTL || ttl > maxLeaseTTL {
+		return fmt.Errorf("ttl %s: want %s to %s", ttl, minLeaseTTL, maxLeaseTTL)
 	}
 	return nil
 }
