@@ -46,15 +46,15 @@ type Lease struct {
 	// Token is the fencing token: it grows every time the lease changes hands, and is passed to
 	// [DB.CheckFence] with every write made under the lease.
 	Token int64
-	// Expires is when the lease lapses, by the database's clock (see the package's lease notes). It is for
+	// Expires is when the lease lapses, by the database's clock (see the notes at the top of lease.go). It is for
 	// display and operations: do not compare it with this process's clock; use Deadline.
 	Expires time.Time
 	// Deadline is the last moment, by this process's clock (monotonic), at which it may act as the holder: the
 	// time the Acquire or Renew call began plus the TTL (less the millisecond Expires may be rounded by). The
 	// database counted the TTL from a later moment, so every other node sees the lease valid at least until
-	// then, whatever the clocks say. Past Deadline
-	// without a successful renewal (the database unreachable, say), the holder must stop as if the lease were
-	// lost. It is zero on leases read by [DB.Holder] and [DB.Leases].
+	// then, whatever the clocks say. Past Deadline without a successful renewal (the database unreachable,
+	// say), the holder must stop as if the lease were lost. It is zero on leases read by [DB.Holder] and
+	// [DB.Leases].
 	Deadline time.Time
 }
 
