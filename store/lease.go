@@ -244,18 +244,19 @@ var fenceIdleTimeout = 5 * time.Second
 // On SQLite the write transaction holds the database's write lock from BEGIN (see [DSN]) and a takeover is a
 // write too, so the check and the commit are atomic against it without a row lock.
 func (db *DB) CheckFence(ctx context.Context, tx *sql.Tx, instanceID string, token int64) error {
-	query := `SELECT token, expires_ms > {now} FROM leases WHERE instance_id = ?`
-	if db.dialect == Postgres {
-		// SET takes no parameters; the value is this package's own number.
-		ms := strconv.FormatInt(fenceIdleTimeout.Milliseconds(), 10)
-		if _, err := tx.ExecContext(ctx, `SET LOCAL idle_in_transaction_session_timeout = `+ms); err != nil {
-			return fmt.Errorf("store: check fence of %s: %w", instanceID, err)
-		}
-		query += ` FOR SHARE`
-	}
 	var current int64
 	var valid bool
-	err := tx.QueryRowContext(ctx, db.leaseSQL(query), instanceID).Scan(&current, &valid)
+	var err error
+	if db.dialect == Postgres {
+		// set_config(…, true) is SET LOCAL in the same round trip as the check (it runs the appends' hot path).
+		err = tx.QueryRowContext(ctx, db.leaseSQL(`SELECT token, expires_ms > {now},
+			set_config('idle_in_transaction_session_timeout', ?, true)
+			FROM leases WHERE instance_id = ? FOR SHARE`),
+			strconv.FormatInt(fenceIdleTimeout.Milliseconds(), 10), instanceID).Scan(&current, &valid, new(string))
+	} else {
+		err = tx.QueryRowContext(ctx, db.leaseSQL(`SELECT token, expires_ms > {now} FROM leases WHERE instance_id = ?`),
+			instanceID).Scan(&current, &valid)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("store: instance %s has no lease (token %d): %w", instanceID, token, ErrFenced)
