@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,6 +159,75 @@ func (db *DB) Renew(ctx context.Context, lease Lease, ttl time.Duration) (Lease,
 	return lease, nil
 }
 
+// renewBatch bounds the leases one statement of RenewAll renews: three parameters each, well under both
+// dialects' limits (SQLite's 32,766, Postgres's 65,535).
+const renewBatch = 1000
+
+// RenewAll is [DB.Renew] for all of a node's leases at once, a statement per thousand: renewing each instance
+// on its own would cost a durable commit per instance every renewal period. It returns the leases it renewed,
+// in the order given, with their new Expires and Deadline; a lease missing from the result was lost
+// ([ErrLeaseLost] for that instance: stop acting for it). An error renews nothing of the batch it failed in
+// and leaves those leases as they were: retry until their Deadline. Run one RenewAll at a time per node.
+func (db *DB) RenewAll(ctx context.Context, leases []Lease, ttl time.Duration) ([]Lease, error) {
+	if err := checkTTL(ttl); err != nil {
+		return nil, fmt.Errorf("store: renew leases: %w", err)
+	}
+	var renewed []Lease
+	for batch := range slices.Chunk(leases, renewBatch) {
+		start := time.Now()
+		// (instance_id, owner, token) IN (VALUES …): row values, in both dialects. The token is cast because
+		// Postgres types a VALUES list of bare parameters as text.
+		var q strings.Builder
+		q.WriteString(`UPDATE leases SET expires_ms = {now} + ?
+			WHERE expires_ms > {now} AND (instance_id, owner, token) IN (VALUES `)
+		args := make([]any, 0, 1+3*len(batch))
+		args = append(args, ttl.Milliseconds())
+		for i, l := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, CAST(? AS BIGINT))")
+			args = append(args, l.InstanceID, l.Owner, l.Token)
+		}
+		q.WriteString(`) RETURNING instance_id, token, expires_ms`)
+		expires, err := db.renewed(ctx, db.leaseSQL(q.String()), args)
+		if err != nil {
+			return renewed, fmt.Errorf("store: renew %d leases: %w", len(batch), err)
+		}
+		for _, l := range batch {
+			if ms, ok := expires[leaseKey{l.InstanceID, l.Token}]; ok {
+				l.Expires, l.Deadline = time.UnixMilli(ms), deadline(start, ttl)
+				renewed = append(renewed, l)
+			}
+		}
+	}
+	return renewed, nil
+}
+
+type leaseKey struct {
+	instanceID string
+	token      int64
+}
+
+// renewed runs a RenewAll statement and returns the new expiry of each lease it renewed.
+func (db *DB) renewed(ctx context.Context, query string, args []any) (map[leaseKey]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[leaseKey]int64{}
+	for rows.Next() {
+		var k leaseKey
+		var ms int64
+		if err := rows.Scan(&k.instanceID, &k.token, &ms); err != nil {
+			return nil, err
+		}
+		out[k] = ms
+	}
+	return out, rows.Err()
+}
+
 // Release gives the lease up so that another node can acquire it at once, without waiting for it to expire:
 // the clean handover of a drain. Stop acting for the instance first (the writes made under the lease must be
 // committed); on Postgres, Release waits for transactions still holding the lease's fence. It fails with
@@ -287,6 +357,10 @@ func checkLeaseArgs(instanceID string, ttl time.Duration) error {
 	if instanceID == "" {
 		return errors.New("empty instance ID")
 	}
+	return checkTTL(ttl)
+}
+
+func checkTTL(ttl time.Duration) error {
 	if ttl < minLeaseTTL || ttl > maxLeaseTTL {
 		return fmt.Errorf("ttl %s: want %s to %s", ttl, minLeaseTTL, maxLeaseTTL)
 	}

@@ -253,6 +253,83 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 	}
 }
 
+func TestLeaseRenewAll(t *testing.T) {
+	db := openTestDB(t, Config{})
+	ctx := context.Background()
+	kept, taken, lapsed := mustID(t), mustID(t), mustID(t)
+	k, err := db.Acquire(ctx, kept, "node-a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := db.Acquire(ctx, taken, "node-a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Release(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Acquire(ctx, taken, "node-b", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.Acquire(ctx, lapsed, "node-a", 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a lease lapses", func() error {
+		if h, ok, err := db.Holder(ctx, lapsed); err != nil || ok {
+			return fmt.Errorf("held: %+v, %v", h, err)
+		}
+		return nil
+	})
+
+	// More than one statement's worth, so that the batches are seen to join up.
+	many := make([]Lease, renewBatch+10)
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		for i := range many {
+			many[i] = Lease{InstanceID: mustID(t), Owner: "node-a", Token: 1}
+			if _, err := tx.ExecContext(ctx, db.leaseSQL(`INSERT INTO leases (instance_id, owner, token, expires_ms)
+				VALUES (?, ?, ?, {now} + 60000)`), many[i].InstanceID, many[i].Owner, many[i].Token); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	before := time.Now()
+	asked := append([]Lease{l, tk, k}, many...)
+	renewed, err := db.RenewAll(ctx, asked, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("renew all: %v", err)
+	}
+	if len(renewed) != 1+len(many) || renewed[0].InstanceID != kept || renewed[0].Token != k.Token {
+		t.Fatalf("renewed %d leases, the first %+v; want %s and the %d others, in the order asked", len(renewed), renewed[0], kept, len(many))
+	}
+	for i, r := range renewed {
+		if r.Deadline.Before(before.Add(2*time.Minute-time.Millisecond)) || !r.Expires.After(k.Expires) {
+			t.Fatalf("lease %d renewed to %+v, want two minutes from now", i, r)
+		}
+		if i > 0 && r.InstanceID != many[i-1].InstanceID {
+			t.Fatalf("renewed[%d] is %s, want %s: not in the order asked", i, r.InstanceID, many[i-1].InstanceID)
+		}
+	}
+	if h, _, _ := db.Holder(ctx, kept); !h.Expires.Equal(renewed[0].Expires) {
+		t.Errorf("the kept lease expires %s, want the renewal's %s", h.Expires, renewed[0].Expires)
+	}
+	if h, _, _ := db.Holder(ctx, taken); h.Owner != "node-b" || !h.Expires.Equal(b.Expires) {
+		t.Errorf("the lease node-b took is %+v, want it untouched: %+v", h, b)
+	}
+	if _, ok, _ := db.Holder(ctx, lapsed); ok {
+		t.Error("renew all brought a lapsed lease back")
+	}
+	if _, err := db.RenewAll(ctx, asked, 0); err == nil {
+		t.Error("renew all with no ttl: no error")
+	}
+}
+
 // TestLeaseFenceHoldsOffTakeover is the interleaving CheckFence's lock exists for: the old holder has checked
 // its fence inside its write transaction and is paused there while its lease expires. The takeover must wait
 // for that transaction, so the write lands before the takeover (the new holder sees it) and the old holder's
