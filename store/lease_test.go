@@ -232,12 +232,28 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A write transaction begun while the lease was valid (a long group commit) checks the time of the check,
+	// not of its beginning.
+	long, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Rollback()
+	if err := db.CheckFence(ctx, long, other, c.Token); err != nil {
+		t.Fatalf("check a valid lease: %v", err)
+	}
 	eventually(t, 5*time.Second, "the lease lapses", func() error {
 		if h, ok, err := db.Holder(ctx, other); err != nil || ok {
 			return fmt.Errorf("held: %+v, %v", h, err)
 		}
 		return nil
 	})
+	if err := db.CheckFence(ctx, long, other, c.Token); !errors.Is(err, ErrFenced) {
+		t.Errorf("check the lapsed lease in a transaction begun before it lapsed: %v, want ErrFenced", err)
+	}
+	if err := long.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Renew(ctx, c, time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("renew a lapsed lease: %v, want ErrLeaseLost", err)
 	}
