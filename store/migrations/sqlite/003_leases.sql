@@ -1,4 +1,4 @@
--- v2: per-instance leases with a fencing token (see lease.go). A row is never deleted: a released lease keeps
+-- v3: per-instance leases with a fencing token (see lease.go). A row is never deleted: a released lease keeps
 -- its token, so the next holder's is higher.
 CREATE TABLE leases (
 	instance_id TEXT PRIMARY KEY,
