@@ -28,6 +28,14 @@ type Config struct {
 	// ForwardWindow is how long the messages an instance sends and receives are kept, encrypted, to be
 	// forwarded (PLUGZAPI_FORWARD_WINDOW); 0 keeps none, and forwarding is refused.
 	ForwardWindow time.Duration
+	// LeaseTTL is how long an instance's lease lasts unless renewed (every third of it): a node that dies
+	// holds its instances that long at most before another node may run them.
+	LeaseTTL time.Duration
+	// LeaseOwner names this process when it takes leases. Empty: a name of its own for each process start,
+	// which a cluster node needs (a node restarted while its old process may still be alive must not take its
+	// leases as its own). A server running alone gives the name of its data directory instead, so that after a
+	// crash it takes its instances back at once instead of waiting for their leases to expire.
+	LeaseOwner string
 }
 
 // DefaultConfig is PlugZapi's documented behaviour.
@@ -41,6 +49,7 @@ func DefaultConfig() Config {
 		RequestTimeout:            30 * time.Second,
 		SnapshotEvery:             500,
 		SnapshotAfter:             time.Hour,
+		LeaseTTL:                  9 * time.Second,
 	}
 }
 
@@ -59,6 +68,8 @@ func (c Config) Validate() error {
 		return errors.New("the longest time between snapshots must be positive")
 	case c.ForwardWindow < 0:
 		return errors.New("the forward window must not be negative")
+	case c.LeaseTTL < 300*time.Millisecond:
+		return errors.New("the lease TTL must be at least 300ms")
 	}
 	return nil
 }

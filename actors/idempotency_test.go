@@ -219,7 +219,14 @@ func TestRetryOfADeleteThatCancelled(t *testing.T) {
 	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
 		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
 	cfg := DefaultConfig()
-	ask := spawnInstance(t, id, testDeps(t, db, log, cfg))
+	system, pid := spawnActor(t, id, testDeps(t, db, log, cfg))
+	ask := func(cmd any) reply {
+		res, err := system.Root.RequestFuture(pid, cmd, cfg.RequestTimeout).Result()
+		if err != nil {
+			return reply{err: err}
+		}
+		return res.(reply)
+	}
 	oops := ask(enqueue{msg: text(phone, "oops")}).value.(Queued)
 	revoke := func() *messagesv1.Outbound {
 		return &messagesv1.Outbound{Phone: phone, IdempotencyKey: "delete-oops", RequestHash: []byte("hash"),
@@ -235,6 +242,10 @@ func TestRetryOfADeleteThatCancelled(t *testing.T) {
 		t.Errorf("the queue holds %v, want nothing", q)
 	}
 
+	// A restart: the first actor stops (and hands its lease over) before the next starts.
+	if err := system.Root.PoisonFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
 	ask = spawnInstance(t, id, testDeps(t, db, log, cfg))
 	if r := ask(enqueue{msg: revoke()}); r.err != nil || r.value.(Queued) != (Queued{}) {
 		t.Fatalf("the retry after a restart = %+v, want nothing queued", r)

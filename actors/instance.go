@@ -102,6 +102,9 @@ type deps struct {
 	// for them.
 	work     sync.WaitGroup
 	stopping context.Context
+	// leases holds this node's instance leases; leaseLost is what the System does when one is lost.
+	leases    *leaseKeeper
+	leaseLost func(id string, pid *actor.PID)
 }
 
 // instance is the actor of one WhatsApp instance. Its mailbox is the instance's queue: commands, WhatsApp events
@@ -154,6 +157,11 @@ type instance struct {
 
 	sinceSnapshot int
 	snapshotTimer *time.Timer
+
+	// lease is the instance's lease while this node holds it (Token 0 before); nothing happens without it.
+	lease      store.Lease
+	claimPause time.Duration
+	claimTimer *time.Timer
 }
 
 // durableWaiter is something to do once the events up to seq are durable.
@@ -174,13 +182,23 @@ func (a *instance) async(fn func(ctx context.Context)) {
 
 // Receive handles one message of the mailbox.
 func (a *instance) Receive(ctx actor.Context) {
+	if a.lease.Token == 0 {
+		switch ctx.Message().(type) {
+		case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, claimLease:
+		default:
+			a.unclaimed(ctx)
+			return
+		}
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.system = ctx.Self(), ctx.ActorSystem()
 		a.ctx, a.stop = context.WithCancel(a.deps.stopping)
-		if err := a.recover(); err != nil {
-			// Without its state the instance cannot serve; failing makes the supervisor try again.
-			panic(fmt.Errorf("recover instance %s: %w", a.id, err))
+		a.claim(ctx)
+	case claimLease:
+		a.claimTimer = nil
+		if a.lease.Token == 0 {
+			a.claim(ctx)
 		}
 	case *actor.Stopping, *actor.Restarting:
 		a.stop()
@@ -188,6 +206,14 @@ func (a *instance) Receive(ctx actor.Context) {
 		a.stopWake()
 		if a.snapshotTimer != nil {
 			a.snapshotTimer.Stop()
+		}
+		if a.claimTimer != nil {
+			a.claimTimer.Stop()
+		}
+		if a.lease.Token != 0 {
+			// A clean stop hands over at once. Appends still queued are fenced from here on.
+			a.deps.leases.release(context.WithoutCancel(a.ctx), a.id)
+			a.lease = store.Lease{}
 		}
 
 	case enqueue:

@@ -32,8 +32,11 @@ func (s noSessions) DeleteDevice(context.Context, string) error { return nil }
 
 // testDeps are the dependencies of instances that never link.
 func testDeps(t *testing.T, db *store.DB, log *events.Log, cfg Config) *deps {
+	leases := newLeaseKeeper(db, "", cfg.LeaseTTL, eventstest.Logger())
+	t.Cleanup(leases.close)
 	return &deps{log: eventstest.Logger(), events: log, snapshots: log, vault: db.Vault(), sessions: noSessions{t}, cfg: cfg,
-		stopping: t.Context()}
+		stopping: t.Context(), leases: leases,
+		leaseLost: func(id string, _ *actor.PID) { t.Errorf("instance %s lost its lease", id) }}
 }
 
 // spawnInstance starts instance id's actor in a system of its own, and returns how to ask it a command: the

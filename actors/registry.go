@@ -36,6 +36,8 @@ type SystemDeps struct {
 	Sessions Sessions
 	// Webhooks is read only to upgrade an instance's snapshot written before webhook targets were in snapshots.
 	Webhooks WebhookTargets
+	// Leases are the instances' leases: an instance runs on the node that holds its lease.
+	Leases Leases
 	// Cluster, when set, makes the System one node of a cluster (optional).
 	Cluster *ClusterConfig
 }
@@ -45,21 +47,23 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Logger == nil || d.DB == nil || d.Events == nil || d.Vault == nil || d.Sessions == nil || d.Webhooks == nil {
+	if d.Logger == nil || d.DB == nil || d.Events == nil || d.Vault == nil || d.Sessions == nil || d.Webhooks == nil || d.Leases == nil {
 		return nil, errors.New("new actor system: a dependency is missing")
 	}
 	stopping, stopWork := context.WithCancel(context.Background())
-	return &System{
+	s := &System{
 		actors: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return d.Logger.With("part", "protoactor")
 		})),
 		deps: &deps{log: d.Logger, events: d.Events, snapshots: d.Events, vault: d.Vault, sessions: d.Sessions, cfg: cfg,
-			stopping: stopping, targets: d.Webhooks},
+			stopping: stopping, targets: d.Webhooks, leases: newLeaseKeeper(d.Leases, cfg.LeaseOwner, cfg.LeaseTTL, d.Logger)},
 		stopWork:   stopWork,
 		db:         d.DB,
 		clusterCfg: d.Cluster,
 		pids:       map[string]*actor.PID{},
-	}, nil
+	}
+	s.deps.leaseLost = s.leaseLost
+	return s, nil
 }
 
 // Start starts the actor of every instance: each recovers its state from its events and reconnects if linked.

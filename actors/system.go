@@ -93,9 +93,10 @@ func (s *System) Stop(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
-		// The actors are stopped: what they left running is told to stop, and waited for.
+		// The actors are stopped (their leases released): what they left running is told to stop, and waited for.
 		s.stopWork()
 		s.deps.work.Wait()
+		s.deps.leases.close()
 		close(done)
 	}()
 	select {

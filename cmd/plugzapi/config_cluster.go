@@ -36,10 +36,14 @@ type ClusterConfig struct {
 	ClusterURL string
 	// ClusterSecret is shared by all nodes: forwarded requests carry it.
 	ClusterSecret string
+	// ClusterLeaseTTL is how long an instance's lease lasts unless renewed: how long a dead node's instances wait
+	// before another node runs them.
+	ClusterLeaseTTL time.Duration
 }
 
 func defaultClusterConfig() ClusterConfig {
-	return ClusterConfig{ClusterName: "plugzapi", ClusterAddr: "0.0.0.0:7600", ClusterMembershipPort: 7601}
+	return ClusterConfig{ClusterName: "plugzapi", ClusterAddr: "0.0.0.0:7600", ClusterMembershipPort: 7601,
+		ClusterLeaseTTL: actors.DefaultConfig().LeaseTTL}
 }
 
 func (c *ClusterConfig) clusterSettings() []setting {
@@ -58,6 +62,8 @@ func (c *ClusterConfig) clusterSettings() []setting {
 			list(&c.ClusterPeers), func() string { return strings.Join(c.ClusterPeers, ",") }},
 		{"cluster-url", "PLUGZAPI_CLUSTER_URL", "this node's API as the other nodes reach it (http://host:port): they forward requests for its instances there",
 			str(&c.ClusterURL), func() string { return c.ClusterURL }},
+		{"cluster-lease-ttl", "PLUGZAPI_CLUSTER_LEASE_TTL", "how long an instance's lease lasts unless renewed (every third of it): a dead node's instances run elsewhere after at most this",
+			duration(&c.ClusterLeaseTTL), func() string { return c.ClusterLeaseTTL.String() }},
 		{"cluster-secret", "PLUGZAPI_CLUSTER_SECRET", "secret shared by the nodes; a request forwarded between nodes carries it",
 			str(&c.ClusterSecret), func() string { return redact(c.ClusterSecret) }},
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -128,13 +129,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	// A file is fetched, then uploaded (which may take as long), then sent.
 	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
 	acfg.ForwardWindow = cfg.ForwardWindow
+	acfg.LeaseTTL = cfg.ClusterLeaseTTL
 	node, err := cfg.actorsCluster()
 	if err != nil {
 		return err
 	}
+	if node == nil {
+		// Alone, the server is the data directory's: after a crash it takes its instances' leases back at once.
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		host, _ := os.Hostname()
+		acfg.LeaseOwner = "alone:" + host + ":" + abs
+	}
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
-		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks, Cluster: node,
+		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks, Leases: db, Cluster: node,
 	})
 	if err != nil {
 		return err

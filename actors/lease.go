@@ -1,0 +1,204 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/plugzapi/plugzapi/store"
+)
+
+// Leases are the per-instance leases with a fencing token (store.DB): an instance runs — connects to WhatsApp,
+// appends events — only on the node holding its lease, so that two nodes never hold one number's connection at
+// once (WhatsApp would drop one as "replaced"), and a node that lost its lease cannot write.
+type Leases interface {
+	Acquire(ctx context.Context, instanceID, owner string, ttl time.Duration) (store.Lease, error)
+	RenewAll(ctx context.Context, leases []store.Lease, ttl time.Duration) ([]store.Lease, error)
+	Release(ctx context.Context, lease store.Lease) error
+}
+
+// leaseKeeper holds this node's leases: it renews them all every ttl/3 in one statement and tells an instance
+// at once when its lease is lost — not renewed, or past its deadline on this node's clock, whatever the
+// reason (a network error, a pause) — so that it stops before another node may take over.
+type leaseKeeper struct {
+	leases Leases
+	owner  string
+	ttl    time.Duration
+	log    interface{ Warn(string, ...any) }
+
+	mu   sync.Mutex
+	held map[string]heldLease
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// heldLease is a lease an instance holds, and what to do when it is lost.
+type heldLease struct {
+	lease store.Lease
+	lost  func()
+}
+
+// newOwner names this process as a lease owner: a restarted process never renews what an earlier one held.
+func newOwner() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return host + "/" + hex.EncodeToString(b)
+}
+
+func newLeaseKeeper(l Leases, owner string, ttl time.Duration, log interface{ Warn(string, ...any) }) *leaseKeeper {
+	if owner == "" {
+		owner = newOwner()
+	}
+	k := &leaseKeeper{leases: l, owner: owner, ttl: ttl, log: log, held: map[string]heldLease{},
+		stop: make(chan struct{})}
+	k.done.Add(1)
+	go k.run()
+	return k
+}
+
+// acquire takes an instance's lease for this node; lost is called (once, from the keeper) when it is lost.
+func (k *leaseKeeper) acquire(ctx context.Context, id string, lost func()) (store.Lease, error) {
+	l, err := k.leases.Acquire(ctx, id, k.owner, k.ttl)
+	if err != nil {
+		return store.Lease{}, err
+	}
+	k.mu.Lock()
+	k.held[id] = heldLease{lease: l, lost: lost}
+	k.mu.Unlock()
+	return l, nil
+}
+
+// release gives an instance's lease up (a clean stop: the next node takes it at once).
+func (k *leaseKeeper) release(ctx context.Context, id string) {
+	k.mu.Lock()
+	h, ok := k.held[id]
+	delete(k.held, id)
+	k.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := k.leases.Release(ctx, h.lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		k.log.Warn("release lease", "instance", id, "err", err)
+	}
+}
+
+func (k *leaseKeeper) run() {
+	defer k.done.Done()
+	t := time.NewTicker(k.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case <-t.C:
+		}
+		k.renew()
+	}
+}
+
+// renew renews every held lease, and drops (calling lost) those not renewed or whose deadline passed.
+func (k *leaseKeeper) renew() {
+	k.mu.Lock()
+	leases := make([]store.Lease, 0, len(k.held))
+	for _, h := range k.held {
+		leases = append(leases, h.lease)
+	}
+	k.mu.Unlock()
+	if len(leases) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), k.ttl/3)
+	renewed, err := k.leases.RenewAll(ctx, leases, k.ttl)
+	cancel()
+	if err != nil {
+		k.log.Warn("renew leases", "count", len(leases), "err", err)
+	}
+	now := time.Now()
+	fresh := make(map[string]store.Lease, len(renewed))
+	for _, l := range renewed {
+		fresh[l.InstanceID] = l
+	}
+	var lost []func()
+	k.mu.Lock()
+	for id, h := range k.held {
+		if l, ok := fresh[id]; ok {
+			h.lease = l
+			k.held[id] = h
+			continue
+		}
+		if err == nil || now.After(h.lease.Deadline) {
+			delete(k.held, id)
+			lost = append(lost, h.lost)
+		}
+	}
+	k.mu.Unlock()
+	for _, fn := range lost {
+		fn()
+	}
+}
+
+func (k *leaseKeeper) close() {
+	close(k.stop)
+	k.done.Wait()
+}
+
+// claimLease is the instance's own message to try its lease again.
+type claimLease struct{}
+
+// claim takes the instance's lease and then recovers its state; while another node holds the lease it tries
+// again with a growing pause (a lease released cleanly is taken within the first pauses; one whose holder died
+// when it expires).
+func (a *instance) claim(ctx actor.Context) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	l, err := a.deps.leases.acquire(a.ctx, a.id, func() { a.deps.leaseLost(a.id, self) })
+	if err != nil {
+		a.claimPause = min(max(2*a.claimPause, 100*time.Millisecond), a.deps.leases.ttl/3)
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			a.log.Warn("take the instance's lease", "err", err)
+		}
+		a.claimTimer = time.AfterFunc(a.claimPause, func() { root.Send(self, claimLease{}) })
+		return
+	}
+	a.lease = l
+	if err := a.recover(); err != nil {
+		// Without its state the instance cannot serve; failing makes the supervisor try again.
+		panic(fmt.Errorf("recover instance %s: %w", a.id, err))
+	}
+}
+
+// leaseLost stops an instance whose lease is gone — its connection closes at once (Stopping) — and starts it
+// again, to wait for the lease: another node runs it meanwhile, or this one gets it back.
+func (s *System) leaseLost(id string, pid *actor.PID) {
+	s.deps.log.Warn("the instance's lease was lost: stopping it here", "instance", id)
+	s.deps.work.Go(func() {
+		_ = s.actors.Root.StopFuture(pid).Wait()
+		s.mu.Lock()
+		current := s.pids[id] == pid
+		if current {
+			delete(s.pids, id)
+		}
+		s.mu.Unlock()
+		if current && s.deps.stopping.Err() == nil {
+			if err := s.spawn(id); err != nil {
+				s.deps.log.Warn("restart the instance to wait for its lease", "instance", id, "err", err)
+			}
+		}
+	})
+}
+
+// unclaimed answers what arrives while the instance waits for its lease: requests with ErrUnavailable (the
+// instance runs nowhere else, or is about to run here); anything else is dropped.
+func (a *instance) unclaimed(ctx actor.Context) {
+	if ctx.Sender() != nil {
+		ctx.Respond(reply{nil, ErrUnavailable})
+	}
+}
