@@ -93,11 +93,15 @@ func TestConnectionFaults(t *testing.T) {
 		// connection still looks alive) logs in: the old connection is replaced.
 		twin := reopen(t, sim, c)
 		from := c.mark()
+		before := sim.Replacements()
 		if err := twin.cli.Connect(); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent[*events.Connected](twin, 0, nil)
 		waitEvent[*events.StreamReplaced](c, from, nil)
+		if n := sim.Replacements() - before; n != 1 {
+			t.Errorf("replacements counted %d, want 1", n)
+		}
 		if !sim.Online(dev) {
 			t.Error("device offline after the newer login")
 		}

@@ -172,6 +172,7 @@ func (s *Simulator) login(c *conn, phone string, deviceID uint32) {
 	}
 	if old := d.conn; old != nil && old != c {
 		// WhatsApp allows one connection per device: the newer login wins.
+		s.replacements.Add(1)
 		old.log.Info("connection replaced by a newer login")
 		old.loggedIn = false
 		old.sendAndClose(streamErrorNode("replaced"))

@@ -118,6 +118,9 @@ type Simulator struct {
 
 	routes *routes // read-only after Start
 	ids    atomic.Uint64
+	// replacements counts the logins of a device whose previous connection was still open: two clients on one
+	// device at once, which WhatsApp ends by closing the older with "replaced".
+	replacements atomic.Int64
 	media  *mediaStore // uploaded media and profile pictures; has its own lock
 	flows  bizFlows    // the interactive flows messages declared; has its own lock
 
@@ -214,6 +217,10 @@ func (s *Simulator) newHandler() http.Handler {
 func (s *Simulator) Addr() string {
 	return s.ln.Addr().String()
 }
+
+// Replacements is how many times a device logged in while its previous connection was still open (two clients
+// on one device at once); WhatsApp closes the older one with "replaced".
+func (s *Simulator) Replacements() int64 { return s.replacements.Load() }
 
 // Handler returns the simulator's HTTP handler (WhatsApp websocket and control API),
 // for mounting it in another server. Connections served through it are closed by
