@@ -117,4 +117,63 @@ func TestClusterServesAnyInstanceFromAnyNode(t *testing.T) {
 	// A forwarded request must carry the cluster's secret.
 	res := nodes[0].call(t, "GET", in.path("status"), nil, "X-Plugzapi-Forwarded", "not-the-secret")
 	res.wantError(t, http.StatusUnauthorized, "unauthorized")
+
+	// SIGKILL the node running the instance while its messages are queued and being sent: another node takes
+	// it over (once its lease expired), and every message reaches Alice once, in order, with its webhooks.
+	owner := nodeRunning(t, in, nodes)
+	var other *server
+	for _, n := range nodes {
+		if n != owner {
+			other = n
+			break
+		}
+	}
+	const n = 20
+	ids := []string{id}
+	for i := range n {
+		ids = append(ids, sendText(t, in.on(other), alicePhone, fmt.Sprintf("failover %02d", i)))
+	}
+	owner.kill()
+	killed := time.Now()
+	if got := len(alice.Messages("")); got == len(ids) {
+		t.Fatalf("all %d messages were sent before the kill: the test proves nothing", len(ids))
+	}
+	eventually(t, 60*time.Second, "every message received after the failover", func() error {
+		if got := len(alice.Messages("")); got < len(ids) {
+			return fmt.Errorf("%d of %d received", got, len(ids))
+		}
+		return nil
+	})
+	t.Logf("the last message arrived %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	inbox := alice.Messages("")
+	if len(inbox) != len(ids) {
+		t.Fatalf("Alice has %d messages, want exactly %d", len(inbox), len(ids))
+	}
+	for i, m := range inbox {
+		if m.ID != ids[i] {
+			t.Errorf("message %d is %s, want %s (in order)", i, m.ID, ids[i])
+		}
+		if d := sim.Deliveries(m.ID); d != 1 {
+			t.Errorf("message %s was delivered %d times", m.ID, d)
+		}
+	}
+	for _, id := range ids {
+		hooks.waitFor(t, "delivery of "+id, delivery(id))
+	}
+	if r := sim.Replacements(); r != 0 {
+		t.Errorf("WhatsApp saw %d logins of a device whose connection was still open", r)
+	}
+}
+
+// nodeRunning returns the node that runs an instance (the one that serves its requests).
+func nodeRunning(t testing.TB, in instance, nodes []*server) *server {
+	t.Helper()
+	served := in.call(t, "GET", "status", nil).header.Get("X-Plugzapi-Node")
+	for _, n := range nodes {
+		if n.base == served {
+			return n
+		}
+	}
+	t.Fatalf("no node is %q", served)
+	return nil
 }
