@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,10 +65,17 @@ func (in instance) on(s *server) instance {
 	return in
 }
 
-// TestClusterServesAnyInstanceFromAnyNode: three nodes, each a process; instances spread over them; a request
-// about an instance reaches the node that runs it whichever node it is sent to; an instance linked through one
-// node and sent through another works end to end.
-func TestClusterServesAnyInstanceFromAnyNode(t *testing.T) {
+// TestCluster runs three nodes, each a process, on one Postgres database, through one lifecycle:
+//
+//   - instances spread over the nodes, and a request about an instance reaches the node that runs it whichever
+//     node it is sent to (linked through one node, sent through another);
+//   - SIGKILL of the node running an instance with messages queued and being sent: another node takes it over
+//     once its lease expired, every message reaches the contact once, in order, with its webhooks, and WhatsApp
+//     never saw two connections of the device at once;
+//   - SIGSTOP of the node running it, past its lease: another node takes over (its login replaces the paused
+//     node's connection, once); resumed, the paused node stops the instance and neither connects nor sends;
+//   - a rolling restart (SIGTERM) of every node while a client sends: every accepted message arrives once, in order.
+func TestCluster(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
 	alice := addAccount(t, sim, alicePhone, "Alice")
@@ -104,47 +113,152 @@ func TestClusterServesAnyInstanceFromAnyNode(t *testing.T) {
 	}
 	t.Logf("instances per node: %v", runsOn)
 
-	// Linked through one node, sent through another, read through the third.
-	in := instances[0]
-	link(t, in.on(nodes[1]), business)
-	hooks.waitFor(t, "connected", ofType("ConnectedCallback"))
-	id := sendText(t, in.on(nodes[2]), alicePhone, "Olá do cluster")
-	hooks.waitFor(t, "delivery", delivery(id))
-	if got := waitMessage(t, alice, id); got.Text != "Olá do cluster" {
-		t.Errorf("Alice received %+v", got)
-	}
-
 	// A forwarded request must carry the cluster's secret.
+	in := instances[0]
 	res := nodes[0].call(t, "GET", in.path("status"), nil, "X-Plugzapi-Forwarded", "not-the-secret")
 	res.wantError(t, http.StatusUnauthorized, "unauthorized")
 
-	// SIGKILL the node running the instance while its messages are queued and being sent: another node takes
-	// it over (once its lease expired), and every message reaches Alice once, in order, with its webhooks.
-	owner := nodeRunning(t, in, nodes)
-	var other *server
-	for _, n := range nodes {
-		if n != owner {
-			other = n
-			break
+	// Linked through one node, sent through another.
+	link(t, in.on(nodes[1]), business)
+	hooks.waitFor(t, "connected", ofType("ConnectedCallback"))
+	var sent []string // every message sent to Alice, in order
+	sent = append(sent, sendText(t, in.on(nodes[2]), alicePhone, "Olá do cluster"))
+	hooks.waitFor(t, "delivery", delivery(sent[0]))
+	if got := waitMessage(t, alice, sent[0]); got.Text != "Olá do cluster" {
+		t.Errorf("Alice received %+v", got)
+	}
+	if t.Failed() {
+		return
+	}
+
+	t.Run("SIGKILL", func(t *testing.T) {
+		owner := nodeRunning(t, in, nodes)
+		other := otherNode(nodes, owner)
+		before := len(sent)
+		for i := range 20 {
+			sent = append(sent, sendText(t, in.on(other), alicePhone, fmt.Sprintf("failover %02d", i)))
+		}
+		owner.kill()
+		killed := time.Now()
+		if got := len(alice.Messages("")); got == len(sent) {
+			t.Fatalf("all %d messages were sent before the kill: the test proves nothing", len(sent)-before)
+		}
+		waitInbox(t, sim, alice, sent)
+		t.Logf("the last message arrived %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+		for _, id := range sent {
+			hooks.waitFor(t, "delivery of "+id, delivery(id))
+		}
+		if r := sim.Replacements(); r != 0 {
+			t.Errorf("WhatsApp saw %d logins of a device whose connection was still open", r)
+		}
+		owner.start() // it rejoins
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("SIGSTOP", func(t *testing.T) {
+		owner := nodeRunning(t, in, nodes)
+		other := otherNode(nodes, owner)
+		owner.pause()
+		paused := true
+		defer func() {
+			if paused {
+				owner.resume()
+			}
+		}()
+		for i := range 5 {
+			sent = append(sent, sendText(t, in.on(other), alicePhone, fmt.Sprintf("while paused %02d", i)))
+		}
+		waitInbox(t, sim, alice, sent)
+		if r := sim.Replacements(); r != 1 {
+			t.Errorf("WhatsApp saw %d replacing logins, want 1 (the new node's, of the paused node's connection)", r)
+		}
+		owner.resume()
+		paused = false
+		eventually(t, 20*time.Second, "the resumed node gives the instance up", func() error {
+			if !strings.Contains(owner.logTail(), "the instance's lease was lost") {
+				return fmt.Errorf("no word of it in its log")
+			}
+			return nil
+		})
+		for i := range 5 {
+			sent = append(sent, sendText(t, in.on(owner), alicePhone, fmt.Sprintf("after the pause %02d", i)))
+		}
+		waitInbox(t, sim, alice, sent)
+		if r := sim.Replacements(); r != 1 {
+			t.Errorf("after the paused node resumed WhatsApp saw %d replacing logins, want still 1", r)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("rolling restart", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		client := &http.Client{Timeout: 10 * time.Second}
+		var retries atomic.Int64
+		var turn atomic.Int64
+		pick := func() *server { return nodes[int(turn.Add(1))%len(nodes)] }
+		accepted := make(chan string, 1000)
+		sending := make(chan error, 1)
+		stop := make(chan struct{})
+		go func() {
+			defer close(accepted)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					sending <- nil
+					return
+				default:
+				}
+				id, err := sendRetrying(ctx, client, pick, in, fmt.Sprintf("rolling-%04d", i), fmt.Sprintf("rolling %04d", i), false, &retries)
+				if err != nil {
+					sending <- err
+					return
+				}
+				accepted <- id
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		for _, n := range nodes {
+			n.restart()
+		}
+		close(stop)
+		if err := <-sending; err != nil {
+			t.Fatal(err)
+		}
+		for id := range accepted {
+			sent = append(sent, id)
+		}
+		waitInbox(t, sim, alice, sent)
+		t.Logf("%d requests retried during the rolling restart", retries.Load())
+		if r := sim.Replacements(); r != 1 {
+			t.Errorf("during the rolling restart WhatsApp saw %d replacing logins in all, want still 1", r)
+		}
+	})
+}
+
+// otherNode returns a node that is not n.
+func otherNode(nodes []*server, n *server) *server {
+	for _, o := range nodes {
+		if o != n {
+			return o
 		}
 	}
-	const n = 20
-	ids := []string{id}
-	for i := range n {
-		ids = append(ids, sendText(t, in.on(other), alicePhone, fmt.Sprintf("failover %02d", i)))
-	}
-	owner.kill()
-	killed := time.Now()
-	if got := len(alice.Messages("")); got == len(ids) {
-		t.Fatalf("all %d messages were sent before the kill: the test proves nothing", len(ids))
-	}
-	eventually(t, 60*time.Second, "every message received after the failover", func() error {
+	return nil
+}
+
+// waitInbox waits until Alice has exactly the messages of ids, in that order, each delivered once.
+func waitInbox(t testing.TB, sim *wasim.Simulator, alice *wasim.Account, ids []string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "every message received", func() error {
 		if got := len(alice.Messages("")); got < len(ids) {
 			return fmt.Errorf("%d of %d received", got, len(ids))
 		}
 		return nil
 	})
-	t.Logf("the last message arrived %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 	inbox := alice.Messages("")
 	if len(inbox) != len(ids) {
 		t.Fatalf("Alice has %d messages, want exactly %d", len(inbox), len(ids))
@@ -156,12 +270,6 @@ func TestClusterServesAnyInstanceFromAnyNode(t *testing.T) {
 		if d := sim.Deliveries(m.ID); d != 1 {
 			t.Errorf("message %s was delivered %d times", m.ID, d)
 		}
-	}
-	for _, id := range ids {
-		hooks.waitFor(t, "delivery of "+id, delivery(id))
-	}
-	if r := sim.Replacements(); r != 0 {
-		t.Errorf("WhatsApp saw %d logins of a device whose connection was still open", r)
 	}
 }
 

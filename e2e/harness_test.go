@@ -272,6 +272,14 @@ func (s *server) signal(sig syscall.Signal) {
 	s.cmd = nil
 }
 
+// pause stops the process where it is (SIGSTOP), as a node frozen by its host would be; resume lets it go on.
+func (s *server) pause() { s.mu.Lock(); defer s.mu.Unlock(); _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+func (s *server) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
+}
+
 // restart stops the process gracefully and starts it again on the same data.
 func (s *server) restart() {
 	s.t.Helper()
