@@ -177,7 +177,7 @@ func TestCluster(t *testing.T) {
 		owner.resume()
 		paused = false
 		eventually(t, 20*time.Second, "the resumed node gives the instance up", func() error {
-			if !strings.Contains(owner.logTail(), "the instance's lease was lost") {
+			if !strings.Contains(readTail(owner.logPath, 1<<20), "the instance's lease was lost") {
 				return fmt.Errorf("no word of it in its log")
 			}
 			return nil
