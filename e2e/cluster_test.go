@@ -151,8 +151,9 @@ func TestCluster(t *testing.T) {
 				owner.resume()
 			}
 		}()
+		// Until the others see the node gone and its lease expire, the instance runs nowhere: 503, try again.
 		for i := range 5 {
-			sent = append(sent, sendText(t, in.on(other), alicePhone, fmt.Sprintf("while paused %02d", i)))
+			sent = append(sent, sendUntilAccepted(t, other, in, fmt.Sprintf("while paused %02d", i)))
 		}
 		waitInbox(t, sim, alice, sent)
 		// The new node's login replaces the paused node's connection, unless WhatsApp closed it already.
@@ -173,7 +174,7 @@ func TestCluster(t *testing.T) {
 		})
 		waitPlacement(t, nodes, instances, placed)
 		for i := range 5 {
-			sent = append(sent, sendText(t, in.on(owner), alicePhone, fmt.Sprintf("after the pause %02d", i)))
+			sent = append(sent, sendUntilAccepted(t, owner, in, fmt.Sprintf("after the pause %02d", i)))
 		}
 		waitInbox(t, sim, alice, sent)
 		if r := sim.Replacements(); r != replaced {
@@ -259,6 +260,20 @@ func waitPlacement(t testing.TB, nodes []*server, instances []instance, want map
 		})
 	}
 	return placed
+}
+
+// sendUntilAccepted sends a text to Alice through node, again (with the same Idempotency-Key) while the
+// cluster answers 503, and returns its messageId.
+func sendUntilAccepted(t testing.TB, node *server, in instance, text string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var retries atomic.Int64
+	id, err := sendRetrying(ctx, http.DefaultClient, func() *server { return node }, in, text, text, false, &retries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // otherNode returns a node that is not n.
