@@ -280,6 +280,22 @@ func (s *server) resume() {
 	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 }
 
+// waitExit waits for the process to stop by itself.
+func (s *server) waitExit(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+		s.mu.Lock()
+		s.cmd = nil
+		s.mu.Unlock()
+	case <-time.After(timeout):
+		t.Fatalf("the server did not stop by itself within %v:\n%s", timeout, s.logTail())
+	}
+}
+
 // restart stops the process gracefully and starts it again on the same data.
 func (s *server) restart() {
 	s.t.Helper()
