@@ -381,6 +381,7 @@ func (a *instance) append(inTx func(*sql.Tx) error, evs ...*eventsv1.Event) erro
 	}
 	seq := a.st.seq + int64(len(evs))
 	self, root := a.self, a.system.Root
+	inTx = a.deps.leases.fenced(a.id, a.lease.Token, inTx)
 	stored, err := a.deps.events.AppendAsync(a.id, a.st.seq, evs, inTx, func(err error) {
 		root.Send(self, appended{seq: seq, err: err})
 	})

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"database/sql"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -22,6 +23,9 @@ type Leases interface {
 	Acquire(ctx context.Context, instanceID, owner string, ttl time.Duration) (store.Lease, error)
 	RenewAll(ctx context.Context, leases []store.Lease, ttl time.Duration) ([]store.Lease, error)
 	Release(ctx context.Context, lease store.Lease) error
+	// CheckFence fails with store.ErrFenced inside a write transaction unless token is the instance's current,
+	// unexpired lease, and holds the lease until the transaction ends.
+	CheckFence(ctx context.Context, tx *sql.Tx, instanceID string, token int64) error
 }
 
 // leaseKeeper holds this node's leases: it renews them all every ttl/3 in one statement and tells an instance
@@ -87,6 +91,37 @@ func (k *leaseKeeper) check(id string) error {
 		return store.ErrLeaseLost
 	}
 	return nil
+}
+
+// fenced runs inTx (when set) in an append's transaction after checking that the lease with this token is still
+// the instance's: a node that lost it writes nothing (the takeover waits for the check's transaction, and a
+// check after the takeover fails). A failed check also gives the lease up at once, as a lost renewal would.
+func (k *leaseKeeper) fenced(id string, token int64, inTx func(*sql.Tx) error) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		if err := k.leases.CheckFence(context.Background(), tx, id, token); err != nil {
+			if errors.Is(err, store.ErrFenced) {
+				k.lose(id, token)
+			}
+			return err
+		}
+		if inTx == nil {
+			return nil
+		}
+		return inTx(tx)
+	}
+}
+
+// lose drops a lease this node found taken over, and says so (lost) — once, and only for that lease.
+func (k *leaseKeeper) lose(id string, token int64) {
+	k.mu.Lock()
+	h, ok := k.held[id]
+	if ok && h.lease.Token == token {
+		delete(k.held, id)
+	}
+	k.mu.Unlock()
+	if ok && h.lease.Token == token {
+		go h.lost()
+	}
 }
 
 // release gives an instance's lease up (a clean stop: the next node takes it at once).

@@ -77,6 +77,11 @@ func queueInstance(t *testing.T, zaapIDs ...string) *instance {
 	a.self = a.system.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
 	a.ctx = context.Background()
 	t.Cleanup(a.stopWake)
+	lease, err := d.leases.acquire(a.ctx, a.id, func() { t.Error("the instance lost its lease") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.lease = lease
 	if err := a.recover(); err != nil {
 		t.Fatal(err)
 	}
