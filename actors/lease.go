@@ -175,24 +175,17 @@ func (a *instance) claim(ctx actor.Context) {
 	}
 }
 
-// leaseLost stops an instance whose lease is gone — its connection closes at once (Stopping) — and starts it
-// again, to wait for the lease: another node runs it meanwhile, or this one gets it back.
+// leaseLost handles an instance whose lease is gone: another node took it over, so the cluster counted this
+// node out (it was paused, or cut off from the database or the other nodes, for longer than the lease). The
+// instance stops at once — its connection closes as it stops — and the node is cut off (SystemDeps.CutOff): it
+// leaves, to come back as a new member, for the cluster's membership does not take a member it counted out
+// back, and this node's own view of who runs what can no longer be trusted.
 func (s *System) leaseLost(id string, pid *actor.PID) {
-	s.deps.log.Warn("the instance's lease was lost: stopping it here", "instance", id)
-	s.deps.work.Go(func() {
-		_ = s.actors.Root.StopFuture(pid).Wait()
-		s.mu.Lock()
-		current := s.pids[id] == pid
-		if current {
-			delete(s.pids, id)
-		}
-		s.mu.Unlock()
-		if current && s.deps.stopping.Err() == nil {
-			if err := s.spawn(id); err != nil {
-				s.deps.log.Warn("restart the instance to wait for its lease", "instance", id, "err", err)
-			}
-		}
-	})
+	s.deps.log.Error("the instance's lease was lost: stopping it here; this node is cut off and leaves", "instance", id)
+	s.actors.Root.Stop(pid)
+	if s.cutOff != nil {
+		s.cutOff()
+	}
 }
 
 // unclaimed answers what arrives while the instance waits for its lease: requests with ErrUnavailable (the

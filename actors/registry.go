@@ -40,6 +40,9 @@ type SystemDeps struct {
 	Leases Leases
 	// Cluster, when set, makes the System one node of a cluster (optional).
 	Cluster *ClusterConfig
+	// CutOff is called when an instance's lease was taken over by another node: this node must leave (stop and
+	// start again) to rejoin. Optional: without it only the instance stops.
+	CutOff func()
 }
 
 // NewSystem returns a System that has not started any instance yet: call Start.
@@ -60,6 +63,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 		stopWork:   stopWork,
 		db:         d.DB,
 		clusterCfg: d.Cluster,
+		cutOff:     d.CutOff,
 		pids:       map[string]*actor.PID{},
 	}
 	s.deps.leaseLost = s.leaseLost

@@ -33,6 +33,7 @@ type System struct {
 	// started.
 	clusterCfg *ClusterConfig
 	cluster    *clusterNode
+	cutOff     func()
 
 	mu   sync.RWMutex
 	pids map[string]*actor.PID

@@ -46,7 +46,7 @@ func TestCrashAtFullIntake(t *testing.T) {
 			defer client.CloseIdleConnections()
 			for i := c; i < total; i += clients {
 				loseFirstAnswer := i%lostAnswerEvery == c
-				id, err := sendRetrying(ctx, client, srv, in, fmt.Sprintf("c%02d-m%05d", c, i),
+				id, err := sendRetrying(ctx, client, func() *server { return srv }, in, fmt.Sprintf("c%02d-m%05d", c, i),
 					fmt.Sprintf("client %02d message %05d", c, i), loseFirstAnswer, &retries)
 				if err != nil {
 					if ctx.Err() == nil { // else the test has failed already, or its intake timed out
@@ -174,10 +174,10 @@ const crashIntakeRace = 750
 // before it is answered.
 const lostAnswerEvery = 50
 
-// sendRetrying posts a text with an Idempotency-Key until the server answers it: a request that got no answer
-// (the server died, or is restarting, or loseFirstAnswer dropped it), a 503 or a 504 is sent again with the
-// same key. It returns the messageId.
-func sendRetrying(ctx context.Context, client *http.Client, srv *server, in instance, key, text string,
+// sendRetrying posts a text with an Idempotency-Key until a server answers it, to the server pick gives for
+// each attempt: a request that got no answer (the server died, or is restarting, or loseFirstAnswer dropped
+// it), a 503 or a 504 is sent again with the same key. It returns the messageId.
+func sendRetrying(ctx context.Context, client *http.Client, pick func() *server, in instance, key, text string,
 	loseFirstAnswer bool, retries *atomic.Int64) (string, error) {
 	body, err := json.Marshal(map[string]string{"phone": alicePhone, "message": text})
 	if err != nil {
@@ -192,6 +192,7 @@ func sendRetrying(ctx context.Context, client *http.Client, srv *server, in inst
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
+		srv := pick()
 		srv.mu.Lock() // held while the server starts: the request waits for it
 		base := srv.base
 		srv.mu.Unlock()

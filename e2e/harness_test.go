@@ -272,6 +272,30 @@ func (s *server) signal(sig syscall.Signal) {
 	s.cmd = nil
 }
 
+// pause stops the process where it is (SIGSTOP), as a node frozen by its host would be; resume lets it go on.
+func (s *server) pause() { s.mu.Lock(); defer s.mu.Unlock(); _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+func (s *server) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
+}
+
+// waitExit waits for the process to stop by itself.
+func (s *server) waitExit(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+		s.mu.Lock()
+		s.cmd = nil
+		s.mu.Unlock()
+	case <-time.After(timeout):
+		t.Fatalf("the server did not stop by itself within %v:\n%s", timeout, s.logTail())
+	}
+}
+
 // restart stops the process gracefully and starts it again on the same data.
 func (s *server) restart() {
 	s.t.Helper()

@@ -37,10 +37,16 @@ func newLogger(cfg Config) *slog.Logger {
 // serve runs the server until ctx ends, then shuts it down in order: no new requests, then the instances
 // (closing their WhatsApp connections), then the event consumers, then the storage.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
+	ctx, cutOff := context.WithCancelCause(ctx)
+	defer cutOff(nil)
 	var closers []func() error
 	defer func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			err = errors.Join(err, closers[i]())
+		}
+		// A node cut off from its cluster stops with an error: its supervisor starts it again, as a new member.
+		if cause := context.Cause(ctx); errors.Is(cause, errCutOff) {
+			err = errors.Join(err, cause)
 		}
 	}()
 
@@ -146,6 +152,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
 		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks, Leases: db, Cluster: node,
+		CutOff: func() { cutOff(errCutOff) },
 	})
 	if err != nil {
 		return err
@@ -182,6 +189,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	return serveAPI(ctx, cfg, ln, handler, log)
 }
+
+// errCutOff stops a server that lost an instance's lease to another: it was counted out while paused or cut off.
+var errCutOff = errors.New("another server took over an instance of this one (this one was paused or cut off longer than the lease): stopping, to start again afresh")
 
 // locator is the cluster's: nil when the server runs alone.
 func locator(s *actors.System, clustered bool) httpapi.Locator {
