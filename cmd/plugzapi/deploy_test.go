@@ -108,6 +108,7 @@ func checkShutdownGrace(t *testing.T, node string, c Config, before, grace time.
 type composeService struct {
 	Build           string
 	Image           string
+	Restart         string
 	Ports           []string
 	Volumes         []string
 	Environment     map[string]string
@@ -306,6 +307,10 @@ func checkClusterCompose(t *testing.T, imagePort string) {
 		if c.ClusterName != first.ClusterName || c.ClusterSecret != first.ClusterSecret ||
 			c.AdminToken != first.AdminToken || c.DatabaseURL != first.DatabaseURL || c.DataDir != first.DataDir {
 			t.Errorf("%s's cluster name, secret, admin token, database or data directory differ from %s's", n, nodes[0])
+		}
+		// A node cut off from the cluster past its lease exits with an error, to be started again as a new member.
+		if !slices.Contains([]string{"always", "unless-stopped", "on-failure"}, s.Restart) {
+			t.Errorf("%s: restart %q: a node that stops with an error must be started again", n, s.Restart)
 		}
 		if len(s.Ports) > 0 {
 			t.Errorf("%s publishes %v: only the load balancer is reached from outside (the cluster ports have no authentication)", n, s.Ports)
