@@ -247,8 +247,9 @@ func checkClusterCompose(t *testing.T, imagePort string) {
 		return v
 	}
 	// secretFromEnv: a secret must be a required variable of .env, never written in the file.
+	required := regexp.MustCompile(`\$\{\w+:\?`)
 	secretFromEnv := func(service, key string) {
-		if v := compose.Services[service].Environment[key]; !regexp.MustCompile(`\$\{\w+:\?`).MatchString(v) {
+		if v := compose.Services[service].Environment[key]; !required.MatchString(v) {
 			t.Errorf("%s's %s is %q: want it from .env, required (${NAME:?…})", service, key, v)
 		}
 	}
@@ -276,29 +277,30 @@ func checkClusterCompose(t *testing.T, imagePort string) {
 		configs[n] = nodeConfig(t, n, e)
 	}
 
+	// The peers are the nodes' membership endpoints, each on the port that node answers on, and nothing else.
+	var peers []string
+	for _, n := range nodes {
+		peers = append(peers, net.JoinHostPort(n, strconv.Itoa(configs[n].ClusterMembershipPort)))
+	}
 	first := configs[nodes[0]]
 	for _, n := range nodes {
 		c, s := configs[n], compose.Services[n]
 		if c.ClusterProvider != "static" {
 			t.Errorf("%s: provider %q, want static", n, c.ClusterProvider)
 		}
-		// The peers are the nodes' membership endpoints, each node's own port, and nothing else.
-		var want []string
-		for _, m := range nodes {
-			want = append(want, net.JoinHostPort(m, strconv.Itoa(configs[m].ClusterMembershipPort)))
-		}
-		if got := slices.Sorted(slices.Values(c.ClusterPeers)); !slices.Equal(got, want) {
-			t.Errorf("%s's peers are %v, want the three nodes' membership endpoints %v", n, got, want)
+		if got := slices.Sorted(slices.Values(c.ClusterPeers)); !slices.Equal(got, peers) {
+			t.Errorf("%s's peers are %v, want the three nodes' membership endpoints %v", n, got, peers)
 		}
 		// Its own address, where the others reach it: its service name, on the ports it listens on.
 		if c.ClusterAdvertise != n {
 			t.Errorf("%s advertises %q, want its own service name", n, c.ClusterAdvertise)
 		}
-		if u, err := url.Parse(c.ClusterURL); err != nil || u.Hostname() != n || u.Port() != portOf(t, n+"'s address", c.Addr) {
-			t.Errorf("%s's cluster URL is %q, want its own API: http://%s:%s", n, c.ClusterURL, n, portOf(t, "", c.Addr))
+		apiPort := portOf(t, n+"'s address", c.Addr)
+		if u, err := url.Parse(c.ClusterURL); err != nil || u.Hostname() != n || u.Port() != apiPort {
+			t.Errorf("%s's cluster URL is %q, want its own API: http://%s:%s", n, c.ClusterURL, n, apiPort)
 		}
-		if p := portOf(t, n+"'s address", c.Addr); p != imagePort {
-			t.Errorf("%s listens on port %s, the image exposes %s", n, p, imagePort)
+		if apiPort != imagePort {
+			t.Errorf("%s listens on port %s, the image exposes %s", n, apiPort, imagePort)
 		}
 		// One cluster, one database, one secret, one admin token; all from .env.
 		for _, k := range []string{"PLUGZAPI_CLUSTER_SECRET", "PLUGZAPI_ADMIN_TOKEN", "PLUGZAPI_DATABASE_URL"} {
