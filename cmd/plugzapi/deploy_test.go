@@ -870,7 +870,7 @@ func checkKubernetes(t *testing.T, imagePort string) {
 	}
 	if binding.RoleRef.Kind != "Role" || binding.RoleRef.Name != role.Metadata.Name || len(binding.Subjects) != 1 ||
 		binding.Subjects[0].Kind != "ServiceAccount" || binding.Subjects[0].Name != sa.Metadata.Name ||
-		binding.Subjects[0].Namespace != namespace {
+		(binding.Subjects[0].Namespace != "" && binding.Subjects[0].Namespace != namespace) {
 		t.Errorf("the RoleBinding binds %+v to %+v, want the ServiceAccount %s/%s to the Role %s", binding.Subjects, binding.RoleRef,
 			namespace, sa.Metadata.Name, role.Metadata.Name)
 	}
