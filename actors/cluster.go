@@ -49,6 +49,9 @@ const placementKind = "instance"
 type clusterNode struct {
 	cfg ClusterConfig
 	c   *cluster.Cluster
+	// members is this node's view of the membership, as the topology events give it: protoactor's own member
+	// list is written without a lock its readers could take.
+	members *cluster.Rendezvous
 	// keep wakes the keeper: a membership change moved placements.
 	keep chan struct{}
 	stop chan struct{}
@@ -68,7 +71,16 @@ func (s *System) startCluster(ctx context.Context) (err error) {
 	}
 	ccfg := cluster.Configure(cfg.Name, cfg.Provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, remoteOpts...),
 		cluster.WithKinds(cluster.NewKind(placementKind, props)), cluster.WithRequestTimeout(locateTimeout))
-	n := &clusterNode{cfg: cfg, c: cluster.New(s.actors, ccfg), keep: make(chan struct{}, 1), stop: make(chan struct{})}
+	n := &clusterNode{cfg: cfg, c: cluster.New(s.actors, ccfg), members: cluster.NewRendezvous(),
+		keep: make(chan struct{}, 1), stop: make(chan struct{})}
+	// Set before joining: placements start while it joins.
+	s.cluster = n
+	s.actors.EventStream.Subscribe(func(ev any) {
+		if t, ok := ev.(*cluster.ClusterTopology); ok {
+			n.members.UpdateMembers(t.Members)
+			n.wake()
+		}
+	})
 	defer func() {
 		// protoactor panics where it cannot start (a port in use, a provider that cannot reach its peers).
 		if r := recover(); r != nil {
@@ -76,12 +88,6 @@ func (s *System) startCluster(ctx context.Context) (err error) {
 		}
 	}()
 	n.c.StartMember()
-	s.cluster = n
-	s.actors.EventStream.Subscribe(func(ev any) {
-		if _, ok := ev.(*cluster.ClusterTopology); ok {
-			n.wake()
-		}
-	})
 	n.done.Add(1)
 	go s.keepPlaced(n)
 	s.deps.log.Info("joined the cluster", "cluster", cfg.Name, "node", s.actors.Address(), "url", cfg.URL)
@@ -235,9 +241,7 @@ func (p *placement) Receive(c actor.Context) {
 // owns says whether this node owns an instance's placement in its current view of the membership (the
 // rendezvous hash disthash places by).
 func (s *System) owns(id string) bool {
-	rdv := cluster.NewRendezvous()
-	rdv.UpdateMembers(s.cluster.c.MemberList.Members().Members())
-	return rdv.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind)) == s.actors.Address()
+	return s.cluster.members.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind)) == s.actors.Address()
 }
 
 // activate starts an instance's actor on this node, unless it runs here already or no longer exists, and says

@@ -56,7 +56,7 @@ type Vault interface {
 
 // Sessions opens instances' WhatsApp clients.
 type Sessions interface {
-	Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler) (Conn, error)
+	Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler, may whatsapp.MayConnect) (Conn, error)
 	DeleteDevice(ctx context.Context, deviceJID string) error
 }
 

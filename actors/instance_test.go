@@ -23,7 +23,7 @@ import (
 // noSessions is for instances that never link in a test: opening a client is a test failure.
 type noSessions struct{ t *testing.T }
 
-func (s noSessions) Open(context.Context, string, string, string, whatsapp.Handler) (Conn, error) {
+func (s noSessions) Open(context.Context, string, string, string, whatsapp.Handler, whatsapp.MayConnect) (Conn, error) {
 	s.t.Error("the instance tried to open a WhatsApp client")
 	return nil, errors.New("no sessions in this test")
 }

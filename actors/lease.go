@@ -77,6 +77,18 @@ func (k *leaseKeeper) acquire(ctx context.Context, id string, lost func()) (stor
 	return l, nil
 }
 
+// check says whether this node holds an instance's lease now, on its own clock: held, and not past the
+// deadline by which it must have been renewed.
+func (k *leaseKeeper) check(id string) error {
+	k.mu.Lock()
+	h, ok := k.held[id]
+	k.mu.Unlock()
+	if !ok || !time.Now().Before(h.lease.Deadline) {
+		return store.ErrLeaseLost
+	}
+	return nil
+}
+
 // release gives an instance's lease up (a clean stop: the next node takes it at once).
 func (k *leaseKeeper) release(ctx context.Context, id string) {
 	k.mu.Lock()

@@ -46,7 +46,9 @@ func (a *instance) openConn(deviceJID string) error {
 			return true
 		}
 	}
-	conn, err := a.deps.sessions.Open(context.Background(), a.id, deviceJID, a.st.sessionName, handle)
+	id, leases := a.id, a.deps.leases
+	conn, err := a.deps.sessions.Open(context.Background(), a.id, deviceJID, a.st.sessionName, handle,
+		func() error { return leases.check(id) })
 	if err != nil {
 		return err
 	}

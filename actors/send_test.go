@@ -65,7 +65,7 @@ func (c *fakeConn) sentMessages() []*messagesv1.Outbound {
 // fakeSessions opens conn for the linked device.
 type fakeSessions struct{ conn *fakeConn }
 
-func (s fakeSessions) Open(_ context.Context, _, _, _ string, handle whatsapp.Handler) (Conn, error) {
+func (s fakeSessions) Open(_ context.Context, _, _, _ string, handle whatsapp.Handler, _ whatsapp.MayConnect) (Conn, error) {
 	s.conn.handle = handle
 	return s.conn, nil
 }

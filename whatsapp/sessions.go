@@ -37,6 +37,7 @@ type Sessions struct {
 	media      MediaKeeper
 	hideOnline bool
 	uploads    *http.Client
+	websocket  *http.Client
 }
 
 // Options configure Sessions.
@@ -61,6 +62,28 @@ type Options struct {
 	// Uploads is the HTTP client of the uploads whatsmeow cannot make itself (product pictures); unset,
 	// http.DefaultClient. With Redirect, it must reach the same simulator.
 	Uploads *http.Client
+	// Websocket is the HTTP client a linked device's connection to WhatsApp is opened through (see MayConnect);
+	// unset, one like whatsmeow's own. With Redirect, it must reach the same simulator.
+	Websocket *http.Client
+}
+
+// MayConnect is asked before every connection a client opens to WhatsApp, whatsmeow's own reconnects included:
+// an error refuses it. An instance may connect only while its node holds its lease: two connections of one
+// device make WhatsApp drop one ("replaced"), and a node that was paused past its lease must not take the
+// device back from the node that runs it now.
+type MayConnect func() error
+
+// gatedTransport asks MayConnect before each request (each a websocket's opening handshake).
+type gatedTransport struct {
+	inner http.RoundTripper
+	may   MayConnect
+}
+
+func (t gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.may(); err != nil {
+		return nil, fmt.Errorf("not connecting: %w", err)
+	}
+	return t.inner.RoundTrip(req)
 }
 
 // OpenSessions opens whatsmeow's store in db (dialect as go.mau.fi/util/dbutil names it: "sqlite" or
@@ -88,8 +111,13 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	if uploads == nil {
 		uploads = http.DefaultClient
 	}
+	websocket := opts.Websocket
+	if websocket == nil {
+		websocket = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
 	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer,
-		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline, uploads: uploads}, nil
+		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline, uploads: uploads,
+		websocket: websocket}, nil
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not
@@ -98,8 +126,8 @@ type Handler func(Event) bool
 
 // Open builds the client of one instance (owner, which the files it receives are kept for): on its linked
 // device when deviceJID is set, or on a new, unlinked device. sessionName, when set, is the name the phone shows
-// for a device linked from this client.
-func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle Handler) (*Conn, error) {
+// for a device linked from this client. may, when set, is asked before each connection of a linked device.
+func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle Handler, may MayConnect) (*Conn, error) {
 	var device *store.Device
 	if deviceJID == "" {
 		device = s.container.NewDevice()
@@ -131,6 +159,13 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}
 	if s.redirect != nil {
 		s.redirect(cli)
+	}
+	if may != nil {
+		inner := s.websocket.Transport
+		if inner == nil {
+			inner = http.DefaultTransport
+		}
+		cli.SetWebsocketHTTPClient(&http.Client{Transport: gatedTransport{inner: inner, may: may}})
 	}
 	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),

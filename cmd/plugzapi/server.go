@@ -121,7 +121,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Sealer:     db.Vault(),
 		Files:      whatsapp.Files{Limits: cfg.MediaLimits, Fetcher: netguard.NewFetcher(mediaURLs, cfg.MediaFetchTimeout)},
 		Media:      files,
-		Uploads:    simulatorUploads(cfg.Simulator),
+		Uploads:    simulatorHTTP(cfg.Simulator),
+		Websocket:  simulatorHTTP(cfg.Simulator),
 	})
 	if err != nil {
 		return err
@@ -239,9 +240,10 @@ func simulatorRedirect(addr string, log *slog.Logger) func(*whatsmeow.Client) {
 	return func(cli *whatsmeow.Client) { simclient.Configure(cli, addr) }
 }
 
-// simulatorUploads is, when a simulator address is configured, the HTTP client of the uploads whatsmeow does not
-// make itself (product pictures), pointed at the simulator as simulatorRedirect points whatsmeow.
-func simulatorUploads(addr string) *http.Client {
+// simulatorHTTP is, when a simulator address is configured, an HTTP client pointed at the simulator as
+// simulatorRedirect points whatsmeow: for the uploads whatsmeow does not make itself (product pictures), and
+// the connections of linked devices (opened through a client the server gates, see whatsapp.MayConnect).
+func simulatorHTTP(addr string) *http.Client {
 	if addr == "" {
 		return nil
 	}
@@ -251,8 +253,8 @@ func simulatorUploads(addr string) *http.Client {
 // actorSessions gives the instance actors WhatsApp clients as the small interface they use.
 type actorSessions struct{ *whatsapp.Sessions }
 
-func (s actorSessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler) (actors.Conn, error) {
-	conn, err := s.Sessions.Open(ctx, owner, deviceJID, sessionName, handle)
+func (s actorSessions) Open(ctx context.Context, owner, deviceJID, sessionName string, handle whatsapp.Handler, may whatsapp.MayConnect) (actors.Conn, error) {
+	conn, err := s.Sessions.Open(ctx, owner, deviceJID, sessionName, handle, may)
 	if err != nil {
 		return nil, err
 	}
