@@ -123,6 +123,33 @@ func shellWords(s string) []string {
 	return words
 }
 
+// knownSettings are the server's settings, by environment variable.
+func knownSettings() map[string]bool {
+	known := map[string]bool{}
+	var c Config
+	for _, s := range c.settings() {
+		known[s.env] = true
+	}
+	return known
+}
+
+// imageEnv returns the settings the image's final stage sets; each must be the server's own.
+func imageEnv(t *testing.T, final dockerStage) map[string]string {
+	t.Helper()
+	known := knownSettings()
+	env := map[string]string{}
+	for _, args := range final.all("ENV") {
+		for _, kv := range shellWords(args) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || !known[k] {
+				t.Errorf("ENV %s: not a setting of the server", kv)
+			}
+			env[k] = v
+		}
+	}
+	return env
+}
+
 // TestContainerFiles: the Dockerfile's build command builds a static binary from this repository, the image
 // keeps its state where the server is told to, checks its health with the binary's own healthcheck, and runs
 // as a non-root user; the compose file and .dockerignore agree with it. No Docker engine runs here: the image
@@ -135,22 +162,7 @@ func TestContainerFiles(t *testing.T) {
 	d := parseDockerfile(t, string(raw))
 	build, final := d.stages[0], d.stages[len(d.stages)-1]
 
-	// The settings the image sets must be the server's own.
-	known := map[string]bool{}
-	var c Config
-	for _, s := range c.settings() {
-		known[s.env] = true
-	}
-	env := map[string]string{}
-	for _, args := range final.all("ENV") {
-		for _, kv := range shellWords(args) {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || !known[k] {
-				t.Errorf("ENV %s: not a setting of the server", kv)
-			}
-			env[k] = v
-		}
-	}
+	env := imageEnv(t, final)
 	dataDir, addr := env["PLUGZAPI_DATA"], env["PLUGZAPI_ADDR"]
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil || dataDir == "" {
@@ -298,11 +310,7 @@ func checkCompose(t *testing.T, imageEnv map[string]string, port, dataDir string
 	if !ok || pz.Build != "." {
 		t.Fatalf("docker-compose.yml: want a plugzapi service built from this repository: %+v", compose.Services)
 	}
-	var c Config
-	known := map[string]bool{}
-	for _, s := range c.settings() {
-		known[s.env] = true
-	}
+	known := knownSettings()
 	for k, v := range pz.Environment {
 		if !known[k] {
 			t.Errorf("compose sets %s, which is not a setting of the server", k)
