@@ -139,6 +139,11 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		answerAll(batch, fmt.Errorf("begin transaction: %w", err))
 		return nil
 	}
+	if err := l.boundStall(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		answerAll(batch, err)
+		return nil
+	}
 	var committed []*writeReq
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
