@@ -22,12 +22,13 @@ type Config struct {
 	// is reconnecting. Default 1s.
 	PollInterval time.Duration
 	// Gather is how long a consumer waits after a batch that was not full before it reads again, so that what is
-	// appended meanwhile is handled in one transaction: under load the groups take the write lock (which the
-	// appends wait for) a few times per Gather instead of after every append. It delays webhooks by as much.
+	// appended meanwhile is handled in one transaction: under load the groups commit (and, on SQLite, take the
+	// write lock the appends wait for) a few times per Gather instead of after every append. It delays webhooks
+	// by as much.
 	// Default 20ms; negative reads again at once.
 	Gather time.Duration
 	// BatchSize is how many events a consumer handles in one transaction. Larger batches mean fewer commits
-	// (fsyncs) and a longer hold on the write lock. Default 50.
+	// (fsyncs) and a longer hold on the write lock (SQLite) or the group's offset row (Postgres). Default 50.
 	BatchSize int
 	// RetryMax caps the backoff after a consumer transaction fails (a handler error rolls back its whole batch,
 	// which is retried from the last committed offset). Default 30s.
