@@ -88,7 +88,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
 		}),
-		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize},
+		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize, StallTimeout: cfg.StallTimeout},
 		offsets:  StreamOffsets{Dialect: db.Dialect()},
 		node:     watermill.NewULID(),
 		pgConfig: db.PostgresConfig(),
