@@ -46,10 +46,10 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // Why group commit: every commit of an acknowledged write costs an fsync (synchronous=FULL), and SQLite has
 // one writer at a time. Serial commits cap appends at the disk's fsync rate whatever the number of instances;
 // sharing the commit lets N waiting appends cost one fsync. On Postgres the same holds for its WAL flush, and
-// appends of all nodes commit one transaction at a time (see lockStream), so sharing is what lets a node append
-// faster than one commit per append. It also replaces SQLite's busy handler — which
-// sleeps and retries (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers —
-// with a queue in this process.
+// appends of all nodes commit one transaction at a time (see lockStream), so sharing is what lets a node
+// append faster than one commit per append. It also replaces SQLite's busy handler — which sleeps and retries
+// (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers — with a queue in
+// this process.
 func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return l.await(ctx, &writeReq{fn: fn})
 }
