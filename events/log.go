@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -27,7 +28,7 @@ const Topic = "instance_events"
 var ErrConcurrency = errors.New("events: concurrent append")
 
 // MaxAppend is the most events one Append takes. The stream insert binds four values per event, and SQLite
-// allows 32766 bound values per statement; a larger batch is a bug in the caller anyway.
+// allows 32766 bound values per statement (Postgres 65535); a larger batch is a bug in the caller anyway.
 const MaxAppend = 1000
 
 // ErrClosed is returned by writes to a closed Log.
@@ -36,11 +37,16 @@ var ErrClosed = errors.New("events: log closed")
 // Log is the event log and the publishing side of the stream. It is safe for concurrent use.
 type Log struct {
 	db      *sql.DB
+	dialect store.Dialect
 	cfg     Config
 	log     *slog.Logger
 	wlog    watermill.LoggerAdapter
-	schema  SQLiteSchema
-	offsets SQLiteOffsets
+	schema  StreamSchema
+	offsets StreamOffsets
+	// node tells this Log's appends apart from other nodes' in the stream's notifications, which pgConfig's
+	// connection listens for (Postgres; see listen).
+	node     string
+	pgConfig *pgx.ConnConfig
 
 	// The committer (commitLoop) runs the queued writes in shared transactions: group commit. See write.
 	queueMu sync.Mutex
@@ -74,25 +80,33 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 		return nil, err
 	}
 	l := &Log{
-		db:  db.SQL(),
-		cfg: cfg,
-		log: log,
+		db:      db.SQL(),
+		dialect: db.Dialect(),
+		cfg:     cfg,
+		log:     log,
 		// watermill logs every subscriber start and stop at Info; those are routine here.
 		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
 		}),
-		schema:  SQLiteSchema{BatchSize: cfg.BatchSize},
-		queued:  make(chan struct{}, 1),
-		waiters: make(map[chan struct{}]struct{}),
-		stop:    make(chan struct{}),
+		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize, StallTimeout: cfg.StallTimeout},
+		offsets:  StreamOffsets{Dialect: db.Dialect()},
+		node:     watermill.NewULID(),
+		pgConfig: db.PostgresConfig(),
+		queued:   make(chan struct{}, 1),
+		waiters:  make(map[chan struct{}]struct{}),
+		stop:     make(chan struct{}),
 	}
 	l.loops.Add(1)
 	go l.commitLoop()
+	if l.dialect == store.Postgres {
+		l.loops.Add(1)
+		go l.listenLoop()
+	}
 	return l, nil
 }
 
-// Close stops the committer and the stream pruning; appends after Close fail with [ErrClosed]. Consumers are
-// closed by their owners.
+// Close stops the committer and, on Postgres, the listener for other nodes' appends; appends after Close fail
+// with [ErrClosed]. Consumers and the sweeper are closed by their owners.
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.stop)
@@ -124,7 +138,7 @@ func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, 
 	if err != nil {
 		return nil, err
 	}
-	if err := l.write(ctx, a.run); err != nil {
+	if err := l.await(ctx, &writeReq{fn: a.run, publishes: true}); err != nil {
 		return nil, a.failed(err)
 	}
 	return a.stored, nil
@@ -140,7 +154,7 @@ func (l *Log) AppendAsync(instanceID string, expectedSeq int64, evs []*eventsv1.
 	if err != nil {
 		return nil, err
 	}
-	l.writeAsync(a.run, func(err error) {
+	l.writeAsync(&writeReq{fn: a.run, publishes: true}, func(err error) {
 		if err != nil {
 			err = a.failed(err)
 		}
