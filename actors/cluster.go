@@ -183,6 +183,9 @@ func (s *System) Locate(ctx context.Context, id string) (url string, local bool,
 	return loc.GetUrl(), false, nil
 }
 
+// Runs says whether this node runs an instance now: it holds the instance's lease.
+func (s *System) Runs(id string) bool { return s.deps.leases.check(id) == nil }
+
 // NodeURL is this node's API as the other nodes reach it (ClusterConfig.URL); empty without a cluster.
 func (s *System) NodeURL() string {
 	if s.clusterCfg == nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -90,6 +91,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		DeadAfter:      min(webhooks.DefaultDeadAfter, cfg.Retention),
 		Retention:      cfg.Retention,
 	}
+	// On a cluster a node delivers the webhooks of the instances it runs; the instances start after the
+	// consumers, so until then it delivers none.
+	var running atomic.Pointer[actors.System]
+	if cfg.ClusterProvider != "" {
+		hooks.Runs = func(id string) bool { s := running.Load(); return s != nil && s.Runs(id) }
+	}
 	cons, err := consumers.Start(ctx, db, evlog, consumers.Config{Webhooks: hooks}, log.With("component", "consumers"))
 	if err != nil {
 		return err
@@ -158,6 +165,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	running.Store(system)
 	if err := system.Start(ctx); err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	MaxInFlight int
 	// PollInterval is how often the dispatcher looks for deliveries it was not woken for. Default 1s.
 	PollInterval time.Duration
+	// Runs, on a cluster, says whether this node runs an instance (holds its lease): each node delivers the
+	// webhooks of its own instances only, so that an instance's webhooks go out from one node at a time, in
+	// order. Unset: every instance's.
+	Runs func(instanceID string) bool
 }
 
 func (c Config) withDefaults() Config {

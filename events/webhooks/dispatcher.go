@@ -182,7 +182,7 @@ func (d *dispatcher) dispatch() time.Time {
 	now := time.Now()
 	var next time.Time
 	for _, h := range heads {
-		if d.inflight[h.instanceID] {
+		if d.inflight[h.instanceID] || (d.cfg.Runs != nil && !d.cfg.Runs(h.instanceID)) {
 			continue
 		}
 		due := h.nextAttempt

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -634,6 +635,36 @@ func TestConfigValidate(t *testing.T) {
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: Validate accepted %+v", name, c)
+		}
+	}
+}
+
+// On a cluster a node delivers only the webhooks of the instances it runs; those of an instance it takes over
+// go out from then on, in order.
+func TestDeliversOnlyTheInstancesThisNodeRuns(t *testing.T) {
+	var runs atomic.Bool
+	var inst atomic.Value
+	cfg := testConfig()
+	cfg.PollInterval = 50 * time.Millisecond // taking an instance over is not a commit: the poll notices it
+	cfg.Runs = func(id string) bool { return id != inst.Load() || runs.Load() }
+	e := newEnv(t, cfg)
+	inst.Store(e.inst)
+	r := newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, r.url("/delivery"))
+	for i := range 3 {
+		eventstest.Append(t, e.log, e.inst, e.sent(i))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := r.attempts("/delivery"); n != 0 {
+		t.Fatalf("%d webhooks of an instance another node runs went out from this one", n)
+	}
+	runs.Store(true)
+	eventstest.WaitFor(t, 5*time.Second, "the instance's webhooks once this node runs it", func() bool {
+		return len(r.ok("/delivery")) == 3
+	})
+	for i, h := range r.ok("/delivery") {
+		if got, want := webhookOf(t, h), fmt.Sprint(DeliveryCallback, " MSG", i); got != want {
+			t.Errorf("webhook %d is %s, want %s", i, got, want)
 		}
 	}
 }
