@@ -17,8 +17,9 @@ const MinRetention = time.Second
 // Config tunes the log and its consumers. The zero value is usable: every zero field takes its default.
 type Config struct {
 	// PollInterval is how often an idle consumer looks for events it was not woken for. Appends made through
-	// this Log wake consumers at once, so this only bounds the delay for events written by another process on the
-	// same database. Default 1s.
+	// this Log wake consumers at once, and on Postgres so do other nodes' (LISTEN/NOTIFY), so this only bounds
+	// the delay for events written by another process on the same SQLite file, or while the Postgres listener
+	// is reconnecting. Default 1s.
 	PollInterval time.Duration
 	// Gather is how long a consumer waits after a batch that was not full before it reads again, so that what is
 	// appended meanwhile is handled in one transaction: under load the groups take the write lock (which the

@@ -10,6 +10,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
 )
 
 // TestConsumerRunsOnConsumerDB: with Config.ConsumerDB set, a group's transactions run on that pool (here the
@@ -21,13 +22,18 @@ func TestConsumerRunsOnConsumerDB(t *testing.T) {
 	if _, err := db.SQL().Exec(`CREATE TABLE proj (event_id TEXT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
+	// The replayable pool's sessions: synchronous=NORMAL (1) on SQLite, synchronous_commit=off on Postgres.
+	query, want := `PRAGMA synchronous`, "1"
+	if db.Dialect() == store.Postgres {
+		query, want = `SHOW synchronous_commit`, "off"
+	}
 	var wrongPool atomic.Int32
 	consume(t, l, events.ConsumerOptions{Group: "g"}, func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
-		var sync int
-		if err := tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		var sync string
+		if err := tx.QueryRowContext(ctx, query).Scan(&sync); err != nil {
 			return err
 		}
-		if sync != 1 {
+		if sync != want {
 			wrongPool.Add(1)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?)`, ev.Id)

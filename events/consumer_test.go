@@ -17,6 +17,8 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/storetest"
 )
 
 // received collects what a consumer saw, safely across goroutines.
@@ -179,7 +181,12 @@ func TestHandlerErrorRetriesBatch(t *testing.T) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(t, "")
 	l := eventstest.OpenLog(t, db, events.Config{BatchSize: 10, RetryMax: 20 * time.Millisecond})
-	if _, err := db.SQL().Exec(`CREATE TABLE proj (instance_id TEXT, seq INTEGER)`); err != nil {
+	// n numbers the rows in insertion order.
+	n := `n INTEGER PRIMARY KEY`
+	if db.Dialect() == store.Postgres {
+		n = `n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`
+	}
+	if _, err := db.SQL().Exec(`CREATE TABLE proj (` + n + `, instance_id TEXT, seq INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -193,7 +200,7 @@ func TestHandlerErrorRetriesBatch(t *testing.T) {
 			failuresLeft--
 		}
 		mu.Unlock()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?, ?)`, ev.InstanceId, ev.Seq); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO proj (instance_id, seq) VALUES (?, ?)`, ev.InstanceId, ev.Seq); err != nil {
 			return err
 		}
 		if fail {
@@ -211,7 +218,7 @@ func TestHandlerErrorRetriesBatch(t *testing.T) {
 	eventstest.WaitFor(t, 10*time.Second, "projection complete", func() bool {
 		return countRows(t, db.SQL(), `SELECT COUNT(*) FROM proj`) == 8
 	})
-	rows, err := db.SQL().Query(`SELECT seq FROM proj ORDER BY rowid`)
+	rows, err := db.SQL().Query(`SELECT seq FROM proj ORDER BY n`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +248,7 @@ func TestConsumerSkipsUndecodableEvents(t *testing.T) {
 	eventstest.Append(t, l, "inst", eventstest.Connected("1"))
 	// A row no binary could decode (as if written by a broken or future writer).
 	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO watermill_instance_events (uuid, payload, metadata, created_ms)
-		VALUES ('garbage', x'ffffffff', '{}', 0)`); err != nil {
+		VALUES ('garbage', ?, '{}', 0)`, []byte{0xff, 0xff, 0xff, 0xff}); err != nil {
 		t.Fatal(err)
 	}
 	eventstest.Append(t, l, "inst", eventstest.Connected("2"))
@@ -303,7 +310,7 @@ func TestPruneStream(t *testing.T) {
 // of a batch, after its handler wrote to the projection but before the batch committed. The restarted consumer
 // must leave the projection with every event exactly once.
 
-const crashEnvDir, crashEnvAfter = "PLUGZAPI_TEST_CRASH_DIR", "PLUGZAPI_TEST_CRASH_AFTER"
+const crashEnvDir, crashEnvURL, crashEnvAfter = "PLUGZAPI_TEST_CRASH_DIR", "PLUGZAPI_TEST_CRASH_DATABASE_URL", "PLUGZAPI_TEST_CRASH_AFTER"
 
 func TestProjectionExactlyOnceAcrossCrash(t *testing.T) {
 	if dir := os.Getenv(crashEnvDir); dir != "" {
@@ -313,7 +320,10 @@ func TestProjectionExactlyOnceAcrossCrash(t *testing.T) {
 	dir := t.TempDir()
 	const total, batch, crashAfter = 60, 10, 25
 
-	db := eventstest.OpenDB(t, dir)
+	// The child must open this database, not a fresh one of its own (on Postgres, storetest gives each
+	// process's data directory a new database).
+	cfg := storetest.Config(t, store.Config{Dir: dir})
+	db := storetest.Open(t, cfg)
 	l := eventstest.OpenLog(t, db, events.Config{BatchSize: batch})
 	if _, err := db.SQL().Exec(`CREATE TABLE proj (event_id TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -323,7 +333,7 @@ func TestProjectionExactlyOnceAcrossCrash(t *testing.T) {
 	}
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProjectionExactlyOnceAcrossCrash$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvAfter+"="+strconv.Itoa(crashAfter))
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvURL+"="+cfg.DatabaseURL, crashEnvAfter+"="+strconv.Itoa(crashAfter))
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
@@ -359,7 +369,7 @@ func TestProjectionExactlyOnceAcrossCrash(t *testing.T) {
 
 func crashingConsumer(t *testing.T, dir string) {
 	crashAfter, _ := strconv.Atoi(os.Getenv(crashEnvAfter))
-	db := eventstest.OpenDB(t, dir)
+	db := storetest.Open(t, store.Config{Dir: dir, DatabaseURL: os.Getenv(crashEnvURL)})
 	// The group commits unsynced, as the server's do: a process crash must not lose a committed batch either.
 	l := eventstest.OpenLog(t, db, events.Config{BatchSize: 10, ConsumerDB: db.Replayable()})
 	handled := 0

@@ -36,11 +36,15 @@ var ErrClosed = errors.New("events: log closed")
 // Log is the event log and the publishing side of the stream. It is safe for concurrent use.
 type Log struct {
 	db      *sql.DB
+	dialect store.Dialect
 	cfg     Config
 	log     *slog.Logger
 	wlog    watermill.LoggerAdapter
-	schema  SQLiteSchema
-	offsets SQLiteOffsets
+	schema  StreamSchema
+	offsets StreamOffsets
+	// node tells this Log's appends apart from other nodes' in the stream's notifications (Postgres; see
+	// listen).
+	node string
 
 	// The committer (commitLoop) runs the queued writes in shared transactions: group commit. See write.
 	queueMu sync.Mutex
@@ -74,25 +78,32 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 		return nil, err
 	}
 	l := &Log{
-		db:  db.SQL(),
-		cfg: cfg,
-		log: log,
+		db:      db.SQL(),
+		dialect: db.Dialect(),
+		cfg:     cfg,
+		log:     log,
 		// watermill logs every subscriber start and stop at Info; those are routine here.
 		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
 		}),
-		schema:  SQLiteSchema{BatchSize: cfg.BatchSize},
+		schema:  StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize},
+		offsets: StreamOffsets{Dialect: db.Dialect()},
+		node:    watermill.NewULID(),
 		queued:  make(chan struct{}, 1),
 		waiters: make(map[chan struct{}]struct{}),
 		stop:    make(chan struct{}),
 	}
 	l.loops.Add(1)
 	go l.commitLoop()
+	if l.dialect == store.Postgres {
+		l.loops.Add(1)
+		go l.listenLoop()
+	}
 	return l, nil
 }
 
-// Close stops the committer and the stream pruning; appends after Close fail with [ErrClosed]. Consumers are
-// closed by their owners.
+// Close stops the committer and, on Postgres, the listener for other nodes' appends; appends after Close fail
+// with [ErrClosed]. Consumers and the sweeper are closed by their owners.
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.stop)
@@ -217,6 +228,10 @@ func (a *appendReq) failed(err error) error {
 
 // run is the append's part of the committer's transaction.
 func (a *appendReq) run(ctx context.Context, tx *sql.Tx) error {
+	// First, before anything this append locks or numbers: see lockStream.
+	if err := a.l.lockStream(ctx, tx); err != nil {
+		return err
+	}
 	var last int64
 	if err := tx.QueryRowContext(ctx, lastSeqQuery, a.instanceID).Scan(&last); err != nil {
 		return fmt.Errorf("read last seq: %w", err)

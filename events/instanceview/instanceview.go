@@ -220,8 +220,9 @@ func (v *View) List(ctx context.Context) ([]Instance, error) {
 // Totals counts instances, connected instances and queued messages over all instances.
 func (v *View) Totals(ctx context.Context) (Totals, error) {
 	var t Totals
-	err := v.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(connected), 0), COALESCE(SUM(queue_depth), 0)
-		FROM instance_view`).Scan(&t.Instances, &t.Connected, &t.QueueDepth)
+	// connected is a BOOLEAN on Postgres, which SUM does not take; CASE counts it in either dialect.
+	err := v.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN connected THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(queue_depth), 0) FROM instance_view`).Scan(&t.Instances, &t.Connected, &t.QueueDepth)
 	if err != nil {
 		return Totals{}, fmt.Errorf("instanceview: totals: %w", err)
 	}
