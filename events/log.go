@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -42,9 +43,10 @@ type Log struct {
 	wlog    watermill.LoggerAdapter
 	schema  StreamSchema
 	offsets StreamOffsets
-	// node tells this Log's appends apart from other nodes' in the stream's notifications (Postgres; see
-	// listen).
-	node string
+	// node tells this Log's appends apart from other nodes' in the stream's notifications, which pgConfig's
+	// connection listens for (Postgres; see listen).
+	node     string
+	pgConfig *pgx.ConnConfig
 
 	// The committer (commitLoop) runs the queued writes in shared transactions: group commit. See write.
 	queueMu sync.Mutex
@@ -86,12 +88,13 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
 		}),
-		schema:  StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize},
-		offsets: StreamOffsets{Dialect: db.Dialect()},
-		node:    watermill.NewULID(),
-		queued:  make(chan struct{}, 1),
-		waiters: make(map[chan struct{}]struct{}),
-		stop:    make(chan struct{}),
+		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize},
+		offsets:  StreamOffsets{Dialect: db.Dialect()},
+		node:     watermill.NewULID(),
+		pgConfig: db.PostgresConfig(),
+		queued:   make(chan struct{}, 1),
+		waiters:  make(map[chan struct{}]struct{}),
+		stop:     make(chan struct{}),
 	}
 	l.loops.Add(1)
 	go l.commitLoop()

@@ -13,6 +13,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store/pgtest"
 )
 
 // The tests in this file run two nodes: two Logs on one database, each through a store (connection pools) of
@@ -174,4 +175,26 @@ func TestAppendConcurrencyAcrossNodes(t *testing.T) {
 		t.Fatalf("%d events in the log, want %d", len(seqs), 2*perNode)
 	}
 	t.Logf("%d lost races", conflicts)
+}
+
+// TestOtherNodesAppendsWakeConsumers: a consumer on one node handles what another node appends without
+// waiting for its poll interval. On Postgres the appending node's commit notifies the others' listeners
+// (LISTEN/NOTIFY), so the interval here is an hour; on SQLite nodes do not signal each other and polling is
+// the way, so there it is short.
+func TestOtherNodesAppendsWakeConsumers(t *testing.T) {
+	eventstest.CheckGoroutines(t)
+	poll := 50 * time.Millisecond
+	if pgtest.Enabled() {
+		poll = time.Hour
+	}
+	a, b := openNodes(t, events.Config{PollInterval: poll})
+	var r received
+	consume(t, b, events.ConsumerOptions{Group: "g"}, func(_ context.Context, _ *sql.Tx, ev *eventsv1.Event) error {
+		r.add(ev)
+		return nil
+	})
+	for n := range 3 {
+		eventstest.Append(t, a, "inst", eventstest.Connected("1"))
+		eventstest.WaitFor(t, 5*time.Second, "node b's consumer handled node a's append", func() bool { return r.len() == n+1 })
+	}
 }

@@ -81,11 +81,7 @@ func (l *Log) listenLoop() {
 // connection fails. The connection is its own, outside the store's pools: it is held for as long as the Log
 // is open, and a pool that small (the store allows two connections) must not lose one.
 func (l *Log) listen(ctx context.Context) error {
-	cfg, err := l.connConfig(ctx)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, l.pgConfig)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -109,23 +105,4 @@ func (l *Log) listen(ctx context.Context) error {
 			l.wake()
 		}
 	}
-}
-
-// connConfig returns the settings of the store's Postgres connections, read from one of them.
-func (l *Log) connConfig(ctx context.Context) (*pgx.ConnConfig, error) {
-	c, err := l.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("borrow a connection: %w", err)
-	}
-	defer c.Close()
-	var cfg *pgx.ConnConfig
-	err = c.Raw(func(dc any) error {
-		pc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("the store's connection is a %T, not pgx's", dc)
-		}
-		cfg = pc.Conn().Config()
-		return nil
-	})
-	return cfg, err
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -36,11 +37,13 @@ type DB struct {
 	sql     *sql.DB
 	// replay is a second pool on the same file whose commits are not synced (see Replayable).
 	replay *sql.DB
-	cfg    Config
-	path   string
-	dsn    string
-	vault  *Vault
-	log    *slog.Logger
+	// pgConfig is the main pool's connection settings on Postgres (see PostgresConfig).
+	pgConfig *pgx.ConnConfig
+	cfg      Config
+	path     string
+	dsn      string
+	vault    *Vault
+	log      *slog.Logger
 
 	stop      chan struct{}
 	loopDone  chan struct{}

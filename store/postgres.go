@@ -54,9 +54,20 @@ func (db *DB) openPostgres() error {
 		// The operator traded power-loss durability for speed (PLUGZAPI_DURABLE_COMMITS=0): the same trade.
 		main.RuntimeParams["synchronous_commit"] = "off"
 	}
+	db.pgConfig = main.Copy()
 	db.sql = openPostgresPool(*main, db.cfg.MaxOpenConns)
 	db.replay = openPostgresPool(*relaxed, replayConns)
 	return nil
+}
+
+// PostgresConfig returns a copy of the settings the main pool's connections are made with, for a caller that
+// needs a connection of its own outside the pools: one it holds for as long as it runs (a LISTEN), which would
+// take a pool's connection away from everyone else. It is nil on SQLite.
+func (db *DB) PostgresConfig() *pgx.ConnConfig {
+	if db.pgConfig == nil {
+		return nil
+	}
+	return db.pgConfig.Copy()
 }
 
 func openPostgresPool(cfg pgx.ConnConfig, conns int) *sql.DB {
