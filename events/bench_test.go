@@ -13,10 +13,12 @@ import (
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/storetest"
 )
 
 // BenchmarkAppend measures appends of one MessageQueued event (log insert + stream insert + commit) on a real
-// file with the store's settings, synchronous FULL (the default) and NORMAL: one instance appending serially,
+// database with the store's settings (a file, or Postgres with PLUGZAPI_TEST_DATABASE=postgres), synchronous
+// FULL (the default) and NORMAL: one instance appending serially,
 // and 32 instances appending concurrently (their appends share commits). It reports appends/s and the append
 // latency percentiles.
 //
@@ -33,11 +35,8 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, syncMode string, writers int) {
-	db, err := store.Open(context.Background(), store.Config{Dir: b.TempDir(), Synchronous: syncMode, CheckpointInterval: -1}, eventstest.Logger())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	// On the run's dialect: Postgres maps NORMAL to synchronous_commit=off.
+	db := storetest.Open(b, store.Config{Synchronous: syncMode})
 	l := eventstest.OpenLog(b, db, events.Config{})
 	ctx := context.Background()
 	ev := []*eventsv1.Event{eventstest.Queued("z", "m", "5511999990000")}

@@ -22,12 +22,13 @@ type Config struct {
 	// is reconnecting. Default 1s.
 	PollInterval time.Duration
 	// Gather is how long a consumer waits after a batch that was not full before it reads again, so that what is
-	// appended meanwhile is handled in one transaction: under load the groups take the write lock (which the
-	// appends wait for) a few times per Gather instead of after every append. It delays webhooks by as much.
+	// appended meanwhile is handled in one transaction: under load the groups commit (and, on SQLite, take the
+	// write lock the appends wait for) a few times per Gather instead of after every append. It delays webhooks
+	// by as much.
 	// Default 20ms; negative reads again at once.
 	Gather time.Duration
 	// BatchSize is how many events a consumer handles in one transaction. Larger batches mean fewer commits
-	// (fsyncs) and a longer hold on the write lock. Default 50.
+	// (fsyncs) and a longer hold on the write lock (SQLite) or the group's offset row (Postgres). Default 50.
 	BatchSize int
 	// RetryMax caps the backoff after a consumer transaction fails (a handler error rolls back its whole batch,
 	// which is retried from the last committed offset). Default 30s.
@@ -36,6 +37,13 @@ type Config struct {
 	// deleted once a snapshot covers it, and a stream row once every consumer group has handled it. Default
 	// [DefaultRetention]; at least [MinRetention].
 	Retention time.Duration
+	// StallTimeout is, on Postgres, how long one of the log's write transactions may sit idle — its node
+	// paused or stuck between two statements — before the server ends it (idle_in_transaction_session_timeout).
+	// Every node's appends wait for an append's transaction to end (see Log.lockStream), so a node that stops
+	// in the middle of one must not hold the others up for longer than this. Its own writes in that
+	// transaction then fail, and are retried by their callers like any failed append. Default 10s; SQLite
+	// ignores it (one process stopped while writing holds the file's lock; SQLite runs one node).
+	StallTimeout time.Duration
 	// ConsumerDB, when set, is the pool consumer groups run their transactions on: store.DB.Replayable(), whose
 	// commits cost no fsync. That is safe for every consumer group, because a group's writes commit with its
 	// offset: a commit lost to a power loss is handled again from the offset before. Default: the log's pool.
@@ -59,6 +67,9 @@ func (c Config) withDefaults() Config {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = 10 * time.Second
+	}
 	return c
 }
 
@@ -73,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < 10*time.Millisecond {
 		return errors.New("events: retry cap must be at least 10ms")
+	}
+	if c.StallTimeout < 10*time.Millisecond {
+		return errors.New("events: stall timeout must be at least 10ms")
 	}
 	if c.Retention < MinRetention {
 		return fmt.Errorf("events: retention %v is below the minimum %v", c.Retention, MinRetention)

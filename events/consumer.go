@@ -20,7 +20,8 @@ import (
 
 // Handler handles one event of a consumer group inside the group's transaction tx, which also commits the
 // group's offset: whatever the handler writes through tx is applied exactly once. It must not write through
-// any other connection (the transaction holds the database's write lock; another writer would wait for it).
+// any other connection: that write would not be undone with a rolled-back batch, and on SQLite it would wait
+// for the write lock tx holds.
 //
 // An error rolls back the whole batch the event belongs to — its writes and its offset — and the batch is
 // retried from the last committed offset after a backoff. So a handler error stalls the group until the cause
@@ -205,8 +206,10 @@ func (c *Consumer) Close() error {
 }
 
 // idleGate is the subscriber's BackoffManager. Besides computing the backoff after errors, it makes an idle
-// subscriber wait for an append through the Log instead of polling the database: watermill-sql's subscriber
-// begins a transaction for every poll, and with IMMEDIATE transactions each poll would take the write lock.
+// subscriber wait for an append instead of polling the database: watermill-sql's subscriber begins a
+// transaction for every poll, which on SQLite (IMMEDIATE transactions) takes the write lock, and on Postgres
+// locks the group's offset row. An append through this Log wakes it, and on Postgres so does another node's
+// (see Log.listen).
 // HandleError is called synchronously by the subscriber's loop, so blocking here is waiting between polls.
 type idleGate struct {
 	ctx  context.Context

@@ -28,7 +28,7 @@ const Topic = "instance_events"
 var ErrConcurrency = errors.New("events: concurrent append")
 
 // MaxAppend is the most events one Append takes. The stream insert binds four values per event, and SQLite
-// allows 32766 bound values per statement; a larger batch is a bug in the caller anyway.
+// allows 32766 bound values per statement (Postgres 65535); a larger batch is a bug in the caller anyway.
 const MaxAppend = 1000
 
 // ErrClosed is returned by writes to a closed Log.

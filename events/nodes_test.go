@@ -198,3 +198,63 @@ func TestOtherNodesAppendsWakeConsumers(t *testing.T) {
 		eventstest.WaitFor(t, 5*time.Second, "node b's consumer handled node a's append", func() bool { return r.len() == n+1 })
 	}
 }
+
+// TestStalledNodeDoesNotHoldUpOthers: a node that stops in the middle of an append (here its inTx blocks, as a
+// paused process would) holds the lock every node's appends take (Postgres) or the file's write lock (SQLite).
+// On Postgres the server ends the stalled transaction after the StallTimeout: the other node's append goes
+// through while the first is still stopped, and the stopped one fails once it resumes. On SQLite, which runs
+// one node, the other writer waits for it to resume.
+func TestStalledNodeDoesNotHoldUpOthers(t *testing.T) {
+	ctx := context.Background()
+	a, b := openNodes(t, events.Config{StallTimeout: 300 * time.Millisecond})
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	// Before the logs close (cleanups run last registered first), whichever way the test ends.
+	resumeA := sync.OnceFunc(func() { close(resume) })
+	t.Cleanup(resumeA)
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := a.Append(ctx, "a", 0, []*eventsv1.Event{eventstest.Connected("1")}, func(*sql.Tx) error {
+			close(stalled)
+			<-resume
+			return nil
+		})
+		aDone <- err
+	}()
+	<-stalled
+	bDone := make(chan error, 1)
+	go func() {
+		_, err := b.Append(ctx, "b", 0, []*eventsv1.Event{eventstest.Connected("1")}, nil)
+		bDone <- err
+	}()
+	if !pgtest.Enabled() {
+		select {
+		case err := <-bDone:
+			t.Fatalf("node b appended (%v) while node a held SQLite's write lock", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+		resumeA()
+		if err := <-aDone; err != nil {
+			t.Fatalf("node a's append after it resumed: %v", err)
+		}
+		if err := <-bDone; err != nil {
+			t.Fatalf("node b's append once node a resumed: %v", err)
+		}
+		return
+	}
+	select {
+	case err := <-bDone:
+		if err != nil {
+			t.Fatalf("node b's append: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("node b's append waited for the stalled node a")
+	}
+	resumeA()
+	if err := <-aDone; err == nil {
+		t.Fatal("node a's stalled append committed after the server ended its transaction")
+	}
+	// Node a goes on: its next append, on a fresh connection, commits.
+	if _, err := a.Append(ctx, "a", 0, []*eventsv1.Event{eventstest.Connected("1")}, nil); err != nil {
+		t.Fatalf("node a's next append: %v", err)
+	}
+}

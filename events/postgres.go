@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,20 @@ func (l *Log) lockStream(ctx context.Context, tx *sql.Tx) error {
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?), pg_notify(?, ?)`, streamLockKey, streamChannel, l.node); err != nil {
 		return fmt.Errorf("lock the stream: %w", err)
+	}
+	return nil
+}
+
+// boundStall makes the Postgres server end the write transaction tx if it sits idle for longer than the
+// StallTimeout (see Config.StallTimeout): set_config with is_local applies to this transaction only, so the
+// pool's connections keep the server's setting for everything else.
+func (l *Log) boundStall(ctx context.Context, tx *sql.Tx) error {
+	if l.dialect != store.Postgres {
+		return nil
+	}
+	ms := strconv.FormatInt(l.cfg.StallTimeout.Milliseconds(), 10)
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, ms); err != nil {
+		return fmt.Errorf("bound the transaction's stall: %w", err)
 	}
 	return nil
 }

@@ -55,8 +55,10 @@ func (l *Log) DropGroup(ctx context.Context, group string) error {
 //
 // Like [Log.CompactLog] it deletes a chunk at a time, each in a write of its own, and checks the groups'
 // offsets again in every chunk's write. A group's offset can be committed unsynced (Config.ConsumerDB); a
-// delete that relied on it is synced after it in the same write-ahead log, so either both survive a power
-// loss or the delete is lost with it, never the offset alone.
+// delete that relied on it is synced after it in the same write-ahead log (SQLite's, or Postgres's one WAL), so
+// either both survive a power loss or the delete is lost with it, never the offset alone. Offsets become
+// visible in offset order on Postgres too (see Log.lockStream), so no row below a group's offset can still
+// appear after the delete.
 func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) {
 	t, offsets := l.schema.MessagesTable(Topic), l.offsets.MessagesOffsetsTable(Topic)
 	handled := `(SELECT COALESCE(MIN(offset_acked), 0) FROM ` + offsets + `)`

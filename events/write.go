@@ -30,7 +30,7 @@ func (r *writeReq) answer(err error) {
 // Write runs fn in the log's write path: a transaction shared with concurrent appends (group commit), inside
 // a savepoint of its own, returning once it committed. Other writers of this process (the webhook dispatcher,
 // store changes that go with no event) use it to queue fairly with appends instead of contending for SQLite's
-// lock. fn has the same obligations as Append's inTx.
+// lock, and to share their commits. fn has the same obligations as Append's inTx.
 func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := l.write(ctx, fn); err != nil {
 		return fmt.Errorf("events: write: %w", err)
@@ -43,7 +43,9 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 //
 // Why group commit: every commit of an acknowledged write costs an fsync (synchronous=FULL), and SQLite has
 // one writer at a time. Serial commits cap appends at the disk's fsync rate whatever the number of instances;
-// sharing the commit lets N waiting appends cost one fsync. It also replaces SQLite's busy handler — which
+// sharing the commit lets N waiting appends cost one fsync. On Postgres the same holds for its WAL flush, and
+// appends of all nodes commit one transaction at a time (see lockStream), so sharing is what lets a node append
+// faster than one commit per append. It also replaces SQLite's busy handler — which
 // sleeps and retries (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers —
 // with a queue in this process.
 func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
@@ -122,8 +124,9 @@ func (l *Log) commitLoop() {
 
 // commitBatch runs the requests in one transaction and answers each. A request whose fn fails is rolled back
 // to its savepoint and answered with its error; the others commit. If the transaction itself is lost (SQLite
-// rolls the whole transaction back on some errors, for example an interrupted statement or a full disk), the
-// request that lost it is answered with its error and the rest run again in a fresh transaction.
+// rolls the whole transaction back on some errors, for example an interrupted statement or a full disk;
+// Postgres loses it with its connection, for example when it ended a stalled transaction), the request that
+// lost it is answered with its error and the rest run again in a fresh transaction.
 func (l *Log) commitBatch(batch []*writeReq) {
 	for len(batch) > 0 {
 		batch = l.tryBatch(batch)
@@ -137,6 +140,11 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		answerAll(batch, fmt.Errorf("begin transaction: %w", err))
+		return nil
+	}
+	if err := l.boundStall(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		answerAll(batch, err)
 		return nil
 	}
 	var committed []*writeReq
