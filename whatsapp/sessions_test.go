@@ -98,3 +98,29 @@ func TestSessionsOnTheServerDatabase(t *testing.T) {
 		t.Errorf("a deleted device's sessions: %d left (%v)", left, err)
 	}
 }
+
+// TestSessionsUpgradeFromNodesStartingTogether: nodes sharing a Postgres database that start at once each open
+// whatsmeow's store on a database it has not been created in yet; each finds it ready. (On SQLite there is one
+// process: they open one after the other.)
+func TestSessionsUpgradeFromNodesStartingTogether(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.Config{})
+	const nodes = 4
+	errs := make(chan error, nodes)
+	for range nodes {
+		open := func() {
+			_, err := OpenSessions(ctx, db.SQL(), db.Dialect().DriverName(), Options{Sealer: db.Vault()})
+			errs <- err
+		}
+		if db.Dialect() == store.Postgres {
+			go open()
+		} else {
+			open()
+		}
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Errorf("a node's start: %v", err)
+		}
+	}
+}
