@@ -110,4 +110,10 @@ var (
 	// ErrIdempotencyKeyReused: the request's Idempotency-Key came with another request (another route or body)
 	// that the instance accepted in the last 24 hours.
 	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another request")
+	// ErrForwardingOff: the server keeps no message to forward (PLUGZAPI_FORWARD_WINDOW is 0, the default).
+	ErrForwardingOff = errors.New("this server keeps no messages to forward: PLUGZAPI_FORWARD_WINDOW is 0")
+	// ErrNotKept: the message to forward is not kept for that chat: the instance never sent or received it
+	// there, it cannot be forwarded (a reaction, a poll, a view-once file…), it was edited or deleted for
+	// everyone since, or the forward window is over.
+	ErrNotKept = errors.New("no message with that id is kept for forwarding in that chat")
 )

@@ -21,7 +21,7 @@ type callRejected struct {
 
 // callOffered records a call that rings, and rejects it when the settings say so.
 func (a *instance) callOffered(e whatsapp.CallOffered, done func(error)) {
-	a.received(e.Notification.Message, done)
+	a.received(e.Notification.Message, nil, done)
 	if !a.st.settings.GetCallRejectAuto() || a.conn == nil {
 		return
 	}
@@ -39,7 +39,7 @@ func (m callRejected) handle(a *instance, _ actor.Context) {
 		a.log.Warn("could not reject a call", "call_id", m.call.ID, "err", m.err)
 		return
 	}
-	a.received(whatsapp.MissedCall(m.call).Message, a.logFailure("record a rejected call"))
+	a.received(whatsapp.MissedCall(m.call).Message, nil, a.logFailure("record a rejected call"))
 	text := a.st.settings.GetCallRejectMessage()
 	if text == "" {
 		return

@@ -25,6 +25,9 @@ type Config struct {
 	// SnapshotAfter bounds how long an event goes uncovered by a snapshot: the log is compacted only behind
 	// snapshots, so this is how late a quiet instance's old events can be compacted after their retention.
 	SnapshotAfter time.Duration
+	// ForwardWindow is how long the messages an instance sends and receives are kept, encrypted, to be
+	// forwarded (PLUGZAPI_FORWARD_WINDOW); 0 keeps none, and forwarding is refused.
+	ForwardWindow time.Duration
 }
 
 // DefaultConfig is PlugZapi's documented behaviour.
@@ -54,6 +57,8 @@ func (c Config) Validate() error {
 		return errors.New("snapshot interval must be at least 1 event")
 	case c.SnapshotAfter <= 0:
 		return errors.New("the longest time between snapshots must be positive")
+	case c.ForwardWindow < 0:
+		return errors.New("the forward window must not be negative")
 	}
 	return nil
 }

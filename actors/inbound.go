@@ -53,13 +53,13 @@ func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 		a.closeConn()
 		a.recordLoggedOut(e.Reason, false, done)
 	case whatsapp.MessageReceived:
-		a.received(e.Message, done)
+		a.received(e.Message, e.Forwardable, done)
 	case whatsapp.ReceiptReceived:
 		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_MessageStatusChanged{MessageStatusChanged: e.Receipt}})
 	case whatsapp.CallOffered:
 		a.callOffered(e, done)
 	case whatsapp.CallMissed:
-		a.received(e.Notification.Message, done)
+		a.received(e.Notification.Message, nil, done)
 	case whatsapp.ChatPresence:
 		a.persist(nil, done, &eventsv1.Event{Payload: &eventsv1.Event_ChatPresenceChanged{ChatPresenceChanged: e.Presence}})
 	case whatsapp.ChatsChanged:
@@ -74,9 +74,10 @@ func (a *instance) handleWhatsApp(e whatsapp.Event, done func(error)) {
 }
 
 // received records an incoming message: its event, and its private part in the vault until its webhooks are
-// done. A message WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored
-// twice; it is acknowledged once the first copy is durable.
-func (a *instance) received(m *messagesv1.Inbound, done func(error)) {
+// done; with a forward window, the message as WhatsApp carried it (forwardable) for the window too. A message
+// WhatsApp delivers again (it was not acknowledged before a crash) is recognised and not stored twice; it is
+// acknowledged once the first copy is durable.
+func (a *instance) received(m *messagesv1.Inbound, forwardable []byte, done func(error)) {
 	if a.st.received(events.InboundID(m)) {
 		a.then(done)
 		return
@@ -88,7 +89,21 @@ func (a *instance) received(m *messagesv1.Inbound, done func(error)) {
 		return
 	}
 	public.VaultKey, public.Size = key, int64(len(record))
-	a.persist(func(tx *sql.Tx) error { return a.deps.vault.Put(context.Background(), tx, key, record) }, func(err error) {
+	keep := a.keepForForward(m.GetPhone(), m.GetMessageId(), forwardable)
+	inTx := func(tx *sql.Tx) error {
+		if err := a.deps.vault.Put(context.Background(), tx, key, record); err != nil {
+			return err
+		}
+		edited := ""
+		if m.GetIsEdit() {
+			edited = m.GetMessageId()
+		}
+		if err := a.forgetChanged(tx, m.GetPhone(), m.GetContent(), edited); err != nil {
+			return err
+		}
+		return keep(tx)
+	}
+	a.persist(inTx, func(err error) {
 		done(err)
 		if err == nil {
 			a.autoRead(m)

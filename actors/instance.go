@@ -45,6 +45,10 @@ type Snapshots interface {
 // event that starts or ends the content's life.
 type Vault interface {
 	Put(ctx context.Context, q store.Querier, key string, plaintext []byte) error
+	// PutUntil keeps content that ends by itself at expires (messages kept for forwarding); DeleteExpired
+	// destroys what ended.
+	PutUntil(ctx context.Context, q store.Querier, key string, plaintext []byte, expires time.Time) error
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, q store.Querier, key string) (bool, error)
 	DeletePrefix(ctx context.Context, q store.Querier, prefix string) (int64, error)
@@ -68,8 +72,9 @@ type Conn interface {
 	Link(handle whatsapp.Handler) error
 	// PairPhone asks for a code to link by typing it on the phone, while linking.
 	PairPhone(ctx context.Context, phone string) (string, error)
-	// Send sends a message with its own WhatsApp ID and returns WhatsApp's timestamp.
-	Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, error)
+	// Send sends a message with its own WhatsApp ID and returns WhatsApp's timestamp, and the message as it went
+	// when it can be forwarded.
+	Send(ctx context.Context, m *messagesv1.Outbound) (whatsapp.Sent, error)
 	// Logout unlinks the device and deletes its session.
 	Logout(ctx context.Context) error
 	// Close disconnects, keeping the session.

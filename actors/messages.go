@@ -1,8 +1,6 @@
 package actors
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -50,7 +48,7 @@ type (
 	// sendDone reports how sending the head of the queue went.
 	sendDone struct {
 		zaapID string
-		sentAt time.Time
+		sent   whatsapp.Sent
 		err    error
 	}
 	// pairPhoneDone carries a phone-pairing code (or error) to the request waiting for it.

@@ -46,6 +46,10 @@ func (a *instance) enqueue(ctx actor.Context, m *messagesv1.Outbound) {
 		ctx.Respond(reply{err: errors.New("enqueue: the message has no content")})
 		return
 	}
+	if err := a.checkForward(m); err != nil {
+		ctx.Respond(reply{err: err})
+		return
+	}
 	if waiting := a.waitingTarget(m); waiting != nil {
 		// Deleting a message that has not gone yet is taking it off the queue: the recipient sees nothing.
 		requester := ctx.Sender()
@@ -134,6 +138,9 @@ func (a *instance) flush() {
 		for i, p := range batch {
 			key := events.OutboundVaultKey(a.id, p.msg.GetMessageId())
 			if err := a.deps.vault.Put(context.Background(), tx, key, records[i]); err != nil {
+				return err
+			}
+			if err := a.forgetChanged(tx, p.msg.GetPhone(), p.msg.GetContent(), ""); err != nil {
 				return err
 			}
 		}
@@ -231,8 +238,8 @@ func (a *instance) trySend() {
 	full := a.content.get(queued.GetZaapId())
 	conn, self, root := a.conn, a.self, a.system.Root
 	a.async(func(ctx context.Context) {
-		at, err := a.send(ctx, conn, queued, full)
-		root.Send(self, sendDone{zaapID: queued.GetZaapId(), sentAt: at, err: err})
+		sent, err := a.send(ctx, conn, queued, full)
+		root.Send(self, sendDone{zaapID: queued.GetZaapId(), sent: sent, err: err})
 	})
 	if len(a.st.queue) > 1 {
 		a.readAhead(a.st.queue[1].GetMessageQueued())
@@ -267,12 +274,12 @@ func (a *instance) readContent(ctx context.Context, queued *messagesv1.Outbound)
 
 // send runs off the actor: it hands the whole message to WhatsApp, reading its content first unless it is in
 // memory (full).
-func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1.Outbound) (time.Time, error) {
+func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1.Outbound) (whatsapp.Sent, error) {
 	m := full
 	if m == nil {
 		var err error
 		if m, _, err = a.readContent(ctx, queued); err != nil {
-			return time.Time{}, err
+			return whatsapp.Sent{}, err
 		}
 	}
 	timeout := a.deps.cfg.SendTimeout
@@ -314,8 +321,15 @@ func (a *instance) sent(d sendDone) {
 	// again with the same ID, which WhatsApp takes as the same message. A failed append reloads the state.
 	switch {
 	case d.err == nil:
-		if err := a.append(destroy, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
-			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sentAt.UnixMilli()}}}); err != nil {
+		keep := a.keepForForward(m.GetPhone(), m.GetMessageId(), d.sent.Forwardable)
+		inTx := func(tx *sql.Tx) error {
+			if err := destroy(tx); err != nil {
+				return err
+			}
+			return keep(tx)
+		}
+		if err := a.append(inTx, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sent.At.UnixMilli()}}}); err != nil {
 			a.log.Error("could not record a sent message", "message_id", m.GetMessageId(), "err", err)
 			return
 		}

@@ -39,6 +39,8 @@ func (s *System) completeRefs(ctx context.Context, id string, m *messagesv1.Outb
 		// One edits only one's own messages.
 		c.GetEdit().GetTarget().FromMe = true
 		return nil
+	case c.GetForward() != nil:
+		return s.loadForward(ctx, id, c.GetForward())
 	default:
 		return nil
 	}

@@ -71,6 +71,7 @@ func (s *System) Start(ctx context.Context) error {
 		}
 	}
 	s.deps.log.Info("instances started", "count", len(instances))
+	s.sweepForwards()
 	return nil
 }
 

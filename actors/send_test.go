@@ -46,14 +46,14 @@ func (c *fakeConn) RejectCall(context.Context, whatsapp.Call) error {
 func (c *fakeConn) MarkRead(context.Context, string, string, string) error {
 	return errors.New("not supported by the fake")
 }
-func (c *fakeConn) Send(_ context.Context, m *messagesv1.Outbound) (time.Time, error) {
+func (c *fakeConn) Send(_ context.Context, m *messagesv1.Outbound) (whatsapp.Sent, error) {
 	if c.refuse[m.GetPhone()] {
-		return time.Time{}, whatsapp.ErrNotOnWhatsApp
+		return whatsapp.Sent{}, whatsapp.ErrNotOnWhatsApp
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, m)
-	return time.UnixMilli(1_700_000_000_000), nil
+	return whatsapp.Sent{At: time.UnixMilli(1_700_000_000_000)}, nil
 }
 
 func (c *fakeConn) sentMessages() []*messagesv1.Outbound {

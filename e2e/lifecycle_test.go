@@ -259,7 +259,8 @@ func TestAdminAPI(t *testing.T) {
 	}
 }
 
-// TestMetrics: /metrics shows what happened, in Prometheus' text format.
+// TestMetrics: /metrics shows what happened, in Prometheus' text format, and has every metric the shipped
+// Grafana dashboard and alert rules use.
 func TestMetrics(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -293,5 +294,8 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 		return nil
+	})
+	checkMonitoring(t, func() string {
+		return string(srv.call(t, "GET", "/metrics", nil, "Authorization", "Bearer "+metricsToken).body)
 	})
 }

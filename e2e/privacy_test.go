@@ -47,7 +47,8 @@ func marker(prefix string) string {
 
 // TestNoMessageContentAtRest: neither a sent message's text nor a received one's is anywhere in the data
 // directory (database, its write-ahead log, logs) or, on Postgres, in any value of the database, while the server
-// runs or after it stops.
+// runs or after it stops; none is kept to be forwarded. (With PLUGZAPI_FORWARD_WINDOW set, TestForwardMessage
+// shows the same once the window is over.)
 func TestNoMessageContentAtRest(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -75,6 +76,11 @@ func TestNoMessageContentAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	hooks.waitFor(t, "received", func(h hook) bool { return h.Type == "ReceivedCallback" && h.str("messageId") == replyID })
+	// Nothing was kept to forward (PLUGZAPI_FORWARD_WINDOW is off by default).
+	for _, m := range [][2]string{{id, alicePhone}, {replyID, alicePhone}} {
+		in.call(t, "POST", "forward-message", map[string]any{"phone": alicePhone, "messageId": m[0], "messagePhone": m[1]}).
+			wantError(t, http.StatusUnprocessableEntity, "cannot_forward")
+	}
 
 	// whatsmeow buffers each decrypted message until it is stored; the buffer is sealed with the vault key.
 	if files := findAtRest(t, srv, []byte(inText)); len(files) > 0 {

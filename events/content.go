@@ -81,6 +81,13 @@ func OutboundVaultKey(instanceID, messageID string) string {
 	return instanceID + "/out/" + messageID
 }
 
+// ForwardVaultKey is the vault key of a message kept for forwarding (PLUGZAPI_FORWARD_WINDOW): WhatsApp's own
+// encoding of the message, sent or received in the chat phone (as the API writes it). The chat is part of the
+// key, so that a forward names the message's chat as well as its ID.
+func ForwardVaultKey(instanceID, phone, messageID string) string {
+	return instanceID + "/fwd/" + phone + "/" + messageID
+}
+
 // VaultPrefix is the prefix of every vault key of an instance, for store.Vault.DeletePrefix.
 func VaultPrefix(instanceID string) string {
 	return instanceID + "/"

@@ -11,8 +11,8 @@ import (
 	"github.com/plugzapi/plugzapi/recipient"
 )
 
-// The message actions: delete for everyone (queued, after what was queued before it), read (at once) and
-// forward (not possible: no content is kept).
+// The message actions: delete for everyone and forward (queued, after what was queued before them) and read (at
+// once).
 
 // deleteMessage is DELETE /messages?messageId&phone&owner: the message is deleted for everyone (revoked), by a
 // message on the queue like any other, so that it follows what was queued before it (its target, often).
@@ -107,42 +107,34 @@ func checkChatAndMessage(phone, messageID string) error {
 	return checkMessageID("messageId", messageID)
 }
 
-// forwardMessageRequest is the body of POST forward-message.
+// forwardMessageRequest is the body of POST forward-message: messageId is the message to forward, messagePhone
+// the chat it is in, phone where it goes.
 type forwardMessageRequest struct {
-	Phone        string `json:"phone"`
-	MessageID    string `json:"messageId"`
+	envelope
 	MessagePhone string `json:"messagePhone"`
-	DelayMessage *int   `json:"delayMessage"`
 }
 
-// forwardMessage cannot forward: forwarding sends the message's content again, and the server keeps no content
-// once a message is sent or its webhooks are delivered (messages are not stored, PlugZapi's promise), while
-// WhatsApp gives a linked device no way to fetch an old message's content. A valid request is therefore a 422
-// that says so; sending the content again with the route of its kind does what a forward would, without the
-// "forwarded" label.
-func (a *api) forwardMessage(w http.ResponseWriter, r *http.Request) {
-	var req forwardMessageRequest
-	if err := decodeJSON(r, &req); err != nil {
-		a.respondError(w, r, err)
-		return
-	}
-	if req.MessagePhone == "" {
-		a.respondError(w, r, missingFields(append(append(required("phone", req.Phone), required("messageId", req.MessageID)...), "messagePhone")...))
-		return
-	}
-	if err := checkChatAndMessage(req.Phone, req.MessageID); err != nil {
-		a.respondError(w, r, err)
-		return
-	}
+func (req *forwardMessageRequest) messageIDIsTarget() bool { return true }
+
+func (req *forwardMessageRequest) missing() []string {
+	return append(required("messageId", req.MessageID), required("messagePhone", req.MessagePhone)...)
+}
+
+func (req *forwardMessageRequest) content() (*messagesv1.Content, error) {
 	if !validRecipient(req.MessagePhone) {
-		a.respondError(w, r, invalidPhone("messagePhone", true))
-		return
+		return nil, invalidPhone("messagePhone", true)
 	}
-	if _, err := delaySeconds("delayMessage", req.DelayMessage); err != nil {
-		a.respondError(w, r, err)
-		return
-	}
-	writeError(w, r, &apiError{status: http.StatusUnprocessableEntity, code: codeCannotForward,
-		message: "this server cannot forward: it keeps no message content once a message is sent or delivered " +
-			"(messages are not stored), so it has nothing to forward; send the content again with the route of its kind"})
+	return &messagesv1.Content{Kind: &messagesv1.Content_Forward{Forward: &messagesv1.Forward{
+		Source: &messagesv1.MessageRef{MessageId: req.MessageID, Phone: req.MessagePhone},
+	}}}, nil
+}
+
+// forwardMessage queues a forward like any send (its IDs at once; durable, in order, paced): the message goes
+// to phone again as WhatsApp carried it, marked forwarded. Forwarding needs the message's content, which the
+// server keeps only when PLUGZAPI_FORWARD_WINDOW is set, and for that long (messages are not stored, otherwise):
+// without it the answer is a 422 cannot_forward; a message not kept in messagePhone's chat (never sent or
+// received there, of a kind that cannot be forwarded, edited or deleted since, or older than the window) is a
+// 404 message_not_found.
+func (a *api) forwardMessage(w http.ResponseWriter, r *http.Request) {
+	a.queueMessage(w, r, &forwardMessageRequest{}, false)
 }

@@ -47,6 +47,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/openapi.yaml", serveOpenAPI)
+	r.Get("/docs", serveDocs)
 	r.With(a.requireMetricsToken).Get("/metrics", a.metrics)
 	r.Get("/media/{file}", a.receivedFile)
 

@@ -263,17 +263,37 @@ func TestReadMessage(t *testing.T) {
 		http.StatusConflict, codeNotConnected)
 }
 
+// TestForwardMessage: a forward is queued as a Forward naming the message and its chat, and the instance's
+// refusals are a 422 (forwarding off) and a 404 (not kept).
 func TestForwardMessage(t *testing.T) {
 	s := newTestServer(t, Config{})
-	w := s.do(t, req{method: http.MethodPost, path: base + "/forward-message", body: body(map[string]any{"messageId": "M1", "messagePhone": "5511911112222"})})
-	wantError(t, w, http.StatusUnprocessableEntity, codeCannotForward)
-	wantNoAppCalls(t, s.app)
+	w := s.do(t, req{method: http.MethodPost, path: base + "/forward-message",
+		body: body(map[string]any{"messageId": "M1", "messagePhone": "5511911112222", "delayMessage": 5})})
+	if w.Code != http.StatusOK {
+		t.Fatalf("forward-message = %d %s", w.Code, w.Body)
+	}
+	m := s.app.callsTo("Send")[0].args[1].(*messagesv1.Outbound)
+	if src := m.GetContent().GetForward().GetSource(); src.GetMessageId() != "M1" || src.GetPhone() != "5511911112222" ||
+		m.GetPhone() != phone || m.GetReplyTo() != "" || m.GetDelayMessageS() != 5 {
+		t.Errorf("queued %v", m)
+	}
+	for err, want := range map[error]struct {
+		status int
+		code   string
+	}{actors.ErrForwardingOff: {http.StatusUnprocessableEntity, codeCannotForward}, actors.ErrNotKept: {http.StatusNotFound, codeMessageNotFound}} {
+		s := newTestServer(t, Config{})
+		s.app.errs["Send"] = err
+		wantError(t, s.do(t, req{method: http.MethodPost, path: base + "/forward-message",
+			body: body(map[string]any{"messageId": "M1", "messagePhone": "5511911112222"})}), want.status, want.code)
+	}
+	s = newTestServer(t, Config{})
 	w = s.do(t, req{method: http.MethodPost, path: base + "/forward-message", body: body(map[string]any{})})
 	if e := wantError(t, w, http.StatusBadRequest, codeMissingFields); strings.Join(e.Fields, ",") != "messageId,messagePhone" {
 		t.Errorf("fields %v", e.Fields)
 	}
 	w = s.do(t, req{method: http.MethodPost, path: base + "/forward-message", body: body(map[string]any{"messageId": "M1", "messagePhone": "x"})})
 	wantError(t, w, http.StatusBadRequest, codeInvalidPhone, "messagePhone")
+	wantNoAppCalls(t, s.app)
 }
 
 // TestQueuedTextOfRichKinds: GET /queue shows what a queued message of each kind says.

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrVaultNotFound is returned by [Vault.Get] when nothing is stored under the key (never stored, or deleted).
@@ -184,6 +185,16 @@ func (v *Vault) Open(context string, sealed []byte) ([]byte, error) {
 // Put encrypts plaintext under a fresh random key and stores it under key, replacing what was there (so a
 // retried append can put again). Pass the transaction of the event that references the content.
 func (v *Vault) Put(ctx context.Context, q Querier, key string, plaintext []byte) error {
+	return v.put(ctx, q, key, plaintext, sql.NullInt64{})
+}
+
+// PutUntil is [Vault.Put] for content that ends by itself at expires: from then on it is not found, and
+// [Vault.DeleteExpired] destroys it.
+func (v *Vault) PutUntil(ctx context.Context, q Querier, key string, plaintext []byte, expires time.Time) error {
+	return v.put(ctx, q, key, plaintext, sql.NullInt64{Int64: expires.UnixMilli(), Valid: true})
+}
+
+func (v *Vault) put(ctx context.Context, q Querier, key string, plaintext []byte, expiresMs sql.NullInt64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
@@ -204,16 +215,17 @@ func (v *Vault) Put(ctx context.Context, q Querier, key string, plaintext []byte
 	if err != nil {
 		return fmt.Errorf("vault put %s: %w", key, err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO vault (key, wrapped_key, ciphertext) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET wrapped_key = excluded.wrapped_key, ciphertext = excluded.ciphertext`,
-		key, wrapped, ciphertext)
+	_, err = q.ExecContext(ctx, `INSERT INTO vault (key, wrapped_key, ciphertext, expires_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET wrapped_key = excluded.wrapped_key, ciphertext = excluded.ciphertext,
+		expires_ms = excluded.expires_ms`,
+		key, wrapped, ciphertext, expiresMs)
 	if err != nil {
 		return fmt.Errorf("vault put %s: %w", key, err)
 	}
 	return nil
 }
 
-// Get returns the plaintext stored under key, or [ErrVaultNotFound].
+// Get returns the plaintext stored under key, or [ErrVaultNotFound] (also once it expired).
 func (v *Vault) Get(ctx context.Context, key string) ([]byte, error) {
 	return v.GetIn(ctx, v.db, key)
 }
@@ -224,7 +236,8 @@ func (v *Vault) GetIn(ctx context.Context, q Querier, key string) ([]byte, error
 		return nil, err
 	}
 	var wrapped, ciphertext []byte
-	err := q.QueryRowContext(ctx, `SELECT wrapped_key, ciphertext FROM vault WHERE key = ?`, key).Scan(&wrapped, &ciphertext)
+	err := q.QueryRowContext(ctx, `SELECT wrapped_key, ciphertext FROM vault WHERE key = ? AND (expires_ms IS NULL OR expires_ms > ?)`,
+		key, time.Now().UnixMilli()).Scan(&wrapped, &ciphertext)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrVaultNotFound
 	}
@@ -281,4 +294,40 @@ func (v *Vault) DeletePrefix(ctx context.Context, q Querier, prefix string) (int
 		return 0, fmt.Errorf("vault delete prefix %s: %w", prefix, err)
 	}
 	return n, nil
+}
+
+// expiredChunk bounds the items one transaction of DeleteExpired destroys, so that a backlog never holds the
+// write lock for long.
+const expiredChunk = 500
+
+// DeleteExpired destroys the items whose time ended (see [Vault.PutUntil]) as of now, and returns how many there
+// were.
+func (v *Vault) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		// A read first: the write lock is taken only when there is something to destroy.
+		var some int
+		err := v.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT 1) AS expired`,
+			now.UnixMilli()).Scan(&some)
+		if err != nil || some == 0 {
+			return total, err
+		}
+		var n int64
+		err = InTx(ctx, v.db, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM vault WHERE key IN
+				(SELECT key FROM vault WHERE expires_ms IS NOT NULL AND expires_ms <= ? LIMIT ?)`, now.UnixMilli(), expiredChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("vault delete expired: %w", err)
+		}
+		total += n
+		if n < expiredChunk {
+			return total, nil
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVaultPutGetDelete(t *testing.T) {
@@ -211,5 +212,39 @@ func TestVaultKeyFile(t *testing.T) {
 	if db, err := Open(ctx, Config{Dir: dir, VaultKeyFile: other}, nil); err == nil {
 		db.Close()
 		t.Fatal("Open with a malformed vault key succeeded")
+	}
+}
+
+// TestVaultExpiry: an item put until a time is not found from then on, and DeleteExpired destroys it (and only
+// what expired).
+func TestVaultExpiry(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t, Config{})
+	v := db.Vault()
+	now := time.Now()
+	if err := v.PutUntil(ctx, db.SQL(), "i/fwd/a", []byte("ended"), now.Add(-time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.PutUntil(ctx, db.SQL(), "i/fwd/b", []byte("kept"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Put(ctx, db.SQL(), "i/out/c", []byte("queued")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Get(ctx, "i/fwd/a"); !errors.Is(err, ErrVaultNotFound) {
+		t.Errorf("Get(expired) = %v, want ErrVaultNotFound", err)
+	}
+	if got, err := v.Get(ctx, "i/fwd/b"); err != nil || string(got) != "kept" {
+		t.Errorf("Get(kept) = %q, %v", got, err)
+	}
+	if n, err := v.DeleteExpired(ctx, now); err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v; want 1", n, err)
+	}
+	var left int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM vault`).Scan(&left); err != nil || left != 2 {
+		t.Errorf("%d items left (%v), want 2", left, err)
+	}
+	if n, err := v.DeleteExpired(ctx, now.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Errorf("DeleteExpired later = %d, %v; want 1", n, err)
 	}
 }

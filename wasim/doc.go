@@ -122,7 +122,8 @@
 //     keeps a decrypted inbox (media, and link previews' uploaded pictures, downloaded and
 //     described by hash and size, or by the error that refused them; what the message
 //     declares beside: view once, GIF, length, size, thumbnail, preview; locations,
-//     contact cards, polls, interactive buttons, mentions; edits, deletes for everyone
+//     contact cards, polls, interactive buttons, mentions, the forwarded mark and its score (a view-once file
+//     that comes forwarded is refused, as the apps never forward one); edits, deletes for everyone
 //     and reactions applied as the apps apply them, when their sender may), votes on
 //     polls, marks read or played what it received, types, creates and runs groups (and
 //     sets their pictures), sets its picture, status text and privacy settings, shows itself available or away, subscribes to presence, keeps

@@ -384,6 +384,11 @@ func (e *engine) record(evt *events.Message) {
 	m.Seconds, m.Width, m.Height, m.ThumbnailSize, m.Link = media.Seconds, media.Width, media.Height, media.ThumbnailSize, media.Link
 	m.Waveform = media.Waveform
 	e.a.s.describeRich(evt, &m)
+	if m.Forwarded && m.ViewOnce {
+		// WhatsApp's apps never forward a view-once file, and show none that comes forwarded.
+		m.MediaError, dl = "a view-once message cannot be forwarded", nil
+		e.a.s.log.Warn("phone got a forwarded view-once message", "phone", e.a.phone, "id", m.ID)
+	}
 	if dl != nil {
 		ctx, cancel := context.WithTimeout(e.a.s.ctx, mediaDownloadTimeout)
 		data, err := dl(ctx, e.cli)

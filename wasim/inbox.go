@@ -85,6 +85,10 @@ type Message struct {
 	// Revoked is set once the message was deleted for everyone: its content is gone, as the phone shows
 	// "This message was deleted".
 	Revoked bool `json:"revoked,omitempty"`
+	// Forwarded is set on a message its sender forwarded (the apps show "Forwarded"); ForwardingScore counts
+	// the forwards it went through ("Forwarded many times" from 4).
+	Forwarded       bool   `json:"forwarded,omitempty"`
+	ForwardingScore uint32 `json:"forwardingScore,omitempty"`
 
 	// Addressing is how the message named the chat's people: pn, or lid when it came
 	// from a LID (the sender's account moved its chats to LIDs, or a LID group).

@@ -287,4 +287,16 @@ func TestMediaMessageDetails(t *testing.T) {
 	if got := send(image(func(*waE2E.ImageMessage) {})); got.MediaError != "" || got.MediaSHA256 != sha256Hex(data) {
 		t.Errorf("the untampered image arrived as %+v", got)
 	}
+
+	// Forwarded: the phone shows it ("Forwarded many times" from a score of 4), and downloads the file it names;
+	// a view-once file never comes forwarded from WhatsApp's apps, and the phone does not show one.
+	forwarded := &waE2E.ContextInfo{IsForwarded: proto.Bool(true), ForwardingScore: proto.Uint32(4)}
+	if got := send(image(func(im *waE2E.ImageMessage) { im.ContextInfo = forwarded })); !got.Forwarded || got.ForwardingScore != 4 ||
+		got.MediaSHA256 != sha256Hex(data) {
+		t.Errorf("the forwarded image arrived as %+v", got)
+	}
+	once := image(func(im *waE2E.ImageMessage) { im.ContextInfo, im.ViewOnce = forwarded, proto.Bool(true) })
+	if got := send(&waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: once}}); got.MediaError == "" || got.MediaSHA256 != "" {
+		t.Errorf("a forwarded view-once image arrived with its file: %+v", got)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // What a phone shows of the messages that are neither text nor media, and what it does with those that change
@@ -61,6 +62,9 @@ type InteractiveButton struct {
 // describeRich fills in what a message of the other kinds shows.
 func (s *Simulator) describeRich(evt *events.Message, m *Message) {
 	msg := evt.Message
+	if ci := contextOf(msg); ci.GetIsForwarded() {
+		m.Forwarded, m.ForwardingScore = true, ci.GetForwardingScore()
+	}
 	switch {
 	case msg.GetLocationMessage() != nil:
 		l := msg.GetLocationMessage()
@@ -245,4 +249,21 @@ func (a *Account) VotePoll(ctx context.Context, chat, pollID string, options ...
 		return "", fmt.Errorf("vote on %s: %w", pollID, err)
 	}
 	return resp.ID, nil
+}
+
+// contextOf is the context of a message's content (what it quotes, mentions, whether it was forwarded), or nil:
+// every kind of content carries it in a field of that name.
+func contextOf(msg *waE2E.Message) *waE2E.ContextInfo {
+	var ci *waE2E.ContextInfo
+	msg.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		if f := fd.Message().Fields().ByName("contextInfo"); f != nil && v.Message().Has(f) {
+			ci, _ = v.Message().Get(f).Message().Interface().(*waE2E.ContextInfo)
+			return false
+		}
+		return true
+	})
+	return ci
 }

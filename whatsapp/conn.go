@@ -184,20 +184,29 @@ func (c *Conn) Logout(ctx context.Context) error {
 // before linking does not have yet; WhatsApp accepts both forms.)
 func NewMessageID() string { return whatsmeow.GenerateMessageID() }
 
-// Send sends an accepted message with its own WhatsApp ID, and returns the server's timestamp. It finds the
-// recipient's account (once per number), shows "typing…" first when the message asks for it, and builds
-// WhatsApp's message from the content. Sending the same message again sends the same message, not a new one.
-func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, error) {
+// Sent is what sending a message gave.
+type Sent struct {
+	// At is WhatsApp's timestamp of the message.
+	At time.Time
+	// Forwardable is the message as it went (waE2E.Message in protobuf's encoding, its files as uploaded), for
+	// the instance to keep when it keeps messages for forwarding; nil for a message that cannot be forwarded.
+	Forwardable []byte
+}
+
+// Send sends an accepted message with its own WhatsApp ID. It finds the recipient's account (once per number),
+// shows "typing…" first when the message asks for it, and builds WhatsApp's message from the content. Sending
+// the same message again sends the same message, not a new one.
+func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (Sent, error) {
 	to, err := c.recipient(ctx, m.GetPhone())
 	if err != nil {
-		return time.Time{}, err
+		return Sent{}, err
 	}
 	if to.Server == types.DefaultUserServer || to.Server == types.HiddenUserServer {
 		c.follow(to)
 	}
 	msg, err := c.buildMessage(ctx, to, m)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
+		return Sent{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
 	if to == types.StatusBroadcastJID {
 		msg = asStatusUpdate(msg)
@@ -208,10 +217,10 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (time.Time, err
 	}
 	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
 	if err != nil {
-		return time.Time{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
+		return Sent{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}
 	c.rememberSentPoll(m.GetMessageId(), msg)
-	return resp.Timestamp, nil
+	return Sent{At: resp.Timestamp, Forwardable: keepable(msg)}, nil
 }
 
 // recipient is the JID a message to phone (see package recipient) goes to. A phone number is looked up, because

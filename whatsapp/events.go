@@ -47,7 +47,12 @@ type Disconnected struct {
 type LoggedOut struct{ Reason string }
 
 // MessageReceived is a message that arrived in a chat, or that another device of the account sent (from_me).
-type MessageReceived struct{ Message *messagesv1.Inbound }
+type MessageReceived struct {
+	Message *messagesv1.Inbound
+	// Forwardable is the message as WhatsApp carried it (waE2E.Message in protobuf's encoding), for the
+	// instance to keep when it keeps messages for forwarding; nil for one that cannot be forwarded.
+	Forwardable []byte
+}
 
 // ReceiptReceived says messages reached a device of a contact, or were read or played there.
 type ReceiptReceived struct {
@@ -225,7 +230,11 @@ func (tr translator) message(e *events.Message) (Event, bool) {
 			SourceUrl: ad.GetSourceURL(), ContainsAutoReply: ad.GetContainsAutoReply(),
 			RenderLargerThumbnail: ad.GetRenderLargerThumbnail(), ShowAdAttribution: ad.GetShowAdAttribution()}
 	}
-	return MessageReceived{m}, true
+	received := MessageReceived{Message: m}
+	if editID == "" && !e.IsViewOnce {
+		received.Forwardable = keepable(msg)
+	}
+	return received, true
 }
 
 // envelope is what every received message says of where it comes from: the chat, the sender, when.
@@ -317,7 +326,7 @@ func (tr translator) undecryptable(e *events.UndecryptableMessage) (Event, bool)
 	m.WaitingMessage = true
 	m.Type = messagesv1.Kind_KIND_NOTIFICATION
 	m.Content = notification(notificationCiphertext)
-	return MessageReceived{m}, true
+	return MessageReceived{Message: m}, true
 }
 
 func (tr translator) receipt(e *events.Receipt) (Event, bool) {

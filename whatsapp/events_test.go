@@ -21,13 +21,13 @@ import (
 // received is the MessageReceived of a text message, as the cases below expect them.
 func received(m *messagesv1.Inbound, body string) MessageReceived {
 	m.Type, m.Content = messagesv1.Kind_KIND_TEXT, textContent(body)
-	return MessageReceived{m}
+	return MessageReceived{Message: m}
 }
 
 // other is the MessageReceived of a content the server does not render yet.
 func other(m *messagesv1.Inbound, typ string) MessageReceived {
 	m.Type, m.ContentType = messagesv1.Kind_KIND_OTHER, typ
-	return MessageReceived{m}
+	return MessageReceived{Message: m}
 }
 
 func receipt(status eventsv1.MessageStatus, phone string, ids ...string) ReceiptReceived {
@@ -140,7 +140,7 @@ func TestTranslate(t *testing.T) {
 			Message: &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("look"),
 				Mimetype: proto.String("image/jpeg"), DirectPath: proto.String("/v/1"), MediaKey: []byte{1},
 				FileLength: proto.Uint64(3), JPEGThumbnail: []byte{9}, ViewOnce: proto.Bool(true)}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M4b", Phone: "5511999990001", SentTimeMs: ms,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M4b", Phone: "5511999990001", SentTimeMs: ms,
 			Type: messagesv1.Kind_KIND_IMAGE, Content: &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{
 				Caption: "look", MimeType: "image/jpeg", Size: 3, Thumbnail: []byte{9}, ViewOnce: true,
 				File: &messagesv1.WhatsAppFile{DirectPath: "/v/1", MediaKey: []byte{1}, FileLength: 3, MediaType: "WhatsApp Image Keys"}}}}}}},
@@ -148,7 +148,7 @@ func TestTranslate(t *testing.T) {
 			Info: types.MessageInfo{MessageSource: source, ID: "M5"},
 			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍"), SenderTimestampMS: proto.Int64(7),
 				Key: &waCommon.MessageKey{ID: proto.String("T1"), FromMe: proto.Bool(true), RemoteJID: proto.String("5511999990000@s.whatsapp.net")}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001", Type: messagesv1.Kind_KIND_REACTION,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M5", Phone: "5511999990001", Type: messagesv1.Kind_KIND_REACTION,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "👍", TimeMs: 7,
 				By: "5511999990001", Target: &messagesv1.MessageRef{MessageId: "T1", Phone: "5511999990001"}}}}}}},
 		{"a reaction made on this account's phone is by this account, not by the chat", &events.Message{
@@ -156,21 +156,21 @@ func TestTranslate(t *testing.T) {
 				IsFromMe: true}, ID: "M5b"},
 			Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("❤️"), SenderTimestampMS: proto.Int64(8),
 				Key: &waCommon.MessageKey{ID: proto.String("T1b"), RemoteJID: proto.String("5511999990001@s.whatsapp.net")}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M5b", Phone: "5511999990001", FromMe: true, Type: messagesv1.Kind_KIND_REACTION,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M5b", Phone: "5511999990001", FromMe: true, Type: messagesv1.Kind_KIND_REACTION,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Reaction{Reaction: &messagesv1.Reaction{Emoji: "❤️", TimeMs: 8,
 				By: "5511999990000", Target: &messagesv1.MessageRef{MessageId: "T1b", Phone: "5511999990001"}}}}}}},
 		{"an edit, under the edited message's ID", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6"},
 			Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
 				Key: &waCommon.MessageKey{ID: proto.String("T2")}, EditedMessage: &waE2E.Message{Conversation: proto.String("fixed")}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "T2", EditId: "M6", IsEdit: true, Phone: "5511999990001",
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "T2", EditId: "M6", IsEdit: true, Phone: "5511999990001",
 			Type: messagesv1.Kind_KIND_TEXT, Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "fixed"}}}}}},
 		{"forwarded, from a status, on a disappearing chat", &events.Message{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6b"},
 			Message: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("nice"),
 				ContextInfo: &waE2E.ContextInfo{IsForwarded: proto.Bool(true), Expiration: proto.Uint32(86400),
 					RemoteJID: proto.String("status@broadcast"), StanzaID: proto.String("S1")}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6b", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M6b", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
 			ReplyTo: "S1", Forwarded: true, ExpirationSeconds: 86400, StatusReply: true,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "nice"}}}}}},
 		{"a product with its picture, to download", &events.Message{
@@ -180,7 +180,7 @@ func TestTranslate(t *testing.T) {
 					PriceAmount1000: proto.Int64(39900), CurrencyCode: proto.String("BRL"),
 					ProductImage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg"), DirectPath: proto.String("/v/2"),
 						MediaKey: []byte{2}, FileLength: proto.Uint64(5)}}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6p", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PRODUCT,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M6p", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PRODUCT,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Product{Product: &messagesv1.Product{Id: "P1", Title: "Caneca",
 				Price_1000: 39900, CurrencyCode: "BRL", BusinessOwner: "5511999990009",
 				Image: &messagesv1.Media{MimeType: "image/jpeg", Size: 5, File: &messagesv1.WhatsAppFile{DirectPath: "/v/2",
@@ -189,7 +189,7 @@ func TestTranslate(t *testing.T) {
 			Info: types.MessageInfo{MessageSource: source, ID: "M6q", Timestamp: at},
 			Message: &waE2E.Message{RequestPaymentMessage: &waE2E.RequestPaymentMessage{RequestFrom: proto.String("5511999990000@s.whatsapp.net"),
 				Amount: &waE2E.Money{Value: proto.Int64(123456), Offset: proto.Uint32(4), CurrencyCode: proto.String("BRL")}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6q", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PAYMENT_REQUEST,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M6q", Phone: "5511999990001", SentTimeMs: ms, Type: messagesv1.Kind_KIND_PAYMENT_REQUEST,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_PaymentRequest{PaymentRequest: &messagesv1.PaymentRequest{
 				CurrencyCode: "BRL", Amount_1000: 12345, RequestFrom: "5511999990000"}}}}}},
 		{"a contact's status update, from status@broadcast", &events.Message{
@@ -204,7 +204,7 @@ func TestTranslate(t *testing.T) {
 				ContextInfo: &waE2E.ContextInfo{ExternalAdReply: &waE2E.ContextInfo_ExternalAdReplyInfo{
 					Title: proto.String("Sale"), Body: proto.String("50% off"), SourceURL: proto.String("https://ad"),
 					ThumbnailURL: proto.String("https://thumb"), SourceType: proto.String("ad"), SourceID: proto.String("7")}}}},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6c", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M6c", Phone: "5511999990001", Type: messagesv1.Kind_KIND_TEXT,
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: "hi",
 				Preview: &messagesv1.LinkPreview{Url: "https://ad", Title: "Sale", Description: "50% off",
 					Image: &messagesv1.Media{ThumbnailLink: "https://thumb"}}}}},
@@ -212,7 +212,7 @@ func TestTranslate(t *testing.T) {
 				SourceType: "ad", SourceId: "7"}}}},
 		{"a message not decrypted yet", &events.UndecryptableMessage{
 			Info: types.MessageInfo{MessageSource: source, ID: "M6d", PushName: "Alice", Timestamp: at},
-		}, MessageReceived{&messagesv1.Inbound{MessageId: "M6d", Phone: "5511999990001", Type: messagesv1.Kind_KIND_NOTIFICATION,
+		}, MessageReceived{Message: &messagesv1.Inbound{MessageId: "M6d", Phone: "5511999990001", Type: messagesv1.Kind_KIND_NOTIFICATION,
 			WaitingMessage: true, SentTimeMs: ms, SenderName: "Alice", ChatName: "Alice",
 			Content: &messagesv1.Content{Kind: &messagesv1.Content_Notification{Notification: &messagesv1.Notification{Code: "CIPHERTEXT"}}}}}},
 		{"the phone's app state keys are no content", &events.Message{

@@ -157,7 +157,7 @@ func callNotification(c Call, code string) MessageReceived {
 	sum := sha256.Sum256([]byte(c.ID + "\x00" + code))
 	n := notification(code)
 	n.GetNotification().CallId = c.ID
-	return MessageReceived{&messagesv1.Inbound{
+	return MessageReceived{Message: &messagesv1.Inbound{
 		MessageId: "CALL" + strings.ToUpper(hex.EncodeToString(sum[:8])), Phone: c.Caller, ChatLid: c.CallerLID,
 		SenderLid: c.CallerLID, Type: messagesv1.Kind_KIND_NOTIFICATION, SentTimeMs: c.AtMs, Content: n,
 	}}

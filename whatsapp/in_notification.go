@@ -148,7 +148,7 @@ func (tr translator) groupNotification(group types.JID, sender, senderPN *types.
 		who, lid := tr.person(*sender, alt)
 		m.Participant, m.SenderLid = phoneOf(who), lidOf(lid)
 	}
-	return MessageReceived{m}
+	return MessageReceived{Message: m}
 }
 
 // phones are people as the API names them: phone numbers when known.

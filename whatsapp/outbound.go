@@ -32,6 +32,7 @@ var builders = map[messagesv1.Kind]builder{
 	messagesv1.Kind_KIND_BUTTONS:     buildButtons,
 	messagesv1.Kind_KIND_OPTION_LIST: buildOptionList,
 	messagesv1.Kind_KIND_PIX:         buildPix,
+	messagesv1.Kind_KIND_FORWARD:     buildForward,
 }
 
 // buildMessage makes WhatsApp's message for an accepted one.

@@ -46,6 +46,8 @@ type Config struct {
 	MetricsToken string
 	// CancelGrace is how long an instance whose partner subscription was cancelled is kept before it is deleted.
 	CancelGrace time.Duration
+	// ForwardWindow is how long sent and received messages are kept, encrypted, to be forwarded; 0: none is.
+	ForwardWindow time.Duration
 	MediaConfig
 }
 
@@ -116,6 +118,8 @@ func (c *Config) settings() []setting {
 			str(&c.MetricsToken), func() string { return redact(c.MetricsToken) }},
 		{"cancel-grace", "PLUGZAPI_CANCEL_GRACE", "how long an instance whose subscription was cancelled (integrator/on-demand/cancel) is kept before it is deleted; subscribing again within it keeps the instance",
 			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
+		{"forward-window", "PLUGZAPI_FORWARD_WINDOW", "how long each message an instance sends or receives is kept, encrypted, so that forward-message can forward it; 0 keeps none (messages are not stored) and forward-message is refused",
+			duration(&c.ForwardWindow), func() string { return c.ForwardWindow.String() }},
 	}, c.mediaSettings()...)
 }
 
@@ -155,6 +159,8 @@ func (c Config) Validate() error {
 		return errors.New("the shutdown timeout must be positive")
 	case c.CancelGrace <= 0:
 		return errors.New("the cancel grace must be positive")
+	case c.ForwardWindow < 0:
+		return errors.New("the forward window must not be negative (0 keeps no message to forward)")
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
 	case c.Retention < events.MinRetention:

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,14 +40,7 @@ func (c MediaConfig) publicURL(addr string) string {
 	if c.PublicURL != "" {
 		return c.PublicURL
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
+	return localURL(addr)
 }
 
 func (c *MediaConfig) mediaSettings() []setting {

@@ -127,6 +127,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	acfg.SnapshotAfter = min(acfg.SnapshotAfter, events.SweepInterval(cfg.Retention))
 	// A file is fetched, then uploaded (which may take as long), then sent.
 	acfg.FileSendTimeout = acfg.SendTimeout + 2*cfg.MediaFetchTimeout
+	acfg.ForwardWindow = cfg.ForwardWindow
 	system, err := actors.NewSystem(acfg, actors.SystemDeps{
 		Logger: log.With("component", "actors"), DB: db.SQL(), Events: evlog, Vault: db.Vault(),
 		Sessions: actorSessions{sessions}, Webhooks: cons.Webhooks,

@@ -35,9 +35,10 @@ const ConsumerGroup = "metrics"
 
 const namespace = "plugzapi"
 
-// ViewTotals is the instance read model's summary (instanceview.View satisfies it).
-type ViewTotals interface {
+// InstanceView is the instance read model: its summary and its rows (instanceview.View satisfies it).
+type InstanceView interface {
 	Totals(ctx context.Context) (instanceview.Totals, error)
+	List(ctx context.Context) ([]instanceview.Instance, error)
 }
 
 // StreamLag reports the stream's latest offset and each consumer group's position (events.Log satisfies it).
@@ -52,7 +53,7 @@ type WebhookBacklog interface {
 
 // Sources are where the gauges come from; a nil source leaves its gauges out.
 type Sources struct {
-	View     ViewTotals
+	View     InstanceView
 	Stream   StreamLag
 	Webhooks WebhookBacklog
 }
@@ -271,10 +272,22 @@ var (
 	descOffset     = prometheus.NewDesc(namespace+"_event_stream_offset", "Offset of the newest event in the stream.", nil, nil)
 	descLag        = prometheus.NewDesc(namespace+"_event_consumer_lag", "Events in the stream a consumer group has not processed yet.", []string{"group"}, nil)
 	descBacklog    = prometheus.NewDesc(namespace+"_webhook_backlog", "Webhooks waiting to be delivered (state=pending) or given up on and kept (state=dead).", []string{"state"}, nil)
+
+	// The gauges below tell an operator what the totals cannot: whether a linked instance has been cut off for
+	// long (a never-linked one is not an outage), and whether messages wait on instances able to send them.
+	descByState          = prometheus.NewDesc(namespace+"_instances_by_state", "Instances in each connection state (new, pairing, paired, connected, disconnected, logged_out).", []string{"state"}, nil)
+	descLongestDown      = prometheus.NewDesc(namespace+"_instance_longest_disconnection_seconds", "How long the instance disconnected the longest (linked, connection lost) has been so; 0 when none is.", nil, nil)
+	descQueueOnConnected = prometheus.NewDesc(namespace+"_queue_depth_connected", "Messages queued on instances connected to WhatsApp: they should be leaving.", nil, nil)
 )
 
+// instanceStates are the states instances_by_state reports, each even at zero so that a panel or an alert
+// sees a series rather than none.
+var instanceStates = []string{instanceview.StateNew, instanceview.StatePairing, instanceview.StatePaired,
+	instanceview.StateConnected, instanceview.StateDisconnected, instanceview.StateLoggedOut}
+
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInstances, descConnected, descQueueDepth, descOffset, descLag, descBacklog} {
+	for _, d := range []*prometheus.Desc{descInstances, descConnected, descQueueDepth, descOffset, descLag, descBacklog,
+		descByState, descLongestDown, descQueueOnConnected} {
 		ch <- d
 	}
 }
@@ -290,6 +303,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, float64(t.Connected))
 			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(t.QueueDepth))
 		}
+		c.collectStates(ctx, ch)
 	}
 	if c.src.Stream != nil {
 		if latest, groups, err := c.src.Stream.Lag(ctx); err != nil {
@@ -309,4 +323,31 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(dead), "dead")
 		}
 	}
+}
+
+// collectStates reports the gauges computed over the view's rows.
+func (c *stateCollector) collectStates(ctx context.Context, ch chan<- prometheus.Metric) {
+	list, err := c.src.View.List(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descByState, err)
+		return
+	}
+	byState := make(map[string]int, len(instanceStates))
+	var longest time.Duration
+	var queuedOnConnected int64
+	now := time.Now()
+	for _, in := range list {
+		byState[in.State]++
+		if in.State == instanceview.StateDisconnected {
+			longest = max(longest, now.Sub(in.StateChanged))
+		}
+		if in.Connected {
+			queuedOnConnected += in.QueueDepth
+		}
+	}
+	for _, s := range instanceStates {
+		ch <- prometheus.MustNewConstMetric(descByState, prometheus.GaugeValue, float64(byState[s]), s)
+	}
+	ch <- prometheus.MustNewConstMetric(descLongestDown, prometheus.GaugeValue, longest.Seconds())
+	ch <- prometheus.MustNewConstMetric(descQueueOnConnected, prometheus.GaugeValue, float64(queuedOnConnected))
 }

@@ -195,6 +195,41 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 		}
 	}
 
+	// The per-state gauges: A and "old" are connected with a message queued each, B logged out. Then C is
+	// linked and loses its connection 90 seconds ago, with a message queued that cannot leave.
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"plugzapi_instances_by_state", []string{"state", "connected"}, 2},
+		{"plugzapi_instances_by_state", []string{"state", "logged_out"}, 1},
+		{"plugzapi_instances_by_state", []string{"state", "disconnected"}, 0},
+		{"plugzapi_instance_longest_disconnection_seconds", nil, 0},
+		{"plugzapi_queue_depth_connected", nil, 2},
+	} {
+		got, ok := value(t, m, tc.name, tc.labels...)
+		if !ok || got != tc.want {
+			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
+		}
+	}
+	lost := time.Now().Add(-90 * time.Second).UnixMilli()
+	eventstest.Append(t, log, "C",
+		ev(1000, &eventsv1.Connected{Phone: "3"}),
+		ev(1000, &messagesv1.Outbound{ZaapId: "z1", MessageId: "m1"}),
+		ev(lost, &eventsv1.Disconnected{}),
+	)
+	eventstest.WaitFor(t, 5*time.Second, "C disconnected", func() bool {
+		v, _ := value(t, m, "plugzapi_instances_by_state", "state", "disconnected")
+		return v == 1
+	})
+	if got, _ := value(t, m, "plugzapi_instance_longest_disconnection_seconds"); got < 90 || got > 120 {
+		t.Errorf("longest disconnection = %vs, want about 90s", got)
+	}
+	if got, _ := value(t, m, "plugzapi_queue_depth_connected"); got != 2 {
+		t.Errorf("queue depth on connected instances = %v, want 2 (C's message waits for a connection)", got)
+	}
+
 	// Webhook reports.
 	m.ObserveAttempt("DeliveryCallback", true, 30*time.Millisecond)
 	m.ObserveAttempt("DeliveryCallback", false, 2*time.Second)

@@ -2206,10 +2206,15 @@ func (x *Revoke) GetTarget() *MessageRef {
 	return nil
 }
 
-// Forward sends an earlier message again, marked as forwarded.
+// Forward sends an earlier message again, marked as forwarded. source names it: its message_id, and its chat in
+// phone.
 type Forward struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        *MessageRef            `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Source *MessageRef            `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// message is the earlier message as WhatsApp carried it (waE2E.Message, in protobuf's encoding), which the
+	// instance kept for the forward window: the instance copies it in when it accepts the forward, so that the
+	// forward goes out even if the window ends before its turn. Empty: it was not kept.
+	Message       []byte `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2247,6 +2252,13 @@ func (*Forward) Descriptor() ([]byte, []int) {
 func (x *Forward) GetSource() *MessageRef {
 	if x != nil {
 		return x.Source
+	}
+	return nil
+}
+
+func (x *Forward) GetMessage() []byte {
+	if x != nil {
+		return x.Message
 	}
 	return nil
 }
@@ -3218,9 +3230,10 @@ const file_messages_v1_messages_proto_rawDesc = "" +
 	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\x12.\n" +
 	"\x04text\x18\x02 \x01(\v2\x1a.plugzapi.messages.v1.TextR\x04text\"B\n" +
 	"\x06Revoke\x128\n" +
-	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\"C\n" +
+	"\x06target\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06target\"]\n" +
 	"\aForward\x128\n" +
-	"\x06source\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06source\"[\n" +
+	"\x06source\x18\x01 \x01(\v2 .plugzapi.messages.v1.MessageRefR\x06source\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\fR\amessage\"[\n" +
 	"\fNotification\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1e\n" +
 	"\n" +
