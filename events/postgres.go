@@ -27,7 +27,8 @@ const streamChannel = "plugzapi_instance_events"
 // and commits while node A, which took 10, is still running; a consumer reads 11, commits its offset past it,
 // and never reads 10 (watermill-sql #311). The transaction-scoped advisory lock taken here is held from before
 // the append takes its offsets until its transaction ends. Postgres makes a commit visible before it releases
-// the transaction's locks, so the next holder takes its offsets after every earlier holder's rows are visible
+// the transaction's locks (CommitTransaction in xact.c: ProcArrayEndTransaction "must be done _before_
+// releasing locks we hold"), so the next holder takes its offsets after every earlier holder's rows are visible
 // (or rolled back, leaving a gap nobody will ever fill): whoever sees an offset sees every offset below it.
 // SQLite needs none of this: it has one writer at a time.
 //

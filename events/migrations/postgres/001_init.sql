@@ -1,5 +1,5 @@
--- v1: the event log, snapshots, and the stream's topic and offsets tables (the DDL the stream adapters
--- would create for Topic).
+-- v1: the event log, snapshots, and the stream's tables for Topic: its messages, numbered by their offset,
+-- and its consumer groups' offsets (read and written through StreamSchema and StreamOffsets).
 CREATE TABLE instance_events (
 	instance_id TEXT COLLATE "C" NOT NULL,
 	seq BIGINT NOT NULL,
