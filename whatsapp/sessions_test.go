@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/plugzapi/plugzapi/store"
@@ -99,18 +100,19 @@ func TestSessionsOnTheServerDatabase(t *testing.T) {
 	}
 }
 
-// TestSessionsUpgradeFromNodesStartingTogether: nodes sharing a Postgres database that start at once each open
-// whatsmeow's store on a database it has not been created in yet; each finds it ready. (On SQLite there is one
-// process: they open one after the other.)
+// TestSessionsUpgradeFromNodesStartingTogether: nodes sharing a Postgres database that start at once each bring
+// whatsmeow's store up to date in a database it has not been created in yet; each finds it ready. (On SQLite
+// there is one process: they upgrade one after the other.) The nodes are containers of their own, as in separate
+// processes; OpenSessions also sets whatsmeow's process-wide device properties, once per process.
 func TestSessionsUpgradeFromNodesStartingTogether(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t, store.Config{})
+	dialect := db.Dialect().DriverName()
 	const nodes = 4
 	errs := make(chan error, nodes)
 	for range nodes {
 		open := func() {
-			_, err := OpenSessions(ctx, db.SQL(), db.Dialect().DriverName(), Options{Sealer: db.Vault()})
-			errs <- err
+			errs <- upgrade(ctx, db.SQL(), dialect, sqlstore.NewWithDB(db.SQL(), dialect, nil))
 		}
 		if db.Dialect() == store.Postgres {
 			go open()
