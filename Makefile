@@ -21,7 +21,7 @@ test: vet
 # The Postgres run: the storage packages, and end-to-end tests that prove the product on Postgres (the main
 # flow, kill -9 crashes, received media, the queue, webhooks through outages and restarts, privacy, deletion,
 # access policies), again on a throwaway PostgreSQL server (scripts/test-postgres: Debian's postgresql package,
-# installed when missing when run as root). One shell, so that the trap stops the server whether the tests pass
+# installed if missing, when run as root). One shell, so that the trap stops the server whether the tests pass
 # or fail. With PLUGZAPI_TEST_POSTGRES_URL set, the tests use that server instead, and leave it running.
 PG_PKGS := ./store/... ./events/... ./access ./mediastore ./whatsapp
 PG_E2E  := ^(TestSendReceiveAndReceipts|TestCrashWithQueuedMessages|TestCrashMidSend|TestCrashAtFullIntake|TestIdempotencyKeyAcrossACrash|TestRestartAndRestoreSession|TestReceivedTypes|TestQueueWhileDisconnected|TestWebhooksSurviveReceiverOutageAndRestart|TestWebhookBacklogFollowsANewURL|TestNoMessageContentAtRest|TestNoReceivedMediaAtRest|TestAdminAPI|TestPartnerSubscriptionAndCancel)$$
