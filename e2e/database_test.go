@@ -16,18 +16,25 @@ import (
 	"github.com/plugzapi/plugzapi/store/pgtest"
 )
 
-// database opens the server's database for the test to read, and closes it when the test ends: the SQLite file
-// of the data directory read-only, or, when the run is on Postgres, the server's database through the store's
-// own pool, so that the tests' queries are written once with '?' as the server's are. The server may be running
-// or stopped; on Postgres the store's open finds the schema current and the vault key the server made.
+// database returns a handle on the server's database for the test to read, opened at the first call and closed
+// when the test ends: the SQLite file of the data directory read-only, or, when the run is on Postgres, the
+// server's database through the store's own pool, so that the tests' queries are written once with '?' as the
+// server's are. The server may be running or stopped; on Postgres the store's open finds the schema current and
+// the vault key the server made.
 func (s *server) database(t testing.TB) *sql.DB {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		return s.db
+	}
 	if !pgtest.Enabled() {
 		db, err := sql.Open(store.DriverName, "file:"+filepath.Join(s.dataDir, store.DatabaseFile)+"?mode=ro")
 		if err != nil {
 			t.Fatalf("open the server's database: %v", err)
 		}
-		t.Cleanup(func() { db.Close() })
+		s.t.Cleanup(func() { db.Close() })
+		s.db = db
 		return db
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -37,8 +44,9 @@ func (s *server) database(t testing.TB) *sql.DB {
 	if err != nil {
 		t.Fatalf("open the server's database: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db.SQL()
+	s.t.Cleanup(func() { db.Close() })
+	s.db = db.SQL()
+	return s.db
 }
 
 // findInDatabase returns where the server's database holds needle. On SQLite that is the database's files in the
