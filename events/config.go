@@ -37,12 +37,15 @@ type Config struct {
 	// deleted once a snapshot covers it, and a stream row once every consumer group has handled it. Default
 	// [DefaultRetention]; at least [MinRetention].
 	Retention time.Duration
-	// StallTimeout is, on Postgres, how long one of the log's write transactions may sit idle — its node
-	// paused or stuck between two statements — before the server ends it (idle_in_transaction_session_timeout).
-	// Every node's appends wait for an append's transaction to end (see Log.lockStream), so a node that stops
-	// in the middle of one must not hold the others up for longer than this. Its own writes in that
-	// transaction then fail, and are retried by their callers like any failed append. Default 10s; SQLite
-	// ignores it (one process stopped while writing holds the file's lock; SQLite runs one node).
+	// StallTimeout is, on Postgres, how long one of the log's write transactions or a consumer's transaction
+	// may sit idle — its node paused or stuck between two statements — before the server ends it
+	// (idle_in_transaction_session_timeout). Every node's appends wait for an append's transaction to end (see
+	// Log.lockStream), and a group's members for the one holding a batch, so a node that stops in the middle
+	// of one must not hold the others up for longer than this. Its work in that transaction is rolled back: a
+	// failed append (reported to its caller like any other), a batch another member handles. So it must exceed
+	// the longest pause a live node makes between two statements of one transaction, handlers included.
+	// Default 10s; SQLite ignores it (one process stopped while writing holds the file's lock; SQLite runs one
+	// node).
 	StallTimeout time.Duration
 	// ConsumerDB, when set, is the pool consumer groups run their transactions on: store.DB.Replayable(), whose
 	// commits cost no fsync. That is safe for every consumer group, because a group's writes commit with its

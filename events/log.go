@@ -88,7 +88,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) (*Log
 		wlog: watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
 		}),
-		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize},
+		schema:   StreamSchema{Dialect: db.Dialect(), BatchSize: cfg.BatchSize, StallTimeout: cfg.StallTimeout},
 		offsets:  StreamOffsets{Dialect: db.Dialect()},
 		node:     watermill.NewULID(),
 		pgConfig: db.PostgresConfig(),
@@ -138,7 +138,7 @@ func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, 
 	if err != nil {
 		return nil, err
 	}
-	if err := l.write(ctx, a.run); err != nil {
+	if err := l.await(ctx, &writeReq{fn: a.run, publishes: true}); err != nil {
 		return nil, a.failed(err)
 	}
 	return a.stored, nil
@@ -154,7 +154,7 @@ func (l *Log) AppendAsync(instanceID string, expectedSeq int64, evs []*eventsv1.
 	if err != nil {
 		return nil, err
 	}
-	l.writeAsync(a.run, func(err error) {
+	l.writeAsync(&writeReq{fn: a.run, publishes: true}, func(err error) {
 		if err != nil {
 			err = a.failed(err)
 		}
@@ -231,10 +231,6 @@ func (a *appendReq) failed(err error) error {
 
 // run is the append's part of the committer's transaction.
 func (a *appendReq) run(ctx context.Context, tx *sql.Tx) error {
-	// First, before anything this append locks or numbers: see lockStream.
-	if err := a.l.lockStream(ctx, tx); err != nil {
-		return err
-	}
 	var last int64
 	if err := tx.QueryRowContext(ctx, lastSeqQuery, a.instanceID).Scan(&last); err != nil {
 		return fmt.Errorf("read last seq: %w", err)

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
+	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/store/pgtest"
 )
 
@@ -20,13 +22,14 @@ import (
 // its own, as the nodes of a cluster share one Postgres database. On SQLite the two stores share the file, as
 // two processes would.
 
-// openNodes opens two nodes' logs on one fresh database.
-func openNodes(t *testing.T, cfg events.Config) (a, b *events.Log) {
+// openNodes opens two nodes' logs on one fresh database, and returns the first node's store too.
+func openNodes(t *testing.T, cfg events.Config) (a, b *events.Log, db *store.DB) {
 	t.Helper()
 	dir := t.TempDir()
-	a = eventstest.OpenLog(t, eventstest.OpenDB(t, dir), cfg)
+	db = eventstest.OpenDB(t, dir)
+	a = eventstest.OpenLog(t, db, cfg)
 	b = eventstest.OpenLog(t, eventstest.OpenDB(t, dir), cfg)
-	return a, b
+	return a, b, db
 }
 
 // appendFromNodes appends perInstance events, one append at a time, to each of instances instances per node,
@@ -82,7 +85,7 @@ func waitCaughtUp(t *testing.T, l *events.Log) {
 // never reads them.
 func TestStreamOffsetsInCommitOrderAcrossNodes(t *testing.T) {
 	eventstest.CheckGoroutines(t)
-	a, b := openNodes(t, events.Config{PollInterval: 20 * time.Millisecond, Gather: -1})
+	a, b, _ := openNodes(t, events.Config{PollInterval: 20 * time.Millisecond, Gather: -1})
 	var r received
 	consume(t, a, events.ConsumerOptions{Group: "g"}, func(_ context.Context, _ *sql.Tx, ev *eventsv1.Event) error {
 		r.add(ev)
@@ -106,7 +109,7 @@ func TestStreamOffsetsInCommitOrderAcrossNodes(t *testing.T) {
 // offset row (events.StreamOffsets.NextOffsetQuery); without it both members read and commit the same batch.
 func TestConsumerGroupAcrossNodes(t *testing.T) {
 	eventstest.CheckGoroutines(t)
-	a, b := openNodes(t, events.Config{PollInterval: 20 * time.Millisecond, Gather: -1, BatchSize: 5})
+	a, b, _ := openNodes(t, events.Config{PollInterval: 20 * time.Millisecond, Gather: -1, BatchSize: 5})
 	var r received
 	handle := func(_ context.Context, _ *sql.Tx, ev *eventsv1.Event) error {
 		r.add(ev)
@@ -130,7 +133,7 @@ func TestConsumerGroupAcrossNodes(t *testing.T) {
 // up numbered 1…n without a gap or a duplicate.
 func TestAppendConcurrencyAcrossNodes(t *testing.T) {
 	ctx := context.Background()
-	a, b := openNodes(t, events.Config{})
+	a, b, _ := openNodes(t, events.Config{})
 	const perNode = 25
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -187,7 +190,7 @@ func TestOtherNodesAppendsWakeConsumers(t *testing.T) {
 	if pgtest.Enabled() {
 		poll = time.Hour
 	}
-	a, b := openNodes(t, events.Config{PollInterval: poll})
+	a, b, _ := openNodes(t, events.Config{PollInterval: poll})
 	var r received
 	consume(t, b, events.ConsumerOptions{Group: "g"}, func(_ context.Context, _ *sql.Tx, ev *eventsv1.Event) error {
 		r.add(ev)
@@ -206,7 +209,7 @@ func TestOtherNodesAppendsWakeConsumers(t *testing.T) {
 // one node, the other writer waits for it to resume.
 func TestStalledNodeDoesNotHoldUpOthers(t *testing.T) {
 	ctx := context.Background()
-	a, b := openNodes(t, events.Config{StallTimeout: 300 * time.Millisecond})
+	a, b, _ := openNodes(t, events.Config{StallTimeout: 300 * time.Millisecond})
 	stalled, resume := make(chan struct{}), make(chan struct{})
 	// Before the logs close (cleanups run last registered first), whichever way the test ends.
 	resumeA := sync.OnceFunc(func() { close(resume) })
@@ -257,4 +260,72 @@ func TestStalledNodeDoesNotHoldUpOthers(t *testing.T) {
 	if _, err := a.Append(ctx, "a", 0, []*eventsv1.Event{eventstest.Connected("1")}, nil); err != nil {
 		t.Fatalf("node a's next append: %v", err)
 	}
+}
+
+// TestStalledMemberDoesNotHoldUpItsGroup: a group's member that stops while it holds a batch (its first handler
+// call blocks, as a paused node would) holds the group. On Postgres the server ends its transaction after the
+// StallTimeout, and the member on the other node handles the whole backlog while the first is still stopped;
+// the stopped member's batch is rolled back, so the projection has every event once. On SQLite the other
+// member waits for it to resume.
+func TestStalledMemberDoesNotHoldUpItsGroup(t *testing.T) {
+	ctx := context.Background()
+	a, b, db := openNodes(t, events.Config{StallTimeout: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE proj (event_id TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const total = 5
+	for range total {
+		eventstest.Append(t, a, "inst", eventstest.Connected("1"))
+	}
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	resumeStalled := sync.OnceFunc(func() { close(resume) })
+	// Deferred, not a cleanup: it must run before the consumers' cleanups, which wait for the stalled handler.
+	defer resumeStalled()
+	var stalling atomic.Bool // (a sync.Once would block the other member's calls too)
+	var mu sync.Mutex
+	handledBy := map[string]int{}
+	member := func(node string) events.Handler {
+		return func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?)`, ev.Id); err != nil {
+				return err
+			}
+			if stalling.CompareAndSwap(false, true) {
+				close(stalled)
+				<-resume
+			}
+			mu.Lock()
+			handledBy[node]++
+			mu.Unlock()
+			return nil
+		}
+	}
+	// Both members start at once; either may be the one that stalls. (Started from goroutines: on SQLite a
+	// member's start waits for the write lock the stalled one holds.)
+	var started sync.WaitGroup
+	for _, n := range []struct {
+		name string
+		l    *events.Log
+	}{{"a", a}, {"b", b}} {
+		started.Go(func() { consume(t, n.l, events.ConsumerOptions{Group: "g"}, member(n.name)) })
+	}
+	<-stalled
+	rows := func() int { return countRows(t, db.SQL(), `SELECT COUNT(*) FROM proj`) }
+	if pgtest.Enabled() {
+		eventstest.WaitFor(t, 10*time.Second, "the other member handled the backlog", func() bool { return rows() == total })
+	} else {
+		time.Sleep(300 * time.Millisecond) // what could go wrong here is something happening: give it the time
+		mu.Lock()
+		n := handledBy["a"] + handledBy["b"]
+		mu.Unlock()
+		if n != 0 {
+			t.Fatalf("%d events handled while a member held SQLite's write lock", n)
+		}
+	}
+	resumeStalled()
+	started.Wait()
+	waitCaughtUp(t, a)
+	if n, distinct := rows(), countRows(t, db.SQL(), `SELECT COUNT(DISTINCT event_id) FROM proj`); n != total || distinct != total {
+		t.Fatalf("projection has %d rows of %d distinct events, want each of %d once", n, distinct, total)
+	}
+	t.Logf("handled by member: %v", handledBy)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,48 +20,51 @@ const streamLockKey int64 = 0x706c75677a617069
 // streamChannel is the Postgres notification channel an append signals on, with its Log's node ID as payload.
 const streamChannel = "plugzapi_instance_events"
 
-// lockStream makes an append on Postgres take its stream offsets in commit order, and tells the other nodes'
-// consumers about it. It runs first in every append, inside the append's savepoint.
+// lockStream starts a write transaction of the log on Postgres: it bounds how long the transaction may stall
+// (Config.StallTimeout), and, when the batch holds an append, takes the lock that keeps the stream's offsets
+// in commit order. It runs first in the transaction, before any request of the batch.
 //
 // The stream's offsets are an identity column. Postgres hands out identity values when rows are inserted, not
 // when they commit, so without care two nodes' transactions can commit offsets out of order: node B takes 11
 // and commits while node A, which took 10, is still running; a consumer reads 11, commits its offset past it,
 // and never reads 10 (watermill-sql #311). The transaction-scoped advisory lock taken here is held from before
-// the append takes its offsets until its transaction ends. Postgres makes a commit visible before it releases
-// the transaction's locks (CommitTransaction in xact.c: ProcArrayEndTransaction "must be done _before_
-// releasing locks we hold"), so the next holder takes its offsets after every earlier holder's rows are visible
-// (or rolled back, leaving a gap nobody will ever fill): whoever sees an offset sees every offset below it.
+// the transaction takes any offset until it ends. Postgres makes a commit visible before it releases the
+// transaction's locks (CommitTransaction in xact.c: ProcArrayEndTransaction "must be done _before_ releasing
+// locks we hold"), so the next holder takes its offsets after every earlier holder's rows are visible (or
+// rolled back, leaving a gap nobody will ever fill): whoever sees an offset sees every offset below it.
 // SQLite needs none of this: it has one writer at a time.
 //
-// Taking the lock before anything else the append does (reading the instance's last seq, inserting its
-// events) also keeps two nodes' batches from deadlocking on each other's event rows while waiting for it. The
-// lock is reentrant, so every append of a group-committed batch takes it again; if an append is rolled back to
-// its savepoint, its hold goes with it (and so do the offsets it took), while the earlier appends' holds
-// keep the lock to commit. Appends from all nodes thus commit one transaction at a time, which is what SQLite
-// does on one node anyway.
+// The lock is taken by the transaction itself, outside the requests' savepoints (a lock taken inside one
+// would go with its rollback). Appending batches of all nodes thus commit one at a time, which is what SQLite
+// does on one node anyway, and because each takes the lock before it touches a row, two of them never
+// deadlock on each other's rows; an instance's last seq, read under the lock, is the committed one. Batches
+// without an append (snapshots, the webhook dispatcher's writes) do not take it.
 //
-// The same statement queues a notification, which Postgres delivers at commit (once per transaction and
-// payload): other nodes' listeners wake their consumers on it (see listen).
-func (l *Log) lockStream(ctx context.Context, tx *sql.Tx) error {
+// set_config with is_local applies to this transaction only: the pool's connections keep the server's
+// setting for everything else.
+func (l *Log) lockStream(ctx context.Context, tx *sql.Tx, batch []*writeReq) error {
 	if l.dialect != store.Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?), pg_notify(?, ?)`, streamLockKey, streamChannel, l.node); err != nil {
-		return fmt.Errorf("lock the stream: %w", err)
+	stall := strconv.FormatInt(l.cfg.StallTimeout.Milliseconds(), 10)
+	query, args := `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, []any{stall}
+	if slices.ContainsFunc(batch, func(r *writeReq) bool { return r.publishes }) {
+		query, args = query+`, pg_advisory_xact_lock(?)`, append(args, streamLockKey)
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("start the write transaction: %w", err)
 	}
 	return nil
 }
 
-// boundStall makes the Postgres server end the write transaction tx if it sits idle for longer than the
-// StallTimeout (see Config.StallTimeout): set_config with is_local applies to this transaction only, so the
-// pool's connections keep the server's setting for everything else.
-func (l *Log) boundStall(ctx context.Context, tx *sql.Tx) error {
+// notifyStream tells the other nodes' consumers, on Postgres, that the transaction tx appended: Postgres
+// delivers the notification at commit, to every node's listener (see listen).
+func (l *Log) notifyStream(ctx context.Context, tx *sql.Tx) error {
 	if l.dialect != store.Postgres {
 		return nil
 	}
-	ms := strconv.FormatInt(l.cfg.StallTimeout.Milliseconds(), 10)
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, ms); err != nil {
-		return fmt.Errorf("bound the transaction's stall: %w", err)
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify(?, ?)`, streamChannel, l.node); err != nil {
+		return fmt.Errorf("notify the other nodes: %w", err)
 	}
 	return nil
 }

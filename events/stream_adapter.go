@@ -30,6 +30,9 @@ type StreamSchema struct {
 	BatchSize int
 	// Now stamps rows for retention; default time.Now.
 	Now func() time.Time
+	// StallTimeout bounds, on Postgres, how long a consumer's transaction may sit idle (see SelectQuery); zero
+	// leaves the server's setting.
+	StallTimeout time.Duration
 }
 
 // MessagesTable returns the quoted table name of a topic. Topic names are validated by watermill-sql (no quotes
@@ -89,7 +92,19 @@ func (s StreamSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	}
 	q := `SELECT "offset", uuid, payload, metadata FROM ` + s.MessagesTable(params.Topic) +
 		` WHERE "offset" > (` + next.Query + `) ORDER BY "offset" ASC LIMIT ` + strconv.Itoa(s.batchSize())
-	return wsql.Query{Query: q, Args: next.Args}, nil
+	if s.Dialect != store.Postgres || s.StallTimeout <= 0 {
+		return wsql.Query{Query: q, Args: next.Args}, nil
+	}
+	// A member that stops while it holds a batch (its node paused) holds its group's row lock, and with it every
+	// other member of the group. The server ends such a transaction once it has sat idle for the StallTimeout
+	// (set_config with is_local: this transaction only); the batch is then rolled back and another member
+	// reads it. The setting is made by this, the transaction's first statement, before any event is handed to
+	// a handler: a materialized CTE joined to the batch's rows is evaluated before the first row is returned.
+	q = `WITH stall AS MATERIALIZED (SELECT set_config('idle_in_transaction_session_timeout', ?, true))
+		SELECT "offset", uuid, payload, metadata FROM ` + s.MessagesTable(params.Topic) + `, stall` +
+		` WHERE "offset" > (` + next.Query + `) ORDER BY "offset" ASC LIMIT ` + strconv.Itoa(s.batchSize())
+	args := append([]any{strconv.FormatInt(s.StallTimeout.Milliseconds(), 10)}, next.Args...)
+	return wsql.Query{Query: q, Args: args}, nil
 }
 
 // UnmarshalMessage turns a selected row into a watermill message.

@@ -17,6 +17,8 @@ type writeReq struct {
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
 	then func(error)
+	// publishes is set for appends: fn inserts into the stream (see lockStream and notifyStream).
+	publishes bool
 }
 
 func (r *writeReq) answer(err error) {
@@ -44,26 +46,33 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // Why group commit: every commit of an acknowledged write costs an fsync (synchronous=FULL), and SQLite has
 // one writer at a time. Serial commits cap appends at the disk's fsync rate whatever the number of instances;
 // sharing the commit lets N waiting appends cost one fsync. On Postgres the same holds for its WAL flush, and
-// appends of all nodes commit one transaction at a time (see lockStream), so sharing is what lets a node append
-// faster than one commit per append. It also replaces SQLite's busy handler — which
-// sleeps and retries (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers —
-// with a queue in this process.
+// appends of all nodes commit one transaction at a time (see lockStream), so sharing is what lets a node
+// append faster than one commit per append. It also replaces SQLite's busy handler — which sleeps and retries
+// (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers — with a queue in
+// this process.
 func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return l.await(ctx, &writeReq{fn: fn})
+}
+
+// await queues the request r (its fn and publishes set) and waits for its answer, as write does.
+func (l *Log) await(ctx context.Context, r *writeReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	if !l.submit(req) {
+	r.ctx, r.done = ctx, make(chan error, 1)
+	if !l.submit(r) {
 		return ErrClosed
 	}
 	// The committer answers every request it took, closing or not.
-	return <-req.done
+	return <-r.done
 }
 
-// writeAsync queues fn like write but returns at once; then is called on the committer's goroutine with the
-// outcome, and must not block. Writes queued by one goroutine commit in the order they were queued.
-func (l *Log) writeAsync(fn func(ctx context.Context, tx *sql.Tx) error, then func(error)) {
-	if !l.submit(&writeReq{ctx: context.Background(), fn: fn, then: then}) {
+// writeAsync queues the request r (its fn and publishes set) like write but returns at once; then is called
+// on the committer's goroutine with the outcome, and must not block. Writes queued by one goroutine commit in
+// the order they were queued.
+func (l *Log) writeAsync(r *writeReq, then func(error)) {
+	r.ctx, r.then = context.Background(), then
+	if !l.submit(r) {
 		then(ErrClosed)
 	}
 }
@@ -142,12 +151,13 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		answerAll(batch, fmt.Errorf("begin transaction: %w", err))
 		return nil
 	}
-	if err := l.boundStall(ctx, tx); err != nil {
+	if err := l.lockStream(ctx, tx, batch); err != nil {
 		_ = tx.Rollback()
 		answerAll(batch, err)
 		return nil
 	}
 	var committed []*writeReq
+	published := false
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.answer(err)
@@ -170,6 +180,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 				return append(requeue(committed), batch[i+1:]...)
 			}
 			committed = append(committed, r)
+			published = published || r.publishes
 			continue
 		}
 		_, rbErr := tx.ExecContext(rctx, "ROLLBACK TO write_req")
@@ -186,6 +197,13 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	if len(committed) == 0 {
 		_ = tx.Rollback()
 		return nil
+	}
+	if published {
+		if err := l.notifyStream(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			answerAll(committed, err)
+			return nil
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		answerAll(committed, fmt.Errorf("commit: %w", err))
