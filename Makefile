@@ -5,7 +5,7 @@ GO      ?= go
 BIN     ?= bin
 PKGS    := ./...
 
-.PHONY: run test bench demo build generate vet fmt clean
+.PHONY: run test test-postgres bench demo build generate vet fmt clean
 
 run:
 	$(GO) run ./cmd/plugzapi
@@ -16,6 +16,24 @@ run:
 test: vet
 	$(GO) test -race -count=1 -timeout 14m $(PKGS)
 	$(GO) test -count=1 -timeout 10m -run TestCrashAtFullIntake ./e2e/
+	$(MAKE) --no-print-directory test-postgres
+
+# The Postgres run: the storage packages, and end-to-end tests that prove the product on Postgres (the main
+# flow, kill -9 crashes, received media, the queue, webhooks through outages and restarts, privacy, deletion,
+# access policies), again on a throwaway PostgreSQL server (scripts/test-postgres: Debian's postgresql package,
+# installed if missing, when run as root). One shell, so that the trap stops the server whether the tests pass
+# or fail. With PLUGZAPI_TEST_POSTGRES_URL set, the tests use that server instead, and leave it running.
+PG_PKGS := ./store/... ./events/... ./access ./mediastore ./whatsapp
+PG_E2E  := ^(TestSendReceiveAndReceipts|TestCrashWithQueuedMessages|TestCrashMidSend|TestCrashAtFullIntake|TestIdempotencyKeyAcrossACrash|TestRestartAndRestoreSession|TestReceivedTypes|TestQueueWhileDisconnected|TestWebhooksSurviveReceiverOutageAndRestart|TestWebhookBacklogFollowsANewURL|TestNoMessageContentAtRest|TestNoReceivedMediaAtRest|TestAdminAPI|TestPartnerSubscriptionAndCancel)$$
+test-postgres:
+	set -e; \
+	if [ -z "$$PLUGZAPI_TEST_POSTGRES_URL" ]; then \
+		trap 'scripts/test-postgres stop' EXIT; trap 'exit 130' INT TERM; \
+		PLUGZAPI_TEST_POSTGRES_URL=$$(scripts/test-postgres start); \
+	fi; \
+	export PLUGZAPI_TEST_DATABASE=postgres PLUGZAPI_TEST_POSTGRES_URL; \
+	$(GO) test -race -count=1 -timeout 10m $(PG_PKGS); \
+	$(GO) test -race -count=1 -timeout 10m -run '$(PG_E2E)' ./e2e/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt: the files above need formatting"; exit 1)

@@ -74,7 +74,8 @@ var layers = []layer{
 	{name: "access", pkgs: []string{"access"}, may: append([]string{"actors", "store/..."}, leaves...)},
 	{name: "actors", pkgs: []string{"actors"}, may: append([]string{"events/...", "whatsapp", "store/..."}, leaves...)},
 	{name: "events", pkgs: []string{"events/..."}, may: append([]string{"store/..."}, leaves...)},
-	{name: "whatsapp", pkgs: []string{"whatsapp"}, may: leaves},
+	// Its tests run whatsmeow's session store on the server's database (store/storetest), on both dialects.
+	{name: "whatsapp", pkgs: []string{"whatsapp"}, may: leaves, testMay: []string{"store"}},
 	{name: "store", pkgs: []string{"store/..."}}, // store/pgtest and store/storetest: test helpers
 	{name: "mediastore", pkgs: []string{"mediastore"}, may: []string{"store/..."}},
 	{name: "proto", pkgs: []string{"proto/..."}},

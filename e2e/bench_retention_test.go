@@ -2,21 +2,18 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/pgtest"
 )
 
 // BenchmarkRetentionDisk: the database's live bytes per sent message once the event retention
-// (PLUGZAPI_RETENTION) has passed, with a short retention. The live bytes, (page_count − freelist_count) ×
-// page_size, are measured with the server stopped gracefully: once after linking, once after sending and
-// waiting out the retention; each measure comes after the retention and a few sweeps, so that what linking
-// wrote has been compacted in both. It also reports the rows left in the event log (event-rows) and in its
-// stream (stream-rows).
+// (PLUGZAPI_RETENTION) has passed, with a short retention. The live bytes (see measureDatabase) are measured
+// with the server stopped gracefully: once after linking, once after sending and waiting out the retention;
+// each measure comes after the retention and a few sweeps, so that what linking wrote has been compacted in
+// both. It also reports the rows left in the event log (event-rows) and in its stream (stream-rows).
 func BenchmarkRetentionDisk(b *testing.B) {
 	for range b.N {
 		benchRetentionDisk(b, 500, 2*time.Second)
@@ -75,35 +72,38 @@ func pastRetention(retention time.Duration) time.Duration {
 
 // databaseMeasure is what the server's database holds.
 type databaseMeasure struct {
-	liveBytes             int64 // the pages in use: page_count − freelist_count, times page_size
+	liveBytes             int64 // the bytes in use (see measureDatabase)
 	eventRows, streamRows int64 // rows of instance_events and watermill_instance_events
 }
 
-// measureDatabase opens the stopped server's database read-only and measures it.
+// measureDatabase measures the stopped server's database. On SQLite its live bytes are the pages in use,
+// (page_count − freelist_count) × page_size; on Postgres, the tables' and indexes' sizes after VACUUM FULL has
+// rewritten them without their dead rows and free space.
 func measureDatabase(b *testing.B, srv *server) databaseMeasure {
 	b.Helper()
-	db, err := sql.Open(store.DriverName, "file:"+filepath.Join(srv.dataDir, store.DatabaseFile)+"?mode=ro")
-	if err != nil {
-		b.Fatalf("open the database: %v", err)
-	}
-	defer db.Close()
+	db := srv.database(b)
 	ctx := context.Background()
-	var pages, free, pageSize int64
-	var m databaseMeasure
-	for _, q := range []struct {
-		query string
-		into  *int64
-	}{
-		{"PRAGMA page_count", &pages},
-		{"PRAGMA freelist_count", &free},
-		{"PRAGMA page_size", &pageSize},
-		{"SELECT COUNT(*) FROM instance_events", &m.eventRows},
-		{"SELECT COUNT(*) FROM watermill_instance_events", &m.streamRows},
-	} {
-		if err := db.QueryRowContext(ctx, q.query).Scan(q.into); err != nil {
-			b.Fatalf("%s: %v", q.query, err)
+	scan := func(query string, into *int64) {
+		b.Helper()
+		if err := db.QueryRowContext(ctx, query).Scan(into); err != nil {
+			b.Fatalf("%s: %v", query, err)
 		}
 	}
+	var m databaseMeasure
+	scan("SELECT COUNT(*) FROM instance_events", &m.eventRows)
+	scan("SELECT COUNT(*) FROM watermill_instance_events", &m.streamRows)
+	if pgtest.Enabled() {
+		if _, err := db.ExecContext(ctx, "VACUUM FULL"); err != nil {
+			b.Fatalf("VACUUM FULL: %v", err)
+		}
+		scan(`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c
+			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`, &m.liveBytes)
+		return m
+	}
+	var pages, free, pageSize int64
+	scan("PRAGMA page_count", &pages)
+	scan("PRAGMA freelist_count", &free)
+	scan("PRAGMA page_size", &pageSize)
 	m.liveBytes = (pages - free) * pageSize
 	return m
 }

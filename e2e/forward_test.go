@@ -207,7 +207,7 @@ func TestForwardMessage(t *testing.T) {
 		srv.stop()
 		for name, needle := range map[string][]byte{"sent text": []byte(text), "received text": []byte(received),
 			"image": photo[len(photo)/2 : len(photo)/2+64]} {
-			if files := findInDir(t, srv.dataDir, needle); len(files) > 0 {
+			if files := findAtRest(t, srv, needle); len(files) > 0 {
 				t.Errorf("the %s is in %v after the window", name, files)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,6 +121,8 @@ type server struct {
 	logPath string
 	exited  chan struct{}
 	starts  int
+	// db is the test's own handle on the server's database, opened by the first call of database.
+	db *sql.DB
 }
 
 // serverOption changes a test server's environment.

@@ -3,16 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/plugzapi/plugzapi/store"
 )
 
 // TestPhoneCodePairing links an instance by the code typed on the phone instead of a QR scan.
@@ -236,15 +232,11 @@ func TestAdminAPI(t *testing.T) {
 	if list.Total != 1 {
 		t.Errorf("after restart, %d instances, want 1", list.Total)
 	}
-	if files := findInDir(t, srv.dataDir, []byte("doomed")); len(files) > 0 {
+	if files := findAtRest(t, srv, []byte("doomed")); len(files) > 0 {
 		t.Errorf("a deleted instance's queued text is in %v", files)
 	}
 	// Its history (which names the numbers it wrote to) went too: only the record of its deletion is left.
-	db, err := sql.Open(store.DriverName, "file:"+filepath.Join(srv.dataDir, store.DatabaseFile)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := srv.database(t)
 	var types []string
 	rows, err := db.Query(`SELECT type FROM instance_events WHERE instance_id = ? ORDER BY seq`, b.id)
 	if err != nil {

@@ -252,14 +252,14 @@ func TestSendMedia(t *testing.T) {
 	// Privacy: the files waited in the vault, encrypted, and were destroyed when sent; fetched files were never
 	// stored. Each is looked for whole and by a stretch from its middle, raw and in base64.
 	srv.stop() // a clean stop checkpoints the write-ahead log into the database file
-	if len(findInDir(t, srv.dataDir, []byte(in.id))) == 0 {
-		t.Fatal("the search finds not even the instance ID: it would miss the files too")
+	if len(findInDatabase(t, srv, []byte(in.id))) == 0 {
+		t.Fatal("the search finds not even the instance ID in the database: it would miss the files too")
 	}
 	for name, f := range map[string][]byte{"jpeg": jpg, "png": png, "mp4": mp4, "gif": gif, "ogg": ogg, "mp3": mp3,
 		"pdf": pdf, "csv": csv, "link picture": linkJPEG} {
 		mid := f[len(f)/2-min(len(f)/4, 32) : len(f)/2+min(len(f)/4, 32)]
 		for _, needle := range [][]byte{mid, []byte(base64.StdEncoding.EncodeToString(f)[len(f)/2 : len(f)/2+32])} {
-			if files := findInDir(t, srv.dataDir, needle); len(files) > 0 {
+			if files := findAtRest(t, srv, needle); len(files) > 0 {
 				t.Errorf("the %s file is in %v after it was sent", name, files)
 			}
 		}

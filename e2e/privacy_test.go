@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -14,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/wasim"
 )
 
 // findInDir returns the files under dir that contain needle.
-func findInDir(t *testing.T, dir string, needle []byte) []string {
+func findInDir(t testing.TB, dir string, needle []byte) []string {
 	t.Helper()
 	var found []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -48,8 +46,9 @@ func marker(prefix string) string {
 }
 
 // TestNoMessageContentAtRest: neither a sent message's text nor a received one's is anywhere in the data
-// directory (database, its write-ahead log, logs), while the server runs or after it stops; none is kept to be
-// forwarded. (With PLUGZAPI_FORWARD_WINDOW set, TestForwardMessage shows the same once the window is over.)
+// directory (database, its write-ahead log, logs) or, on Postgres, in any value of the database, while the server
+// runs or after it stops; none is kept to be forwarded. (With PLUGZAPI_FORWARD_WINDOW set, TestForwardMessage
+// shows the same once the window is over.)
 func TestNoMessageContentAtRest(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -65,7 +64,7 @@ func TestNoMessageContentAtRest(t *testing.T) {
 	if got := waitMessage(t, alice, id); got.Text != outText {
 		t.Fatalf("Alice got %q", got.Text)
 	}
-	if files := findInDir(t, srv.dataDir, []byte(outText)); len(files) > 0 {
+	if files := findAtRest(t, srv, []byte(outText)); len(files) > 0 {
 		t.Errorf("the sent text is in %v while the server runs", files)
 	}
 
@@ -84,22 +83,22 @@ func TestNoMessageContentAtRest(t *testing.T) {
 	}
 
 	// whatsmeow buffers each decrypted message until it is stored; the buffer is sealed with the vault key.
-	if files := findInDir(t, srv.dataDir, []byte(inText)); len(files) > 0 {
+	if files := findAtRest(t, srv, []byte(inText)); len(files) > 0 {
 		t.Errorf("the received text is in %v while the server runs", files)
 	}
 	srv.stop() // a clean stop checkpoints the write-ahead log into the database file
-	if len(findInDir(t, srv.dataDir, []byte(in.id))) == 0 {
-		t.Fatal("the search finds not even the instance ID: it would miss the texts too")
+	if len(findInDatabase(t, srv, []byte(in.id))) == 0 {
+		t.Fatal("the search finds not even the instance ID in the database: it would miss the texts too")
 	}
 	for _, text := range []string{outText, inText} {
-		if files := findInDir(t, srv.dataDir, []byte(text)); len(files) > 0 {
+		if files := findAtRest(t, srv, []byte(text)); len(files) > 0 {
 			t.Errorf("%q is in %v after the server stopped", text, files)
 		}
 	}
 }
 
-// TestNoReceivedMediaAtRest: a received file is nowhere in the data directory in the clear while it can be
-// downloaded, and after its retention nothing of it is left: not its ciphertext, nor its key, nor its record.
+// TestNoReceivedMediaAtRest: a received file is nowhere in the data directory (nor, on Postgres, the database)
+// in the clear while it can be downloaded, and after its retention nothing of it is left: not its ciphertext, nor its key, nor its record.
 func TestNoReceivedMediaAtRest(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -120,7 +119,7 @@ func TestNoReceivedMediaAtRest(t *testing.T) {
 	_, c := receivedContent(t, hooks, id, "image")
 	url, _ := c["imageUrl"].(string)
 	checkFile(t, "image", url, photo, "image/jpeg")
-	if files := findInDir(t, srv.dataDir, secret); len(files) > 0 {
+	if files := findAtRest(t, srv, secret); len(files) > 0 {
 		t.Errorf("the received file is in %v in the clear", files)
 	}
 	eventually(t, 15*time.Second, "the link expires", func() error {
@@ -137,7 +136,7 @@ func TestNoReceivedMediaAtRest(t *testing.T) {
 		return nil
 	})
 	srv.stop()
-	if files := findInDir(t, srv.dataDir, secret); len(files) > 0 {
+	if files := findAtRest(t, srv, secret); len(files) > 0 {
 		t.Errorf("the received file is in %v after the server stopped", files)
 	}
 	if n := countRows(t, srv, `SELECT COUNT(*) FROM media_files`); n != 0 {
@@ -145,16 +144,11 @@ func TestNoReceivedMediaAtRest(t *testing.T) {
 	}
 }
 
-// countRows runs a COUNT query on the server's database, read-only.
+// countRows runs a COUNT query on the server's database.
 func countRows(t *testing.T, srv *server, query string) int {
 	t.Helper()
-	db, err := sql.Open(store.DriverName, "file:"+filepath.Join(srv.dataDir, store.DatabaseFile)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
-	if err := db.QueryRow(query).Scan(&n); err != nil {
+	if err := srv.database(t).QueryRow(query).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

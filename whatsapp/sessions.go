@@ -104,7 +104,7 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	}
 	store.DeviceProps.PlatformType = waCompanionReg.DeviceProps_CHROME.Enum()
 	container := sqlstore.NewWithDB(db, dialect, newWALogger(log.With("part", "whatsmeow-store")))
-	if err := container.Upgrade(ctx); err != nil {
+	if err := upgrade(ctx, db, dialect, container); err != nil {
 		return nil, fmt.Errorf("upgrade whatsmeow store: %w", err)
 	}
 	uploads := opts.Uploads
@@ -118,6 +118,33 @@ func OpenSessions(ctx context.Context, db *sql.DB, dialect string, opts Options)
 	return &Sessions{container: container, log: log, redirect: opts.Redirect, sealer: opts.Sealer,
 		files: opts.Files.withDefaults(), media: opts.Media, hideOnline: opts.HideOnline, uploads: uploads,
 		websocket: websocket}, nil
+}
+
+// upgradeLockClass and upgradeLockKey name the advisory lock nodes take on Postgres to upgrade whatsmeow's
+// schema one at a time (two-key advisory locks are a key space apart from one-key ones).
+const (
+	upgradeLockClass int32 = 0x77616d73 // "wams"
+	upgradeLockKey   int32 = 1
+)
+
+// upgrade brings whatsmeow's schema up to date. Nodes sharing a Postgres database may start together, and
+// whatsmeow's Upgrade reads its version and then creates its tables with nothing to stop two nodes from doing
+// both at once (the second would fail on tables the first created). So on Postgres a transaction of its own
+// holds an advisory lock while the upgrade runs on the pool's other connections: a second node waits, then
+// finds the schema current. On SQLite one process owns the file.
+func upgrade(ctx context.Context, db *sql.DB, dialect string, container *sqlstore.Container) error {
+	if dialect != "postgres" {
+		return container.Upgrade(ctx)
+	}
+	lock, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer lock.Rollback() // releases the lock; nothing was written in it
+	if _, err := lock.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, ?)`, upgradeLockClass, upgradeLockKey); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return container.Upgrade(ctx)
 }
 
 // Handler receives an instance's events. For messages and receipts, returning false means the event was not

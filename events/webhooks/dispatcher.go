@@ -405,7 +405,7 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 		if res == retry || h.vaultKey == "" {
 			return nil
 		}
-		return releaseContent(ctx, tx, d.db.Vault(), h.vaultKey)
+		return releaseContent(ctx, tx, d.db, h.vaultKey)
 	})
 	if err != nil {
 		// The row keeps its previous state: the attempt is repeated, which webhook IDs make harmless.
@@ -426,8 +426,25 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 	return true
 }
 
-// releaseContent deletes inbound content from the vault once no pending delivery needs it.
-func releaseContent(ctx context.Context, tx *sql.Tx, v *store.Vault, key string) error {
+// contentLockClass is the first key of the advisory locks releaseContent takes on Postgres (their second is the
+// hash of a vault key). Two-key advisory locks are a key space apart from the one-key locks other parts take.
+const contentLockClass int32 = 0x77686b63 // "whkc"
+
+// releaseContent deletes inbound content from the vault once no pending delivery needs it. Call it after
+// deleting (or dead-lettering) the caller's delivery of that content.
+//
+// Twins share content, and each may be finished by a different transaction (the dispatcher delivering one, the
+// projection dropping the other). On SQLite those run one after the other. On Postgres they run side by side,
+// and each would count the other's delivery, not yet deleted for it, as pending: both would keep the content,
+// and nothing would ever delete it. So the check is serialized per item of content: the second transaction to
+// take the lock counts after the first has committed, and sees both deliveries gone.
+func releaseContent(ctx context.Context, tx *sql.Tx, db *store.DB, key string) error {
+	if db.Dialect() == store.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, contentLockClass, key); err != nil {
+			return fmt.Errorf("lock content %s: %w", key, err)
+		}
+	}
+	v := db.Vault()
 	var pending int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE vault_key = ? AND state = 'pending'`, key).Scan(&pending); err != nil {
 		return fmt.Errorf("check content %s: %w", key, err)
@@ -481,7 +498,7 @@ func (d *dispatcher) pruneOld(now time.Time) {
 				chunk += n
 			}
 			for _, k := range keys {
-				if err := releaseContent(ctx, tx, d.db.Vault(), k); err != nil {
+				if err := releaseContent(ctx, tx, d.db, k); err != nil {
 					return err
 				}
 			}

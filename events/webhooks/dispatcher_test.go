@@ -521,6 +521,83 @@ func TestReceivedContentLifecycle(t *testing.T) {
 	}
 }
 
+// TestTwinsFinishedTogetherReleaseTheirContent: twins (one received message bound for two URLs) finished by two
+// transactions at once — the dispatcher recording one delivered while the projection drops the other — leave no
+// content behind. On Postgres the second transaction runs while the first is open; without releaseContent's lock
+// each counted the other's delivery as pending and both kept the content, for ever.
+func TestTwinsFinishedTogetherReleaseTheirContent(t *testing.T) {
+	e := newEnv(t, testConfig())
+	e.stop() // the transactions below are the dispatcher's and the projection's
+	ctx := context.Background()
+	key := events.InboundVaultKey(e.inst, "IN1")
+	if err := e.db.Vault().Put(ctx, e.db.SQL(), key, []byte("the message")); err != nil {
+		t.Fatal(err)
+	}
+	var twins []int64
+	for _, kind := range []eventsv1.WebhookKind{eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY} {
+		var id int64
+		err := e.db.SQL().QueryRowContext(ctx, `INSERT INTO webhook_deliveries
+			(instance_id, url, kind, callback, twin, event_id, event, vault_key, next_attempt_ms, created_ms)
+			VALUES (?, ?, ?, 'ReceivedCallback', ?, 'EV1', ?, ?, 0, 0) RETURNING id`,
+			e.inst, fmt.Sprint("http://127.0.0.1:9/", kind), int32(kind), true, []byte{}, key).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		twins = append(twins, id)
+	}
+	finish := func(tx *sql.Tx, id int64) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return releaseContent(ctx, tx, e.db, key)
+	}
+
+	first, err := e.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback()
+	if err := finish(first, twins[0]); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- store.InTx(ctx, e.db.SQL(), func(tx *sql.Tx) error { return finish(tx, twins[1]) }) }()
+	var secondErr error
+	secondDone := false
+	if e.db.Dialect() == store.Postgres {
+		// Let the second transaction go as far as it can while the first is open: to its end without the lock,
+		// to the lock with it. (On SQLite it cannot even begin: one writer at a time.)
+		eventstest.WaitFor(t, 10*time.Second, "the second transaction finished or waiting for the first", func() bool {
+			select {
+			case secondErr = <-second:
+				secondDone = true
+				return true
+			default:
+			}
+			var waiting int
+			err := e.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND classid = ? AND objsubid = 2`, contentLockClass).Scan(&waiting)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return waiting > 0
+		})
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !secondDone {
+		secondErr = <-second
+	}
+	if secondErr != nil {
+		t.Fatal(secondErr)
+	}
+	if e.vaultHas(key) {
+		t.Error("both twins are gone but their content is still in the vault")
+	}
+}
+
 func TestDeadLetter(t *testing.T) {
 	cfg := testConfig()
 	cfg.DeadAfter = 150 * time.Millisecond

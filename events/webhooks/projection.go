@@ -147,7 +147,7 @@ func (w *Webhooks) removeTarget(ctx context.Context, tx *sql.Tx, inst string, ki
 			moved++
 		} else {
 			if _, err = tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id = ?`, d.id); err == nil && d.vaultKey != "" {
-				err = releaseContent(ctx, tx, w.db.Vault(), d.vaultKey)
+				err = releaseContent(ctx, tx, w.db, d.vaultKey)
 			}
 			dropped++
 		}
