@@ -55,7 +55,7 @@ func TestSessionsOnTheServerDatabase(t *testing.T) {
 	}
 
 	s = open()
-	conn, err := s.Open(ctx, "OWNER", jid.String(), "", func(Event) bool { return true })
+	conn, err := s.Open(ctx, "OWNER", jid.String(), "", func(Event) bool { return true }, nil)
 	if err != nil {
 		t.Fatalf("open the saved device after a restart: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestSessionsOnTheServerDatabase(t *testing.T) {
 	if err := s.DeleteDevice(ctx, jid.String()); err != nil {
 		t.Fatalf("delete the device: %v", err)
 	}
-	if _, err := s.Open(ctx, "OWNER", jid.String(), "", func(Event) bool { return true }); !errors.Is(err, ErrNoSession) {
+	if _, err := s.Open(ctx, "OWNER", jid.String(), "", func(Event) bool { return true }, nil); !errors.Is(err, ErrNoSession) {
 		t.Errorf("open a deleted device: %v, want ErrNoSession", err)
 	}
 	var left int
