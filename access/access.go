@@ -52,6 +52,10 @@ type Config struct {
 	// CancelGrace is how long an instance whose subscription was cancelled waits before it is deleted; zero
 	// means DefaultCancelGrace.
 	CancelGrace time.Duration
+	// RefreshEvery, when set, reloads the policies from the database that often: on a cluster another node may
+	// have changed them (a Client-Token, an allow-list, a cancellation, a deleted instance's token), and this
+	// node enforces the change within RefreshEvery. Zero: never (one server: every change goes through it).
+	RefreshEvery time.Duration
 }
 
 // Instances is what access does to instances: stop a cancelled one (its connection dropped, its session kept),
@@ -61,6 +65,9 @@ type Instances interface {
 	RestoreSession(ctx context.Context, id string) error
 	Status(ctx context.Context, id string) (actors.Status, error)
 	DeleteInstance(ctx context.Context, id string) error
+	// Runs says whether the instance runs on this server: on a cluster, a cancelled instance is deleted by the
+	// node that runs it.
+	Runs(id string) bool
 }
 
 // AdminTokens checks the admin API's token.
@@ -135,8 +142,13 @@ func (c *Control) Close() error {
 	return nil
 }
 
+// load reads the policies from the database and replaces those in memory; the tokens checked so far are
+// checked again.
 func (c *Control) load(ctx context.Context) error {
-	err := c.db.QueryRowContext(ctx, `SELECT token_hash FROM access_client_token WHERE id = 1`).Scan(&c.clientToken)
+	var clientToken []byte
+	allowed := map[string][]netip.Prefix{}
+	cancelled := map[string]time.Time{}
+	err := c.db.QueryRowContext(ctx, `SELECT token_hash FROM access_client_token WHERE id = 1`).Scan(&clientToken)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("access: load the client token: %w", err)
 	}
@@ -154,7 +166,7 @@ func (c *Control) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("access: IP allow-list of %s: %w", id, err)
 		}
-		c.allowed[id] = prefixes
+		allowed[id] = prefixes
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("access: load the IP allow-lists: %w", err)
@@ -170,9 +182,15 @@ func (c *Control) load(ctx context.Context) error {
 		if err := crows.Scan(&id, &at); err != nil {
 			return fmt.Errorf("access: load the cancellations: %w", err)
 		}
-		c.cancelled[id] = time.UnixMilli(at)
+		cancelled[id] = time.UnixMilli(at)
 	}
-	return crows.Err()
+	if err := crows.Err(); err != nil {
+		return fmt.Errorf("access: load the cancellations: %w", err)
+	}
+	c.mu.Lock()
+	c.clientToken, c.allowed, c.cancelled, c.tokens = clientToken, allowed, cancelled, map[string][32]byte{}
+	c.mu.Unlock()
+	return nil
 }
 
 // hash is how every secret is kept: only its SHA-256. Comparing digests keeps comparisons constant-time

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plugzapi/plugzapi/actors"
+	"github.com/plugzapi/plugzapi/events/eventstest"
 	"github.com/plugzapi/plugzapi/store"
 	"github.com/plugzapi/plugzapi/store/storetest"
 )
@@ -36,6 +37,8 @@ func (f *fakeInstances) Status(context.Context, string) (actors.Status, error) {
 }
 
 func (f *fakeInstances) DeleteInstance(context.Context, string) error { return nil }
+
+func (f *fakeInstances) Runs(string) bool { return true }
 
 func (f *fakeInstances) suspensions() []string {
 	f.mu.Lock()
@@ -134,4 +137,28 @@ func TestPoliciesSurviveARestart(t *testing.T) {
 	if _, ok := c.Cancelled(id); ok || len(inst.suspensions()) != 0 {
 		t.Errorf("an undone cancellation is back after a restart (stopped: %v)", inst.suspensions())
 	}
+}
+
+// On a cluster each node holds the policies in memory: a change made through one node is enforced by the others
+// once they reload (RefreshEvery).
+func TestPolicyChangesReachTheOtherNodes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	node := func() *Control {
+		db := storetest.Open(t, store.Config{Dir: dir})
+		c, err := Open(ctx, db, Config{RefreshEvery: 20 * time.Millisecond}, noAdmin{}, &fakeInstances{}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := node(), node()
+	if err := a.SetClientToken(ctx, "client-token-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	eventstest.WaitFor(t, 5*time.Second, "the other node enforces the Client-Token", func() bool {
+		return b.CheckClientToken("", false) != nil && b.CheckClientToken("client-token-0123456789", true) == nil
+	})
 }

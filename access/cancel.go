@@ -90,16 +90,27 @@ func (c *Control) reconnect(ctx context.Context, id string) {
 	}
 }
 
-// reap deletes cancelled instances as their grace ends, until ctx is done.
+// reap deletes cancelled instances as their grace ends, until ctx is done; with RefreshEvery it reloads the
+// policies that often too.
 func (c *Control) reap(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var refresh <-chan time.Time
+	if c.cfg.RefreshEvery > 0 {
+		t := time.NewTicker(c.cfg.RefreshEvery)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.wake:
 		case <-timer.C:
+		case <-refresh:
+			if err := c.load(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("could not reload the access policies", "err", err)
+			}
 		}
 		next := c.reapDue(ctx)
 		timer.Stop()
@@ -125,6 +136,13 @@ func (c *Control) reapDue(ctx context.Context) (next time.Time) {
 	for _, id := range due {
 		if _, still := c.Cancelled(id); !still {
 			continue // subscribed again meanwhile
+		}
+		if !c.instances.Runs(id) {
+			// Another node runs it and deletes it; this one looks again later, in case it comes here.
+			if retry := now.Add(retryAfter); next.IsZero() || retry.Before(next) {
+				next = retry
+			}
+			continue
 		}
 		c.reconnect(ctx, id)
 		err := c.DeleteInstance(ctx, id)

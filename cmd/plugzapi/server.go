@@ -176,7 +176,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return nil
 	})
 
-	guard, err := access.Open(ctx, db, access.Config{CancelGrace: cfg.CancelGrace}, db, system, log.With("component", "access"))
+	guard, err := access.Open(ctx, db, access.Config{CancelGrace: cfg.CancelGrace, RefreshEvery: accessRefresh(cfg)}, db, system, log.With("component", "access"))
 	if err != nil {
 		return err
 	}
@@ -197,6 +197,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return err
 	}
 	return serveAPI(ctx, cfg, ln, handler, log)
+}
+
+// accessRefresh is how often a cluster node reloads the access policies other nodes may have changed.
+func accessRefresh(cfg Config) time.Duration {
+	if cfg.ClusterProvider == "" {
+		return 0
+	}
+	return 2 * time.Second
 }
 
 // errCutOff stops a server that lost an instance's lease to another: it was counted out while paused or cut off.
