@@ -118,11 +118,11 @@ type Simulator struct {
 
 	routes *routes // read-only after Start
 	ids    atomic.Uint64
+	media  *mediaStore // uploaded media and profile pictures; has its own lock
+	flows  bizFlows    // the interactive flows messages declared; has its own lock
 	// replacements counts the logins of a device whose previous connection was still open: two clients on one
 	// device at once, which WhatsApp ends by closing the older with "replaced".
 	replacements atomic.Int64
-	media  *mediaStore // uploaded media and profile pictures; has its own lock
-	flows  bizFlows    // the interactive flows messages declared; has its own lock
 
 	mu           sync.Mutex
 	closed       bool
