@@ -47,9 +47,10 @@ type (
 	}
 	// sendDone reports how sending the head of the queue went.
 	sendDone struct {
-		zaapID string
-		sent   whatsapp.Sent
-		err    error
+		zaapID  string
+		sent    whatsapp.Sent
+		content *messagesv1.Content // what was sent, when it could be read
+		err     error
 	}
 	// pairPhoneDone carries a phone-pairing code (or error) to the request waiting for it.
 	pairPhoneDone struct {

@@ -238,8 +238,8 @@ func (a *instance) trySend() {
 	full := a.content.get(queued.GetZaapId())
 	conn, self, root := a.conn, a.self, a.system.Root
 	a.async(func(ctx context.Context) {
-		sent, err := a.send(ctx, conn, queued, full)
-		root.Send(self, sendDone{zaapID: queued.GetZaapId(), sent: sent, err: err})
+		sent, content, err := a.send(ctx, conn, queued, full)
+		root.Send(self, sendDone{zaapID: queued.GetZaapId(), sent: sent, content: content, err: err})
 	})
 	if len(a.st.queue) > 1 {
 		a.readAhead(a.st.queue[1].GetMessageQueued())
@@ -274,12 +274,12 @@ func (a *instance) readContent(ctx context.Context, queued *messagesv1.Outbound)
 
 // send runs off the actor: it hands the whole message to WhatsApp, reading its content first unless it is in
 // memory (full).
-func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1.Outbound) (whatsapp.Sent, error) {
+func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1.Outbound) (whatsapp.Sent, *messagesv1.Content, error) {
 	m := full
 	if m == nil {
 		var err error
 		if m, _, err = a.readContent(ctx, queued); err != nil {
-			return whatsapp.Sent{}, err
+			return whatsapp.Sent{}, nil, err
 		}
 	}
 	timeout := a.deps.cfg.SendTimeout
@@ -289,7 +289,8 @@ func (a *instance) send(ctx context.Context, conn Conn, queued, full *messagesv1
 	ctx, cancel := context.WithTimeout(ctx, timeout+time.Duration(queued.GetDelayTypingS())*time.Second)
 	defer cancel()
 	// The client's own writes on the way (its Signal session) go before appends and consumer groups.
-	return conn.Send(store.Urgent(ctx), m)
+	sent, err := conn.Send(store.Urgent(ctx), m)
+	return sent, m.GetContent(), err
 }
 
 // carriesFile reports whether sending a content means getting a file and uploading it, which takes longer
@@ -324,6 +325,11 @@ func (a *instance) sent(d sendDone) {
 		keep := a.keepForForward(m.GetPhone(), m.GetMessageId(), d.sent.Forwardable)
 		inTx := func(tx *sql.Tx) error {
 			if err := destroy(tx); err != nil {
+				return err
+			}
+			// An edit or delete ends its target's kept copy when queued, and again now: the target's copy is
+			// kept when its MessageSent is recorded, which may come after the change was queued.
+			if err := a.forgetChanged(tx, m.GetPhone(), d.content, ""); err != nil {
 				return err
 			}
 			return keep(tx)

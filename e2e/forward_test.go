@@ -146,6 +146,8 @@ func TestForwardMessage(t *testing.T) {
 	t.Run("edited or deleted: no longer kept", func(t *testing.T) {
 		deleted := sendText(t, in, alicePhone, "to be deleted")
 		waitMessage(t, alice, deleted)
+		// Kept once its sending is recorded (the delivery webhook follows that record).
+		hooks.waitFor(t, "delivery of the message to delete", delivery(deleted))
 		if res := in.call(t, "DELETE", "messages?messageId="+deleted+"&phone="+alicePhone+"&owner=true", nil); res.status != http.StatusNoContent {
 			t.Fatalf("delete: %s", res)
 		}
