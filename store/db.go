@@ -151,7 +151,7 @@ func (db *DB) open(ctx context.Context) error {
 	if err := db.Migrate(ctx, "store", storeMigrations); err != nil {
 		return err
 	}
-	v, err := openVault(ctx, db.sql, db.cfg.VaultKeyFile)
+	v, err := openVault(ctx, db.sql, db.dialect, db.cfg.VaultKeyFile)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,11 @@ const (
 	kekCheckKey = "vault_key_check"
 )
 
-func openVault(ctx context.Context, db *sql.DB, keyFile string) (*Vault, error) {
+// openVault loads the vault key and checks it against the database's record of it. On SQLite a key file that
+// is not the recorded one is adopted while the vault holds nothing (a key lost before anything was stored); on
+// Postgres the database is shared by a cluster's nodes, and a node with another key would seal content no
+// other node can open, so a mismatch is always refused.
+func openVault(ctx context.Context, db *sql.DB, dialect Dialect, keyFile string) (*Vault, error) {
 	kekBytes, err := loadOrCreateKey(keyFile)
 	if err != nil {
 		return nil, err
@@ -70,6 +74,9 @@ func openVault(ctx context.Context, db *sql.DB, keyFile string) (*Vault, error) 
 			return err
 		case hmac.Equal(stored, sum):
 			return nil
+		}
+		if dialect == Postgres {
+			return fmt.Errorf("vault key file %s is not the key this database's vault uses: every server on one database needs the same vault.key", keyFile)
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM vault`).Scan(&n); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plugzapi/plugzapi/store/pgtest"
 )
 
 func TestVaultPutGetDelete(t *testing.T) {
@@ -246,5 +248,25 @@ func TestVaultExpiry(t *testing.T) {
 	}
 	if n, err := v.DeleteExpired(ctx, now.Add(2*time.Hour)); err != nil || n != 1 {
 		t.Errorf("DeleteExpired later = %d, %v; want 1", n, err)
+	}
+}
+
+// On Postgres, a database a cluster's nodes share, a server whose vault key is not the one the database knows is
+// refused even while the vault is empty: it would seal content the other nodes cannot open.
+func TestVaultKeyMustMatchOnASharedDatabase(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	first, err := Open(ctx, Config{Dir: t.TempDir(), DatabaseURL: url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	other, err := Open(ctx, Config{Dir: t.TempDir(), DatabaseURL: url}, nil) // a vault.key of its own
+	if err == nil {
+		other.Close()
+		t.Fatal("a second server with another vault key opened the shared database")
+	}
+	if !strings.Contains(err.Error(), "same vault.key") {
+		t.Errorf("refused with %v, want it to say every server needs the same vault.key", err)
 	}
 }
