@@ -236,10 +236,11 @@ func (s *server) start() {
 //   - whatsmeow's socket's conn field: FrameSocket.SendFrame and FrameSocket.IsConnected read it without the lock
 //     FrameSocket.Close holds while it clears it. Harmless (a write on a closing socket fails; a connected check
 //     is briefly stale); it happens when an instance disconnects while whatsmeow sends or checks.
-//   - protoactor-go's cluster, in its own goroutines: its member list, gossip state and block list are written
-//     without the locks their readers take (protoactor-go issue #1131 and others; the known fixes are not in the
-//     pinned version, the latest the proxy has). A report counts as protoactor's when neither of its two stacks
-//     has a frame of this module: a race our code takes part in always does. Placements check their node against
+//   - protoactor-go's cluster: its member list, gossip state and block list are written without the locks their
+//     readers take, in its own goroutines; and disthash's lookup reads the rendezvous that a topology update
+//     replaces (issue #1131), under every cluster request. The known fixes are not in the pinned version, the
+//     latest the proxy has. Besides that lookup, a report counts as protoactor's when neither of its two stacks
+//     has a frame of this module. Placements check their node against
 //     the membership themselves (actors.placement), and the leases, not the placement, decide who runs an
 //     instance.
 func dataRaces(log string) []string {
@@ -272,6 +273,8 @@ func upstreamRace(report string) bool {
 	switch {
 	case has("socket.(*FrameSocket).Close") && has("socket.(*FrameSocket).SendFrame", "socket.(*FrameSocket).IsConnected"):
 		return true
+	case has("disthash.(*Manager).onClusterTopology") && has("disthash.(*Manager).Get"):
+		return true // every cluster request reads the rendezvous the topology update swaps (#1131)
 	case has("github.com/asynkron/protoactor-go/") && !has("github.com/plugzapi/plugzapi/"):
 		return true
 	}
