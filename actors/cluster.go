@@ -59,7 +59,7 @@ type clusterNode struct {
 }
 
 // startCluster joins the cluster: from then on placements activate instances on this node.
-func (s *System) startCluster(ctx context.Context) (err error) {
+func (s *System) startCluster() (err error) {
 	cfg := *s.clusterCfg
 	if cfg.KeepEvery <= 0 {
 		cfg.KeepEvery = 5 * time.Second

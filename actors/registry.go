@@ -74,7 +74,7 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 // A cluster node joins the cluster instead, and runs the instances placed on it.
 func (s *System) Start(ctx context.Context) error {
 	if s.clusterCfg != nil {
-		return s.startCluster(ctx)
+		return s.startCluster()
 	}
 	instances, err := store.ListInstances(ctx, s.db)
 	if err != nil {
