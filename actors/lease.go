@@ -222,13 +222,14 @@ func (a *instance) claim(ctx actor.Context) {
 	}
 }
 
-// leaseLost handles an instance whose lease is gone: another node took it over, so the cluster counted this
-// node out (it was paused, or cut off from the database or the other nodes, for longer than the lease). The
+// leaseLost handles an instance whose lease is gone — taken over, or not renewed by its deadline — so this node
+// may have been counted out (it was paused, or cut off from the database or the other nodes, for longer than the
+// lease), and another may run the instance now. The
 // instance stops at once — its connection closes as it stops — and the node is cut off (SystemDeps.CutOff): it
 // leaves, to come back as a new member, for the cluster's membership does not take a member it counted out
 // back, and this node's own view of who runs what can no longer be trusted.
 func (s *System) leaseLost(id string, pid *actor.PID) {
-	s.deps.log.Error("the instance's lease was lost: stopping it here; this node is cut off and leaves", "instance", id)
+	s.deps.log.Error("the instance's lease was lost (taken over, or not renewed in time): stopping it here; this server leaves, to start again afresh", "instance", id)
 	s.actors.Root.Stop(pid)
 	if s.cutOff != nil {
 		s.cutOff()
