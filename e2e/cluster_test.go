@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,17 @@ func startCluster(t testing.TB, sim *wasim.Simulator, n int, opts ...serverOptio
 			withEnv("PLUGZAPI_CLUSTER_SECRET", clusterSecret),
 		}, opts...)
 		nodes[i] = startServer(t, sim, nodeOpts...)
+	}
+	// Instances created before every node sees every other are placed by partial views and move once the
+	// views agree (a link in progress would start over): wait for the membership to settle.
+	members := fmt.Sprintf(`msg="Updated ClusterTopology" .* members=%d `, n)
+	for _, node := range nodes {
+		eventually(t, 30*time.Second, "node "+node.base+" sees the whole cluster", func() error {
+			if !regexp.MustCompile(members).MatchString(readTail(node.logPath, 1<<20)) {
+				return fmt.Errorf("not yet")
+			}
+			return nil
+		})
 	}
 	return nodes
 }
