@@ -43,6 +43,37 @@ func openNodes(t *testing.T, n int) []*DB {
 	return nodes
 }
 
+// openPostgresNodes opens n stores on one Postgres database, whatever the run's dialect: for what only happens
+// with several processes on one database.
+func openPostgresNodes(t *testing.T, n int) []*DB {
+	t.Helper()
+	dir, url := t.TempDir(), pgtest.NewDatabase(t)
+	nodes := make([]*DB, n)
+	for i := range nodes {
+		nodes[i] = openStore(t, Config{Dir: dir, DatabaseURL: url})
+	}
+	return nodes
+}
+
+// beginFencedWrite begins a transaction on db that checks lease l's fence and writes under it, and leaves it
+// open: a holder paused in the middle of a write.
+func beginFencedWrite(t *testing.T, db *DB, l Lease) *sql.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if err := db.CheckFence(ctx, tx, l.InstanceID, l.Token); err != nil {
+		t.Fatalf("check the fence of a valid lease: %v", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO fenced_writes (instance_id, token, owner) VALUES (?, ?, ?)`, l.InstanceID, l.Token, l.Owner); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 // createWritesTable makes the table the tests' fenced writes go to: it stands for the event log.
 func createWritesTable(t *testing.T, db *DB) {
 	t.Helper()
@@ -350,11 +381,11 @@ func TestLeaseRenewAll(t *testing.T) {
 // its fence inside its write transaction and is paused there while its lease expires. The takeover must wait
 // for that transaction, so the write lands before the takeover (the new holder sees it) and the old holder's
 // next write is refused. Without the lock, the takeover would commit first and the old holder's write after it.
+//
+// It runs on Postgres in either run: on SQLite a write transaction holds the database's write lock from BEGIN,
+// and a takeover is a write too.
 func TestLeaseFenceHoldsOffTakeover(t *testing.T) {
-	if !pgtest.Enabled() {
-		t.Skip("Postgres only: on SQLite the write transaction holds the database's write lock from BEGIN")
-	}
-	nodes := openNodes(t, 2)
+	nodes := openPostgresNodes(t, 2)
 	nodeA, nodeB := nodes[0], nodes[1]
 	createWritesTable(t, nodeA)
 	ctx := context.Background()
@@ -364,17 +395,7 @@ func TestLeaseFenceHoldsOffTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := nodeA.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := nodeA.CheckFence(ctx, tx, id, a.Token); err != nil {
-		t.Fatalf("check the fence of a valid lease: %v", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO fenced_writes (instance_id, token, owner) VALUES (?, ?, ?)`, id, a.Token, a.Owner); err != nil {
-		t.Fatal(err)
-	}
+	tx := beginFencedWrite(t, nodeA, a)
 	// Paused: the lease lapses by the database's clock.
 	eventually(t, 5*time.Second, "node-a's lease lapses", func() error {
 		if h, ok, err := nodeB.Holder(ctx, id); err != nil || ok {
@@ -426,13 +447,11 @@ func TestLeaseFenceHoldsOffTakeover(t *testing.T) {
 // TestLeaseFencePausedHolderTimesOut: a holder paused inside its fenced transaction must not hold every other
 // node's takeover for as long as it is paused. The server ends its idle session, the takeover goes through and
 // the paused write never commits.
+// It runs on Postgres in either run: SQLite has one process.
 func TestLeaseFencePausedHolderTimesOut(t *testing.T) {
-	if !pgtest.Enabled() {
-		t.Skip("Postgres only: SQLite has one process")
-	}
 	defer func(d time.Duration) { fenceIdleTimeout = d }(fenceIdleTimeout)
 	fenceIdleTimeout = 500 * time.Millisecond
-	nodes := openNodes(t, 2)
+	nodes := openPostgresNodes(t, 2)
 	nodeA, nodeB := nodes[0], nodes[1]
 	createWritesTable(t, nodeA)
 	ctx := context.Background()
@@ -442,17 +461,7 @@ func TestLeaseFencePausedHolderTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := nodeA.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := nodeA.CheckFence(ctx, tx, id, a.Token); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO fenced_writes (instance_id, token, owner) VALUES (?, ?, ?)`, id, a.Token, a.Owner); err != nil {
-		t.Fatal(err)
-	}
+	tx := beginFencedWrite(t, nodeA, a)
 	// node-a stays paused; node-b's takeover must not wait for it to wake.
 	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

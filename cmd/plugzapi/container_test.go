@@ -241,9 +241,6 @@ func TestContainerFiles(t *testing.T) {
 	}
 	checkCompose(t, env, port, dataDir)
 	checkDockerignore(t)
-	if testing.Short() {
-		t.Skip("-short: not building the image's binary")
-	}
 	bin := filepath.Join(t.TempDir(), "plugzapi")
 	words[out+1] = bin
 	cmd := exec.Command(words[0], words[1:]...)
