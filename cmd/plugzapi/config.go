@@ -50,6 +50,7 @@ type Config struct {
 	ForwardWindow time.Duration
 	MediaConfig
 	ClusterConfig
+	ExportConfig
 }
 
 func defaultConfig() Config {
@@ -70,6 +71,7 @@ func defaultConfig() Config {
 		CancelGrace:          access.DefaultCancelGrace,
 		MediaConfig:          defaultMediaConfig(),
 		ClusterConfig:        defaultClusterConfig(),
+		ExportConfig:         defaultExportConfig(),
 	}
 }
 
@@ -122,7 +124,7 @@ func (c *Config) settings() []setting {
 			duration(&c.CancelGrace), func() string { return c.CancelGrace.String() }},
 		{"forward-window", "PLUGZAPI_FORWARD_WINDOW", "how long each message an instance sends or receives is kept, encrypted, so that forward-message can forward it; 0 keeps none (messages are not stored) and forward-message is refused",
 			duration(&c.ForwardWindow), func() string { return c.ForwardWindow.String() }},
-	}, append(c.mediaSettings(), c.clusterSettings()...)...)
+	}, append(append(c.mediaSettings(), c.clusterSettings()...), c.exportSettings()...)...)
 }
 
 // loadConfig reads the environment, then the flags.
@@ -169,7 +171,7 @@ func (c Config) Validate() error {
 		// Zero is refused rather than read as "forever": the history names every number an instance talked to.
 		return fmt.Errorf("the retention %v is below the minimum %v", c.Retention, events.MinRetention)
 	}
-	return errors.Join(c.MediaConfig.validate(), c.ClusterConfig.validate(c.DatabaseURL))
+	return errors.Join(c.MediaConfig.validate(), c.ClusterConfig.validate(c.DatabaseURL), c.Export.Validate())
 }
 
 func (c *Config) setSendDelay(v string) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/plugzapi/plugzapi/actors"
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/consumers"
+	"github.com/plugzapi/plugzapi/events/export"
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
 	"github.com/plugzapi/plugzapi/mediastore"
@@ -102,6 +103,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return err
 	}
 	closers = append(closers, cons.Close)
+	if cfg.Export.Enabled() {
+		exp, err := export.Start(ctx, evlog, cfg.Export, cons.Metrics.Registry(), log.With("component", "export"))
+		if err != nil {
+			return err
+		}
+		closers = append(closers, exp.Close)
+	} else if err := evlog.DropGroup(ctx, export.ConsumerGroup); err != nil {
+		// An export turned off must not hold back stream pruning with an offset no one moves.
+		return err
+	}
 
 	mediaURLs := netguard.Policy{AllowHTTP: cfg.AllowInsecureMedia, AllowPrivate: cfg.AllowInsecureMedia}
 	if cfg.AllowInsecureMedia {

@@ -2,8 +2,8 @@ package export_test
 
 import (
 	"context"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
