@@ -13,10 +13,13 @@ run:
 # -race everywhere; the end-to-end suite builds the server binary itself and runs it as a separate process.
 # -count=1: Go's test cache cannot see that binary's sources, and would replay an old end-to-end result.
 # The kill -9 test at full intake runs again without the race detector, at its full 10,000 messages.
+# The event export's tests start a private RabbitMQ node (scripts/test-rabbitmq, Debian's rabbitmq-server,
+# installed if missing, when run as root) unless PLUGZAPI_TEST_AMQP_URL names one; it is stopped at the end.
 test: vet
 	$(GO) test -race -count=1 -timeout 14m $(PKGS)
 	$(GO) test -count=1 -timeout 10m -run TestCrashAtFullIntake ./e2e/
 	$(MAKE) --no-print-directory test-postgres
+	scripts/test-rabbitmq stop
 
 # The Postgres run: the storage packages, and end-to-end tests that prove the product on Postgres (the main
 # flow, kill -9 crashes, received media, the queue, webhooks through outages and restarts, privacy, deletion,
