@@ -69,7 +69,9 @@ func (l *Log) Relay(ctx context.Context, opts RelayOptions, deliver Deliver) (*R
 		opts.BatchTimeout = 10 * time.Second
 	}
 	db := l.cfg.ConsumerDB
-	if db == nil {
+	if db == nil || l.dialect == store.Postgres {
+		// On Postgres the relay holds a connection for as long as the broker takes to answer: not one of the
+		// consumer groups' few.
 		db = l.db
 	}
 	r := &Relay{
@@ -188,7 +190,9 @@ func (r *Relay) batch(ctx context.Context) (int, error) {
 		return len(rows), err
 	}
 
-	tx, err := r.db.BeginTx(ctx, nil)
+	// Not ctx: database/sql rolls a transaction back when its context ends, and Close (which ends ctx) must
+	// still commit what was delivered. Each statement below still takes ctx.
+	tx, err := r.db.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
