@@ -521,3 +521,33 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestExportRestartMidStream: an exporter stopped while it works through a backlog, and a new one started: every
+// event arrives, in order per instance, and the new one resumes where the first committed (it repeats at most
+// the batch in hand).
+func TestExportRestartMidStream(t *testing.T) {
+	l := fastLog(t, "")
+	s := natsServer(t, t.TempDir(), -1)
+	startExporter(t, l, export.Config{URL: s.ClientURL()}, nil).Close() // registers the group here
+	want := appendMix(t, l, 0, 200)
+
+	r1, r2 := prometheus.NewRegistry(), prometheus.NewRegistry()
+	e1 := startExporter(t, l, export.Config{URL: s.ClientURL()}, r1)
+	c := collectNATS(t, s.ClientURL(), export.DefaultTopic)
+	eventstest.WaitFor(t, 10*time.Second, "the first exporter to be under way", func() bool {
+		return testutil.ToFloat64(counter(t, r1, "plugzapi_export_published_total")) >= 20
+	})
+	e1.Close()
+	first := testutil.ToFloat64(counter(t, r1, "plugzapi_export_published_total"))
+	if first >= float64(len(want)) {
+		t.Fatalf("the first exporter published all %d events before it was stopped: the test proves nothing", len(want))
+	}
+	startExporter(t, l, export.Config{URL: s.ClientURL()}, r2)
+	waitDistinct(t, len(want), c.snapshot)
+	checkExported(t, c.snapshot(), want, true, natsRoute(export.DefaultTopic))
+	eventstest.WaitFor(t, 10*time.Second, "the export group to catch up", func() bool { return groupLag(t, l) == 0 })
+	second := testutil.ToFloat64(counter(t, r2, "plugzapi_export_published_total"))
+	if first+second > float64(len(want)+7) { // 7: fastLog's batch size
+		t.Fatalf("published %v + %v events for %d: the second exporter did not resume where the first committed", first, second, len(want))
+	}
+}
