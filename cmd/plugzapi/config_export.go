@@ -18,7 +18,7 @@ func defaultExportConfig() ExportConfig {
 
 func (c *ExportConfig) exportSettings() []setting {
 	return []setting{
-		{"export-url", "PLUGZAPI_EXPORT_URL", "broker the event stream is exported to: nats://host:4222 (NATS JetStream; tls:// for TLS), kafka://host:9092[,host:9092…] or amqp://user:password@host:5672/vhost (amqps:// for TLS); empty: no export",
+		{"export-url", "PLUGZAPI_EXPORT_URL", "broker the event stream is exported to: nats://host:4222 (NATS JetStream; tls:// for TLS), kafka://[user:password@]host:9092[,host:9092…][?tls=true&sasl=scram-sha-512|scram-sha-256|plain] or amqp://user:password@host:5672/vhost (amqps:// for TLS); empty: no export",
 			str(&c.Export.URL), func() string { return redactURL(c.Export.URL) }},
 		{"export-events", "PLUGZAPI_EXPORT_EVENTS", "comma-separated event types to export (message_received, message_sent, connected…); empty: all",
 			list(&c.Export.Events), func() string { return strings.Join(c.Export.Events, ",") }},

@@ -1,17 +1,20 @@
 package export
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	wnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // Metadata keys every exported message carries besides its envelope: NATS and AMQP headers, Kafka record
@@ -40,7 +43,7 @@ func connect(cfg Config, wlog watermill.LoggerAdapter) (*publisher, error) {
 	case "nats":
 		return connectNATS(cfg, wlog)
 	case "kafka":
-		return connectKafka(cfg, b.hosts)
+		return connectKafka(cfg, b)
 	default:
 		return connectAMQP(cfg, wlog)
 	}
@@ -98,55 +101,65 @@ func ensureStream(js nats.JetStreamContext, topic string) error {
 	return nil
 }
 
-// connectKafka produces to one topic, keyed by instance ID: Kafka's default partitioner sends one key to one
-// partition, which keeps an instance's events in order.
-func connectKafka(cfg Config, hosts []string) (*publisher, error) {
-	sc := sarama.NewConfig()
-	sc.ClientID = "plugzapi-export"
-	sc.Version = sarama.V2_1_0_0
-	sc.Producer.Return.Successes = true
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	// One request in flight, so that a retried request cannot overtake the next one (order within a partition).
-	sc.Net.MaxOpenRequests = 1
-	sc.Producer.Retry.Max = 3
-	sc.Net.DialTimeout, sc.Net.ReadTimeout, sc.Net.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
-	sc.Producer.Timeout = cfg.Timeout
-	sc.Metadata.Retry.Max = 1
-	sc.Metadata.Retry.Backoff = cfg.Timeout / 10
-	producer, err := sarama.NewSyncProducer(hosts, sc)
-	if err != nil {
-		return nil, fmt.Errorf("connect to Kafka: %w", err)
+// connectKafka produces to one topic, keyed by instance ID: the partitioner sends one key to one partition
+// (murmur2, as Kafka's own clients do), which keeps an instance's events in order. The producer is idempotent
+// and waits for all in-sync replicas.
+func connectKafka(cfg Config, b broker) (*publisher, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(b.hosts...),
+		kgo.ClientID("plugzapi-export"),
+		kgo.DialTimeout(cfg.Timeout),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordDeliveryTimeout(cfg.Timeout),
+		kgo.ProducerLinger(0),
 	}
-	return &publisher{Publisher: kafkaPublisher{producer}, topic: func(string, string) string { return cfg.Topic }}, nil
+	if b.tls {
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+	}
+	if b.url.User != nil {
+		password, _ := b.url.User.Password()
+		user := b.url.User.Username()
+		switch b.sasl {
+		case "plain":
+			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: password}.AsMechanism()))
+		case "scram-sha-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: password}.AsSha256Mechanism()))
+		default:
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: password}.AsSha512Mechanism()))
+		}
+	}
+	client, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("Kafka client: %w", err)
+	}
+	return &publisher{Publisher: kafkaPublisher{client}, topic: func(string, string) string { return cfg.Topic }}, nil
 }
 
-// kafkaPublisher is watermill's Publisher on a sarama producer. (watermill-kafka does the same, but brings
-// OpenTelemetry versions the actor system's metrics do not build with.) Records carry the message's metadata
-// as headers, and its UUID (the event ID) in the header watermill-kafka uses.
+// kafkaPublisher is watermill's Publisher on a franz-go client. (watermill-kafka's, on sarama, brings
+// OpenTelemetry versions the actor system's metrics do not build with, and takes no context.) Records carry
+// the message's metadata as headers, and its UUID (the event ID) in the header watermill-kafka uses.
 type kafkaPublisher struct {
-	producer sarama.SyncProducer
+	client *kgo.Client
 }
 
 func (p kafkaPublisher) Publish(topic string, msgs ...*message.Message) error {
 	for _, msg := range msgs {
-		headers := []sarama.RecordHeader{{Key: []byte("_watermill_message_uuid"), Value: []byte(msg.UUID)}}
+		headers := []kgo.RecordHeader{{Key: "_watermill_message_uuid", Value: []byte(msg.UUID)}}
 		for k, v := range msg.Metadata {
-			headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
+			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
 		}
-		_, _, err := p.producer.SendMessage(&sarama.ProducerMessage{
-			Topic:   topic,
-			Key:     sarama.StringEncoder(msg.Metadata.Get(MetadataInstanceID)),
-			Value:   sarama.ByteEncoder(msg.Payload),
-			Headers: headers,
-		})
-		if err != nil {
+		rec := &kgo.Record{Topic: topic, Key: []byte(msg.Metadata.Get(MetadataInstanceID)), Value: msg.Payload, Headers: headers}
+		if err := p.client.ProduceSync(msg.Context(), rec).FirstErr(); err != nil {
 			return fmt.Errorf("produce message %s: %w", msg.UUID, err)
 		}
 	}
 	return nil
 }
 
-func (p kafkaPublisher) Close() error { return p.producer.Close() }
+func (p kafkaPublisher) Close() error {
+	p.client.Close()
+	return nil
+}
 
 // connectAMQP publishes to a durable topic exchange named Topic (declared when missing) with routing key
 // <instance>.<type>, persistent messages, and publisher confirms.

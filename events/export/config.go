@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,8 @@ const DefaultTopic = "plugzapi.events"
 // Config says where events are exported. The zero value exports nothing.
 type Config struct {
 	// URL is the broker: nats://[user:password@]host:4222 (or tls://… for NATS over TLS) for NATS JetStream,
-	// kafka://host:9092[,host2:9092…] for Kafka, amqp://user:password@host:5672/vhost (or amqps://…) for
+	// kafka://[user:password@]host:9092[,host2:9092…][?tls=true&sasl=plain|scram-sha-256|scram-sha-512] for
+	// Kafka (SASL SCRAM-SHA-512 when a user is given and sasl is not), amqp://user:password@host:5672/vhost (or amqps://…) for
 	// RabbitMQ and other AMQP 0-9-1 brokers. Empty: no export.
 	URL string
 	// Events are the event types exported ("message_received", "message_sent"…, see [EventTypes]); empty
@@ -79,8 +81,10 @@ func (c Config) Validate() error {
 type broker struct {
 	kind string // "nats", "kafka" or "amqp"
 	url  *url.URL
-	// hosts are a Kafka URL's bootstrap brokers.
+	// hosts are a Kafka URL's bootstrap brokers, tls and sasl its parameters.
 	hosts []string
+	tls   bool
+	sasl  string
 }
 
 func parseURL(raw string) (broker, error) {
@@ -96,13 +100,33 @@ func parseURL(raw string) (broker, error) {
 	case "kafka":
 		b.kind = "kafka"
 		b.hosts = strings.Split(u.Host, ",")
-		if u.User != nil {
-			return broker{}, errors.New("export: Kafka URLs take no user (plaintext brokers only)")
-		}
 		for _, h := range b.hosts {
 			if !strings.Contains(h, ":") || strings.HasPrefix(h, ":") {
 				return broker{}, fmt.Errorf("export: Kafka broker %q: want host:port", h)
 			}
+		}
+		q := u.Query()
+		for k := range q {
+			if k != "tls" && k != "sasl" {
+				return broker{}, fmt.Errorf("export: Kafka URL parameter %q: want tls or sasl", k)
+			}
+		}
+		if v := q.Get("tls"); v != "" {
+			if b.tls, err = strconv.ParseBool(v); err != nil {
+				return broker{}, fmt.Errorf("export: Kafka URL parameter tls=%q: want true or false", v)
+			}
+		}
+		b.sasl = q.Get("sasl")
+		switch {
+		case b.sasl != "" && b.sasl != "plain" && b.sasl != "scram-sha-256" && b.sasl != "scram-sha-512":
+			return broker{}, fmt.Errorf("export: Kafka URL parameter sasl=%q: want plain, scram-sha-256 or scram-sha-512", b.sasl)
+		case b.sasl != "" && u.User == nil:
+			return broker{}, errors.New("export: Kafka SASL needs a user: kafka://user:password@host:port")
+		case u.User != nil && b.sasl == "":
+			b.sasl = "scram-sha-512"
+		}
+		if b.sasl == "plain" && !b.tls {
+			return broker{}, errors.New("export: Kafka SASL PLAIN sends the password as it is: use it with tls=true")
 		}
 	case "amqp", "amqps":
 		b.kind = "amqp"

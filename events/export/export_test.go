@@ -2,9 +2,17 @@ package export_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +31,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
@@ -32,7 +41,7 @@ import (
 )
 
 // The tests run real brokers: NATS (nats-server with JetStream, in this process), Kafka (kfake: franz-go's
-// in-process implementation of the Kafka wire protocol, which real Kafka clients such as sarama talk to), and
+// in-process implementation of the Kafka wire protocol, which real Kafka clients talk to), and
 // RabbitMQ (Debian's rabbitmq-server, started by scripts/test-rabbitmq, or the one PLUGZAPI_TEST_AMQP_URL names).
 
 // fastLog opens a log on a fresh database of the run's dialect, tuned so that failures retry quickly.
@@ -368,20 +377,24 @@ func TestExportTwoNodes(t *testing.T) {
 	}
 }
 
-// TestExportKafka: events reach a Kafka topic keyed by instance ID (one partition per instance), in order.
+// TestExportKafka: events reach a Kafka topic keyed by instance ID (one partition per instance), in order,
+// over TLS with SASL SCRAM-SHA-512.
 func TestExportKafka(t *testing.T) {
 	const topic = "plugzapi.events"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic))
+	serverTLS, roots := selfSigned(t)
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic), kfake.TLS(serverTLS),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "plugzapi", "s3cret"))
 	if err != nil {
 		t.Fatalf("kfake: %v", err)
 	}
 	t.Cleanup(cluster.Close)
 	l := fastLog(t, "")
-	startExporter(t, l, export.Config{URL: "kafka://" + strings.Join(cluster.ListenAddrs(), ",")}, nil)
+	startExporter(t, l, export.Config{URL: "kafka://plugzapi:s3cret@" + strings.Join(cluster.ListenAddrs(), ",") + "?tls=true"}, nil)
 	want := appendMix(t, l, 0, 10)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DialTLSConfig(&tls.Config{RootCAs: roots}),
+		kgo.SASL(scram.Auth{User: "plugzapi", Pass: "s3cret"}.AsSha512Mechanism()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +515,14 @@ func TestConfigValidate(t *testing.T) {
 		{export.Config{URL: "http://127.0.0.1"}, "want nats://"},
 		{export.Config{URL: "nats://"}, "without a host"},
 		{export.Config{URL: "kafka://k1"}, "want host:port"},
-		{export.Config{URL: "kafka://u:p@k1:9092"}, "no user"},
+		{export.Config{URL: "kafka://u:p@k1:9092"}, ""}, // SCRAM-SHA-512
+		{export.Config{URL: "kafka://u:p@k1:9092?sasl=scram-sha-256"}, ""},
+		{export.Config{URL: "kafka://u:p@k1:9092?tls=true&sasl=plain"}, ""},
+		{export.Config{URL: "kafka://u:p@k1:9092?sasl=plain"}, "use it with tls=true"},
+		{export.Config{URL: "kafka://k1:9092?sasl=scram-sha-512"}, "needs a user"},
+		{export.Config{URL: "kafka://u:p@k1:9092?sasl=gssapi"}, "want plain"},
+		{export.Config{URL: "kafka://k1:9092?tls=yes"}, "want true or false"},
+		{export.Config{URL: "kafka://k1:9092?acks=1"}, "want tls or sasl"},
 		{export.Config{URL: "nats://h:1", Topic: "a.*"}, "topic"},
 		{export.Config{URL: "nats://h:1", Topic: ".a"}, "topic"},
 		{export.Config{URL: "amqp://h", Topic: "amq.x"}, "reserves"},
@@ -550,4 +570,37 @@ func TestExportRestartMidStream(t *testing.T) {
 	if first+second > float64(len(want)+7) { // 7: fastLog's batch size
 		t.Fatalf("published %v + %v events for %d: the second exporter did not resume where the first committed", first, second, len(want))
 	}
+}
+
+// selfSigned returns a TLS server configuration with a certificate for 127.0.0.1, and a pool that trusts it.
+// The exporter uses the system's roots, so SSL_CERT_FILE points them at the certificate for the test (Go reads
+// it when a TLS client first needs the system roots: no other test of this package does).
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", path)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
 }
