@@ -50,9 +50,13 @@ func (c Config) withDefaults() Config {
 // topicName is what a NATS subject prefix, a Kafka topic and an AMQP exchange name all accept.
 var topicName = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
-// Validate reports the first setting that cannot work. A disabled export is valid whatever the other settings.
+// Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	if !c.Enabled() {
+		if len(c.Events) > 0 {
+			// Most likely the URL's variable is misspelt or unset by mistake: say so rather than export nothing.
+			return errors.New("export: event types are chosen but no broker URL is set")
+		}
 		return nil
 	}
 	c = c.withDefaults()
