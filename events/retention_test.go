@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +207,9 @@ func TestRetentionConfig(t *testing.T) {
 // stops growing the database: each round of messages costs no pages once the previous round is swept.
 //
 // On Postgres the space of deleted rows is reused once (auto)vacuum has marked it free; the test runs the
-// VACUUM autovacuum would, and measures the log's tables and their indexes.
+// VACUUMs autovacuum would, and measures the log's tables and their indexes. Two: an index page emptied by one
+// VACUUM is free for reuse only after a later one (nbtree recycles a deleted page once no transaction can
+// still be reading it).
 func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(t, "")
@@ -215,15 +218,17 @@ func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 	if db.Dialect() == store.Postgres {
 		tables := []string{"instance_events", "instance_snapshots", "watermill_instance_events", "watermill_offsets_instance_events"}
 		pages = func() int {
-			if _, err := db.SQL().ExecContext(ctx, `VACUUM `+strings.Join(tables, ", ")); err != nil {
-				t.Fatal(err)
+			for range 2 {
+				if _, err := db.SQL().ExecContext(ctx, `VACUUM `+strings.Join(tables, ", ")); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return countRows(t, db.SQL(), `SELECT CAST(SUM(pg_total_relation_size(c.oid)) / current_setting('block_size')::int AS BIGINT)
 				FROM pg_class c WHERE c.relname IN ('`+strings.Join(tables, "', '")+`')`)
 		}
 	}
 	var sizes []int
-	for round := range 3 {
+	for round := range 5 {
 		appendAt(t, l, "inst", time.Now().Add(-2*time.Hour), 1000)
 		last, err := l.LastSeq(ctx, "inst")
 		if err != nil {
@@ -242,9 +247,12 @@ func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 		sizes = append(sizes, pages())
 		t.Logf("round %d: %d pages", round, sizes[round])
 	}
-	// The first round sizes the file; later rounds reuse its free pages (a little slack for b-tree shape).
-	if grown := sizes[2] - sizes[1]; grown > sizes[1]/20 {
-		t.Fatalf("the database grew from %d to %d pages over a swept round of 1000 messages: %v", sizes[1], sizes[2], sizes)
+	// The first rounds size the file; later rounds reuse its free pages, so it stops growing (a little slack for
+	// b-tree shape). A round may still grow it where something held a snapshot the VACUUM had to respect
+	// (Postgres's autovacuum on a fresh database): the last round must fit in what the earlier ones took.
+	before := slices.Max(sizes[1:4])
+	if grown := sizes[4] - before; grown > before/20 {
+		t.Fatalf("the database grew from %d to %d pages over a swept round of 1000 messages: %v", before, sizes[4], sizes)
 	}
 }
 
