@@ -17,8 +17,9 @@ import (
 	"github.com/plugzapi/plugzapi/store"
 )
 
-// The operator's side: an instance's backlog ([Webhooks.Status], [Webhooks.Deliveries]), dead letters sent
-// again ([Webhooks.Redeliver]) and webhooks sent again from the event log ([Webhooks.Replay]).
+// The operator's side: an instance's backlog ([Webhooks.WebhookStatus], [Webhooks.WebhookDeliveries]), dead
+// letters sent again ([Webhooks.RedeliverWebhooks]) and webhooks sent again from the event log
+// ([Webhooks.ReplayWebhooks]).
 //
 // Both put deliveries back in the instance's queue under their webhook IDs (event ID and callback type), so a
 // receiver that de-duplicates on X-Plugzapi-Webhook-Id takes each webhook once. The queue is in the order of
@@ -47,16 +48,16 @@ const (
 
 // Limits of the admin API.
 const (
-	// MaxRedeliverIDs is the most dead letters one Redeliver names.
+	// MaxRedeliverIDs is the most dead letters one RedeliverWebhooks names.
 	MaxRedeliverIDs = 1000
-	// MaxReplayEvents is the most events one Replay goes through: it queues them in one transaction, which
+	// MaxReplayEvents is the most events one ReplayWebhooks goes through: it queues them in one transaction, which
 	// holds SQLite's write lock meanwhile. A longer history is replayed from later starting points.
 	MaxReplayEvents = 50_000
-	// MaxDeliveryPage is the most deliveries one page of Deliveries returns.
+	// MaxDeliveryPage is the most deliveries one page of WebhookDeliveries returns.
 	MaxDeliveryPage = 500
 )
 
-// projectionWait bounds how long Replay waits for the projection to catch up with the stream.
+// projectionWait bounds how long ReplayWebhooks waits for the projection to catch up with the stream.
 const projectionWait = 10 * time.Second
 
 var (
@@ -122,7 +123,7 @@ type DeliveryQuery struct {
 	Before int64
 }
 
-// Redelivered is what Redeliver did.
+// Redelivered is what RedeliverWebhooks did.
 type Redelivered struct {
 	// Redelivered counts the dead letters queued again; WithoutContent those of them whose received message
 	// has lost its content.
@@ -131,7 +132,7 @@ type Redelivered struct {
 	Skipped []Skipped
 }
 
-// Skipped is a dead letter Redeliver left as it was.
+// Skipped is a dead letter RedeliverWebhooks left as it was.
 type Skipped struct {
 	ID     int64
 	Reason string // SkipNotFound or SkipNoWebhook
@@ -143,7 +144,7 @@ type ReplayFrom struct {
 	Time    time.Time
 }
 
-// Replayed is what Replay did.
+// Replayed is what ReplayWebhooks did.
 type Replayed struct {
 	// Replayed counts the deliveries queued: new ones for webhooks that were delivered, and dead letters
 	// queued again. WithoutContent counts those of them whose received message has lost its content.
@@ -190,8 +191,8 @@ func instanceSecret(ctx context.Context, q store.Querier, inst string) (string, 
 	return secret, nil
 }
 
-// Status describes the instance's webhooks and backlog.
-func (w *Webhooks) Status(ctx context.Context, inst string) (Status, error) {
+// WebhookStatus describes the instance's webhooks and backlog.
+func (w *Webhooks) WebhookStatus(ctx context.Context, inst string) (Status, error) {
 	q := w.db.SQL()
 	secret, err := instanceSecret(ctx, q, inst)
 	if err != nil {
@@ -225,9 +226,9 @@ func (w *Webhooks) Status(ctx context.Context, inst string) (Status, error) {
 	return st, nil
 }
 
-// Deliveries returns a page of the instance's deliveries, newest first, and the Before of the next page (0
+// WebhookDeliveries returns a page of the instance's deliveries, newest first, and the Before of the next page (0
 // when this is the last).
-func (w *Webhooks) Deliveries(ctx context.Context, inst string, dq DeliveryQuery) (page []Delivery, next int64, err error) {
+func (w *Webhooks) WebhookDeliveries(ctx context.Context, inst string, dq DeliveryQuery) (page []Delivery, next int64, err error) {
 	if dq.Limit < 1 || dq.Limit > MaxDeliveryPage {
 		return nil, 0, fmt.Errorf("webhooks: page size %d out of range", dq.Limit)
 	}
@@ -277,17 +278,17 @@ func (w *Webhooks) Deliveries(ctx context.Context, inst string, dq DeliveryQuery
 	return page, next, nil
 }
 
-// deadLetter is a dead letter Redeliver may queue again.
+// deadLetter is a dead letter RedeliverWebhooks may queue again.
 type deadLetter struct {
 	delivery
 	kind eventsv1.WebhookKind
 }
 
-// Redeliver queues the instance's dead letters with the given IDs (nil: all of them) again, at their events'
+// RedeliverWebhooks queues the instance's dead letters with the given IDs (nil: all of them) again, at their events'
 // places in the instance's queue, under the same webhook IDs, to the URL their webhook has now. A dead letter
 // whose webhook was removed goes to another webhook that takes the same payload (as a pending delivery would
 // have: see removeTarget), or stays dead. All are queued in one transaction.
-func (w *Webhooks) Redeliver(ctx context.Context, inst string, ids []int64) (Redelivered, error) {
+func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int64) (Redelivered, error) {
 	if ids != nil && (len(ids) == 0 || len(ids) > MaxRedeliverIDs) {
 		return Redelivered{}, fmt.Errorf("webhooks: redeliver %d dead letters: 1 to %d at a time", len(ids), MaxRedeliverIDs)
 	}
@@ -437,15 +438,15 @@ type deliveryKey struct {
 	kind              eventsv1.WebhookKind
 }
 
-// Replay queues the instance's webhooks again, from the log's events from a starting point on (as far back as
+// ReplayWebhooks queues the instance's webhooks again, from the log's events from a starting point on (as far back as
 // the retention keeps them) to the last one whose deliveries the projection has queued: to the webhooks the
 // instance has now, at the events' places in its queue, under the same webhook IDs. A webhook of the range
 // that is still pending is left in place (it goes out once); a dead letter of the range is queued again, as
-// Redeliver does; the others are queued anew. All in one transaction.
+// RedeliverWebhooks does; the others are queued anew. All in one transaction.
 //
 // Errors: ErrInstanceNotFound, ErrEventNotFound (the event is not the instance's, or no longer kept),
 // ErrBeyondRetention, ErrReplayTooLarge, ErrBehind.
-func (w *Webhooks) Replay(ctx context.Context, inst string, from ReplayFrom) (Replayed, error) {
+func (w *Webhooks) ReplayWebhooks(ctx context.Context, inst string, from ReplayFrom) (Replayed, error) {
 	q := w.db.SQL()
 	if _, err := instanceSecret(ctx, q, inst); err != nil {
 		return Replayed{}, err
@@ -540,7 +541,7 @@ type storedEvent struct {
 	blob []byte
 }
 
-// replayPage is how many events Replay reads at a time.
+// replayPage is how many events ReplayWebhooks reads at a time.
 const replayPage = 500
 
 // eventsBetween reads a page of the instance's events with after < seq ≤ last, in order. It reads the whole page
@@ -589,7 +590,7 @@ func queuedBetween(ctx context.Context, tx *sql.Tx, inst string, first, last int
 	return out, rows.Err()
 }
 
-// replayEvent queues one event's webhooks again (see Replay).
+// replayEvent queues one event's webhooks again (see ReplayWebhooks).
 func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, targets map[eventsv1.WebhookKind]string,
 	queued map[deliveryKey]existing, nowMs int64, out *Replayed) error {
 	ev := e.ev

@@ -96,7 +96,7 @@ func plan(ev *eventsv1.Event, targets map[eventsv1.WebhookKind]string) []planned
 }
 
 // insertDelivery queues one delivery of ev (marshalled: blob), due at once. vaultKey is where the content of a
-// received message is, empty when it has none or no longer has it (see Webhooks.Replay).
+// received message is, empty when it has none or no longer has it (see Webhooks.ReplayWebhooks).
 func insertDelivery(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event, blob []byte, p planned, vaultKey string, nowMs int64) error {
 	var vk any
 	if vaultKey != "" {
