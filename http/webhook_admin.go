@@ -75,6 +75,7 @@ type deliveryJSON struct {
 	Attempts      int    `json:"attempts"`
 	LastError     string `json:"lastError"`
 	CreatedAt     int64  `json:"createdAt"`
+	QueuedAt      int64  `json:"queuedAt"`
 	NextAttemptAt *int64 `json:"nextAttemptAt"`
 	DeadAt        *int64 `json:"deadAt"`
 }
@@ -82,7 +83,7 @@ type deliveryJSON struct {
 func newDeliveryJSON(d webhooks.Delivery) deliveryJSON {
 	return deliveryJSON{ID: d.ID, WebhookID: d.WebhookID(), EventID: d.EventID, Callback: d.Callback,
 		Kind: webhookKinds[d.Kind], URL: d.URL, State: d.State, Attempts: d.Attempts, LastError: d.LastError,
-		CreatedAt: d.Created.UnixMilli(), NextAttemptAt: optionalMilli(d.NextAttempt), DeadAt: optionalMilli(d.Dead)}
+		CreatedAt: d.Created.UnixMilli(), QueuedAt: d.Queued.UnixMilli(), NextAttemptAt: optionalMilli(d.NextAttempt), DeadAt: optionalMilli(d.Dead)}
 }
 
 func optionalMilli(t time.Time) *int64 {

@@ -17,7 +17,7 @@ import (
 // What the fake's webhook admin methods answer for instID (another instance is not found).
 var (
 	fakeCreated   = time.UnixMilli(1_764_000_000_000)
-	fakeDelivery  = webhooks.Delivery{ID: 7, EventID: "ev7", Seq: 3, Callback: webhooks.ReceivedCallback, Kind: eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, URL: "https://example.com/in", State: webhooks.StateDead, Attempts: 4, LastError: "HTTP 503", Created: fakeCreated, Dead: fakeCreated.Add(time.Minute)}
+	fakeDelivery  = webhooks.Delivery{ID: 7, EventID: "ev7", Seq: 3, Callback: webhooks.ReceivedCallback, Kind: eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, URL: "https://example.com/in", State: webhooks.StateDead, Attempts: 4, LastError: "HTTP 503", Created: fakeCreated, Queued: fakeCreated.Add(time.Second), Dead: fakeCreated.Add(time.Minute)}
 	fakeReplayed  = webhooks.Replayed{Replayed: 5, WithoutContent: 2, AlreadyPending: 1, Events: 9, FirstSeq: 3, LastSeq: 11}
 	fakeRedeliver = webhooks.Redelivered{Redelivered: 2, WithoutContent: 1, Skipped: []webhooks.Skipped{{ID: 9, Reason: webhooks.SkipNotFound}}}
 )
@@ -73,7 +73,7 @@ func TestWebhookAdminAnswers(t *testing.T) {
 	created, dead := fakeCreated.UnixMilli(), fakeCreated.Add(time.Minute).UnixMilli()
 	delivery := map[string]any{"id": 7.0, "webhookId": "ev7-ReceivedCallback", "eventId": "ev7", "callback": "ReceivedCallback",
 		"kind": "received", "url": "https://example.com/in", "state": "dead", "attempts": 4.0, "lastError": "HTTP 503",
-		"createdAt": float64(created), "nextAttemptAt": nil, "deadAt": float64(dead)}
+		"createdAt": float64(created), "queuedAt": float64(created + 1000), "nextAttemptAt": nil, "deadAt": float64(dead)}
 	next := map[string]any{}
 	for k, v := range delivery {
 		next[k] = v

@@ -28,7 +28,8 @@ import (
 // webhook already in flight finishes first; newer webhooks delivered before the dead letter was sent again
 // have been delivered: the receiver sees the old one after them.)
 //
-// A delivery queued again is due at once, with its attempts counted from zero and Config.DeadAfter from now.
+// A delivery queued again is due at once, with its attempts counted from zero and Config.DeadAfter from now;
+// the retention of a dead letter still counts from its event (see Delivery.Created).
 // A received message's content lives only until its webhooks are done (the server keeps no messages): a
 // delivery queued again after that carries the message without its content (see render).
 
@@ -88,8 +89,10 @@ type Delivery struct {
 	// Attempts counts the failed attempts, since the delivery was last queued.
 	Attempts  int
 	LastError string
-	// Created is when the delivery was queued (again).
-	Created time.Time
+	// Created is when the delivery was first queued, for a replayed one its event's time: the retention counts
+	// from it. Queued is when it was last queued (by the projection, a redelivery or a replay): its dead-letter
+	// age counts from then.
+	Created, Queued time.Time
 	// NextAttempt is when a pending delivery is tried next (zero for a dead letter).
 	NextAttempt time.Time
 	// Dead is when it was dead-lettered (zero while pending).
@@ -107,7 +110,8 @@ type Status struct {
 	SecretSet bool
 	// Pending and Dead count the instance's deliveries in each state.
 	Pending, Dead int
-	// OldestPending is when the oldest pending delivery was queued (zero when none is).
+	// OldestPending is when the oldest pending delivery was first queued (see Delivery.Created; zero when none
+	// is).
 	OldestPending time.Time
 	// Next is the pending delivery that goes (or is going) next, nil when none.
 	Next *Delivery
@@ -158,18 +162,18 @@ type Replayed struct {
 
 // deliveryColumns are read by scanDelivery.
 const deliveryColumns = `id, event_id, seq, callback, kind, url, state, attempts, last_error, created_ms,
-	next_attempt_ms, COALESCE(dead_ms, 0)`
+	queued_ms, next_attempt_ms, COALESCE(dead_ms, 0)`
 
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var kind int32
-	var created, next, deadMs int64
+	var created, queued, next, deadMs int64
 	err := row.Scan(&d.ID, &d.EventID, &d.Seq, &d.Callback, &kind, &d.URL, &d.State, &d.Attempts, &d.LastError,
-		&created, &next, &deadMs)
+		&created, &queued, &next, &deadMs)
 	if err != nil {
 		return d, err
 	}
-	d.Kind, d.Created = eventsv1.WebhookKind(kind), time.UnixMilli(created)
+	d.Kind, d.Created, d.Queued = eventsv1.WebhookKind(kind), time.UnixMilli(created), time.UnixMilli(max(created, queued))
 	if d.State == StateDead {
 		d.Dead = time.UnixMilli(deadMs)
 	} else {
@@ -396,7 +400,7 @@ func requeue(ctx context.Context, tx *sql.Tx, id int64, kind eventsv1.WebhookKin
 		vk = vaultKey
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', kind = ?, url = ?, vault_key = ?,
-		attempts = 0, last_error = '', dead_ms = NULL, created_ms = ?, next_attempt_ms = ?
+		attempts = 0, last_error = '', dead_ms = NULL, queued_ms = ?, next_attempt_ms = ?
 		WHERE id = ? AND state = 'dead'`, int32(kind), url, vk, nowMs, nowMs, id)
 	if err != nil {
 		return fmt.Errorf("queue dead letter %d again: %w", id, err)
@@ -613,7 +617,8 @@ func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, t
 		if ok {
 			err = requeue(ctx, tx, prev.id, p.kind, p.url, kept, nowMs)
 		} else {
-			err = insertDelivery(ctx, tx, ev, e.blob, p, kept, nowMs)
+			// The retention counts from the event, as for the delivery the projection made of it.
+			err = insertDelivery(ctx, tx, ev, e.blob, p, kept, min(ev.GetTimeMs(), nowMs), nowMs)
 		}
 		if err != nil {
 			return err

@@ -85,12 +85,29 @@ func TestRedeliverDeadLetters(t *testing.T) {
 		t.Fatalf("status %+v (next %+v)", st, st.Next)
 	}
 
+	before, _, err := e.hooks.WebhookDeliveries(ctx, e.inst, DeliveryQuery{State: StateDead, Limit: 10})
+	if err != nil || len(before) != 3 {
+		t.Fatalf("dead letters: %+v, %v", before, err)
+	}
+	redelivered := time.Now()
 	got, err := e.hooks.RedeliverWebhooks(ctx, e.inst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Redelivered != 3 || got.WithoutContent != 1 || len(got.Skipped) != 0 {
 		t.Fatalf("redeliver: %+v", got)
+	}
+	// Queued again now (their dead-letter age starts over), created when they were (their retention does not).
+	after, _, err := e.hooks.WebhookDeliveries(ctx, e.inst, DeliveryQuery{State: StatePending, Limit: 10})
+	if err != nil || len(after) != 4 {
+		t.Fatalf("pending after redelivery: %+v, %v", after, err)
+	}
+	for _, b := range before {
+		i := slices.IndexFunc(after, func(d Delivery) bool { return d.ID == b.ID })
+		if i < 0 || !after[i].Created.Equal(b.Created) || after[i].Queued.Before(redelivered.Truncate(time.Millisecond)) ||
+			after[i].Attempts != 0 || !after[i].Dead.IsZero() || after[i].WebhookID() != b.WebhookID() {
+			t.Fatalf("dead letter %+v queued again as %+v", b, after)
+		}
 	}
 	seen := len(r.all())
 	r.setAnswer(answerAll(http.StatusOK))
