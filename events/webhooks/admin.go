@@ -349,7 +349,7 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 	if out.Redelivered > 0 {
 		w.log.Info("dead-lettered webhooks queued again", "instance_id", inst, "deliveries", out.Redelivered,
 			"without_content", out.WithoutContent, "skipped", len(out.Skipped))
-		w.pokeDispatcher()
+		w.requeued(SourceRedelivery, out.Redelivered)
 	}
 	return out, nil
 }
@@ -534,7 +534,7 @@ func (w *Webhooks) ReplayWebhooks(ctx context.Context, inst string, from ReplayF
 		"events", out.Events, "deliveries", out.Replayed, "already_pending", out.AlreadyPending,
 		"without_content", out.WithoutContent)
 	if out.Replayed > 0 {
-		w.pokeDispatcher()
+		w.requeued(SourceReplay, out.Replayed)
 	}
 	return out, nil
 }
@@ -668,11 +668,13 @@ func behind(parent context.Context, err error) error {
 	return err
 }
 
-// pokeDispatcher wakes the dispatcher, when it runs, for deliveries just queued.
-func (w *Webhooks) pokeDispatcher() {
+// requeued reports n deliveries just queued again to the observer, and wakes the dispatcher for them, when it
+// runs.
+func (w *Webhooks) requeued(source string, n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
+		w.disp.obs.ObserveRequeued(source, n)
 		w.disp.poke()
 	}
 }

@@ -94,8 +94,8 @@ func TestRedeliverDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Redelivered != 3 || got.WithoutContent != 1 || len(got.Skipped) != 0 {
-		t.Fatalf("redeliver: %+v", got)
+	if got.Redelivered != 3 || got.WithoutContent != 1 || len(got.Skipped) != 0 || e.obs.requeuedBy(SourceRedelivery) != 3 {
+		t.Fatalf("redeliver: %+v; observed %d", got, e.obs.requeuedBy(SourceRedelivery))
 	}
 	// Queued again now (their dead-letter age starts over), created when they were (their retention does not).
 	after, _, err := e.hooks.WebhookDeliveries(ctx, e.inst, DeliveryQuery{State: StatePending, Limit: 10})
@@ -215,8 +215,9 @@ func TestReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Replayed != 4 || got.WithoutContent != 1 || got.AlreadyPending != 1 || got.FirstSeq != first.GetSeq() {
-		t.Fatalf("replay: %+v", got)
+	if got.Replayed != 4 || got.WithoutContent != 1 || got.AlreadyPending != 1 || got.FirstSeq != first.GetSeq() ||
+		e.obs.requeuedBy(SourceReplay) != 4 {
+		t.Fatalf("replay: %+v; observed %d", got, e.obs.requeuedBy(SourceReplay))
 	}
 	// The replayed webhooks go ahead of the newer one (which may have been in flight when they were queued).
 	eventstest.WaitFor(t, 10*time.Second, "the replay's first webhook tried", func() bool {
