@@ -196,6 +196,7 @@ type redeliveredJSON struct {
 	Redelivered    int           `json:"redelivered"`
 	WithoutContent int           `json:"withoutContent"`
 	Skipped        []skippedJSON `json:"skipped"`
+	Remaining      int           `json:"remaining"`
 }
 
 func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +230,8 @@ func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, fmt.Errorf("redeliver webhooks: %w", err))
 		return
 	}
-	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, Skipped: []skippedJSON{}}
+	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, Skipped: []skippedJSON{},
+		Remaining: res.Remaining}
 	for _, s := range res.Skipped {
 		out.Skipped = append(out.Skipped, skippedJSON{ID: s.ID, Reason: s.Reason})
 	}

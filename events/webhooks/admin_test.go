@@ -273,6 +273,39 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// TestRedeliverAllIsBounded: one call queues the oldest dead letters up to the cap again, and says how many
+// are left; the next call queues those.
+func TestRedeliverAllIsBounded(t *testing.T) {
+	ctx := context.Background()
+	defer func(n int) { redeliverAllCap = n }(redeliverAllCap)
+	redeliverAllCap = 2
+	cfg := testConfig()
+	cfg.DeadAfter = time.Hour
+	e := newEnv(t, cfg)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, "http://169.254.169.254/dead")
+	for i := range 5 {
+		eventstest.Append(t, e.log, e.inst, e.sent(i))
+	}
+	eventstest.WaitFor(t, 10*time.Second, "dead", func() bool { return e.deliveries("dead") == 5 })
+	r := newReceiver(t)
+	r.setAnswer(answerAll(http.StatusServiceUnavailable))
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, r.url("/d"))
+	eventstest.WaitFor(t, 5*time.Second, "configured", func() bool {
+		targets, err := e.hooks.Targets(ctx, e.inst)
+		return err == nil && targets[eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY] == r.url("/d")
+	})
+	for _, want := range []struct{ redelivered, remaining int }{{2, 3}, {2, 1}, {1, 0}} {
+		got, err := e.hooks.RedeliverWebhooks(ctx, e.inst, nil)
+		if err != nil || got.Redelivered != want.redelivered || got.Remaining != want.remaining {
+			t.Fatalf("redeliver all: %+v, %v; want %+v", got, err, want)
+		}
+	}
+	eventstest.WaitFor(t, 10*time.Second, "the oldest first", func() bool { return r.attempts("/d") > 0 })
+	if got := webhookOf(t, r.all()[0]); got != DeliveryCallback+" MSG0" {
+		t.Fatalf("first sent again: %s, want MSG0's", got)
+	}
+}
+
 // TestWebhookDeliveriesPages: the list is newest first, filtered by state, paged by ID.
 func TestWebhookDeliveriesPages(t *testing.T) {
 	ctx := context.Background()
