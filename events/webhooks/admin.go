@@ -566,10 +566,14 @@ func (w *Webhooks) ReplayWebhooks(ctx context.Context, inst string, from ReplayF
 			if err != nil {
 				return err
 			}
+			var batch deliveryBatch
 			for _, e := range page {
-				if err := w.replayEvent(ctx, tx, e, targets, queued, now, &out); err != nil {
+				if err := w.replayEvent(ctx, tx, e, targets, queued, now, &batch, &out); err != nil {
 					return err
 				}
+			}
+			if err := batch.flush(ctx, tx); err != nil {
+				return err
 			}
 			if len(page) < replayPage {
 				return nil
@@ -646,7 +650,7 @@ func queuedBetween(ctx context.Context, tx *sql.Tx, inst string, first, last int
 
 // replayEvent queues one event's webhooks again (see ReplayWebhooks).
 func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, targets map[eventsv1.WebhookKind]string,
-	queued map[deliveryKey]existing, nowMs int64, out *Replayed) error {
+	queued map[deliveryKey]existing, nowMs int64, batch *deliveryBatch, out *Replayed) error {
 	ev := e.ev
 	out.Events++
 	if out.FirstSeq == 0 {
@@ -672,7 +676,7 @@ func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, t
 		}
 		if !ok {
 			// The retention counts from the event, as for the delivery the projection made of it.
-			if err := insertDelivery(ctx, tx, ev, e.blob, p, kept, min(ev.GetTimeMs(), nowMs), nowMs); err != nil {
+			if err := batch.add(ctx, tx, deliveryArgs(ev, e.blob, p, kept, min(ev.GetTimeMs(), nowMs), nowMs)); err != nil {
 				return err
 			}
 		}
@@ -681,6 +685,38 @@ func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, t
 			out.WithoutContent++
 		}
 	}
+	return nil
+}
+
+// deliveryBatch gathers new deliveries (deliveryArgs) into multi-row INSERTs: one statement per row would make
+// a replay of thousands of events a round trip each (Postgres), and hold SQLite's write lock for as long.
+// Rows are inserted in the order they are added, so a replayed event's deliveries keep their order.
+type deliveryBatch struct {
+	args []any
+	rows int
+}
+
+// deliveryBatchRows bounds the rows of one INSERT: 12 values each, well within both databases' limits.
+const deliveryBatchRows = 500
+
+func (b *deliveryBatch) add(ctx context.Context, tx *sql.Tx, row []any) error {
+	b.args = append(b.args, row...)
+	b.rows++
+	if b.rows < deliveryBatchRows {
+		return nil
+	}
+	return b.flush(ctx, tx)
+}
+
+func (b *deliveryBatch) flush(ctx context.Context, tx *sql.Tx) error {
+	if b.rows == 0 {
+		return nil
+	}
+	query := insertDeliveries + deliveryRow + strings.Repeat(", "+deliveryRow, b.rows-1)
+	if _, err := tx.ExecContext(ctx, query, b.args...); err != nil {
+		return fmt.Errorf("queue %d webhooks again: %w", b.rows, err)
+	}
+	b.args, b.rows = b.args[:0], 0
 	return nil
 }
 

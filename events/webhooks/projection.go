@@ -99,18 +99,27 @@ func plan(ev *eventsv1.Event, targets map[eventsv1.WebhookKind]string) []planned
 // received message is, empty when it has none or no longer has it (see Webhooks.ReplayWebhooks). createdMs
 // starts its retention: now, or for a replayed event the event's time.
 func insertDelivery(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event, blob []byte, p planned, vaultKey string, createdMs, nowMs int64) error {
-	var vk any
-	if vaultKey != "" {
-		vk = vaultKey
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-		(instance_id, url, kind, callback, twin, event_id, seq, event, vault_key, next_attempt_ms, created_ms, queued_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.GetInstanceId(), p.url, int32(p.kind), p.callback, p.twin,
-		ev.GetId(), ev.GetSeq(), blob, vk, nowMs, createdMs, nowMs)
+	_, err := tx.ExecContext(ctx, insertDeliveries+deliveryRow, deliveryArgs(ev, blob, p, vaultKey, createdMs, nowMs)...)
 	if err != nil {
 		return fmt.Errorf("queue %s for event %s: %w", p.callback, ev.GetId(), err)
 	}
 	return nil
+}
+
+// insertDeliveries and deliveryRow make an INSERT of rows of deliveryArgs.
+const (
+	insertDeliveries = `INSERT INTO webhook_deliveries
+		(instance_id, url, kind, callback, twin, event_id, seq, event, vault_key, next_attempt_ms, created_ms, queued_ms) VALUES `
+	deliveryRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func deliveryArgs(ev *eventsv1.Event, blob []byte, p planned, vaultKey string, createdMs, nowMs int64) []any {
+	var vk any
+	if vaultKey != "" {
+		vk = vaultKey
+	}
+	return []any{ev.GetInstanceId(), p.url, int32(p.kind), p.callback, p.twin, ev.GetId(), ev.GetSeq(), blob, vk,
+		nowMs, createdMs, nowMs}
 }
 
 // configure applies a webhook URL change. Pending deliveries of that kind follow it: a receiver that was
