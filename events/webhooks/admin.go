@@ -307,7 +307,7 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 	}
 	ids = uniqueIDs(ids)
 	var out Redelivered
-	err := w.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := w.writeLong(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = Redelivered{Skipped: []Skipped{}}
 		targets, err := loadTargets(ctx, tx, inst)
 		if err != nil {
@@ -550,7 +550,7 @@ func (w *Webhooks) ReplayWebhooks(ctx context.Context, inst string, from ReplayF
 	}
 
 	var out Replayed
-	err = w.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = w.writeLong(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = Replayed{}
 		targets, err := loadTargets(ctx, tx, inst)
 		if err != nil {
@@ -755,6 +755,17 @@ func behind(parent context.Context, err error) error {
 		return ErrBehind
 	}
 	return err
+}
+
+// writeLong runs fn, a write of up to tens of thousands of rows, in one transaction. On SQLite that is in the
+// log's write path, where it queues fairly with the appends (there is one writer at a time anyway). On Postgres
+// it is a transaction of its own: in the write path it could share a transaction with appends, which take the
+// lock that makes every node's appends commit one at a time (see events.Log.Write), and hold it as long.
+func (w *Webhooks) writeLong(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if w.db.Dialect() != store.Postgres {
+		return w.events.Write(ctx, fn)
+	}
+	return store.InTx(ctx, w.db.SQL(), func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
 // requeued reports n deliveries just queued again to the observer, and wakes the dispatcher for them, when it
