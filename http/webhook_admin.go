@@ -52,16 +52,14 @@ func (a *api) mountWebhookAdminRoutes(r chi.Router) {
 }
 
 // webhookKinds names the webhook kinds in the admin API as the *CallbackUrl fields of an instance do, without
-// the suffix.
-var webhookKinds = map[eventsv1.WebhookKind]string{
-	eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY:          "delivery",
-	eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED:          "received",
-	eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED_DELIVERY: "receivedAndDelivery",
-	eventsv1.WebhookKind_WEBHOOK_KIND_MESSAGE_STATUS:    "messageStatus",
-	eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED:         "connected",
-	eventsv1.WebhookKind_WEBHOOK_KIND_DISCONNECTED:      "disconnected",
-	eventsv1.WebhookKind_WEBHOOK_KIND_CHAT_PRESENCE:     "presenceChat",
-}
+// the suffix: delivery, received, receivedAndDelivery, messageStatus, connected, disconnected, presenceChat.
+var webhookKinds = func() map[eventsv1.WebhookKind]string {
+	names := map[eventsv1.WebhookKind]string{}
+	for _, cb := range (&createInstanceRequest{}).callbacks() {
+		names[cb.kind] = strings.TrimSuffix(cb.field, "CallbackUrl")
+	}
+	return names
+}()
 
 // deliveryJSON is one delivery. Times are Unix milliseconds; null when they do not apply.
 type deliveryJSON struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,17 @@ func TestWebhookAdminRefusesBadInput(t *testing.T) {
 				t.Errorf("error text %q shows the Go error", body.Error)
 			}
 		})
+	}
+}
+
+// TestWebhookKindNames: every webhook kind has the name openapi.yaml documents.
+func TestWebhookKindNames(t *testing.T) {
+	var got []string
+	for _, name := range webhookKinds {
+		got = append(got, name)
+	}
+	want := []string{"connected", "delivery", "disconnected", "messageStatus", "presenceChat", "received", "receivedAndDelivery"}
+	if slices.Sort(got); !slices.Equal(got, want) || len(webhookKinds) != len(eventsv1.WebhookKind_name)-1 {
+		t.Fatalf("kind names %q, want %q", got, want)
 	}
 }
