@@ -201,7 +201,8 @@ const (
 )
 
 // contentGone reports whether ev is a received message whose content is no longer kept: its delivery was queued
-// again without the content's vault key (see Webhooks.RedeliverWebhooks and Webhooks.ReplayWebhooks), which its event names.
+// again without the content's vault key, which its event names (see Webhooks.RedeliverWebhooks and
+// Webhooks.ReplayWebhooks).
 func contentGone(deliveryVaultKey string, ev *eventsv1.Event) bool {
 	return deliveryVaultKey == "" && ev.GetMessageReceived().GetVaultKey() != ""
 }

@@ -231,10 +231,11 @@ const headsQuery = `WITH RECURSIVE queues(instance_id) AS (
 		WHERE state = 'pending' AND instance_id = q.instance_id ORDER BY seq, id LIMIT 1)
 	ORDER BY d.next_attempt_ms`
 
-// heads returns, for every instance with pending deliveries, the one of its earliest event (by sequence number,
-// then by ID among one event's deliveries): the only one that may be in flight, so an instance's webhooks arrive
-// in the order of its events, whichever URLs they go to — also when a dead letter is sent again or an event
-// replayed, whose delivery is queued after newer events' (see Webhooks.RedeliverWebhooks, Webhooks.ReplayWebhooks).
+// heads returns, for every instance with pending deliveries, the one of its earliest event (by sequence
+// number, then by ID among one event's deliveries): the only one that may be in flight, so an instance's
+// webhooks arrive in the order of its events, whichever URLs they go to — also when a dead letter is sent again
+// or an event replayed, whose delivery is queued after newer events' (see Webhooks.RedeliverWebhooks and
+// Webhooks.ReplayWebhooks).
 func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
 	rows, err := d.db.SQL().QueryContext(ctx, headsQuery)
 	if err != nil {
