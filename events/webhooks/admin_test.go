@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +358,32 @@ func TestWebhookDeliveriesPages(t *testing.T) {
 	if _, _, err := e.hooks.WebhookDeliveries(ctx, "no-such-instance", DeliveryQuery{Limit: 10}); !errors.Is(err, ErrInstanceNotFound) {
 		t.Fatalf("unknown instance: %v", err)
 	}
+}
+
+// TestReplayGoesOutFromTheNodeRunningTheInstance: on a cluster a replay may be asked of any node; its webhooks
+// go out from the node that runs the instance (Config.Runs), as the projection's do.
+func TestReplayGoesOutFromTheNodeRunningTheInstance(t *testing.T) {
+	var runs atomic.Bool
+	cfg := testConfig()
+	cfg.PollInterval = 50 * time.Millisecond // the instance moving to this node is not a commit: the poll notices it
+	cfg.Runs = func(string) bool { return runs.Load() }
+	e := newEnv(t, cfg)
+	runs.Store(true)
+	r := newReceiver(t)
+	e.configure(eventsv1.WebhookKind_WEBHOOK_KIND_DELIVERY, r.url("/d"))
+	first := eventstest.Append(t, e.log, e.inst, e.sent(0))[0]
+	eventstest.Append(t, e.log, e.inst, e.sent(1))
+	eventstest.WaitFor(t, 5*time.Second, "delivered", func() bool { return len(r.ok("/d")) == 2 })
+
+	runs.Store(false) // another node runs the instance now
+	got, err := e.hooks.ReplayWebhooks(context.Background(), e.inst, ReplayFrom{EventID: first.GetId()})
+	if err != nil || got.Replayed != 2 {
+		t.Fatalf("replay: %+v, %v", got, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := r.attempts("/d"); n != 2 {
+		t.Fatalf("%d webhooks replayed from a node that does not run the instance", n-2)
+	}
+	runs.Store(true)
+	eventstest.WaitFor(t, 5*time.Second, "replayed once this node runs the instance", func() bool { return len(r.ok("/d")) == 4 })
 }
