@@ -315,7 +315,7 @@ func TestRenderWithoutContent(t *testing.T) {
 	whole := &messagesv1.Inbound{MessageId: "ABCDEF0123456795", Phone: "120363025246125486-group", IsGroup: true,
 		Participant: "5511999990003", SenderLid: "123456789012345@lid", Type: messagesv1.Kind_KIND_IMAGE,
 		SentTimeMs: 1732449999000, ReplyTo: "ABCDEF0123456700", Forwarded: true, VaultKey: "k",
-		Content: &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{Caption: "private caption"}}},
+		Content:    &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{Caption: "private caption"}}},
 		SenderName: "Ana", ChatName: "Family", Photo: pictureURL + "chat.jpg", SenderPhoto: pictureURL + "ana.jpg"}
 	public, _, err := events.Seal(whole)
 	if err != nil {
