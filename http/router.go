@@ -70,6 +70,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get("/instances/{id}", a.getInstance)
 			r.Delete("/instances/{id}", a.deleteInstance)
 			a.mountSecurityAdminRoutes(r)
+			a.mountWebhookAdminRoutes(r)
 		})
 
 		// PlugZapi's partner routes: the instance's path and the admin (integrator) token.
@@ -163,6 +164,8 @@ func (d Deps) validate() error {
 		{"IPAllowLists", d.IPAllowLists == nil},
 		{"Subscriptions", d.Subscriptions == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
+		{"WebhookBacklog", d.WebhookBacklog == nil},
+		{"WebhookRedelivery", d.WebhookRedelivery == nil},
 	}
 	for _, dep := range required {
 		if dep.isNil {
