@@ -191,6 +191,7 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	waitText("the sent event, live", "#events", "message_sent")
+	waitText("the queue emptied", "#queue", "The queue is empty")
 	if n := js(`String(document.querySelectorAll('#events li[data-type="message_sent"]').length)`); n != "1" {
 		t.Errorf("%s message_sent events shown, want 1", n)
 	}

@@ -188,9 +188,9 @@ function instanceView(id) {
   const facts = h("dl", { class: "facts" });
   const qr = h("img", { class: "qr", id: "qr", alt: t("qrAlt"), hidden: true });
   const qrState = h("p", { id: "qr-state", role: "status", text: t("qrWaiting") });
+  const linkParts = h("div", {}, h("p", { class: "hint", text: t("qrHelp") }), phoneCodeForm());
   const linkCard = h("section", { class: "card", "aria-labelledby": "link-title" },
-    h("h2", { id: "link-title", text: t("link") }), qrState, qr, h("p", { class: "hint", text: t("qrHelp") }),
-    phoneCodeForm());
+    h("h2", { id: "link-title", text: t("link") }), qrState, qr, linkParts);
   const queueBody = h("div", { class: "table-wrap", id: "queue" });
   const hooksBody = h("div", { id: "webhooks" });
   const eventsList = h("ol", { id: "events", role: "log", "aria-live": "polite", "aria-label": t("events") });
@@ -209,11 +209,12 @@ function instanceView(id) {
           h("button", { type: "button", class: "secondary", text: t("refresh"), onclick: () => loadQueue() }), " ",
           h("button", { type: "button", class: "danger", id: "clear-queue", text: t("clear"), onclick: clearQueue })),
         queueBody),
-      h("section", { class: "card", "aria-labelledby": "events-title" },
-        h("h2", { id: "events-title" }, t("events"), " ", streamState),
-        h("p", { class: "hint", text: t("eventsHelp") }),
-        eventsList,
-        h("p", { class: "empty", id: "no-events", text: t("noEvents") }))),
+    ),
+    h("section", { class: "card", "aria-labelledby": "events-title" },
+      h("h2", { id: "events-title" }, t("events"), " ", streamState),
+      h("p", { class: "hint", text: t("eventsHelp") }),
+      eventsList,
+      h("p", { class: "empty", id: "no-events", text: t("noEvents") })),
     h("section", { class: "card", "aria-labelledby": "hooks-title" },
       h("h2", { id: "hooks-title", text: t("webhooks") }), hooksBody));
 
@@ -228,6 +229,7 @@ function instanceView(id) {
         h("dt", { text: t("id") }), h("dd", { class: "secret", text: it.id }),
         h("dt", { text: t("status") }), h("dd", { id: "instance-status" }, statusCell(it.connected)),
         h("dt", { text: t("phone") }), h("dd", { id: "instance-phone", text: it.phone || "—" }));
+      linkParts.hidden = connected;
       if (connected) {
         qr.hidden = true;
         qrState.textContent = t("isConnected", it.phone || "");
@@ -382,12 +384,14 @@ function instanceView(id) {
     loadWebhooks();
   }
 
-  // What an event means for the rest of the page: it is reloaded, at most once a second per part.
+  // What an event means for the rest of the page: that part is reloaded once the events stop coming for a moment
+  // (a burst of events is one reload, and it comes after the last of them).
   const pending = new Map();
   function soon(fn) {
-    if (pending.has(fn)) return;
-    pending.set(fn, true);
-    later(() => { pending.delete(fn); fn(); }, 300);
+    clearTimeout(pending.get(fn));
+    const h = setTimeout(() => { pending.delete(fn); timers.delete(h); fn(); }, 250);
+    pending.set(fn, h);
+    timers.add(h);
   }
   let lastSeq = 0;
   function onEvent(ev) {
