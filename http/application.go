@@ -171,6 +171,9 @@ type Deps struct {
 	// CheckWebhookURL rejects a webhook URL the server will not call (not https unless insecure webhooks are
 	// allowed, not absolute, …). Its error text is shown to the client.
 	CheckWebhookURL func(raw string) error
+	// WebhookBacklog and WebhookRedelivery are the admin API of an instance's webhooks (webhook_admin.go).
+	WebhookBacklog    WebhookBacklog
+	WebhookRedelivery WebhookRedelivery
 
 	// Health, when set, makes /healthz answer 503 while it reports an error; without it /healthz only says
 	// that the process answers.

@@ -72,6 +72,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Delete("/instances/{id}", a.deleteInstance)
 			a.mountSecurityAdminRoutes(r)
 			a.mountDashboardAdminRoutes(r)
+			a.mountWebhookAdminRoutes(r)
 		})
 
 		// PlugZapi's partner routes: the instance's path and the admin (integrator) token.
@@ -165,6 +166,8 @@ func (d Deps) validate() error {
 		{"IPAllowLists", d.IPAllowLists == nil},
 		{"Subscriptions", d.Subscriptions == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
+		{"WebhookBacklog", d.WebhookBacklog == nil},
+		{"WebhookRedelivery", d.WebhookRedelivery == nil},
 	}
 	for _, dep := range required {
 		if dep.isNil {

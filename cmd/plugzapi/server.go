@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		AllowInsecure:  cfg.AllowInsecureWebhooks,
 		RequestTimeout: cfg.WebhookTimeout,
 		BackoffMax:     cfg.WebhookRetryMax,
-		DeadAfter:      min(webhooks.DefaultDeadAfter, cfg.Retention),
+		DeadAfter:      min(cfg.WebhookDeadAfter, cfg.Retention),
 		Retention:      cfg.Retention,
 	}
 	// On a cluster a node delivers the webhooks of the instances it runs; the instances start after the
@@ -196,6 +196,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
 		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
 		ClientTokens: guard, IPAllowLists: guard, Subscriptions: guard,
+		WebhookBacklog: cons.Webhooks, WebhookRedelivery: cons.Webhooks,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 		Locator:         locator(system, node != nil),
