@@ -62,12 +62,13 @@ func browser(t *testing.T) context.Context {
 
 // TestDashboard drives the dashboard in a real browser against the real server and the simulator: log in, create an
 // instance, see its QR code, queue a message and cancel it, let a phone scan the code, see the instance connected,
-// send a test message and watch its events arrive live.
+// send a test message and watch its events arrive live, and send a dead-lettered webhook again.
 func TestDashboard(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
 	alice := addAccount(t, sim, alicePhone, "Alice")
-	srv := startServer(t, sim)
+	hooks := newReceiver(t)
+	srv := startServer(t, sim, withEnv("PLUGZAPI_WEBHOOK_DEAD_AFTER", "2s"))
 	tab := browser(t)
 	shots := screenshotDir(t)
 	// Each step has its own deadline, derived from the tab's context (a deadline on that one would end the browser).
@@ -166,6 +167,11 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("queue after cancelling in the page: %+v", q)
 	}
 
+	// The connected webhook goes to a receiver that is down until it is dead-lettered.
+	hooks.fail(0)
+	if res := in.call(t, "PUT", "update-webhook-connected", map[string]any{"value": hooks.url()}); res.status != 200 {
+		t.Fatalf("set the connected webhook: %s", res)
+	}
 	link(t, in, business)
 	eventually(t, 30*time.Second, "the page shows the instance connected", func() error {
 		if got := text("#instance-status"); got != "connected" {
@@ -195,5 +201,22 @@ func TestDashboard(t *testing.T) {
 	if n := js(`String(document.querySelectorAll('#events li[data-type="message_sent"]').length)`); n != "1" {
 		t.Errorf("%s message_sent events shown, want 1", n)
 	}
+
+	eventually(t, 30*time.Second, "the dead letter in the page", func() error {
+		do("refresh the webhooks", chromedp.Click(chromedp.ID("refresh-webhooks")))
+		if got := text("#hooks-dead"); got != "1" {
+			return fmt.Errorf("dead letters: %q", got)
+		}
+		return nil
+	})
+	waitText("the dead letter's row", "#dead-letters", "ConnectedCallback")
+	waitText("the webhook's URL", "#webhooks", "connected"+hooks.url())
 	shoot("2-connected")
+	if n := len(hooks.hooks()); n != 0 {
+		t.Fatalf("the receiver accepted %d webhooks before the redelivery", n)
+	}
+	hooks.recover()
+	do("redeliver it", chromedp.Click(chromedp.CSS(`#dead-letters tr[data-delivery-id] button`)))
+	hooks.waitFor(t, "connected, redelivered", func(h hook) bool { return h.Type == "ConnectedCallback" })
+	waitText("no dead letter left", "#webhooks", "No dead letters")
 }

@@ -31,7 +31,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k in el && !k.includes("-")) el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   }
   return el;
@@ -216,7 +216,9 @@ function instanceView(id) {
       eventsList,
       h("p", { class: "empty", id: "no-events", text: t("noEvents") })),
     h("section", { class: "card", "aria-labelledby": "hooks-title" },
-      h("h2", { id: "hooks-title", text: t("webhooks") }), hooksBody));
+      h("h2", { id: "hooks-title", text: t("webhooks") }),
+      h("p", {}, h("button", { type: "button", class: "secondary", id: "refresh-webhooks", text: t("refresh"), onclick: () => loadWebhooks() })),
+      hooksBody));
 
   let connected = false;
 
