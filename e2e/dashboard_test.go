@@ -219,4 +219,17 @@ func TestDashboard(t *testing.T) {
 	do("redeliver it", chromedp.Click(chromedp.CSS(`#dead-letters tr[data-delivery-id] button`)))
 	hooks.waitFor(t, "connected, redelivered", func(h hook) bool { return h.Type == "ConnectedCallback" })
 	waitText("no dead letter left", "#webhooks", "No dead letters")
+
+	// In Portuguese, on a phone's screen: nothing wider than the screen.
+	js(`(() => { const s = document.getElementById("lang"); s.value = "pt-BR"; s.dispatchEvent(new Event("change")); return "" })()`)
+	waitText("the page in Portuguese", "#events-title", "Eventos ao vivo")
+	waitText("the events seen, still shown", "#events", "message_sent")
+	do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	eventually(t, 10*time.Second, "the page fits the phone's screen", func() error {
+		if w := js(`String(document.documentElement.scrollWidth)`); w != "390" {
+			return fmt.Errorf("page is %s px wide on a 390 px screen", w)
+		}
+		return nil
+	})
+	shoot("3-phone-pt")
 }

@@ -6,6 +6,10 @@ import { messages } from "./i18n.js";
 let token = null;
 let lang = pickLanguage();
 let view = null; // the view on screen: { stop() } ends its timers and its event stream
+// The events seen of each instance this session, newest first (at most maxEvents): the page shows them again
+// when it comes back to the instance or changes language, as the server does not keep them for it.
+const seen = new Map();
+const maxEvents = 200;
 
 const $ = (id) => document.getElementById(id);
 
@@ -115,6 +119,7 @@ $("lang").addEventListener("change", (e) => {
   lang = e.target.value;
   localStorage.setItem("plugzapi.lang", lang);
   translatePage();
+  notify("");
   if (token) route();
 });
 
@@ -395,20 +400,28 @@ function instanceView(id) {
     pending.set(fn, h);
     timers.add(h);
   }
-  let lastSeq = 0;
+  if (!seen.has(id)) seen.set(id, []);
+  const history = seen.get(id);
+  const eventItem = (ev) => h("li", { "data-type": ev.type, text:
+    [new Date(ev.time).toLocaleTimeString(lang), ev.type, ev.messageId, ev.phone, ev.status].filter(Boolean).join("  ") });
+  function showEvents() {
+    eventsList.replaceChildren(...history.map(eventItem));
+    $("no-events").hidden = history.length > 0;
+  }
   function onEvent(ev) {
-    if (ev.seq <= lastSeq) return; // a batch the server's consumer retried
-    lastSeq = ev.seq;
+    if (history.length && ev.seq <= history[0].seq) return; // a batch the server's consumer retried
+    history.unshift(ev);
+    if (history.length > maxEvents) history.pop();
+    eventsList.prepend(eventItem(ev));
+    while (eventsList.children.length > maxEvents) eventsList.lastChild.remove();
     $("no-events").hidden = true;
-    const parts = [new Date(ev.time).toLocaleTimeString(lang), ev.type, ev.messageId, ev.phone, ev.status].filter(Boolean);
-    eventsList.prepend(h("li", { "data-type": ev.type, text: parts.join("  ") }));
-    while (eventsList.children.length > 200) eventsList.lastChild.remove();
     if (ev.type === "qr_code_issued") loadQR();
     if (["paired", "connected", "disconnected", "logged_out"].includes(ev.type)) soon(loadInstance);
     if (ev.type.startsWith("message_")) soon(loadQueue);
     soon(loadWebhooks);
   }
 
+  showEvents();
   streamEvents(`${base}/events`, stop.signal, onEvent, (state) => {
     streamState.textContent = `· ${t(state)}`;
     if (state === "streaming") { // (re)connected: what was missed meanwhile is read again
