@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -255,4 +256,40 @@ func TestLiveEventsOfUnknownInstanceIs404(t *testing.T) {
 	s := newTestServer(t, Config{}, func(d *Deps) { d.Live = &live.Feed{} })
 	w := s.do(t, admin(http.MethodGet, "/instances/nope/events", ""))
 	wantError(t, w, http.StatusNotFound, codeInstanceNotFound)
+}
+
+// remoteLocator places every instance on another node.
+type remoteLocator struct{ url string }
+
+func (l remoteLocator) Locate(context.Context, string) (string, bool, error) {
+	return l.url, false, nil
+}
+func (remoteLocator) NodeURL() string { return "http://this-node" }
+
+// TestLiveEventsStreamThroughTheCluster: on a cluster, the event stream of an instance another node runs is
+// forwarded there, and each event comes through as the owner sends it, not when its response ends.
+func TestLiveEventsStreamThroughTheCluster(t *testing.T) {
+	release := make(chan struct{})
+	owner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: 1\ndata: {\"seq\":1}\n\n")
+		http.NewResponseController(w).Flush()
+		<-release // the stream goes on
+	}))
+	defer owner.Close()
+	defer close(release)
+	d := deps(newFakeApp(), nil)
+	d.Locator = remoteLocator{url: owner.URL}
+	h, err := NewRouter(Config{ClusterSecret: "cluster-secret"}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(h)
+	defer front.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := openStream(t, ctx, front, instID)
+	if e := s.next(); e.Seq != 1 {
+		t.Errorf("first event through the forwarder: %+v", e)
+	}
 }
