@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // screenshotDir is where the dashboard test writes its screenshots: $PLUGZAPI_TEST_OUTPUT/dashboard when that is
@@ -140,7 +141,7 @@ func TestDashboard(t *testing.T) {
 	do("open the page", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("login-token")))
 	do("log in with a wrong token", steps(type_("login-token", "not-the-token"), submit("login-token"))...)
 	waitText("the refusal", "#login-error", "not the admin token")
-	do("log in", steps(type_("login-token", adminToken), submit("login-token"))...)
+	do("log in, by keyboard", steps(type_("login-token", adminToken+kb.Enter))...)
 	do("see the instances", chromedp.WaitVisible(chromedp.ID("new-name")))
 
 	do("create an instance", steps(type_("new-name", "Shop front"), submit("new-name"))...)
@@ -232,4 +233,16 @@ func TestDashboard(t *testing.T) {
 		return nil
 	})
 	shoot("3-phone-pt")
+
+	do("delete the instance",
+		chromedp.Navigate(srv.base+"/?reloaded"), // a new page: log in again, the token was in the old one's memory only
+		chromedp.WaitVisible(chromedp.ID("login-token")))
+	do("log in again", steps(type_("login-token", adminToken+kb.Enter))...)
+	row := fmt.Sprintf(`tr[data-id=%q]`, in.id)
+	do("see the instance listed", chromedp.WaitVisible(chromedp.CSS(row)))
+	js(`(window.confirm = () => true, "")`) // the browser's own dialog is not the page's to test
+	do("delete it", chromedp.Click(chromedp.CSS(row+" button")), chromedp.WaitNotPresent(chromedp.CSS(row)))
+	if res := srv.admin(t, "GET", "/instances/"+in.id, nil); res.status != 404 {
+		t.Errorf("the instance deleted in the page: %s", res)
+	}
 }
