@@ -357,10 +357,9 @@ function instanceView(id) {
     }
     const targets = Object.entries(hooks.targets || {});
     hooksBody.replaceChildren(
-      targets.length
-        ? h("dl", { class: "facts" }, targets.map(([kind, url]) => [h("dt", { text: kind }), h("dd", { text: url })]))
-        : h("p", { class: "empty", text: t("noTargets") }),
+      targets.length ? "" : h("p", { class: "empty", text: t("noTargets") }),
       h("dl", { class: "facts" },
+        targets.map(([kind, url]) => [h("dt", { text: kind }), h("dd", { text: url })]),
         h("dt", { text: t("secret") }), h("dd", { text: t(hooks.secretSet ? "secretSet" : "secretUnset") }),
         h("dt", { text: t("pending") }), h("dd", { id: "hooks-pending", text: hooks.pending }),
         h("dt", { text: t("dead") }), h("dd", { id: "hooks-dead", text: hooks.dead }),
