@@ -40,8 +40,9 @@ vet:
 	$(GO) vet $(PKGS)
 
 # Whole scenarios against the real binary (e2e/bench_*_test.go), each run BENCH_COUNT times; benchstat prints
-# the medians. Raw results stay in bench.out. BenchmarkIdleInstances links BENCH_IDLE_INSTANCES instances (1,000
-# by default; under 1 link/s here), so it runs BENCH_IDLE_COUNT times only.
+# the medians. Raw results stay in bench.out. BenchmarkIdleInstances and BenchmarkClusterIdleInstances link
+# BENCH_IDLE_INSTANCES and BENCH_CLUSTER_IDLE_INSTANCES instances (1,000 each by default; a few links/s here), so
+# they run BENCH_IDLE_COUNT times only.
 BENCH_COUNT ?= 6
 BENCH_IDLE_COUNT ?= 1
 bench:

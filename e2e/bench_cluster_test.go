@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func BenchmarkClusterFailover(b *testing.B) {
 func benchClusterFailover(b *testing.B) {
 	sim := startSimulator(b)
 	nodes := startCluster(b, sim, 3)
-	pairs := linkInstances(b, sim, nodes[0], 12, nil, false)
+	pairs := linkInstances(b, sim, nodes, 12, nil, false)
 	instances := make([]instance, len(pairs))
 	for i, p := range pairs {
 		instances[i] = p.in
@@ -58,4 +60,61 @@ func benchClusterFailover(b *testing.B) {
 	})
 	b.ReportMetric(time.Since(killed).Seconds(), "failover-s")
 	b.ReportMetric(float64(len(moved)), "instances-moved")
+}
+
+// BenchmarkClusterIdleInstances: the resident memory per connected, idle instance on each node of a three-node
+// cluster with BENCH_CLUSTER_IDLE_INSTANCES linked instances (1,000 by default), created and linked through the
+// nodes in turn: each node's VmRSS growth from before the first instance to after all have idled for
+// idleSettle, divided by the instances it runs. It reports the largest (KiB-RSS/instance-max) and the mean over
+// the nodes, how unevenly they are spread (most-instances/node against the even share), and how long linking
+// took.
+func BenchmarkClusterIdleInstances(b *testing.B) {
+	n := 1000
+	if v := os.Getenv("BENCH_CLUSTER_IDLE_INSTANCES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("BENCH_CLUSTER_IDLE_INSTANCES=%q: want a positive number", v)
+		}
+	}
+	b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+		for range b.N {
+			benchClusterIdle(b, n)
+		}
+	})
+}
+
+func benchClusterIdle(b *testing.B, n int) {
+	sim := startSimulator(b)
+	nodes := startCluster(b, sim, 3)
+	baseline := map[string]int64{}
+	for _, node := range nodes {
+		baseline[node.base] = rssKiB(b, node)
+	}
+	start := time.Now()
+	pairs := linkInstances(b, sim, nodes, n, nil, false)
+	linking := time.Since(start)
+	instances := make([]instance, len(pairs))
+	for i, p := range pairs {
+		instances[i] = p.in
+	}
+	placed := waitPlacement(b, nodes, instances, nil)
+	time.Sleep(idleSettle)
+	runs := map[string]int{}
+	for _, node := range placed {
+		runs[node]++
+	}
+	var worst, sum float64
+	most := 0
+	for _, node := range nodes {
+		if runs[node.base] == 0 {
+			b.Fatalf("node %s runs none of the %d instances", node.base, n)
+		}
+		perInstance := float64(rssKiB(b, node)-baseline[node.base]) / float64(runs[node.base])
+		b.Logf("node %s: %d instances, %.0f KiB RSS each", node.base, runs[node.base], perInstance)
+		worst, sum, most = max(worst, perInstance), sum+perInstance, max(most, runs[node.base])
+	}
+	b.ReportMetric(worst, "KiB-RSS/instance-max")
+	b.ReportMetric(sum/float64(len(nodes)), "KiB-RSS/instance-mean")
+	b.ReportMetric(float64(most)/(float64(n)/float64(len(nodes))), "most/even-share")
+	b.ReportMetric(linking.Seconds(), "link-s")
 }

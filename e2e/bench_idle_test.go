@@ -36,7 +36,7 @@ func benchIdleInstances(b *testing.B, n int) {
 	srv := startServer(b, sim)
 	baseline := rssKiB(b, srv)
 	start := time.Now()
-	linkInstances(b, sim, srv, n, nil, false)
+	linkInstances(b, sim, []*server{srv}, n, nil, false)
 	linking := time.Since(start)
 	time.Sleep(idleSettle)
 	idle := rssKiB(b, srv)

@@ -20,21 +20,28 @@ import (
 // and is meant to be run once per sample: go test -run '^$' -bench . -benchtime 1x -count 5 ./e2e/ (make bench).
 
 // BenchmarkSendTextAccepted: how many send-text requests per second the server accepts into durable queues
-// (HTTP → actor → event log + vault, fsync'd), with 32 concurrent clients, spread over one or 32 instances.
-// The instances are not linked, so no sending competes for the CPU.
+// (HTTP → actor → event log + vault, committed durably), with 32 concurrent clients, spread over one or 32
+// instances, on each storage dialect in the same run: the embedded SQLite file, then Postgres (the cluster's
+// database, run by the tests on this machine; pg/sqlite is their ratio). The instances are not linked, so no
+// sending competes for the CPU.
 func BenchmarkSendTextAccepted(b *testing.B) {
 	for _, instances := range []int{1, 32} {
 		b.Run(fmt.Sprintf("instances=%d", instances), func(b *testing.B) {
 			for range b.N {
-				benchAccepted(b, instances, 32, 5*time.Second)
+				sqlite := benchAccepted(b, instances, 32, 5*time.Second)
+				pg := benchAccepted(b, instances, 32, 5*time.Second, onPostgres(b)...)
+				sqlite.report(b, "")
+				pg.report(b, "pg-")
+				b.ReportMetric(pg.perSecond()/sqlite.perSecond(), "pg/sqlite")
 			}
 		})
 	}
 }
 
-func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
+func benchAccepted(b *testing.B, instances, clients int, d time.Duration, opts ...serverOption) loadResult {
 	sim := startSimulator(b)
-	srv := startServer(b, sim, withEnv("PLUGZAPI_MAX_QUEUE_OFFLINE", "100000000"))
+	srv := startServer(b, sim, append(opts, withEnv("PLUGZAPI_MAX_QUEUE_OFFLINE", "100000000"))...)
+	defer srv.stop()
 	ins := make([]instance, instances)
 	for i := range ins {
 		ins[i] = createInstance(b, srv, fmt.Sprint("bench-", i), nil)
@@ -47,7 +54,7 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration) {
 	if load.failures > 0 {
 		b.Fatalf("%d requests failed", load.failures)
 	}
-	load.report(b, "")
+	return load
 }
 
 // loadResult is what a load run measured: the latency of every accepted request, sorted, over d.
@@ -125,7 +132,7 @@ func benchEndToEnd(b *testing.B, instances, perInstance int) {
 	srv := startServer(b, sim)
 	baseline := rssKiB(b, srv)
 
-	pairs := linkInstances(b, sim, srv, instances, hooks, true)
+	pairs := linkInstances(b, sim, []*server{srv}, instances, hooks, true)
 	idle := rssKiB(b, srv)
 
 	cpuBefore := cpuTime(b, srv)
@@ -165,10 +172,11 @@ type linked struct {
 	contact *wasim.Account
 }
 
-// linkInstances creates n instances, each with its webhooks going to hooks (when not nil), and links each to a
-// phone of its own, 8 at a time; with contacts, each also gets a contact account to send to. A link that fails
-// fails the benchmark (the helpers end their goroutine); the other workers then stop taking work.
-func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks *receiver, contacts bool) []linked {
+// linkInstances creates n instances through the servers in turn, each with its webhooks going to hooks (when not
+// nil), and links each to a phone of its own, 8 at a time; with contacts, each also gets a contact account to send
+// to. A link that fails fails the benchmark (the helpers end their goroutine); the other workers then stop taking
+// work.
+func linkInstances(b *testing.B, sim *wasim.Simulator, srvs []*server, n int, hooks *receiver, contacts bool) []linked {
 	b.Helper()
 	pairs := make([]linked, n)
 	work := make(chan int, n)
@@ -189,7 +197,7 @@ func linkInstances(b *testing.B, sim *wasim.Simulator, srv *server, n int, hooks
 				if contacts {
 					pairs[i].contact = addAccount(b, sim, fmt.Sprintf("55119%08d", 2*i+1), "Contact "+strconv.Itoa(i))
 				}
-				pairs[i].in = createInstance(b, srv, "bench-"+strconv.Itoa(i), hooks)
+				pairs[i].in = createInstance(b, srvs[i%len(srvs)], "bench-"+strconv.Itoa(i), hooks)
 				link(b, pairs[i].in, business)
 				// Progress, in the log of a benchmark that fails: how far linking got, and how fast.
 				if k := done.Add(1); k%100 == 0 {

@@ -60,6 +60,12 @@ func startCluster(t testing.TB, sim *wasim.Simulator, n int, opts ...serverOptio
 	return nodes
 }
 
+// onPostgres runs a single server on a Postgres database of its own (a run on SQLite otherwise).
+func onPostgres(t testing.TB) []serverOption {
+	dir := t.TempDir()
+	return []serverOption{withEnv("PLUGZAPI_DATA", dir), withEnv("PLUGZAPI_DATABASE_URL", pgtest.DatabaseFor(t, dir))}
+}
+
 // freePort returns a TCP port nothing listens on now.
 func freePort(t testing.TB) int {
 	t.Helper()
