@@ -75,6 +75,7 @@ type deliveryJSON struct {
 	Attempts      int    `json:"attempts"`
 	LastError     string `json:"lastError"`
 	CreatedAt     int64  `json:"createdAt"`
+	QueuedAt      int64  `json:"queuedAt"`
 	NextAttemptAt *int64 `json:"nextAttemptAt"`
 	DeadAt        *int64 `json:"deadAt"`
 }
@@ -82,7 +83,7 @@ type deliveryJSON struct {
 func newDeliveryJSON(d webhooks.Delivery) deliveryJSON {
 	return deliveryJSON{ID: d.ID, WebhookID: d.WebhookID(), EventID: d.EventID, Callback: d.Callback,
 		Kind: webhookKinds[d.Kind], URL: d.URL, State: d.State, Attempts: d.Attempts, LastError: d.LastError,
-		CreatedAt: d.Created.UnixMilli(), NextAttemptAt: optionalMilli(d.NextAttempt), DeadAt: optionalMilli(d.Dead)}
+		CreatedAt: d.Created.UnixMilli(), QueuedAt: d.Queued.UnixMilli(), NextAttemptAt: optionalMilli(d.NextAttempt), DeadAt: optionalMilli(d.Dead)}
 }
 
 func optionalMilli(t time.Time) *int64 {
@@ -195,6 +196,7 @@ type redeliveredJSON struct {
 	Redelivered    int           `json:"redelivered"`
 	WithoutContent int           `json:"withoutContent"`
 	Skipped        []skippedJSON `json:"skipped"`
+	Remaining      int           `json:"remaining"`
 }
 
 func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -228,7 +230,8 @@ func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, fmt.Errorf("redeliver webhooks: %w", err))
 		return
 	}
-	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, Skipped: []skippedJSON{}}
+	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, Skipped: []skippedJSON{},
+		Remaining: res.Remaining}
 	for _, s := range res.Skipped {
 		out.Skipped = append(out.Skipped, skippedJSON{ID: s.ID, Reason: s.Reason})
 	}

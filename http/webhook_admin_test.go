@@ -17,9 +17,9 @@ import (
 // What the fake's webhook admin methods answer for instID (another instance is not found).
 var (
 	fakeCreated   = time.UnixMilli(1_764_000_000_000)
-	fakeDelivery  = webhooks.Delivery{ID: 7, EventID: "ev7", Seq: 3, Callback: webhooks.ReceivedCallback, Kind: eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, URL: "https://example.com/in", State: webhooks.StateDead, Attempts: 4, LastError: "HTTP 503", Created: fakeCreated, Dead: fakeCreated.Add(time.Minute)}
+	fakeDelivery  = webhooks.Delivery{ID: 7, EventID: "ev7", Seq: 3, Callback: webhooks.ReceivedCallback, Kind: eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, URL: "https://example.com/in", State: webhooks.StateDead, Attempts: 4, LastError: "HTTP 503", Created: fakeCreated, Queued: fakeCreated.Add(time.Second), Dead: fakeCreated.Add(time.Minute)}
 	fakeReplayed  = webhooks.Replayed{Replayed: 5, WithoutContent: 2, AlreadyPending: 1, Events: 9, FirstSeq: 3, LastSeq: 11}
-	fakeRedeliver = webhooks.Redelivered{Redelivered: 2, WithoutContent: 1, Skipped: []webhooks.Skipped{{ID: 9, Reason: webhooks.SkipNotFound}}}
+	fakeRedeliver = webhooks.Redelivered{Redelivered: 2, WithoutContent: 1, Skipped: []webhooks.Skipped{{ID: 9, Reason: webhooks.SkipNotFound}}, Remaining: 4}
 )
 
 func (f *fakeApp) WebhookStatus(ctx context.Context, id string) (webhooks.Status, error) {
@@ -73,7 +73,7 @@ func TestWebhookAdminAnswers(t *testing.T) {
 	created, dead := fakeCreated.UnixMilli(), fakeCreated.Add(time.Minute).UnixMilli()
 	delivery := map[string]any{"id": 7.0, "webhookId": "ev7-ReceivedCallback", "eventId": "ev7", "callback": "ReceivedCallback",
 		"kind": "received", "url": "https://example.com/in", "state": "dead", "attempts": 4.0, "lastError": "HTTP 503",
-		"createdAt": float64(created), "nextAttemptAt": nil, "deadAt": float64(dead)}
+		"createdAt": float64(created), "queuedAt": float64(created + 1000), "nextAttemptAt": nil, "deadAt": float64(dead)}
 	next := map[string]any{}
 	for k, v := range delivery {
 		next[k] = v
@@ -94,10 +94,10 @@ func TestWebhookAdminAnswers(t *testing.T) {
 		{"deliveries, defaults", admin(http.MethodGet, p+"/webhook-deliveries", ""), map[string]any{
 			"deliveries": []any{delivery}, "next": 7.0}, []any{instID, webhooks.DeliveryQuery{Limit: defaultDeliveryPage}}},
 		{"redeliver some", admin(http.MethodPost, p+"/webhook-deliveries/redeliver", `{"ids":[7,9,7]}`), map[string]any{
-			"redelivered": 2.0, "withoutContent": 1.0, "skipped": []any{map[string]any{"id": 9.0, "reason": "not_found"}}},
+			"redelivered": 2.0, "withoutContent": 1.0, "skipped": []any{map[string]any{"id": 9.0, "reason": "not_found"}}, "remaining": 4.0},
 			[]any{instID, []int64{7, 9, 7}}},
 		{"redeliver all", admin(http.MethodPost, p+"/webhook-deliveries/redeliver", `{}`), map[string]any{
-			"redelivered": 2.0, "withoutContent": 1.0, "skipped": []any{map[string]any{"id": 9.0, "reason": "not_found"}}},
+			"redelivered": 2.0, "withoutContent": 1.0, "skipped": []any{map[string]any{"id": 9.0, "reason": "not_found"}}, "remaining": 4.0},
 			[]any{instID, []int64(nil)}},
 		{"replay from an event", admin(http.MethodPost, p+"/webhook-replay", `{"fromEventId":" ev7 "}`), map[string]any{
 			"replayed": 5.0, "withoutContent": 2.0, "alreadyPending": 1.0, "events": 9.0},

@@ -28,7 +28,8 @@ import (
 // webhook already in flight finishes first; newer webhooks delivered before the dead letter was sent again
 // have been delivered: the receiver sees the old one after them.)
 //
-// A delivery queued again is due at once, with its attempts counted from zero and Config.DeadAfter from now.
+// A delivery queued again is due at once, with its attempts counted from zero and Config.DeadAfter from now;
+// the retention of a dead letter still counts from its event (see Delivery.Created).
 // A received message's content lives only until its webhooks are done (the server keeps no messages): a
 // delivery queued again after that carries the message without its content (see render).
 
@@ -50,6 +51,9 @@ const (
 const (
 	// MaxRedeliverIDs is the most dead letters one RedeliverWebhooks names.
 	MaxRedeliverIDs = 1000
+	// MaxRedeliverAll is the most dead letters one RedeliverWebhooks of all queues again (the oldest): it does
+	// so in one transaction. The others are Redelivered.Remaining, for the next call.
+	MaxRedeliverAll = 50_000
 	// MaxReplayEvents is the most events one ReplayWebhooks goes through: it queues them in one transaction, which
 	// holds SQLite's write lock meanwhile. A longer history is replayed from later starting points.
 	MaxReplayEvents = 50_000
@@ -88,8 +92,10 @@ type Delivery struct {
 	// Attempts counts the failed attempts, since the delivery was last queued.
 	Attempts  int
 	LastError string
-	// Created is when the delivery was queued (again).
-	Created time.Time
+	// Created is when the delivery was first queued, for a replayed one its event's time: the retention counts
+	// from it. Queued is when it was last queued (by the projection, a redelivery or a replay): its dead-letter
+	// age counts from then.
+	Created, Queued time.Time
 	// NextAttempt is when a pending delivery is tried next (zero for a dead letter).
 	NextAttempt time.Time
 	// Dead is when it was dead-lettered (zero while pending).
@@ -107,7 +113,8 @@ type Status struct {
 	SecretSet bool
 	// Pending and Dead count the instance's deliveries in each state.
 	Pending, Dead int
-	// OldestPending is when the oldest pending delivery was queued (zero when none is).
+	// OldestPending is when the oldest pending delivery was first queued (see Delivery.Created; zero when none
+	// is).
 	OldestPending time.Time
 	// Next is the pending delivery that goes (or is going) next, nil when none.
 	Next *Delivery
@@ -130,6 +137,8 @@ type Redelivered struct {
 	Redelivered, WithoutContent int
 	// Skipped are the dead letters named (or, for all, found) that were not queued again, and why.
 	Skipped []Skipped
+	// Remaining counts, for all, the dead letters past MaxRedeliverAll not looked at: call again.
+	Remaining int
 }
 
 // Skipped is a dead letter RedeliverWebhooks left as it was.
@@ -158,18 +167,18 @@ type Replayed struct {
 
 // deliveryColumns are read by scanDelivery.
 const deliveryColumns = `id, event_id, seq, callback, kind, url, state, attempts, last_error, created_ms,
-	next_attempt_ms, COALESCE(dead_ms, 0)`
+	queued_ms, next_attempt_ms, COALESCE(dead_ms, 0)`
 
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var kind int32
-	var created, next, deadMs int64
+	var created, queued, next, deadMs int64
 	err := row.Scan(&d.ID, &d.EventID, &d.Seq, &d.Callback, &kind, &d.URL, &d.State, &d.Attempts, &d.LastError,
-		&created, &next, &deadMs)
+		&created, &queued, &next, &deadMs)
 	if err != nil {
 		return d, err
 	}
-	d.Kind, d.Created = eventsv1.WebhookKind(kind), time.UnixMilli(created)
+	d.Kind, d.Created, d.Queued = eventsv1.WebhookKind(kind), time.UnixMilli(created), time.UnixMilli(max(created, queued))
 	if d.State == StateDead {
 		d.Dead = time.UnixMilli(deadMs)
 	} else {
@@ -281,6 +290,7 @@ func (w *Webhooks) WebhookDeliveries(ctx context.Context, inst string, dq Delive
 // deadLetter is a dead letter RedeliverWebhooks may queue again.
 type deadLetter struct {
 	delivery
+	seq  int64
 	kind eventsv1.WebhookKind
 }
 
@@ -303,33 +313,33 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 		if err != nil {
 			return err
 		}
-		dead, err := deadLetters(ctx, tx, inst, ids)
-		if err != nil {
-			return err
-		}
 		found := map[int64]bool{}
 		now := time.Now().UnixMilli()
-		for _, d := range dead {
-			found[d.id] = true
-			kind := d.kind
-			if targets[kind] == "" {
-				other, ok := otherRoute(d.delivery, targets)
-				if !ok {
-					out.Skipped = append(out.Skipped, Skipped{ID: d.id, Reason: SkipNoWebhook})
-					continue
-				}
-				kind = other
-			}
-			kept, err := w.keepContent(ctx, tx, d.vaultKey)
+		var after deadLetter
+		for looked := 0; ; {
+			limit := min(deadLetterPage, redeliverAllCap-looked)
+			dead, err := deadLetters(ctx, tx, inst, ids, after, limit)
 			if err != nil {
 				return err
 			}
-			if err := requeue(ctx, tx, d.id, kind, targets[kind], kept, now); err != nil {
-				return err
+			for _, d := range dead {
+				if err := w.redeliver(ctx, tx, d, targets, now, &out); err != nil {
+					return err
+				}
+				found[d.id] = true
 			}
-			out.Redelivered++
-			if d.vaultKey != "" && kept == "" {
-				out.WithoutContent++
+			looked += len(dead)
+			if len(dead) < limit {
+				break
+			}
+			after = dead[len(dead)-1]
+			if looked == redeliverAllCap {
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'dead'
+					AND instance_id = ? AND (seq > ? OR (seq = ? AND id > ?))`, inst, after.seq, after.seq, after.id).
+					Scan(&out.Remaining); err != nil {
+					return err
+				}
+				break
 			}
 		}
 		for _, id := range ids {
@@ -345,9 +355,40 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 	if out.Redelivered > 0 {
 		w.log.Info("dead-lettered webhooks queued again", "instance_id", inst, "deliveries", out.Redelivered,
 			"without_content", out.WithoutContent, "skipped", len(out.Skipped))
-		w.pokeDispatcher()
+		w.requeued(SourceRedelivery, out.Redelivered)
 	}
 	return out, nil
+}
+
+// redeliver queues one dead letter again, or reports why not.
+func (w *Webhooks) redeliver(ctx context.Context, tx *sql.Tx, d deadLetter, targets map[eventsv1.WebhookKind]string,
+	nowMs int64, out *Redelivered) error {
+	kind := d.kind
+	if targets[kind] == "" {
+		other, ok := otherRoute(d.delivery, targets)
+		if !ok {
+			out.Skipped = append(out.Skipped, Skipped{ID: d.id, Reason: SkipNoWebhook})
+			return nil
+		}
+		kind = other
+	}
+	kept, err := w.keepContent(ctx, tx, d.vaultKey)
+	if err != nil {
+		return err
+	}
+	ok, err := requeue(ctx, tx, d.id, kind, targets[kind], kept, nowMs)
+	switch {
+	case err != nil:
+		return err
+	case !ok: // deleted by the retention meanwhile
+		out.Skipped = append(out.Skipped, Skipped{ID: d.id, Reason: SkipNotFound})
+		return nil
+	}
+	out.Redelivered++
+	if d.vaultKey != "" && kept == "" {
+		out.WithoutContent++
+	}
+	return nil
 }
 
 func uniqueIDs(ids []int64) []int64 {
@@ -359,18 +400,26 @@ func uniqueIDs(ids []int64) []int64 {
 	return slices.Compact(ids)
 }
 
-// deadLetters reads the instance's dead letters with the given IDs (nil: all), in queue order.
-func deadLetters(ctx context.Context, tx *sql.Tx, inst string, ids []int64) ([]deadLetter, error) {
-	query := `SELECT id, kind, callback, twin, event_id, event, COALESCE(vault_key, '') FROM webhook_deliveries
-		WHERE state = 'dead' AND instance_id = ?`
-	args := []any{inst}
+// deadLetterPage is how many dead letters RedeliverWebhooks reads at a time.
+const deadLetterPage = 500
+
+// redeliverAllCap is MaxRedeliverAll; tests lower it.
+var redeliverAllCap = MaxRedeliverAll
+
+// deadLetters reads a page of the instance's dead letters with the given IDs (nil: all), in queue order, after
+// the given one (the zero deadLetter: from the first). It reads the whole page before the caller writes: pgx runs
+// one statement at a time on a connection.
+func deadLetters(ctx context.Context, tx *sql.Tx, inst string, ids []int64, after deadLetter, limit int) ([]deadLetter, error) {
+	query := `SELECT id, seq, kind, callback, twin, event_id, event, COALESCE(vault_key, '') FROM webhook_deliveries
+		WHERE state = 'dead' AND instance_id = ? AND (seq > ? OR (seq = ? AND id > ?))`
+	args := []any{inst, after.seq, after.seq, after.id}
 	if ids != nil {
 		query += ` AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
 		for _, id := range ids {
 			args = append(args, id)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, query+` ORDER BY seq, id`, args...)
+	rows, err := tx.QueryContext(ctx, query+` ORDER BY seq, id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +428,7 @@ func deadLetters(ctx context.Context, tx *sql.Tx, inst string, ids []int64) ([]d
 	for rows.Next() {
 		var d deadLetter
 		var kind int32
-		if err := rows.Scan(&d.id, &kind, &d.callback, &d.twin, &d.eventID, &d.event, &d.vaultKey); err != nil {
+		if err := rows.Scan(&d.id, &d.seq, &kind, &d.callback, &d.twin, &d.eventID, &d.event, &d.vaultKey); err != nil {
 			return nil, err
 		}
 		d.instanceID, d.kind = inst, eventsv1.WebhookKind(kind)
@@ -389,19 +438,24 @@ func deadLetters(ctx context.Context, tx *sql.Tx, inst string, ids []int64) ([]d
 }
 
 // requeue makes a dead letter pending again: due at once, its attempts and deadline counted afresh, to url.
-// vaultKey is its content's key, empty when the content is gone.
-func requeue(ctx context.Context, tx *sql.Tx, id int64, kind eventsv1.WebhookKind, url, vaultKey string, nowMs int64) error {
+// vaultKey is its content's key, empty when the content is gone. It reports false when the dead letter is gone
+// (deleted by the retention since it was read).
+func requeue(ctx context.Context, tx *sql.Tx, id int64, kind eventsv1.WebhookKind, url, vaultKey string, nowMs int64) (bool, error) {
 	var vk any
 	if vaultKey != "" {
 		vk = vaultKey
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', kind = ?, url = ?, vault_key = ?,
-		attempts = 0, last_error = '', dead_ms = NULL, created_ms = ?, next_attempt_ms = ?
+	res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', kind = ?, url = ?, vault_key = ?,
+		attempts = 0, last_error = '', dead_ms = NULL, queued_ms = ?, next_attempt_ms = ?
 		WHERE id = ? AND state = 'dead'`, int32(kind), url, vk, nowMs, nowMs, id)
 	if err != nil {
-		return fmt.Errorf("queue dead letter %d again: %w", id, err)
+		return false, fmt.Errorf("queue dead letter %d again: %w", id, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("queue dead letter %d again: %w", id, err)
+	}
+	return n > 0, nil
 }
 
 // keepContent returns key when the vault still holds a received message's content under it, so that a delivery
@@ -530,7 +584,7 @@ func (w *Webhooks) ReplayWebhooks(ctx context.Context, inst string, from ReplayF
 		"events", out.Events, "deliveries", out.Replayed, "already_pending", out.AlreadyPending,
 		"without_content", out.WithoutContent)
 	if out.Replayed > 0 {
-		w.pokeDispatcher()
+		w.requeued(SourceReplay, out.Replayed)
 	}
 	return out, nil
 }
@@ -611,12 +665,16 @@ func (w *Webhooks) replayEvent(ctx context.Context, tx *sql.Tx, e storedEvent, t
 			return err
 		}
 		if ok {
-			err = requeue(ctx, tx, prev.id, p.kind, p.url, kept, nowMs)
-		} else {
-			err = insertDelivery(ctx, tx, ev, e.blob, p, kept, nowMs)
+			// A dead letter of the range is queued again, unless the retention deleted it meanwhile.
+			if ok, err = requeue(ctx, tx, prev.id, p.kind, p.url, kept, nowMs); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
+		if !ok {
+			// The retention counts from the event, as for the delivery the projection made of it.
+			if err := insertDelivery(ctx, tx, ev, e.blob, p, kept, min(ev.GetTimeMs(), nowMs), nowMs); err != nil {
+				return err
+			}
 		}
 		out.Replayed++
 		if vaultKey != "" && kept == "" {
@@ -663,11 +721,13 @@ func behind(parent context.Context, err error) error {
 	return err
 }
 
-// pokeDispatcher wakes the dispatcher, when it runs, for deliveries just queued.
-func (w *Webhooks) pokeDispatcher() {
+// requeued reports n deliveries just queued again to the observer, and wakes the dispatcher for them, when it
+// runs.
+func (w *Webhooks) requeued(source string, n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
+		w.disp.obs.ObserveRequeued(source, n)
 		w.disp.poke()
 	}
 }

@@ -37,7 +37,7 @@ type delivery struct {
 	vaultKey    string // empty for a received message whose content was gone when it was queued again
 	attempts    int
 	nextAttempt time.Time
-	created     time.Time
+	queued      time.Time // when it was (last) queued: its dead-letter age counts from then
 }
 
 // finished is what a request goroutine tells the loop when it is done with an instance's head delivery.
@@ -226,7 +226,7 @@ const headsQuery = `WITH RECURSIVE queues(instance_id) AS (
 		FROM queues q WHERE q.instance_id IS NOT NULL
 	)
 	SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
-		COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
+		COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms, d.queued_ms
 	FROM queues q JOIN webhook_deliveries d ON d.id = (SELECT id FROM webhook_deliveries
 		WHERE state = 'pending' AND instance_id = q.instance_id ORDER BY seq, id LIMIT 1)
 	ORDER BY d.next_attempt_ms`
@@ -244,12 +244,12 @@ func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
 	var out []delivery
 	for rows.Next() {
 		var h delivery
-		var next, created int64
+		var next, created, queued int64
 		if err := rows.Scan(&h.id, &h.instanceID, &h.url, &h.callback, &h.eventID, &h.event, &h.vaultKey,
-			&h.attempts, &next, &created); err != nil {
+			&h.attempts, &next, &created, &queued); err != nil {
 			return nil, err
 		}
-		h.nextAttempt, h.created = time.UnixMilli(next), time.UnixMilli(created)
+		h.nextAttempt, h.queued = time.UnixMilli(next), time.UnixMilli(max(created, queued))
 		out = append(out, h)
 	}
 	return out, rows.Err()
@@ -380,7 +380,7 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 		return true
 	}
 	now := time.Now()
-	if res == retry && now.Sub(h.created) >= d.cfg.DeadAfter {
+	if res == retry && now.Sub(h.queued) >= d.cfg.DeadAfter {
 		res, detail = dead, fmt.Sprintf("gave up after %d attempts over %v: %s", h.attempts+1, d.cfg.DeadAfter, detail)
 	}
 	// The outcome happened; recording it must not be cut short by closing.

@@ -41,7 +41,7 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 			}
 			now := time.Now().UnixMilli()
 			for _, p := range planned {
-				if err := insertDelivery(ctx, tx, ev, blob, p, vaultKey, now); err != nil {
+				if err := insertDelivery(ctx, tx, ev, blob, p, vaultKey, now, now); err != nil {
 					return err
 				}
 				created++
@@ -96,16 +96,17 @@ func plan(ev *eventsv1.Event, targets map[eventsv1.WebhookKind]string) []planned
 }
 
 // insertDelivery queues one delivery of ev (marshalled: blob), due at once. vaultKey is where the content of a
-// received message is, empty when it has none or no longer has it (see Webhooks.ReplayWebhooks).
-func insertDelivery(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event, blob []byte, p planned, vaultKey string, nowMs int64) error {
+// received message is, empty when it has none or no longer has it (see Webhooks.ReplayWebhooks). createdMs
+// starts its retention: now, or for a replayed event the event's time.
+func insertDelivery(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event, blob []byte, p planned, vaultKey string, createdMs, nowMs int64) error {
 	var vk any
 	if vaultKey != "" {
 		vk = vaultKey
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-		(instance_id, url, kind, callback, twin, event_id, seq, event, vault_key, next_attempt_ms, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.GetInstanceId(), p.url, int32(p.kind), p.callback, p.twin,
-		ev.GetId(), ev.GetSeq(), blob, vk, nowMs, nowMs)
+		(instance_id, url, kind, callback, twin, event_id, seq, event, vault_key, next_attempt_ms, created_ms, queued_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.GetInstanceId(), p.url, int32(p.kind), p.callback, p.twin,
+		ev.GetId(), ev.GetSeq(), blob, vk, nowMs, createdMs, nowMs)
 	if err != nil {
 		return fmt.Errorf("queue %s for event %s: %w", p.callback, ev.GetId(), err)
 	}
