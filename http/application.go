@@ -185,6 +185,9 @@ type Deps struct {
 	// Locator, on a cluster, says which node runs an instance; requests about an instance that runs on another
 	// node are forwarded there. Without it every instance is served here.
 	Locator Locator
+	// Live streams an instance's events to the dashboard (GET /instances/{id}/events); without it that route
+	// answers 503.
+	Live LiveEvents
 	// Logger receives the access log and the errors the API could not answer well; nil means slog.Default().
 	Logger *slog.Logger
 }

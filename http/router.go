@@ -59,6 +59,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 	r.Get("/docs", serveDocs)
 	r.With(a.requireMetricsToken).Get("/metrics", a.metrics)
 	r.Get("/media/{file}", a.receivedFile)
+	a.mountDashboard(r)
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.withTimeout)
@@ -70,6 +71,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get("/instances/{id}", a.getInstance)
 			r.Delete("/instances/{id}", a.deleteInstance)
 			a.mountSecurityAdminRoutes(r)
+			a.mountDashboardAdminRoutes(r)
 			a.mountWebhookAdminRoutes(r)
 		})
 

@@ -18,6 +18,7 @@ import (
 	"github.com/plugzapi/plugzapi/actors"
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/consumers"
+	"github.com/plugzapi/plugzapi/events/live"
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
 	"github.com/plugzapi/plugzapi/mediastore"
@@ -102,6 +103,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return err
 	}
 	closers = append(closers, cons.Close)
+	// The dashboard's live events: one consumer group per node (a node serves the streams of its instances).
+	feed, err := live.Start(ctx, evlog, cfg.ClusterURL, log.With("component", "live"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, feed.Close)
 
 	mediaURLs := netguard.Policy{AllowHTTP: cfg.AllowInsecureMedia, AllowPrivate: cfg.AllowInsecureMedia}
 	if cfg.AllowInsecureMedia {
@@ -193,6 +200,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 		Locator:         locator(system, node != nil),
+		Live:            feed,
 	})
 	if err != nil {
 		return err
