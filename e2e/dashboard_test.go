@@ -63,7 +63,8 @@ func browser(t *testing.T) context.Context {
 
 // TestDashboard drives the dashboard in a real browser against the real server and the simulator: log in, create an
 // instance, see its QR code, queue a message and cancel it, let a phone scan the code, see the instance connected,
-// send a test message and watch its events arrive live, and send a dead-lettered webhook again.
+// send a test message and watch its events arrive live, send a dead-lettered webhook again, and replay the
+// instance's webhooks from a time.
 func TestDashboard(t *testing.T) {
 	sim := startSimulator(t)
 	business := addAccount(t, sim, businessPhone, "Business")
@@ -218,8 +219,26 @@ func TestDashboard(t *testing.T) {
 	}
 	hooks.recover()
 	do("redeliver it", chromedp.Click(chromedp.CSS(`#dead-letters tr[data-delivery-id] button`)))
-	hooks.waitFor(t, "connected, redelivered", func(h hook) bool { return h.Type == "ConnectedCallback" })
+	redelivered := hooks.waitFor(t, "connected, redelivered", func(h hook) bool { return h.Type == "ConnectedCallback" })
 	waitText("no dead letter left", "#webhooks", "No dead letters")
+
+	// Replayed from a time before the instance was linked: the connected webhook arrives once more, same ID.
+	js(`(() => { const d = new Date(Date.now() - 10 * 60 * 1000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+		document.getElementById("replay-from").value = d.toISOString().slice(0, 19); return "" })()`)
+	do("replay the webhooks", submit("replay-from")...)
+	waitText("the replay's answer", "#notice", "webhooks of")
+	eventually(t, 30*time.Second, "the connected webhook, replayed", func() error {
+		var ids []string
+		for _, h := range hooks.hooks() {
+			if h.Type == "ConnectedCallback" {
+				ids = append(ids, h.WebhookID)
+			}
+		}
+		if len(ids) != 2 || ids[1] != redelivered.WebhookID {
+			return fmt.Errorf("connected webhooks received: %v, want %s twice", ids, redelivered.WebhookID)
+		}
+		return nil
+	})
 
 	// In Portuguese, on a phone's screen: nothing wider than the screen.
 	js(`(() => { const s = document.getElementById("lang"); s.value = "pt-BR"; s.dispatchEvent(new Event("change")); return "" })()`)

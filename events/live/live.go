@@ -22,9 +22,10 @@ import (
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
 
-// GroupPrefix starts the name of every process's consumer group: "live" alone, "live " and the node's URL on a
-// cluster (each node watches the instances it runs, so each needs all events).
-const GroupPrefix = "live"
+// GroupPrefix starts the name of every process's consumer group: "~live" alone, "~live " and the node's URL on a
+// cluster (each node watches the instances it runs, so each needs all events). The groups are transient
+// (events.TransientPrefix): they hold no stream rows back from pruning.
+const GroupPrefix = events.TransientPrefix + "live"
 
 // Event summarises one event for a watcher.
 type Event struct {

@@ -363,7 +363,9 @@ function instanceView(id) {
         h("dt", { text: t("secret") }), h("dd", { text: t(hooks.secretSet ? "secretSet" : "secretUnset") }),
         h("dt", { text: t("pending") }), h("dd", { id: "hooks-pending", text: hooks.pending }),
         h("dt", { text: t("dead") }), h("dd", { id: "hooks-dead", text: hooks.dead }),
-        h("dt", { text: t("oldest") }), h("dd", { text: when(hooks.oldestPendingAt) })),
+        h("dt", { text: t("oldest") }), h("dd", { text: when(hooks.oldestPendingAt) }),
+        failing(hooks.next)),
+      replayForm(),
       h("h3", { text: t("deadLetters") }),
       dead.deliveries.length
         ? h("div", { class: "table-wrap" },
@@ -380,6 +382,33 @@ function instanceView(id) {
                 onclick: () => redeliver([d.id]),
               })))))))
         : h("p", { class: "empty", text: t("noDead") }));
+  }
+
+  // failing says why the instance's webhooks are held up: the one that goes next keeps failing.
+  function failing(next) {
+    if (!next || !next.attempts) return null;
+    return [h("dt", { text: t("failing") }),
+      h("dd", { id: "hooks-failing", text: t("failingNext", next.callback, next.attempts, next.lastError) })];
+  }
+
+  // replayForm sends the instance's webhooks again from a time on, in order, with their own IDs.
+  function replayForm() {
+    const from = h("input", { id: "replay-from", type: "datetime-local", required: true, step: 1 });
+    return h("form", {
+      "aria-labelledby": "replay-title",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const at = new Date(from.value);
+        if (Number.isNaN(at.getTime())) return;
+        try {
+          const r = await api("POST", `${base}/webhook-replay`, { from: at.toISOString() });
+          notify(t("replayed", r.replayed, r.events));
+        } catch (err) { failed(err); }
+        loadWebhooks();
+      },
+    }, h("h3", { id: "replay-title", text: t("replay") }), h("p", { class: "hint", text: t("replayHelp") }),
+    h("label", { htmlFor: "replay-from", text: t("replayFrom") }), from,
+    h("button", { type: "submit", id: "replay", text: t("replayButton") }));
   }
 
   async function redeliver(ids) {
