@@ -176,7 +176,12 @@ func (k *leaseKeeper) renew() {
 	}
 	var lost []func()
 	k.mu.Lock()
-	for id, h := range k.held {
+	for _, sent := range leases {
+		id := sent.InstanceID
+		h, ok := k.held[id]
+		if !ok || h.lease.Token != sent.Token {
+			continue // released, or taken anew, while the renewal ran: not this renewal's to judge
+		}
 		if l, ok := fresh[id]; ok {
 			h.lease = l
 			k.held[id] = h

@@ -69,3 +69,48 @@ func TestLeaseKeeperGivesUpALeaseItCannotRenew(t *testing.T) {
 		t.Fatal("the keeper kept a lease it could not renew past its deadline")
 	}
 }
+
+// slowRenewals renews as the database does, but only once told to: a lease can be taken meanwhile.
+type slowRenewals struct {
+	Leases
+	started chan<- struct{}
+	proceed <-chan struct{}
+}
+
+func (r slowRenewals) RenewAll(ctx context.Context, leases []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	select {
+	case r.started <- struct{}{}:
+		<-r.proceed
+	case <-r.proceed: // closed: the test is over
+	}
+	return r.Leases.RenewAll(ctx, leases, ttl)
+}
+
+// A lease taken while a renewal of the others runs is not that renewal's to judge: it stays held. (Before, the
+// renewal found it missing from what it renewed and called it lost, and a server that was creating or
+// activating instances cut itself off.)
+func TestLeaseTakenDuringARenewalIsKept(t *testing.T) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(t, t.TempDir())
+	started, proceed := make(chan struct{}), make(chan struct{})
+	k := newLeaseKeeper(slowRenewals{Leases: db, started: started, proceed: proceed}, "", 300*time.Millisecond, eventstest.Logger())
+	t.Cleanup(func() {
+		close(proceed)
+		k.close()
+	})
+	lost := func(id string) func() { return func() { t.Errorf("lease of %s lost", id) } }
+	if _, err := k.acquire(ctx, "INSTANCE1", lost("INSTANCE1")); err != nil {
+		t.Fatal(err)
+	}
+	<-started // a renewal of INSTANCE1's lease is under way
+	if _, err := k.acquire(ctx, "INSTANCE2", lost("INSTANCE2")); err != nil {
+		t.Fatal(err)
+	}
+	proceed <- struct{}{}
+	<-started // that renewal is over, and the next one under way
+	for _, id := range []string{"INSTANCE1", "INSTANCE2"} {
+		if err := k.check(id); err != nil {
+			t.Errorf("%s after the renewal: %v", id, err)
+		}
+	}
+}

@@ -72,6 +72,9 @@ func TestForwardMessage(t *testing.T) {
 	text := marker("forwarded-text")
 	sentText := sendText(t, in, alicePhone, text)
 	waitMessage(t, alice, sentText)
+	// A message sent is kept once its sending is recorded, which its delivery webhook follows: the recipient
+	// may have it a little before.
+	hooks.waitFor(t, "delivery of the text", delivery(sentText))
 	var textForward string
 	t.Run("a sent text", func(t *testing.T) {
 		textForward = forwardKeyed(t, "forward-1", bobPhone, sentText, alicePhone)
@@ -112,6 +115,7 @@ func TestForwardMessage(t *testing.T) {
 		var q struct{ MessageID string }
 		res.decode(t, &q)
 		waitMessage(t, alice, q.MessageID)
+		hooks.waitFor(t, "delivery of the image", delivery(q.MessageID))
 		got := forwarded(t, bob, forward(t, bobPhone, q.MessageID, alicePhone), 1)
 		if got.Type != "image" || got.Caption != "the photo" || got.MediaError != "" ||
 			got.MediaSHA256 != sha256Hex(photo) || got.MediaSize != int64(len(photo)) || got.ThumbnailSize == 0 {
@@ -146,7 +150,6 @@ func TestForwardMessage(t *testing.T) {
 	t.Run("edited or deleted: no longer kept", func(t *testing.T) {
 		deleted := sendText(t, in, alicePhone, "to be deleted")
 		waitMessage(t, alice, deleted)
-		// Kept once its sending is recorded (the delivery webhook follows that record).
 		hooks.waitFor(t, "delivery of the message to delete", delivery(deleted))
 		if res := in.call(t, "DELETE", "messages?messageId="+deleted+"&phone="+alicePhone+"&owner=true", nil); res.status != http.StatusNoContent {
 			t.Fatalf("delete: %s", res)

@@ -31,7 +31,8 @@ type Handler func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error
 
 // ConsumerOptions configures a consumer group.
 type ConsumerOptions struct {
-	// Group names the consumer group; its offset is kept in the database under this name. Required.
+	// Group names the consumer group; its offset is kept in the database under this name. Required. A name
+	// that starts with TransientPrefix makes a transient group.
 	Group string
 	// StartAtEnd makes a group that has no offset yet start after the newest event instead of at the first.
 	// A projection that rebuilds state from the log starts at the beginning; one that only counts what happens
@@ -42,6 +43,12 @@ type ConsumerOptions struct {
 	// block.
 	AfterCommit func()
 }
+
+// TransientPrefix starts the names of transient consumer groups: views of what happens from now on (the
+// dashboard's live events), whose offsets hold nothing back from stream pruning. A transient group that lags
+// behind the retention misses what was pruned; a durable group never does. A node that dies for good leaves
+// its transient group's offset behind harmlessly.
+const TransientPrefix = "~"
 
 // Consumer is a running consumer group member. Close it to stop.
 type Consumer struct {

@@ -140,8 +140,9 @@ func TestSweepKeepsWhatALaggingGroupHasNotRead(t *testing.T) {
 	db := eventstest.OpenDB(t, "")
 	l := eventstest.OpenLog(t, db, events.Config{Retention: time.Hour})
 	appendAt(t, l, "inst", time.Now(), 1800)
-	// "fast" has handled everything, "lagging" the first 700.
-	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO watermill_offsets_instance_events VALUES ('fast', 1800), ('lagging', 700)`); err != nil {
+	// "fast" has handled everything, "lagging" the first 700; a transient group's offset holds nothing back.
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO watermill_offsets_instance_events VALUES ('fast', 1800), ('lagging', 700),
+		('`+events.TransientPrefix+`view', 100)`); err != nil {
 		t.Fatal(err)
 	}
 	// Within the retention nothing goes.
@@ -206,7 +207,9 @@ func TestRetentionConfig(t *testing.T) {
 // stops growing the database: each round of messages costs no pages once the previous round is swept.
 //
 // On Postgres the space of deleted rows is reused once (auto)vacuum has marked it free; the test runs the
-// VACUUM autovacuum would, and measures the log's tables and their indexes.
+// VACUUMs autovacuum would, and measures the log's tables and their indexes. Two: an index page emptied by one
+// VACUUM is free for reuse only after a later one (nbtree recycles a deleted page once no transaction can
+// still be reading it).
 func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(t, "")
@@ -215,15 +218,18 @@ func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 	if db.Dialect() == store.Postgres {
 		tables := []string{"instance_events", "instance_snapshots", "watermill_instance_events", "watermill_offsets_instance_events"}
 		pages = func() int {
-			if _, err := db.SQL().ExecContext(ctx, `VACUUM `+strings.Join(tables, ", ")); err != nil {
-				t.Fatal(err)
+			for range 2 {
+				if _, err := db.SQL().ExecContext(ctx, `VACUUM `+strings.Join(tables, ", ")); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return countRows(t, db.SQL(), `SELECT CAST(SUM(pg_total_relation_size(c.oid)) / current_setting('block_size')::int AS BIGINT)
 				FROM pg_class c WHERE c.relname IN ('`+strings.Join(tables, "', '")+`')`)
 		}
 	}
+	empty := pages()
 	var sizes []int
-	for round := range 3 {
+	for round := range 5 {
 		appendAt(t, l, "inst", time.Now().Add(-2*time.Hour), 1000)
 		last, err := l.LastSeq(ctx, "inst")
 		if err != nil {
@@ -242,9 +248,13 @@ func TestDiskStopsGrowingAfterRetention(t *testing.T) {
 		sizes = append(sizes, pages())
 		t.Logf("round %d: %d pages", round, sizes[round])
 	}
-	// The first round sizes the file; later rounds reuse its free pages (a little slack for b-tree shape).
-	if grown := sizes[2] - sizes[1]; grown > sizes[1]/20 {
-		t.Fatalf("the database grew from %d to %d pages over a swept round of 1000 messages: %v", sizes[1], sizes[2], sizes)
+	// The first rounds size the file; later ones reuse its free pages. On Postgres a round may still grow it a
+	// little where a transaction's snapshot kept a VACUUM from freeing some of them (and an index page is
+	// reused two VACUUMs after it emptied), so the measure is the last three rounds together, against what one
+	// round takes in an empty database: without reuse, each of them would take that much again.
+	if perRound, grown := sizes[0]-empty, sizes[4]-sizes[1]; grown >= perRound {
+		t.Fatalf("the database grew by %d pages over three swept rounds of 1000 messages, where one round takes %d: %v",
+			grown, perRound, sizes)
 	}
 }
 

@@ -49,9 +49,9 @@ func (l *Log) DropGroup(ctx context.Context, group string) error {
 	return nil
 }
 
-// PruneStream deletes stream rows older than before that every consumer group has committed past, and returns
-// how many. The newest row is always kept, so the latest offset stays known. The event log is not touched:
-// a projection rebuilt from scratch after pruning must read the log, not the stream.
+// PruneStream deletes stream rows older than before that every durable consumer group (see TransientPrefix) has
+// committed past, and returns how many. The newest row is always kept, so the latest offset stays known. The
+// event log is not touched: a projection rebuilt from scratch after pruning must read the log, not the stream.
 //
 // Like [Log.CompactLog] it deletes a chunk at a time, each in a write of its own, and checks the groups'
 // offsets again in every chunk's write. A group's offset can be committed unsynced (Config.ConsumerDB); a
@@ -61,7 +61,7 @@ func (l *Log) DropGroup(ctx context.Context, group string) error {
 // appear after the delete.
 func (l *Log) PruneStream(ctx context.Context, before time.Time) (int64, error) {
 	t, offsets := l.schema.MessagesTable(Topic), l.offsets.MessagesOffsetsTable(Topic)
-	handled := `(SELECT COALESCE(MIN(offset_acked), 0) FROM ` + offsets + `)`
+	handled := `(SELECT COALESCE(MIN(offset_acked), 0) FROM ` + offsets + ` WHERE consumer_group NOT LIKE '` + TransientPrefix + `%')`
 	var total int64
 	after := int64(0)
 	for {

@@ -171,6 +171,9 @@ type Deps struct {
 	// CheckWebhookURL rejects a webhook URL the server will not call (not https unless insecure webhooks are
 	// allowed, not absolute, …). Its error text is shown to the client.
 	CheckWebhookURL func(raw string) error
+	// WebhookBacklog and WebhookRedelivery are the admin API of an instance's webhooks (webhook_admin.go).
+	WebhookBacklog    WebhookBacklog
+	WebhookRedelivery WebhookRedelivery
 
 	// Health, when set, makes /healthz answer 503 while it reports an error; without it /healthz only says
 	// that the process answers.
@@ -182,6 +185,9 @@ type Deps struct {
 	// Locator, on a cluster, says which node runs an instance; requests about an instance that runs on another
 	// node are forwarded there. Without it every instance is served here.
 	Locator Locator
+	// Live streams an instance's events to the dashboard (GET /instances/{id}/events); without it that route
+	// answers 503.
+	Live LiveEvents
 	// Logger receives the access log and the errors the API could not answer well; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -21,6 +21,10 @@ var adminRoutes = []req{
 	{method: http.MethodDelete, path: "/instances/" + instID + "/ip-allow-list"},
 	{method: http.MethodPost, path: base + "/integrator/on-demand/subscription", body: `{}`},
 	{method: http.MethodPost, path: base + "/integrator/on-demand/cancel", body: `{}`},
+	{method: http.MethodGet, path: "/instances/" + instID + "/webhooks"},
+	{method: http.MethodGet, path: "/instances/" + instID + "/webhook-deliveries?state=dead"},
+	{method: http.MethodPost, path: "/instances/" + instID + "/webhook-deliveries/redeliver", body: `{}`},
+	{method: http.MethodPost, path: "/instances/" + instID + "/webhook-replay", body: `{"fromEventId":"e1"}`},
 }
 
 func TestAdminRoutesNeedTheAdminToken(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/account"
 	"github.com/plugzapi/plugzapi/actors"
+	"github.com/plugzapi/plugzapi/events/webhooks"
 )
 
 // Error codes are part of the API contract: clients may switch on them, so they never change meaning.
@@ -61,6 +62,11 @@ const (
 	codeClientTokenInvalid    = "client_token_invalid"
 	codeIPNotAllowed          = "ip_not_allowed"
 	codeSubscriptionCancelled = "subscription_cancelled"
+
+	// The webhook admin API's (webhook_admin.go).
+	codeEventNotFound   = "event_not_found"
+	codeBeyondRetention = "beyond_retention"
+	codeReplayTooLarge  = "replay_too_large"
 )
 
 // apiError is an error with its HTTP answer. Handlers return it for bad requests; respondError turns domain
@@ -152,6 +158,19 @@ var domainErrors = []struct {
 		message: "To continue sending a message, you must subscribe to this instance again"}},
 	{actors.ErrUnavailable, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 		message: "the instance is busy or restarting; try again in a moment", retryAfter: 1}},
+	// The webhook admin API's.
+	{webhooks.ErrInstanceNotFound, apiError{status: http.StatusNotFound, code: codeInstanceNotFound,
+		message: "instance not found"}},
+	{webhooks.ErrEventNotFound, apiError{status: http.StatusNotFound, code: codeEventNotFound,
+		message: "the instance has no event with that ID in its history: it is another instance's, or older than the retention (PLUGZAPI_RETENTION)",
+		fields:  []string{"fromEventId"}}},
+	{webhooks.ErrBeyondRetention, apiError{status: http.StatusUnprocessableEntity, code: codeBeyondRetention,
+		message: "from is older than the retention (PLUGZAPI_RETENTION): the history before it is not kept; start later",
+		fields:  []string{"from"}}},
+	{webhooks.ErrReplayTooLarge, apiError{status: http.StatusUnprocessableEntity, code: codeReplayTooLarge,
+		message: fmt.Sprintf("the replay would go through more than %d events (a replay runs to the instance's last event): start it later", webhooks.MaxReplayEvents)}},
+	{webhooks.ErrBehind, apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+		message: "the webhooks have not caught up with the instance's events yet; try again in a moment", retryAfter: 1}},
 }
 
 // classify finds the HTTP answer to an error returned by the application.

@@ -339,6 +339,9 @@ func deps(app *fakeApp, logger *slog.Logger) Deps {
 		Subscriptions:   app,
 		CheckWebhookURL: checkURL,
 		Health:          app,
+		// webhook_admin_test.go
+		WebhookBacklog:    app,
+		WebhookRedelivery: app,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "# metrics\n")
 		}),

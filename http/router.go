@@ -59,6 +59,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 	r.Get("/docs", serveDocs)
 	r.With(a.requireMetricsToken).Get("/metrics", a.metrics)
 	r.Get("/media/{file}", a.receivedFile)
+	a.mountDashboard(r)
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.withTimeout)
@@ -70,6 +71,8 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			r.Get("/instances/{id}", a.getInstance)
 			r.Delete("/instances/{id}", a.deleteInstance)
 			a.mountSecurityAdminRoutes(r)
+			a.mountDashboardAdminRoutes(r)
+			a.mountWebhookAdminRoutes(r)
 		})
 
 		// PlugZapi's partner routes: the instance's path and the admin (integrator) token.
@@ -163,6 +166,8 @@ func (d Deps) validate() error {
 		{"IPAllowLists", d.IPAllowLists == nil},
 		{"Subscriptions", d.Subscriptions == nil},
 		{"CheckWebhookURL", d.CheckWebhookURL == nil},
+		{"WebhookBacklog", d.WebhookBacklog == nil},
+		{"WebhookRedelivery", d.WebhookRedelivery == nil},
 	}
 	for _, dep := range required {
 		if dep.isNil {

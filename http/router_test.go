@@ -56,7 +56,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestUnknownRouteIsJSON404(t *testing.T) {
 	s := newTestServer(t, Config{})
-	for _, path := range []string{"/nope", "/instances/x/y", base + "/send-nothing", base + "/queue/a/b", "/"} {
+	for _, path := range []string{"/nope", "/instances/x/y", base + "/send-nothing", base + "/queue/a/b", "/dashboard/"} {
 		w := s.do(t, req{method: http.MethodGet, path: path})
 		wantError(t, w, http.StatusNotFound, codeNotFound)
 	}

@@ -171,7 +171,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			return nil, fmt.Errorf("device %s: %w", deviceJID, ErrNoSession)
 		}
 	}
-	s.sealBuffer(device)
+	s.guard(device, may)
 	log := s.log.With("device", deviceJID)
 	cli := whatsmeow.NewClient(device, newWALogger(log.With("part", "whatsmeow")))
 	// At-least-once inbound: WhatsApp gets the ack only once the handler has stored the event, and a message that
@@ -208,9 +208,9 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}, calls: c.calls}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
-			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
-			// goroutine that saved it, before the reconnect after which messages can arrive.
-			s.sealBuffer(cli.Store)
+			// Saving a newly paired device gave it whatsmeow's own stores (and clear event buffer) again. This
+			// runs in the goroutine that saved it, before the reconnect after which messages can arrive.
+			s.guard(cli.Store, may)
 		}
 		c.onPresenceEvent(evt)
 		c.noteGroupEvent(evt)
@@ -247,8 +247,10 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	return c, nil
 }
 
-// sealBuffer makes the device keep its buffer of decrypted messages encrypted.
-func (s *Sessions) sealBuffer(device *store.Device) {
+// guard makes the device keep its buffer of decrypted messages encrypted, and write its keys only while may
+// allows it (see fenceWrites).
+func (s *Sessions) guard(device *store.Device, may MayConnect) {
+	fenceWrites(device, may) // first: the seal wraps the fence, and tells a guarded device by its own type
 	if _, sealed := device.EventBuffer.(sealedBuffer); !sealed {
 		device.EventBuffer = sealedBuffer{EventBuffer: device.EventBuffer, sealer: s.sealer}
 	}

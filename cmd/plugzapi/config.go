@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/access"
 	"github.com/plugzapi/plugzapi/events"
+	"github.com/plugzapi/plugzapi/events/webhooks"
 )
 
 // Config is everything the server can be told, from flags or PLUGZAPI_* environment variables (a flag wins).
@@ -36,6 +37,7 @@ type Config struct {
 	MaxQueueWhileOffline  int
 	WebhookTimeout        time.Duration
 	WebhookRetryMax       time.Duration
+	WebhookDeadAfter      time.Duration // at most Retention
 	DebugAddr             string
 	// Retention bounds how long the history of messages (who, when) is kept; see README "Retention".
 	Retention time.Duration
@@ -67,6 +69,7 @@ func defaultConfig() Config {
 		MaxQueueWhileOffline: 1000,
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryMax:      5 * time.Minute,
+		WebhookDeadAfter:     webhooks.DefaultDeadAfter,
 		Retention:            events.DefaultRetention,
 		CancelGrace:          access.DefaultCancelGrace,
 		MediaConfig:          defaultMediaConfig(),
@@ -104,6 +107,8 @@ func (c *Config) settings() []setting {
 			duration(&c.WebhookTimeout), func() string { return c.WebhookTimeout.String() }},
 		{"webhook-retry-max", "PLUGZAPI_WEBHOOK_RETRY_MAX", "longest pause between two attempts of a failing webhook (the pause doubles from 1s up to this)",
 			duration(&c.WebhookRetryMax), func() string { return c.WebhookRetryMax.String() }},
+		{"webhook-dead-after", "PLUGZAPI_WEBHOOK_DEAD_AFTER", "how long a failing webhook is retried, from when it was queued, before it is dead-lettered (at most the retention; then it can be sent again through the admin API)",
+			duration(&c.WebhookDeadAfter), func() string { return c.WebhookDeadAfter.String() }},
 		{"max-queue-offline", "PLUGZAPI_MAX_QUEUE_OFFLINE", "messages a disconnected instance holds before refusing more",
 			integer(&c.MaxQueueWhileOffline), func() string { return strconv.Itoa(c.MaxQueueWhileOffline) }},
 		{"durable-commits", "PLUGZAPI_DURABLE_COMMITS", "fsync every commit (1); 0 survives a process crash but not a power loss, and is faster",
@@ -167,6 +172,8 @@ func (c Config) Validate() error {
 		return errors.New("the forward window must not be negative (0 keeps no message to forward)")
 	case c.WebhookTimeout <= 0 || c.WebhookRetryMax <= 0:
 		return errors.New("webhook timeout and retry pause must be positive")
+	case c.WebhookDeadAfter < time.Second:
+		return errors.New("the webhook dead-letter age must be at least 1s")
 	case c.Retention < events.MinRetention:
 		// Zero is refused rather than read as "forever": the history names every number an instance talked to.
 		return fmt.Errorf("the retention %v is below the minimum %v", c.Retention, events.MinRetention)

@@ -19,6 +19,7 @@ import (
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/consumers"
 	"github.com/plugzapi/plugzapi/events/export"
+	"github.com/plugzapi/plugzapi/events/live"
 	"github.com/plugzapi/plugzapi/events/webhooks"
 	httpapi "github.com/plugzapi/plugzapi/http"
 	"github.com/plugzapi/plugzapi/mediastore"
@@ -89,7 +90,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		AllowInsecure:  cfg.AllowInsecureWebhooks,
 		RequestTimeout: cfg.WebhookTimeout,
 		BackoffMax:     cfg.WebhookRetryMax,
-		DeadAfter:      min(webhooks.DefaultDeadAfter, cfg.Retention),
+		DeadAfter:      min(cfg.WebhookDeadAfter, cfg.Retention),
 		Retention:      cfg.Retention,
 	}
 	// On a cluster a node delivers the webhooks of the instances it runs; the instances start after the
@@ -113,6 +114,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		// An export turned off must not hold back stream pruning with an offset no one moves.
 		return err
 	}
+	// The dashboard's live events: one consumer group per node (a node serves the streams of its instances).
+	feed, err := live.Start(ctx, evlog, cfg.ClusterURL, log.With("component", "live"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, feed.Close)
 
 	mediaURLs := netguard.Policy{AllowHTTP: cfg.AllowInsecureMedia, AllowPrivate: cfg.AllowInsecureMedia}
 	if cfg.AllowInsecureMedia {
@@ -200,9 +207,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		Pairing: system, Session: system, Connection: system, Sender: system, Reader: system, QueueView: system,
 		QueueEditor: system, Webhooks: system, Accounts: system, Settings: system, Chats: cons.Chats, Health: db, Metrics: cons.MetricsHandler(), Media: files,
 		ClientTokens: guard, IPAllowLists: guard, Subscriptions: guard,
+		WebhookBacklog: cons.Webhooks, WebhookRedelivery: cons.Webhooks,
 		CheckWebhookURL: webhooks.URLPolicy(cfg.AllowInsecureWebhooks).CheckURL,
 		Logger:          log.With("component", "http"),
 		Locator:         locator(system, node != nil),
+		Live:            feed,
 	})
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/instanceview"
+	"github.com/plugzapi/plugzapi/events/webhooks"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
 
@@ -81,6 +82,7 @@ type Metrics struct {
 	whFailures *prometheus.CounterVec
 	whLatency  *prometheus.HistogramVec
 	whDead     *prometheus.CounterVec
+	whRequeued *prometheus.CounterVec
 
 	mu       sync.Mutex
 	consumer *events.Consumer
@@ -126,6 +128,8 @@ func New(src Sources, log *slog.Logger) *Metrics {
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"callback"}),
 		whDead: counterVec("webhook_dead_letters_total", "Webhooks given up on after retrying for the configured time, by callback type.", "callback"),
+		whRequeued: counterVec("webhook_requeued_total",
+			"Webhooks queued again through the admin API: dead letters sent again (source=redelivery) and replayed ones (source=replay).", "source"),
 	}
 	for _, v := range []string{"true", "false"} {
 		m.received.WithLabelValues(v)
@@ -141,8 +145,12 @@ func New(src Sources, log *slog.Logger) *Metrics {
 		m.whFailures.WithLabelValues(cb)
 		m.whDead.WithLabelValues(cb)
 	}
+	for _, source := range []string{webhooks.SourceRedelivery, webhooks.SourceReplay} {
+		m.whRequeued.WithLabelValues(source)
+	}
 	m.reg.MustRegister(m.events, m.queued, m.sent, m.failed, m.cancelled, m.received, m.statuses, m.connects,
 		m.disconnects, m.sendLatency, m.whAttempts, m.whFailures, m.whLatency, m.whDead,
+		m.whRequeued,
 		&stateCollector{src: src},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -257,6 +265,11 @@ func (m *Metrics) ObserveAttempt(callback string, ok bool, latency time.Duration
 // ObserveDeadLetter records a webhook given up on (webhooks.Observer).
 func (m *Metrics) ObserveDeadLetter(callback string) {
 	m.whDead.WithLabelValues(callback).Inc()
+}
+
+// ObserveRequeued records webhooks queued again (webhooks.Observer).
+func (m *Metrics) ObserveRequeued(source string, n int) {
+	m.whRequeued.WithLabelValues(source).Add(float64(n))
 }
 
 // stateCollector reads the gauges from current state at scrape time, so they are right after a restart

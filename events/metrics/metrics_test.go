@@ -247,6 +247,10 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+	m.ObserveRequeued("replay", 3)
+	if got, _ := value(t, m, "plugzapi_webhook_requeued_total", "source", "replay"); got != 3 {
+		t.Errorf("plugzapi_webhook_requeued_total{source=replay} = %v, want 3", got)
+	}
 
 	// The handler serves the registry in the text format.
 	rec := httptest.NewRecorder()

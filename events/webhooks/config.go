@@ -26,7 +26,8 @@ type Config struct {
 	DeadAfter time.Duration
 	// Retention bounds how long a dead letter's row (which names the chat and when) is kept for inspection,
 	// counted from its creation; then it is deleted with its content. A pending delivery is never dropped by
-	// age. Default 7 days, the event log's default retention; at least DeadAfter.
+	// age. A replay may start no earlier than Retention ago (Webhooks.ReplayWebhooks). Default 7 days, the
+	// event log's default retention, which it should be; at least DeadAfter.
 	Retention time.Duration
 	// MaxInFlight bounds concurrent requests across all targets. Default 32.
 	MaxInFlight int

@@ -2,7 +2,9 @@ package webhooks
 
 import (
 	"errors"
+	"strings"
 
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
 
@@ -192,7 +194,27 @@ const (
 	notificationUnsupported = "MESSAGE_TYPE_NOT_SUPPORTED"
 	// notificationRevoke: the sender deleted a message for everyone; the parameter is its ID.
 	notificationRevoke = "REVOKE"
+	// notificationContentGone is the notification of a received message sent again (a dead letter redelivered,
+	// an event replayed) after its content was deleted — once its webhooks were done, as the server keeps no
+	// messages. The parameter is the message's type ("text", "image"…).
+	notificationContentGone = "MESSAGE_CONTENT_UNAVAILABLE"
 )
+
+// contentGone reports whether ev is a received message whose content is no longer kept: its delivery was queued
+// again without the content's vault key, which its event names (see Webhooks.RedeliverWebhooks and
+// Webhooks.ReplayWebhooks).
+func contentGone(deliveryVaultKey string, ev *eventsv1.Event) bool {
+	return deliveryVaultKey == "" && ev.GetMessageReceived().GetVaultKey() != ""
+}
+
+// kindName names a received message's type in lower case, as WhatsApp's content names go: "text", "image",
+// "poll_vote"…; for a content the server does not render, WhatsApp's own name of it.
+func kindName(m *messagesv1.Inbound) string {
+	if m.GetType() == messagesv1.Kind_KIND_OTHER && m.GetContentType() != "" {
+		return m.GetContentType()
+	}
+	return strings.ToLower(strings.TrimPrefix(m.GetType().String(), "KIND_"))
+}
 
 // renderContent sets the content object of a received message.
 func renderContent(out *receivedPayload, m *messagesv1.Inbound) error {

@@ -34,10 +34,10 @@ type delivery struct {
 	twin        bool // another delivery carries the same payload to another URL (see removeTarget)
 	eventID     string
 	event       []byte
-	vaultKey    string
+	vaultKey    string // empty for a received message whose content was gone when it was queued again
 	attempts    int
 	nextAttempt time.Time
-	created     time.Time
+	queued      time.Time // when it was (last) queued: its dead-letter age counts from then
 }
 
 // finished is what a request goroutine tells the loop when it is done with an instance's head delivery.
@@ -226,13 +226,16 @@ const headsQuery = `WITH RECURSIVE queues(instance_id) AS (
 		FROM queues q WHERE q.instance_id IS NOT NULL
 	)
 	SELECT d.id, d.instance_id, d.url, d.callback, d.event_id, d.event,
-		COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms
+		COALESCE(d.vault_key, ''), d.attempts, d.next_attempt_ms, d.created_ms, d.queued_ms
 	FROM queues q JOIN webhook_deliveries d ON d.id = (SELECT id FROM webhook_deliveries
-		WHERE state = 'pending' AND instance_id = q.instance_id ORDER BY id LIMIT 1)
+		WHERE state = 'pending' AND instance_id = q.instance_id ORDER BY seq, id LIMIT 1)
 	ORDER BY d.next_attempt_ms`
 
-// heads returns, for every instance with pending deliveries, its oldest one: the only one that may be in
-// flight, so an instance's webhooks arrive in the order of its events, whichever URLs they go to.
+// heads returns, for every instance with pending deliveries, the one of its earliest event (by sequence
+// number, then by ID among one event's deliveries): the only one that may be in flight, so an instance's
+// webhooks arrive in the order of its events, whichever URLs they go to — also when a dead letter is sent again
+// or an event replayed, whose delivery is queued after newer events' (see Webhooks.RedeliverWebhooks and
+// Webhooks.ReplayWebhooks).
 func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
 	rows, err := d.db.SQL().QueryContext(ctx, headsQuery)
 	if err != nil {
@@ -242,12 +245,12 @@ func (d *dispatcher) heads(ctx context.Context) ([]delivery, error) {
 	var out []delivery
 	for rows.Next() {
 		var h delivery
-		var next, created int64
+		var next, created, queued int64
 		if err := rows.Scan(&h.id, &h.instanceID, &h.url, &h.callback, &h.eventID, &h.event, &h.vaultKey,
-			&h.attempts, &next, &created); err != nil {
+			&h.attempts, &next, &created, &queued); err != nil {
 			return nil, err
 		}
-		h.nextAttempt, h.created = time.UnixMilli(next), time.UnixMilli(created)
+		h.nextAttempt, h.queued = time.UnixMilli(next), time.UnixMilli(max(created, queued))
 		out = append(out, h)
 	}
 	return out, rows.Err()
@@ -317,7 +320,7 @@ func (d *dispatcher) attempt(h delivery) (outcome, string) {
 		}
 		ev.Payload = &eventsv1.Event_MessageReceived{MessageReceived: whole}
 	}
-	body, err := Render(h.callback, ev)
+	body, err := render(h.callback, ev, contentGone(h.vaultKey, ev))
 	if err != nil {
 		return dead, err.Error()
 	}
@@ -378,7 +381,7 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 		return true
 	}
 	now := time.Now()
-	if res == retry && now.Sub(h.created) >= d.cfg.DeadAfter {
+	if res == retry && now.Sub(h.queued) >= d.cfg.DeadAfter {
 		res, detail = dead, fmt.Sprintf("gave up after %d attempts over %v: %s", h.attempts+1, d.cfg.DeadAfter, detail)
 	}
 	// The outcome happened; recording it must not be cut short by closing.
@@ -439,10 +442,8 @@ const contentLockClass int32 = 0x77686b63 // "whkc"
 // and nothing would ever delete it. So the check is serialized per item of content: the second transaction to
 // take the lock counts after the first has committed, and sees both deliveries gone.
 func releaseContent(ctx context.Context, tx *sql.Tx, db *store.DB, key string) error {
-	if db.Dialect() == store.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, contentLockClass, key); err != nil {
-			return fmt.Errorf("lock content %s: %w", key, err)
-		}
+	if err := lockContent(ctx, tx, db, key); err != nil {
+		return err
 	}
 	v := db.Vault()
 	var pending int
@@ -454,6 +455,18 @@ func releaseContent(ctx context.Context, tx *sql.Tx, db *store.DB, key string) e
 	}
 	_, err := v.Delete(ctx, tx, key)
 	return err
+}
+
+// lockContent serializes, on Postgres, the transactions that decide whether an item of content is still
+// needed (releaseContent, Webhooks.keepContent), until tx ends. SQLite runs one writer at a time anyway.
+func lockContent(ctx context.Context, tx *sql.Tx, db *store.DB, key string) error {
+	if db.Dialect() != store.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, contentLockClass, key); err != nil {
+		return fmt.Errorf("lock content %s: %w", key, err)
+	}
+	return nil
 }
 
 func truncate(s string) string {

@@ -96,6 +96,7 @@ type observer struct {
 	mu       sync.Mutex
 	ok, fail int
 	dead     []string
+	requeued map[string]int
 }
 
 func (o *observer) ObserveAttempt(_ string, ok bool, _ time.Duration) {
@@ -112,6 +113,21 @@ func (o *observer) ObserveDeadLetter(cb string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.dead = append(o.dead, cb)
+}
+
+func (o *observer) ObserveRequeued(source string, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.requeued == nil {
+		o.requeued = map[string]int{}
+	}
+	o.requeued[source] += n
+}
+
+func (o *observer) requeuedBy(source string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.requeued[source]
 }
 
 func (o *observer) counts() (ok, fail, dead int) {

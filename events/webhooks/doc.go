@@ -6,8 +6,8 @@
 //   - The projection, a consumer group ("webhooks"), keeps each instance's webhook targets as a read model
 //     (from WebhookConfigured events, so configuration applies in stream order) and turns each event into zero
 //     or more rows of the durable table webhook_deliveries, in the consumer's transaction (exactly once).
-//   - The dispatcher POSTs those rows: in order per instance, whatever their URLs — only the oldest pending
-//     delivery of an instance is in flight — and concurrently across instances, retrying failures with capped
+//   - The dispatcher POSTs those rows: in order per instance, whatever their URLs — only the pending delivery
+//     of the instance's earliest event (by sequence number) is in flight — and concurrently across instances, retrying failures with capped
 //     exponential backoff and jitter. State lives in the table, so delivery survives restarts. Changing a
 //     webhook's URL moves its pending deliveries to the new URL; removing it drops them, or hands received
 //     messages to the other "received" webhook.
@@ -36,6 +36,14 @@
 //
 // Inbound message content (the text of a ReceivedCallback) is read from the vault when the webhook is sent and
 // deleted from the vault once no pending delivery needs it any more, so it does not outlive its webhooks.
+//
+// # The operator's side
+//
+// [Webhooks.WebhookStatus] and [Webhooks.WebhookDeliveries] show an instance's backlog;
+// [Webhooks.RedeliverWebhooks] queues dead letters again and [Webhooks.ReplayWebhooks] queues the webhooks of
+// the instance's events from a starting point again, from the event log (as far back as the retention keeps
+// it). Either keeps each webhook's ID and takes its event's place in the instance's queue. A received message
+// whose content is gone by then is sent without it, as the notification MESSAGE_CONTENT_UNAVAILABLE.
 //
 // Target URLs must pass [URLPolicy]; whatever the configuration, the dispatcher never connects to link-local
 // or cloud-metadata addresses. It does not use HTTP proxies from the environment (a proxy would bypass that

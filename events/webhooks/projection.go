@@ -28,49 +28,24 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 		vaultKey = m.MessageReceived.GetVaultKey()
 	}
 	created := 0
-	if rs := routes(ev); len(rs) > 0 {
+	if len(routes(ev)) > 0 {
 		targets, err := loadTargets(ctx, tx, inst)
 		if err != nil {
 			return err
 		}
-		var blob []byte
-		type dedup struct{ url, callback string }
-		seen := map[dedup]bool{}
-		// urls holds the distinct URLs each payload goes to: more than one makes twins (see removeTarget).
-		urls := map[string]map[string]bool{}
-		for _, r := range rs {
-			if u := targets[r.kind]; u != "" {
-				if urls[r.callback] == nil {
-					urls[r.callback] = map[string]bool{}
-				}
-				urls[r.callback][u] = true
-			}
-		}
-		now := time.Now().UnixMilli()
-		for _, r := range rs {
-			u := targets[r.kind]
-			// One URL configured for two kinds that render the same payload (received and received-delivery)
-			// gets it once.
-			if u == "" || seen[dedup{u, r.callback}] {
-				continue
-			}
-			seen[dedup{u, r.callback}] = true
-			if blob == nil {
-				if blob, err = proto.Marshal(ev); err != nil {
-					return fmt.Errorf("marshal event %s: %w", ev.GetId(), err)
-				}
-			}
-			var vk any
-			if vaultKey != "" {
-				vk = vaultKey
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(instance_id, url, kind, callback, twin, event_id, event, vault_key, next_attempt_ms, created_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, inst, u, int32(r.kind), r.callback, len(urls[r.callback]) > 1, ev.GetId(), blob, vk, now, now)
+		planned := plan(ev, targets)
+		if len(planned) > 0 {
+			blob, err := proto.Marshal(ev)
 			if err != nil {
-				return fmt.Errorf("queue %s for event %s: %w", r.callback, ev.GetId(), err)
+				return fmt.Errorf("marshal event %s: %w", ev.GetId(), err)
 			}
-			created++
+			now := time.Now().UnixMilli()
+			for _, p := range planned {
+				if err := insertDelivery(ctx, tx, ev, blob, p, vaultKey, now, now); err != nil {
+					return err
+				}
+				created++
+			}
 		}
 	}
 	if vaultKey != "" && created == 0 {
@@ -80,6 +55,71 @@ func (w *Webhooks) project(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) 
 		}
 	}
 	return nil
+}
+
+// planned is one delivery an event makes: its payload (callback) to the URL of a configured webhook (kind).
+type planned struct {
+	kind     eventsv1.WebhookKind
+	callback string
+	url      string
+	// twin: the same payload goes to another URL too (see removeTarget).
+	twin bool
+}
+
+// plan returns the deliveries an event makes to the given targets, in the order they are queued.
+func plan(ev *eventsv1.Event, targets map[eventsv1.WebhookKind]string) []planned {
+	rs := routes(ev)
+	// urls holds the distinct URLs each payload goes to: more than one makes twins.
+	urls := map[string]map[string]bool{}
+	for _, r := range rs {
+		if u := targets[r.kind]; u != "" {
+			if urls[r.callback] == nil {
+				urls[r.callback] = map[string]bool{}
+			}
+			urls[r.callback][u] = true
+		}
+	}
+	type dedup struct{ url, callback string }
+	seen := map[dedup]bool{}
+	var out []planned
+	for _, r := range rs {
+		u := targets[r.kind]
+		// One URL configured for two kinds that render the same payload (received and received-delivery)
+		// gets it once.
+		if u == "" || seen[dedup{u, r.callback}] {
+			continue
+		}
+		seen[dedup{u, r.callback}] = true
+		out = append(out, planned{kind: r.kind, callback: r.callback, url: u, twin: len(urls[r.callback]) > 1})
+	}
+	return out
+}
+
+// insertDelivery queues one delivery of ev (marshalled: blob), due at once. vaultKey is where the content of a
+// received message is, empty when it has none or no longer has it (see Webhooks.ReplayWebhooks). createdMs
+// starts its retention: now, or for a replayed event the event's time.
+func insertDelivery(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event, blob []byte, p planned, vaultKey string, createdMs, nowMs int64) error {
+	_, err := tx.ExecContext(ctx, insertDeliveries+deliveryRow, deliveryArgs(ev, blob, p, vaultKey, createdMs, nowMs)...)
+	if err != nil {
+		return fmt.Errorf("queue %s for event %s: %w", p.callback, ev.GetId(), err)
+	}
+	return nil
+}
+
+// insertDeliveries and deliveryRow make an INSERT of rows of deliveryArgs.
+const (
+	insertDeliveries = `INSERT INTO webhook_deliveries
+		(instance_id, url, kind, callback, twin, event_id, seq, event, vault_key, next_attempt_ms, created_ms, queued_ms) VALUES `
+	deliveryRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func deliveryArgs(ev *eventsv1.Event, blob []byte, p planned, vaultKey string, createdMs, nowMs int64) []any {
+	var vk any
+	if vaultKey != "" {
+		vk = vaultKey
+	}
+	return []any{ev.GetInstanceId(), p.url, int32(p.kind), p.callback, p.twin, ev.GetId(), ev.GetSeq(), blob, vk,
+		nowMs, createdMs, nowMs}
 }
 
 // configure applies a webhook URL change. Pending deliveries of that kind follow it: a receiver that was
@@ -182,7 +222,7 @@ func otherRoute(d delivery, targets map[eventsv1.WebhookKind]string) (eventsv1.W
 // pendingOfKind returns an instance's pending deliveries of one kind.
 func pendingOfKind(ctx context.Context, tx *sql.Tx, inst string, kind eventsv1.WebhookKind) ([]delivery, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, instance_id, callback, twin, event_id, event, COALESCE(vault_key, '')
-		FROM webhook_deliveries WHERE instance_id = ? AND kind = ? AND state = 'pending' ORDER BY id`, inst, int32(kind))
+		FROM webhook_deliveries WHERE instance_id = ? AND kind = ? AND state = 'pending' ORDER BY seq, id`, inst, int32(kind))
 	if err != nil {
 		return nil, err
 	}

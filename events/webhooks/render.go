@@ -194,7 +194,14 @@ var errNoPayload = errors.New("event does not render as this callback")
 // hold the whole message, its private part unsealed from the vault (events.Unseal). Rendering is deterministic:
 // a retry sends the same bytes.
 func Render(callback string, ev *eventsv1.Event) ([]byte, error) {
-	v, err := payload(callback, ev)
+	return render(callback, ev, false)
+}
+
+// render is Render, for a received message whose content is gone too (contentGone): then its webhook carries
+// what its event says — who, when, which chat, what type — and the notification MESSAGE_CONTENT_UNAVAILABLE
+// in place of the content.
+func render(callback string, ev *eventsv1.Event, withoutContent bool) ([]byte, error) {
+	v, err := payload(callback, ev, withoutContent)
 	if err != nil {
 		return nil, fmt.Errorf("render %s for event %s: %w", callback, ev.GetId(), err)
 	}
@@ -208,7 +215,7 @@ func Render(callback string, ev *eventsv1.Event) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-func payload(callback string, ev *eventsv1.Event) (any, error) {
+func payload(callback string, ev *eventsv1.Event, withoutContent bool) (any, error) {
 	inst, at := ev.GetInstanceId(), ev.GetTimeMs()
 	switch p := ev.GetPayload().(type) {
 	case *eventsv1.Event_MessageSent:
@@ -276,6 +283,10 @@ func payload(callback string, ev *eventsv1.Event) (any, error) {
 			SenderName: m.GetSenderName(), ParticipantPhone: participant, Photo: photo, SenderPhoto: senderPhoto,
 			ReferenceMessageID: m.GetReplyTo(), Type: ReceivedCallback,
 			ChatLid: m.GetChatLid(), SenderLid: m.GetSenderLid(), ParticipantLid: participantLid,
+		}
+		if withoutContent {
+			out.Notification, out.NotificationParameters = notificationContentGone, []string{kindName(m)}
+			return out, nil
 		}
 		if err := renderContent(&out, m); err != nil {
 			return nil, err

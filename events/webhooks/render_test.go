@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 )
@@ -303,6 +304,53 @@ func TestRoutes(t *testing.T) {
 			if got[i] != tt.want[i] {
 				t.Errorf("%s: routes = %v, want %v", tt.name, got, tt.want)
 			}
+		}
+	}
+}
+
+// TestRenderWithoutContent: a received message sent again after its content was deleted carries what its event
+// says (the envelope) and the notification MESSAGE_CONTENT_UNAVAILABLE naming its type: no text, names or
+// pictures.
+func TestRenderWithoutContent(t *testing.T) {
+	whole := &messagesv1.Inbound{MessageId: "ABCDEF0123456795", Phone: "120363025246125486-group", IsGroup: true,
+		Participant: "5511999990003", SenderLid: "123456789012345@lid", Type: messagesv1.Kind_KIND_IMAGE,
+		SentTimeMs: 1732449999000, ReplyTo: "ABCDEF0123456700", Forwarded: true, VaultKey: "k",
+		Content:    &messagesv1.Content{Kind: &messagesv1.Content_Image{Image: &messagesv1.Media{Caption: "private caption"}}},
+		SenderName: "Ana", ChatName: "Family", Photo: pictureURL + "chat.jpg", SenderPhoto: pictureURL + "ana.jpg"}
+	public, _, err := events.Seal(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := ev(public)
+	if !contentGone("", event) || contentGone("k", event) {
+		t.Fatal("contentGone does not follow the delivery's vault key")
+	}
+	got, err := render(ReceivedCallback, event, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "received_content_unavailable.json")
+	if *update {
+		var pretty bytes.Buffer
+		_ = json.Indent(&pretty, got, "", "  ")
+		if err := os.WriteFile(path, append(pretty.Bytes(), '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, compact.Bytes()) {
+		t.Fatalf("got\n%s\nwant (%s)\n%s", got, path, want)
+	}
+	for _, private := range []string{"private caption", "Ana", "Family", pictureURL} {
+		if bytes.Contains(got, []byte(private)) {
+			t.Fatalf("%q in a webhook without content: %s", private, got)
 		}
 	}
 }

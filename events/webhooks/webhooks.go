@@ -25,12 +25,22 @@ type Observer interface {
 	ObserveAttempt(callback string, ok bool, latency time.Duration)
 	// ObserveDeadLetter reports a delivery given up on.
 	ObserveDeadLetter(callback string)
+	// ObserveRequeued reports n deliveries queued again through the admin API, by source: SourceRedelivery
+	// (dead letters) or SourceReplay.
+	ObserveRequeued(source string, n int)
 }
+
+// The sources of deliveries queued again, for Observer.ObserveRequeued.
+const (
+	SourceRedelivery = "redelivery"
+	SourceReplay     = "replay"
+)
 
 type nopObserver struct{}
 
 func (nopObserver) ObserveAttempt(string, bool, time.Duration) {}
 func (nopObserver) ObserveDeadLetter(string)                   {}
+func (nopObserver) ObserveRequeued(string, int)                {}
 
 // migrations are the package's tables, per dialect (see store.DB.Migrate).
 //
