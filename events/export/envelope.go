@@ -26,6 +26,9 @@ type Envelope struct {
 	Type       string          `json:"type"`
 	Time       time.Time       `json:"time"`
 	Data       json.RawMessage `json:"data"`
+	// DataOmitted is true, and Data null, when the whole envelope was larger than the broker takes (see
+	// [Exporter]); the event is in the log.
+	DataOmitted bool `json:"dataOmitted,omitempty"`
 }
 
 // internal are payload fields that are the server's bookkeeping, not facts about the instance: a vault
@@ -35,8 +38,8 @@ var internal = []protoreflect.Name{"vault_key", "idempotency_key", "request_hash
 // dataJSON is protobuf's JSON mapping: lowerCamelCase names, enums by name, 64-bit integers as strings, zero values left out.
 var dataJSON = protojson.MarshalOptions{}
 
-// envelope renders ev's envelope.
-func envelope(ev *eventsv1.Event) ([]byte, error) {
+// envelope renders ev's envelope; without its data when omitData is set.
+func envelope(ev *eventsv1.Event, omitData bool) ([]byte, error) {
 	typ := events.TypeName(ev)
 	payload := ev.ProtoReflect()
 	fd := payload.Descriptor().Oneofs().ByName("payload").Fields().ByName(protoreflect.Name(typ))
@@ -58,7 +61,7 @@ func envelope(ev *eventsv1.Event) ([]byte, error) {
 	if err := json.Compact(&compact, raw); err != nil {
 		return nil, fmt.Errorf("render event %s: %w", ev.GetId(), err)
 	}
-	return json.Marshal(Envelope{
+	env := Envelope{
 		Version:    EnvelopeVersion,
 		InstanceID: ev.GetInstanceId(),
 		EventID:    ev.GetId(),
@@ -66,5 +69,9 @@ func envelope(ev *eventsv1.Event) ([]byte, error) {
 		Type:       typ,
 		Time:       time.UnixMilli(ev.GetTimeMs()).UTC(),
 		Data:       compact.Bytes(),
-	})
+	}
+	if omitData {
+		env.Data, env.DataOmitted = json.RawMessage("null"), true
+	}
+	return json.Marshal(env)
 }

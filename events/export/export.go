@@ -11,7 +11,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -90,7 +92,23 @@ func (e *Exporter) deliver(ctx context.Context, ev *eventsv1.Event) error {
 	if len(e.cfg.Events) > 0 && !slices.Contains(e.cfg.Events, typ) {
 		return nil
 	}
-	body, err := envelope(ev)
+	err := e.publish(ctx, ev, typ, false)
+	if errors.Is(err, errTooLarge) {
+		// The broker will never take this body, and retrying it would stop the export for good: publish the
+		// event without its data, so that consumers still see it, in order.
+		e.log.Warn("export: event too large for the broker; publishing it without its data",
+			"instance_id", ev.GetInstanceId(), "seq", ev.GetSeq(), "type", typ)
+		err = e.publish(ctx, ev, typ, true)
+	}
+	return err
+}
+
+// errTooLarge marks a message the broker refuses for its size.
+var errTooLarge = errors.New("message too large for the broker")
+
+// publish publishes ev's envelope and waits for the broker's acknowledgement.
+func (e *Exporter) publish(ctx context.Context, ev *eventsv1.Event, typ string, omitData bool) error {
+	body, err := envelope(ev, omitData)
 	if err != nil {
 		// Cannot heal by retrying (see events.Relay's handling of undecodable events).
 		e.log.Error("export: cannot render event; not exported", "instance_id", ev.GetInstanceId(), "seq", ev.GetSeq(), "err", err)
@@ -117,12 +135,22 @@ func (e *Exporter) deliver(ctx context.Context, ev *eventsv1.Event) error {
 	}
 	if err := e.pub.Publish(e.pub.topic(ev.GetInstanceId(), typ), msg); err != nil {
 		e.metrics.failures.Inc()
+		if tooLarge(err) {
+			// Refused before it was sent (the clients know the broker's limit): the connection is sound.
+			return fmt.Errorf("%w: %w", errTooLarge, err)
+		}
 		// The next attempt starts over on a new connection: a client that failed once may be wedged.
 		e.closePublisher()
 		return fmt.Errorf("publish: %w", err)
 	}
 	e.metrics.published.Inc()
 	return nil
+}
+
+// tooLarge reports whether a publish failed for the message's size: NATS refuses a payload over the server's
+// max_payload, Kafka one over the topic's max.message.bytes.
+func tooLarge(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, kerr.MessageTooLarge)
 }
 
 // closePublisher closes the connection to the broker, if any; e.mu is held.

@@ -158,10 +158,17 @@ func checkExported(t *testing.T, msgs []got, want []*eventsv1.Event, dups bool, 
 	}
 }
 
-// natsServer runs a NATS server with JetStream in this process, on port (0: any), keeping its data in dir.
+// natsServer runs a NATS server with JetStream in this process, on port (-1: any), keeping its data in dir.
 func natsServer(t *testing.T, dir string, port int) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	return natsServerWith(t, &server.Options{Port: port, StoreDir: dir})
+}
+
+// natsServerWith runs a NATS server with JetStream in this process, with opts on loopback.
+func natsServerWith(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.JetStream, opts.NoLog, opts.NoSigs = "127.0.0.1", true, true, true
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("nats server: %v", err)
 	}
@@ -375,6 +382,40 @@ func TestExportTwoNodes(t *testing.T) {
 	if published < float64(len(want)) {
 		t.Fatalf("two nodes published %v events, want at least %d", published, len(want))
 	}
+}
+
+// TestExportTooLarge: an event larger than the broker takes goes out without its data (dataOmitted), in its
+// place; the export does not stop at it.
+func TestExportTooLarge(t *testing.T) {
+	l := fastLog(t, "")
+	s := natsServerWith(t, &server.Options{Port: -1, StoreDir: t.TempDir(), MaxPayload: 4096})
+	startExporter(t, l, export.Config{URL: s.ClientURL()}, nil)
+	var chats []*eventsv1.ChatChange
+	for i := range 200 {
+		chats = append(chats, &eventsv1.ChatChange{Phone: fmt.Sprintf("55119999%05d", i), LastMessageMs: 1764756000000})
+	}
+	want := appendMix(t, l, 0, 2)
+	big := eventstest.Append(t, l, "inst-a", &eventsv1.Event{Payload: &eventsv1.Event_ChatsChanged{ChatsChanged: &eventsv1.ChatsChanged{Chats: chats, History: true}}})
+	want = append(append(want, big...), appendMix(t, l, 1, 2)...)
+	c := collectNATS(t, s.ClientURL(), export.DefaultTopic)
+	waitDistinct(t, len(want), c.snapshot)
+	var rest []got
+	for _, m := range c.snapshot() {
+		if m.env.EventID != big[0].Id {
+			rest = append(rest, m)
+			continue
+		}
+		if !m.env.DataOmitted || string(m.env.Data) != "null" || m.env.Seq != big[0].Seq || m.env.Type != "chats_changed" {
+			t.Fatalf("the large event went out as %+v, want it without its data", m.env)
+		}
+	}
+	var wantRest []*eventsv1.Event
+	for _, ev := range want {
+		if ev.Id != big[0].Id {
+			wantRest = append(wantRest, ev)
+		}
+	}
+	checkExported(t, rest, wantRest, false, natsRoute(export.DefaultTopic))
 }
 
 // TestExportKafka: events reach a Kafka topic keyed by instance ID (one partition per instance), in order,
