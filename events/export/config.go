@@ -18,10 +18,10 @@ const DefaultTopic = "plugzapi.events"
 
 // Config says where events are exported. The zero value exports nothing.
 type Config struct {
-	// URL is the broker: nats://[user:password@]host:4222 (or tls://… for NATS over TLS) for NATS JetStream,
+	// URL is the broker: nats://[user:password@]host:4222 (or tls://… for NATS over TLS) for NATS JetStream;
 	// kafka://[user:password@]host:9092[,host2:9092…][?tls=true&sasl=plain|scram-sha-256|scram-sha-512] for
-	// Kafka (SASL SCRAM-SHA-512 when a user is given and sasl is not), amqp://user:password@host:5672/vhost (or amqps://…) for
-	// RabbitMQ and other AMQP 0-9-1 brokers. Empty: no export.
+	// Kafka (SASL SCRAM-SHA-512 when a user is given and sasl is not); amqp://user:password@host:5672/vhost
+	// (or amqps://…) for RabbitMQ and other AMQP 0-9-1 brokers. Empty: no export.
 	URL string
 	// Events are the event types exported ("message_received", "message_sent"…, see [EventTypes]); empty
 	// exports every event.

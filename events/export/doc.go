@@ -35,9 +35,9 @@
 // seq numbers an instance's events 1, 2, 3… without gaps (a filtered export skips some); type is one of
 // [EventTypes]; data is the event's payload in protobuf's JSON mapping of proto/events/v1 (lowerCamelCase
 // names, enums by name, 64-bit integers as strings, zero values left out), without the server's bookkeeping
-// (vault keys, idempotency keys and request hashes). An envelope larger than the broker takes goes out without
-// its data ("data":null,"dataOmitted":true) rather than stop the export. Messages also carry instance_id, type and seq as
-// headers ([MetadataInstanceID]…), and the event ID as watermill's message UUID.
+// (vault keys, idempotency keys and request hashes). An envelope larger than the broker takes goes out
+// without its data ("data":null,"dataOmitted":true) rather than stop the export. Messages also carry
+// instance_id, type and seq as headers ([MetadataInstanceID]…), and the event ID as watermill's message UUID.
 //
 // # Privacy
 //

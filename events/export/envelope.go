@@ -35,7 +35,8 @@ type Envelope struct {
 // record's key, a client's idempotency key and its request's hash.
 var internal = []protoreflect.Name{"vault_key", "idempotency_key", "request_hash"}
 
-// dataJSON is protobuf's JSON mapping: lowerCamelCase names, enums by name, 64-bit integers as strings, zero values left out.
+// dataJSON is protobuf's JSON mapping: lowerCamelCase names, enums by name, 64-bit integers as strings, zero
+// values left out.
 var dataJSON = protojson.MarshalOptions{}
 
 // envelope renders ev's envelope; without its data when omitData is set.
