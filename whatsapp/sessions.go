@@ -70,7 +70,8 @@ type Options struct {
 // MayConnect is asked before every connection a client opens to WhatsApp, whatsmeow's own reconnects included:
 // an error refuses it. An instance may connect only while its node holds its lease: two connections of one
 // device make WhatsApp drop one ("replaced"), and a node that was paused past its lease must not take the
-// device back from the node that runs it now.
+// device back from the node that runs it now. It is asked before every write of the device's keys too (see
+// fenceWrites).
 type MayConnect func() error
 
 // gatedTransport asks MayConnect before each request (each a websocket's opening handshake).
