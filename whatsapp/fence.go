@@ -15,8 +15,9 @@ import (
 // find frames in its socket when it resumes; decrypting them would write ratchets, identities and prekeys
 // over the ones the node running the instance now keeps in the shared database, and break its sessions.
 // Reads stay open: a refused write fails what needed it (a message is then not acknowledged, and WhatsApp
-// delivers it again to the node that runs the instance). A new device has no stores until it is paired:
-// pairing sets them, and they are fenced then.
+// delivers it again to the node that runs the instance). It is called when a linked device's client is built,
+// before it runs: a device paired by a client is fenced from its next client on (whatsmeow's reconnect after
+// pairing reads the stores pairing set while the pairing goroutine would replace them).
 func fenceWrites(d *store.Device, may MayConnect) {
 	if _, fenced := d.Sessions.(fencedSessions); fenced || d.Sessions == nil || may == nil {
 		return

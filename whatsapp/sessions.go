@@ -172,7 +172,8 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 			return nil, fmt.Errorf("device %s: %w", deviceJID, ErrNoSession)
 		}
 	}
-	s.guard(device, may)
+	fenceWrites(device, may)
+	s.sealBuffer(device)
 	log := s.log.With("device", deviceJID)
 	cli := whatsmeow.NewClient(device, newWALogger(log.With("part", "whatsmeow")))
 	// At-least-once inbound: WhatsApp gets the ack only once the handler has stored the event, and a message that
@@ -209,9 +210,10 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}, calls: c.calls}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
-			// Saving a newly paired device gave it whatsmeow's own stores (and clear event buffer) again. This
-			// runs in the goroutine that saved it, before the reconnect after which messages can arrive.
-			s.guard(cli.Store, may)
+			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
+			// goroutine that saved it, before the reconnect after which messages can arrive. Its other stores
+			// are read by the reconnect, which runs meanwhile: they are fenced from its next connection on.
+			s.sealBuffer(cli.Store)
 		}
 		c.onPresenceEvent(evt)
 		c.noteGroupEvent(evt)
@@ -248,10 +250,8 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	return c, nil
 }
 
-// guard makes the device keep its buffer of decrypted messages encrypted, and write its keys only while may
-// allows it (see fenceWrites).
-func (s *Sessions) guard(device *store.Device, may MayConnect) {
-	fenceWrites(device, may) // first: the seal wraps the fence, and tells a guarded device by its own type
+// sealBuffer makes the device keep its buffer of decrypted messages encrypted.
+func (s *Sessions) sealBuffer(device *store.Device) {
 	if _, sealed := device.EventBuffer.(sealedBuffer); !sealed {
 		device.EventBuffer = sealedBuffer{EventBuffer: device.EventBuffer, sealer: s.sealer}
 	}
