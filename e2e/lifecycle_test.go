@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,8 +120,21 @@ func TestLogoutAndUnlink(t *testing.T) {
 	if got := queueCount(t, in); got != 1 {
 		t.Fatalf("queue count = %d, want 1", got)
 	}
-	link(t, in, business)
+	dev = link(t, in, business)
 	waitMessage(t, alice, id)
+
+	// Deleted as it logs in again, just after a restart: WhatsApp is told all the same, and the device leaves
+	// the phone (it stayed linked when the session was deleted without waiting for the login).
+	srv.restart()
+	if res := srv.admin(t, "DELETE", "/instances/"+in.id, nil); res.status != http.StatusOK {
+		t.Fatalf("delete: %s", res)
+	}
+	eventually(t, 30*time.Second, "the deleted instance's device gone from the phone", func() error {
+		if slices.Contains(business.Devices(), dev) {
+			return fmt.Errorf("still linked: %v", business.Devices())
+		}
+		return nil
+	})
 }
 
 // TestRestartAndRestoreSession: restart reconnects; after WhatsApp drops the connection for good (another

@@ -159,12 +159,20 @@ func (c *Conn) Close() {
 	c.cli.Disconnect()
 }
 
-// Logout unlinks the device from the phone and deletes its session. When WhatsApp cannot be told (not
-// connected), the session is deleted anyway: the phone will drop the device when it next hears of it.
+// Logout unlinks the device from the phone and deletes its session. A client still logging in (an instance
+// deleted as it starts) is given half of ctx's time to finish, for WhatsApp to be told. When WhatsApp cannot be
+// told (not connected), the session is deleted anyway: the phone will drop the device when it next hears of it.
 func (c *Conn) Logout(ctx context.Context) error {
 	defer c.Close()
 	if !c.Linked() {
 		return nil
+	}
+	if !c.cli.IsLoggedIn() {
+		wait := logoutLoginWait
+		if deadline, ok := ctx.Deadline(); ok {
+			wait = time.Until(deadline) / 2
+		}
+		c.cli.WaitForConnection(wait)
 	}
 	if c.cli.IsLoggedIn() {
 		if err := c.cli.Logout(ctx); err == nil {
@@ -178,6 +186,9 @@ func (c *Conn) Logout(ctx context.Context) error {
 	}
 	return nil
 }
+
+// logoutLoginWait is how long Logout waits for a client still logging in when its context has no deadline.
+const logoutLoginWait = 10 * time.Second
 
 // NewMessageID is a new WhatsApp message ID, for a message to be sent later: WhatsApp takes a message sent twice
 // with the same ID as one message. (whatsmeow's client derives its IDs from the account, which a message queued
