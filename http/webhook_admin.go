@@ -185,16 +185,16 @@ type redeliverRequest struct {
 	IDs *[]int64 `json:"ids"`
 }
 
-type skippedJSON struct {
+type notRequeuedJSON struct {
 	ID     int64  `json:"id"`
 	Reason string `json:"reason"`
 }
 
 type redeliveredJSON struct {
-	Redelivered    int           `json:"redelivered"`
-	WithoutContent int           `json:"withoutContent"`
-	Skipped        []skippedJSON `json:"skipped"`
-	Remaining      int           `json:"remaining"`
+	Redelivered    int               `json:"redelivered"`
+	WithoutContent int               `json:"withoutContent"`
+	NotRequeued    []notRequeuedJSON `json:"skipped"`
+	Remaining      int               `json:"remaining"`
 }
 
 func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -228,10 +228,10 @@ func (a *api) redeliverWebhooks(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, fmt.Errorf("redeliver webhooks: %w", err))
 		return
 	}
-	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, Skipped: []skippedJSON{},
+	out := redeliveredJSON{Redelivered: res.Redelivered, WithoutContent: res.WithoutContent, NotRequeued: []notRequeuedJSON{},
 		Remaining: res.Remaining}
-	for _, s := range res.Skipped {
-		out.Skipped = append(out.Skipped, skippedJSON{ID: s.ID, Reason: s.Reason})
+	for _, s := range res.NotRequeued {
+		out.NotRequeued = append(out.NotRequeued, notRequeuedJSON{ID: s.ID, Reason: s.Reason})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

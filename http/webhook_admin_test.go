@@ -20,7 +20,7 @@ var (
 	fakeCreated   = time.UnixMilli(1_764_000_000_000)
 	fakeDelivery  = webhooks.Delivery{ID: 7, EventID: "ev7", Seq: 3, Callback: webhooks.ReceivedCallback, Kind: eventsv1.WebhookKind_WEBHOOK_KIND_RECEIVED, URL: "https://example.com/in", State: webhooks.StateDead, Attempts: 4, LastError: "HTTP 503", Created: fakeCreated, Queued: fakeCreated.Add(time.Second), Dead: fakeCreated.Add(time.Minute)}
 	fakeReplayed  = webhooks.Replayed{Replayed: 5, WithoutContent: 2, AlreadyPending: 1, Events: 9, FirstSeq: 3, LastSeq: 11}
-	fakeRedeliver = webhooks.Redelivered{Redelivered: 2, WithoutContent: 1, Skipped: []webhooks.Skipped{{ID: 9, Reason: webhooks.SkipNotFound}}, Remaining: 4}
+	fakeRedeliver = webhooks.Redelivered{Redelivered: 2, WithoutContent: 1, NotRequeued: []webhooks.NotRequeued{{ID: 9, Reason: webhooks.ReasonNotFound}}, Remaining: 4}
 )
 
 func (f *fakeApp) WebhookStatus(ctx context.Context, id string) (webhooks.Status, error) {

@@ -41,10 +41,10 @@ const (
 
 // Reasons a dead letter was not sent again.
 const (
-	// SkipNotFound: the instance has no dead letter with that ID (never, delivered, or deleted by retention).
-	SkipNotFound = "not_found"
-	// SkipNoWebhook: no webhook of the instance takes that payload any more.
-	SkipNoWebhook = "no_webhook"
+	// ReasonNotFound: the instance has no dead letter with that ID (never, delivered, or deleted by retention).
+	ReasonNotFound = "not_found"
+	// ReasonNoWebhook: no webhook of the instance takes that payload any more.
+	ReasonNoWebhook = "no_webhook"
 )
 
 // Limits of the admin API.
@@ -135,16 +135,16 @@ type Redelivered struct {
 	// Redelivered counts the dead letters queued again; WithoutContent those of them whose received message
 	// has lost its content.
 	Redelivered, WithoutContent int
-	// Skipped are the dead letters named (or, for all, found) that were not queued again, and why.
-	Skipped []Skipped
+	// NotRequeued are the dead letters named (or, for all, found) that were not queued again, and why.
+	NotRequeued []NotRequeued
 	// Remaining counts, for all, the dead letters past MaxRedeliverAll not looked at: call again.
 	Remaining int
 }
 
-// Skipped is a dead letter RedeliverWebhooks left as it was.
-type Skipped struct {
+// NotRequeued is a dead letter RedeliverWebhooks left as it was.
+type NotRequeued struct {
 	ID     int64
-	Reason string // SkipNotFound or SkipNoWebhook
+	Reason string // ReasonNotFound or ReasonNoWebhook
 }
 
 // ReplayFrom is where a replay starts: at an event, or at the first event at or after a time.
@@ -308,7 +308,7 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 	ids = uniqueIDs(ids)
 	var out Redelivered
 	err := w.writeLong(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = Redelivered{Skipped: []Skipped{}}
+		out = Redelivered{NotRequeued: []NotRequeued{}}
 		targets, err := loadTargets(ctx, tx, inst)
 		if err != nil {
 			return err
@@ -344,7 +344,7 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 		}
 		for _, id := range ids {
 			if !found[id] {
-				out.Skipped = append(out.Skipped, Skipped{ID: id, Reason: SkipNotFound})
+				out.NotRequeued = append(out.NotRequeued, NotRequeued{ID: id, Reason: ReasonNotFound})
 			}
 		}
 		return nil
@@ -354,7 +354,7 @@ func (w *Webhooks) RedeliverWebhooks(ctx context.Context, inst string, ids []int
 	}
 	if out.Redelivered > 0 {
 		w.log.Info("dead-lettered webhooks queued again", "instance_id", inst, "deliveries", out.Redelivered,
-			"without_content", out.WithoutContent, "skipped", len(out.Skipped))
+			"without_content", out.WithoutContent, "skipped", len(out.NotRequeued))
 		w.requeued(SourceRedelivery, out.Redelivered)
 	}
 	return out, nil
@@ -367,7 +367,7 @@ func (w *Webhooks) redeliver(ctx context.Context, tx *sql.Tx, d deadLetter, targ
 	if targets[kind] == "" {
 		other, ok := otherRoute(d.delivery, targets)
 		if !ok {
-			out.Skipped = append(out.Skipped, Skipped{ID: d.id, Reason: SkipNoWebhook})
+			out.NotRequeued = append(out.NotRequeued, NotRequeued{ID: d.id, Reason: ReasonNoWebhook})
 			return nil
 		}
 		kind = other
@@ -381,7 +381,7 @@ func (w *Webhooks) redeliver(ctx context.Context, tx *sql.Tx, d deadLetter, targ
 	case err != nil:
 		return err
 	case !ok: // deleted by the retention meanwhile
-		out.Skipped = append(out.Skipped, Skipped{ID: d.id, Reason: SkipNotFound})
+		out.NotRequeued = append(out.NotRequeued, NotRequeued{ID: d.id, Reason: ReasonNotFound})
 		return nil
 	}
 	out.Redelivered++

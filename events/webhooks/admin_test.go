@@ -95,7 +95,7 @@ func TestRedeliverDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Redelivered != 3 || got.WithoutContent != 1 || len(got.Skipped) != 0 || e.obs.requeuedBy(SourceRedelivery) != 3 {
+	if got.Redelivered != 3 || got.WithoutContent != 1 || len(got.NotRequeued) != 0 || e.obs.requeuedBy(SourceRedelivery) != 3 {
 		t.Fatalf("redeliver: %+v; observed %d", got, e.obs.requeuedBy(SourceRedelivery))
 	}
 	// Queued again now (their dead-letter age starts over), created when they were (their retention does not).
@@ -133,7 +133,7 @@ func TestRedeliverDeadLetters(t *testing.T) {
 
 	// Unknown and delivered IDs are skipped; nothing is queued.
 	got, err = e.hooks.RedeliverWebhooks(ctx, e.inst, []int64{1, 99999, 1})
-	if err != nil || got.Redelivered != 0 || len(got.Skipped) != 2 || got.Skipped[0].Reason != SkipNotFound {
+	if err != nil || got.Redelivered != 0 || len(got.NotRequeued) != 2 || got.NotRequeued[0].Reason != ReasonNotFound {
 		t.Fatalf("redeliver unknown IDs: %+v, %v", got, err)
 	}
 	if _, err := e.hooks.RedeliverWebhooks(ctx, "no-such-instance", nil); !errors.Is(err, ErrInstanceNotFound) {
