@@ -70,6 +70,8 @@ func (s *Simulator) phoneStore(ctx context.Context) (*sqlstore.Container, error)
 type engine struct {
 	a   *Account
 	cli *whatsmeow.Client
+	// signal serialises the phone's Signal operations: its sends and its decryptions (phonesignal.go).
+	signal sync.Mutex
 
 	mu     sync.Mutex
 	online bool // wanted online (SetOnline)
@@ -108,16 +110,8 @@ func (a *Account) startEngine(ctx context.Context) error {
 	// The phone is where the account's name comes from: it writes it into the app
 	// state its linked devices read (phonesync.go).
 	device.PushName = a.Name()
-	cli := whatsmeow.NewClient(device, newWALogger(s.log.With("phone", a.phone)))
-	simclient.Configure(cli, s.Addr())
-	// A phone's delivery receipts say delivered even while its app is in the background.
-	cli.SetForceActiveDeliveryReceipts(true)
-	// A collection's first patch reaches the phone as a full sync (from version 0): the phone applies it all
-	// the same (phonechats.go).
-	cli.EmitAppStateEventsOnFullSync = true
 	e := &engine{
 		a:         a,
-		cli:       cli,
 		online:    true,
 		changed:   make(chan struct{}),
 		seen:      make(map[string]struct{}),
@@ -125,6 +119,20 @@ func (a *Account) startEngine(ctx context.Context) error {
 		media:     make(map[string]download),
 		reactions: make(map[string]map[string]string),
 	}
+	initPhoneStores(container, device, a.phone, &e.signal)
+	cli := whatsmeow.NewClient(device, newWALogger(s.log.With("phone", a.phone)))
+	e.cli = cli
+	simclient.Configure(cli, s.Addr())
+	// A phone's delivery receipts say delivered even while its app is in the background.
+	cli.SetForceActiveDeliveryReceipts(true)
+	// A collection's first patch reaches the phone as a full sync (from version 0): the phone applies it all
+	// the same (phonechats.go).
+	cli.EmitAppStateEventsOnFullSync = true
+	// Decryptions go through the event buffer's transaction, which takes the phone's Signal lock (phonesignal.go).
+	cli.EnableDecryptedEventBuffer = true
+	// A contact that could not decrypt a message asks for it again with a retry receipt; whatsmeow answers from
+	// the last 256 messages it sent, and beyond those from what the phone keeps for quoting.
+	cli.GetMessageForRetry = e.sentMessage
 	cli.AddEventHandler(e.handleEvent)
 	fail := func(err error) error {
 		cli.Disconnect()
@@ -273,7 +281,7 @@ func (e *engine) send(ctx context.Context, chat types.JID, msg *waE2E.Message) (
 			}
 		}
 	}
-	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	resp, err := e.sendMessage(ctx, chat, msg)
 	if err == nil {
 		key := e.chatKey(chat)
 		name := e.a.s.chatName(key)
@@ -503,6 +511,13 @@ func (a *Account) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 	e.sent[resp.ID] = msg
 	e.mu.Unlock()
 	return resp.ID, nil
+}
+
+// sentMessage is a message the phone sent, by ID (nil when it was not kept): whatsmeow's GetMessageForRetry.
+func (e *engine) sentMessage(_, _ types.JID, id types.MessageID) *waE2E.Message {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sent[id]
 }
 
 // quote builds the context of a reply: the quoted message, if this phone has it, and

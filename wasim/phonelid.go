@@ -104,7 +104,7 @@ func (a *Account) MoveChatsToLID(ctx context.Context) error {
 		if err := e.ensureSession(ctx, d.jid); err != nil {
 			return fmt.Errorf("move chats to LID: %w", err)
 		}
-		if _, err := e.cli.SendMessage(ctx, d.jid, msg, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
+		if _, err := e.sendMessage(ctx, d.jid, msg, whatsmeow.SendRequestExtra{Peer: true}); err != nil {
 			return fmt.Errorf("move chats to LID: tell %s: %w", d.jid, err)
 		}
 	}

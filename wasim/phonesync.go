@@ -124,7 +124,7 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 	e.a.s.mu.Lock()
 	d.welcomeReceipts = map[string]bool{shareID + "/peer_msg": true, historyID + "/peer_msg": true, historyID + "/hist_sync": true}
 	e.a.s.mu.Unlock()
-	if _, err := e.cli.SendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true, ID: shareID}); err != nil {
+	if _, err := e.sendMessage(ctx, d.jid, share, whatsmeow.SendRequestExtra{Peer: true, ID: shareID}); err != nil {
 		return fmt.Errorf("share app state key: %w", err)
 	}
 	history, err := e.initialHistory()
@@ -140,7 +140,7 @@ func (e *engine) welcome(ctx context.Context, d *device) error {
 			InitialHistBootstrapInlinePayload: history,
 		},
 	}}
-	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: historyID}); err != nil {
+	if _, err := e.sendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: historyID}); err != nil {
 		return fmt.Errorf("send history sync notification: %w", err)
 	}
 	return e.sendPushNames(ctx, d)
@@ -202,7 +202,7 @@ func (e *engine) sendPushNames(ctx context.Context, d *device) error {
 			FileLength:    proto.Uint64(up.FileLength),
 		},
 	}}
-	if _, err := e.cli.SendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: id}); err != nil {
+	if _, err := e.sendMessage(ctx, d.jid, notification, whatsmeow.SendRequestExtra{Peer: true, ID: id}); err != nil {
 		return fmt.Errorf("send push names: %w", err)
 	}
 	return nil

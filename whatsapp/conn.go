@@ -28,7 +28,9 @@ var (
 // Conn is one instance's WhatsApp client. Its methods may block on the network: the instance actor calls them
 // off its own goroutine.
 type Conn struct {
-	cli   *whatsmeow.Client
+	cli *whatsmeow.Client
+	// turn is the device's turn at its Signal sessions: a send holds it, and so does each decryption (turns.go).
+	turn  *sync.Mutex
 	log   *slog.Logger
 	files Files
 
@@ -226,7 +228,9 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (Sent, error) {
 			c.log.Debug("could not show typing", "err", err)
 		}
 	}
+	c.turn.Lock()
 	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
+	c.turn.Unlock()
 	if err != nil {
 		return Sent{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}

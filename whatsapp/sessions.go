@@ -173,7 +173,8 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		}
 	}
 	fenceWrites(device, may)
-	s.sealBuffer(device)
+	turn := new(sync.Mutex)
+	s.wrapBuffer(device, turn)
 	log := s.log.With("device", deviceJID)
 	cli := whatsmeow.NewClient(device, newWALogger(log.With("part", "whatsmeow")))
 	// At-least-once inbound: WhatsApp gets the ack only once the handler has stored the event, and a message that
@@ -196,7 +197,7 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		}
 		cli.SetWebsocketHTTPClient(&http.Client{Transport: gatedTransport{inner: inner, may: may}})
 	}
-	c := &Conn{cli: cli, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
+	c := &Conn{cli: cli, turn: turn, log: log, files: s.files, accounts: map[string]types.JID{}, polls: map[string][]string{},
 		subjects: map[types.JID]string{}, photos: newPhotoCache(photoMemory, time.Now),
 		media: s.media, owner: owner, uploads: s.uploads, calls: newCallMemory(), report: handle, p: presence{
 			online: !s.hideOnline, pushName: device.PushName, people: map[types.JID]bool{}, subscribed: map[types.JID]bool{}}}
@@ -210,10 +211,11 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	}, calls: c.calls}
 	cli.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		if _, ok := evt.(*events.PairSuccess); ok {
-			// Saving a newly paired device gave it whatsmeow's own (clear) event buffer again. This runs in the
-			// goroutine that saved it, before the reconnect after which messages can arrive. Its other stores
-			// are read by the reconnect, which runs meanwhile: they are fenced from its next connection on.
-			s.sealBuffer(cli.Store)
+			// Saving a newly paired device gave it whatsmeow's own event buffer again (clear, not taking turns).
+			// This runs in the goroutine that saved it, before the reconnect after which messages can arrive. Its
+			// other stores are read by the reconnect, which runs meanwhile: they are fenced from its next
+			// connection on.
+			s.wrapBuffer(cli.Store, turn)
 		}
 		c.onPresenceEvent(evt)
 		c.noteGroupEvent(evt)
@@ -250,10 +252,11 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 	return c, nil
 }
 
-// sealBuffer makes the device keep its buffer of decrypted messages encrypted.
-func (s *Sessions) sealBuffer(device *store.Device) {
+// wrapBuffer makes the device keep its buffer of decrypted messages encrypted, and decrypt in its turn
+// (turns.go).
+func (s *Sessions) wrapBuffer(device *store.Device, turn *sync.Mutex) {
 	if _, sealed := device.EventBuffer.(sealedBuffer); !sealed {
-		device.EventBuffer = sealedBuffer{EventBuffer: device.EventBuffer, sealer: s.sealer}
+		device.EventBuffer = sealedBuffer{EventBuffer: takingTurns{EventBuffer: device.EventBuffer, turn: turn}, sealer: s.sealer}
 	}
 }
 
