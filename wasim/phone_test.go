@@ -2,6 +2,7 @@ package wasim_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -219,5 +220,47 @@ func TestMessageToNoDeviceFailsTheSend(t *testing.T) {
 	_, err := c.cli.SendMessage(testContext(t), types.NewJID("5511900099999", types.DefaultUserServer), textMessage("anyone?"))
 	if !errors.Is(err, whatsmeow.ErrServerReturnedError) || !strings.Contains(err.Error(), "479") {
 		t.Errorf("send to a number without devices: %v, want server error 479", err)
+	}
+}
+
+// A phone answers a retry receipt for a message it sent before its last 256, which whatsmeow's own cache of sent
+// messages no longer holds, from what the phone keeps.
+func TestPhoneAnswersRetryReceiptsForOlderMessages(t *testing.T) {
+	sim := startSim(t, wasim.Options{})
+	alice := addAccount(t, sim, "Alice")
+	bob := addAccount(t, sim, "Bob")
+	carol := addAccount(t, sim, "Carol")
+	recipient := newClient(t, sim)
+	rdev := recipient.link(bob)
+	ctx := testContext(t)
+
+	id, err := alice.SendText(ctx, bob.Phone(), "hello", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[*events.Message](recipient, 0, isMessage(id))
+	// The next message reaches Bob's linked device spoiled, once 256 others left Alice's phone since.
+	if err := sim.HoldDeliveries(bob.Phone(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.GarbleNextMessage(rdev); err != nil {
+		t.Fatal(err)
+	}
+	old, err := alice.SendText(ctx, bob.Phone(), "older than the cache", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 256 {
+		if _, err := alice.SendText(ctx, carol.Phone(), fmt.Sprintf("filler %d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sim.HoldDeliveries(bob.Phone(), false); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[*events.UndecryptableMessage](recipient, 0, func(u *events.UndecryptableMessage) bool { return u.Info.ID == old })
+	got := waitEvent[*events.Message](recipient, 0, isMessage(old))
+	if messageText(got) != "older than the cache" {
+		t.Errorf("the resent message says %q", messageText(got))
 	}
 }
