@@ -13,7 +13,7 @@ import (
 // while her phone sends it 100, both as fast as they go. Every text Alice sent reaches the ReceivedCallback exactly
 // once, with its content, and none had to wait for a retry (a ratchet step lost on either side shows up as a
 // message the other cannot decrypt, or ignores as a repeated counter); every text the instance sent reaches
-// Alice's phone.
+// Alice's phone. Then a message from Alice under a counter she used before is asked for again, not dropped.
 func TestTwoWayTraffic(t *testing.T) {
 	const each = 100
 	sim := startSimulator(t)
@@ -78,6 +78,31 @@ func TestTwoWayTraffic(t *testing.T) {
 			return fmt.Errorf("%v; the instance's texts not on Alice's phone %v", err, undelivered)
 		}
 		return err
+	})
+
+	// A phone restored from a backup sends under counters it used before. The instance does not take such a
+	// message for one it already has (it would acknowledge it unseen): it reports it waiting and asks for it
+	// again, and gets it.
+	before, err := alice.SendTextRewound(ctx, businessPhone, "before the backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := alice.SendText(ctx, businessPhone, "after the backup", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the message under a used counter", func() error {
+		got := map[string]int{}
+		for _, h := range hooks.hooks() {
+			if id := h.str("messageId"); h.Type == "ReceivedCallback" && (id == before || id == after) {
+				text, _ := h.Body["text"].(map[string]any)
+				got[fmt.Sprint(id, "/", h.Body["waitingMessage"], "/", text["message"])]++
+			}
+		}
+		if got[before+"/false/before the backup"] != 1 || got[after+"/true/<nil>"] != 1 || got[after+"/false/after the backup"] != 1 {
+			return fmt.Errorf("received %v", got)
+		}
+		return nil
 	})
 }
 

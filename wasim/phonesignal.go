@@ -2,6 +2,8 @@ package wasim
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"sync"
 
 	"go.mau.fi/whatsmeow"
@@ -9,6 +11,7 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
 )
 
 // A phone's WhatsApp app does one Signal operation at a time; the whatsmeow client acting as the phone does not.
@@ -60,4 +63,45 @@ func initPhoneStores(container *sqlstore.Container, device *store.Device, phone 
 	device.EventBuffer = oneAtATime{EventBuffer: inner, signal: signal}
 	device.LIDs = container.LIDMap
 	device.Initialized = true
+}
+
+// SendTextRewound sends a text from the phone like SendText, then puts the phone's Signal sessions with the
+// recipient's devices back as they were before, as a phone restored from a backup taken just before: its next
+// message to them goes out under the same counters, which the recipient has used already.
+func (a *Account) SendTextRewound(ctx context.Context, to, text string) (string, error) {
+	chat, err := parseChat(to)
+	if err != nil || chat.Server != types.DefaultUserServer {
+		return "", fmt.Errorf("send text rewound: %w: %q is not a phone number", ErrInvalidArgument, to)
+	}
+	e, err := a.ready(ctx)
+	if err != nil {
+		return "", fmt.Errorf("send text rewound: %w", err)
+	}
+	var addresses []string
+	a.s.mu.Lock()
+	if peer := a.s.accounts[chat.User]; peer != nil {
+		for _, d := range peer.devices {
+			addresses = append(addresses, d.jid.SignalAddress().String(), d.lid.SignalAddress().String())
+		}
+	}
+	a.s.mu.Unlock()
+	e.signal.Lock()
+	defer e.signal.Unlock()
+	before, err := e.cli.Store.Sessions.GetManySessions(ctx, addresses)
+	if err != nil {
+		return "", fmt.Errorf("send text rewound: read sessions: %w", err)
+	}
+	maps.DeleteFunc(before, func(_ string, session []byte) bool { return session == nil })
+	msg := &waE2E.Message{Conversation: proto.String(text)}
+	resp, err := e.cli.SendMessage(ctx, chat, msg)
+	if err != nil {
+		return "", fmt.Errorf("send text rewound to %s: %w", chat, err)
+	}
+	if err := e.cli.Store.Sessions.PutManySessions(ctx, before); err != nil {
+		return "", fmt.Errorf("send text rewound: put sessions back: %w", err)
+	}
+	e.mu.Lock()
+	e.sent[resp.ID] = msg
+	e.mu.Unlock()
+	return resp.ID, nil
 }

@@ -2,8 +2,11 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
+	"go.mau.fi/libsignal/signalerror"
 	"go.mau.fi/whatsmeow/store"
 )
 
@@ -28,13 +31,28 @@ import (
 
 // takingTurns runs each decryption (whatsmeow's DoDecryptionTxn: its ratchet step and the buffered plaintext)
 // in the device's turn.
+//
+// It also keeps a message under a counter already used from being dropped. whatsmeow ignores such a message and
+// acknowledges it with a delivery receipt, as a duplicate; but a message delivered again is recognised before it
+// is decrypted (the buffer holds its ciphertext's hash), so what reaches decryption under an old counter is a new
+// message from a sender whose session went back (a phone restored from a backup, or one that lost a ratchet step
+// as above). Reported as a plain decryption failure, it is not acknowledged unseen: whatsmeow reports it waiting
+// and asks the sender for it again with a retry receipt, and the sender encrypts it again under a new counter.
 type takingTurns struct {
 	store.EventBuffer
 	turn *sync.Mutex
 }
 
+// errCounterReused is the decryption failure a message under an old counter becomes (see takingTurns).
+var errCounterReused = errors.New("the sender used this message's counter before")
+
 func (b takingTurns) DoDecryptionTxn(ctx context.Context, fn func(context.Context) error) error {
 	b.turn.Lock()
 	defer b.turn.Unlock()
-	return b.EventBuffer.DoDecryptionTxn(ctx, fn)
+	err := b.EventBuffer.DoDecryptionTxn(ctx, fn)
+	if errors.Is(err, signalerror.ErrOldCounter) {
+		// Not wrapped: whatsmeow tests for ErrOldCounter to drop the message.
+		return fmt.Errorf("%w (%v)", errCounterReused, err)
+	}
+	return err
 }
