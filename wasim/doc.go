@@ -115,7 +115,9 @@
 //     (composing, recording, paused) in direct chats and groups only to devices that
 //     announced themselves available. Presence lasts as long as a connection.
 //   - Simulated phones: every account has a phone, device 0, a whatsmeow client whose
-//     Signal identity is the account's, stored in a temporary SQLite database. It signs
+//     Signal identity is the account's, stored in a temporary SQLite database; like a
+//     phone's app it does one Signal operation (a send, a decryption) at a time
+//     (phonesignal.go), and answers retry receipts for what it sent. It signs
 //     the devices it links and acts as a person: it sends texts, replies and media
 //     (image, audio or voice note, video, document, sticker; view once, with a
 //     thumbnail) to numbers and groups,
@@ -139,7 +141,8 @@
 //   - Faults: dropped connections, stream errors (503, 515, replaced, device removed),
 //     failed logins (401, 403, 405, 402 temporary ban), delayed acks, muted
 //     keepalives, deliveries held for an account, a device's next message damaged on
-//     its way (it asks for it again with a retry receipt).
+//     its way (it asks for it again with a retry receipt), a phone restored from a
+//     backup that sends under Signal counters it used before (Account.SendTextRewound).
 //
 // # What is not simulated
 //
