@@ -29,7 +29,8 @@ var (
 // off its own goroutine.
 type Conn struct {
 	cli *whatsmeow.Client
-	// turn is the device's turn at its Signal sessions: a send holds it, and so does each decryption (turns.go).
+	// turn is the device's turn at its Signal sessions: a send holds it while it has them out, and so does each
+	// decryption (turns.go).
 	turn  *sync.Mutex
 	log   *slog.Logger
 	files Files
@@ -228,9 +229,11 @@ func (c *Conn) Send(ctx context.Context, m *messagesv1.Outbound) (Sent, error) {
 			c.log.Debug("could not show typing", "err", err)
 		}
 	}
-	c.turn.Lock()
-	resp, err := c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
-	c.turn.Unlock()
+	var resp whatsmeow.SendResponse
+	err = c.inTurn(ctx, func(ctx context.Context) (err error) {
+		resp, err = c.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: m.GetMessageId(), AdditionalNodes: interactiveNodes(msg)})
+		return err
+	})
 	if err != nil {
 		return Sent{}, fmt.Errorf("send %s: %w", m.GetMessageId(), err)
 	}

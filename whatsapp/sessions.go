@@ -173,6 +173,9 @@ func (s *Sessions) Open(ctx context.Context, owner, deviceJID, sessionName strin
 		}
 	}
 	fenceWrites(device, may)
+	if device.Sessions != nil {
+		device.Sessions = turnSessions{device.Sessions}
+	}
 	turn := new(sync.Mutex)
 	s.wrapBuffer(device, turn)
 	log := s.log.With("device", deviceJID)
