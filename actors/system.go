@@ -37,6 +37,10 @@ type System struct {
 
 	mu   sync.RWMutex
 	pids map[string]*actor.PID
+	// serving counts the requests served here per instance (cluster nodes, see hold); leaving are the instances
+	// a draining node is handing over.
+	serving map[string]int
+	leaving map[string]bool
 }
 
 // ask sends a command to an instance's actor and waits for its reply, no longer than the context allows. An

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,7 +17,12 @@ import (
 
 // Locator says where an instance runs, on a cluster: here (local), or on the node whose API is at url.
 type Locator interface {
-	Locate(ctx context.Context, id string) (url string, local bool, err error)
+	// Locate locates an instance for a request (ctx is the request's): forwarded says another node sent it
+	// here, having located the instance here.
+	Locate(ctx context.Context, id string, forwarded bool) (url string, local bool, err error)
+	// Draining says this node is handing its instances over before it stops: it forwards what it no longer
+	// serves, requests other nodes forwarded to it included (once: see hopsHeader).
+	Draining() bool
 	// NodeURL is this node's API as the other nodes reach it.
 	NodeURL() string
 }
@@ -30,6 +36,12 @@ const nodeHeader = "X-Plugzapi-Node"
 const (
 	forwardedHeader = "X-Plugzapi-Forwarded"
 	clientIPHeader  = "X-Plugzapi-Client-Ip"
+	// hopsHeader counts the nodes that forwarded a request. A request is forwarded by the node it arrives at;
+	// a draining node forwards what it no longer serves, and the node it forwards to may forward once more (the
+	// draining node's view of the membership stopped when it left). Never more than maxHops times, so no request
+	// loops. Absent means 1 (a node of an earlier version forwarded it).
+	hopsHeader = "X-Plugzapi-Hops"
+	maxHops    = 3
 )
 
 // forwarder sends a request about an instance to the node of the cluster that runs it, so that any node
@@ -54,21 +66,24 @@ func (f *forwarder) handler(next http.Handler) http.Handler {
 	})
 	fromNode := middleware.ClientIPFromHeader(clientIPHeader)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hops, serve := 0, next
 		if got := r.Header.Get(forwardedHeader); got != "" {
 			if subtle.ConstantTimeCompare([]byte(got), f.secret) != 1 {
 				writeError(w, r, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized,
 					message: "a forwarded request must carry the cluster's secret"})
 				return
 			}
-			fromNode.ServeHTTP(w, r) // forwarded once: served here, never forwarded again
-			return
+			hops, serve = 1, fromNode
+			if n, err := strconv.Atoi(r.Header.Get(hopsHeader)); err == nil && n > 1 {
+				hops = n
+			}
 		}
 		id := instanceInPath(r.URL.Path)
 		if id == "" {
-			next.ServeHTTP(w, r)
+			serve.ServeHTTP(w, r)
 			return
 		}
-		target, local, err := f.locate.Locate(r.Context(), id)
+		target, local, err := f.locate.Locate(r.Context(), id, hops > 0)
 		if err != nil {
 			f.log.WarnContext(r.Context(), "cluster: cannot forward a request", "path", r.URL.Path, "err", err)
 			writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
@@ -76,7 +91,15 @@ func (f *forwarder) handler(next http.Handler) http.Handler {
 			return
 		}
 		if local {
-			next.ServeHTTP(w, r)
+			serve.ServeHTTP(w, r)
+			return
+		}
+		if hops >= maxHops || (hops == 1 && !f.locate.Draining()) {
+			// The node that sent it here and this one disagree on where the instance runs: the membership is
+			// changing.
+			f.log.WarnContext(r.Context(), "cluster: a forwarded request's instance runs on another node", "path", r.URL.Path, "node", target, "hops", hops)
+			writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
+				message: "the instance is moving between nodes; try again"})
 			return
 		}
 		proxy, err := f.proxy(target)
@@ -86,8 +109,11 @@ func (f *forwarder) handler(next http.Handler) http.Handler {
 				message: "the node running this instance has no valid address"})
 			return
 		}
-		r.Header.Set(forwardedHeader, string(f.secret))
-		r.Header.Set(clientIPHeader, middleware.GetClientIP(r.Context()))
+		if hops == 0 {
+			r.Header.Set(forwardedHeader, string(f.secret))
+			r.Header.Set(clientIPHeader, middleware.GetClientIP(r.Context()))
+		}
+		r.Header.Set(hopsHeader, strconv.Itoa(hops+1))
 		proxy.ServeHTTP(w, r)
 	})
 }
