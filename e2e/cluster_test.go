@@ -213,6 +213,8 @@ func TestCluster(t *testing.T) {
 		client := &http.Client{Timeout: 10 * time.Second}
 		var retries atomic.Int64
 		var turn atomic.Int64
+		var slowest atomic.Value // the longest a send took (waiting for a restarting node, or an instance moving)
+		slowest.Store(time.Duration(0))
 		pick := func() *server { return nodes[int(turn.Add(1))%len(nodes)] }
 		accepted := make(chan string, 1000)
 		sending := make(chan error, 1)
@@ -226,10 +228,14 @@ func TestCluster(t *testing.T) {
 					return
 				default:
 				}
+				start := time.Now()
 				id, err := sendRetrying(ctx, client, pick, in, fmt.Sprintf("rolling-%04d", i), fmt.Sprintf("rolling %04d", i), false, &retries)
 				if err != nil {
 					sending <- err
 					return
+				}
+				if took := time.Since(start); took > slowest.Load().(time.Duration) {
+					slowest.Store(took)
 				}
 				accepted <- id
 				time.Sleep(50 * time.Millisecond)
@@ -251,6 +257,7 @@ func TestCluster(t *testing.T) {
 		if n := retries.Load(); n != 0 {
 			t.Errorf("%d requests were retried during the rolling restart, want none", n)
 		}
+		t.Logf("%d messages sent during the rolling restart; the slowest send took %v", len(sent), slowest.Load())
 		if r := sim.Replacements(); r > 1 {
 			t.Errorf("during the rolling restart WhatsApp saw replacing logins: %d in all since the pause's", r)
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 )
@@ -52,6 +53,9 @@ type forwarder struct {
 	secret []byte
 	self   string // this node's URL
 	log    *slog.Logger
+	// transport gives up on a node that does not start answering a forwarded request within the time its API
+	// gives a request, and a little more: it stopped (paused, cut off), and the request would hang for good.
+	transport http.RoundTripper
 
 	mu      sync.Mutex
 	proxies map[string]*httputil.ReverseProxy
@@ -118,6 +122,14 @@ func (f *forwarder) handler(next http.Handler) http.Handler {
 	})
 }
 
+// forwardTransport is the forwarder's transport for a cluster whose nodes answer a request within
+// requestTimeout.
+func forwardTransport(requestTimeout time.Duration) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = requestTimeout + 5*time.Second
+	return t
+}
+
 // instanceInPath returns the instance ID of a path under /instances/{id}, or "".
 func instanceInPath(path string) string {
 	rest, ok := strings.CutPrefix(path, "/instances/")
@@ -142,6 +154,7 @@ func (f *forwarder) proxy(target string) (*httputil.ReverseProxy, error) {
 		return nil, errors.Join(errors.New("bad node URL "+target), err)
 	}
 	p := &httputil.ReverseProxy{
+		Transport: f.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()
