@@ -204,13 +204,9 @@ func sendRetrying(ctx context.Context, client *http.Client, pick func() *server,
 		req.Header.Set("Idempotency-Key", key)
 		res, err := client.Do(req)
 		if err != nil {
-			fmt.Println("DEBUGRETRY no answer", base, err)
 			continue // no answer
 		}
 		raw, err := io.ReadAll(res.Body)
-		if res.StatusCode != 200 {
-			fmt.Println("DEBUGRETRY", base, res.StatusCode, string(raw), res.Header.Get("X-Plugzapi-Node"))
-		}
 		res.Body.Close()
 		switch {
 		case err != nil || res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusGatewayTimeout:
