@@ -12,6 +12,9 @@ import (
 //
 //   - intake: accepted/s, p50-ms and p99-ms of the server and of the bare handler (ceiling-…), and the ratios
 //     accepted/ceiling and p99/ceiling-p99;
+//   - storage: how many texts the disk path alone makes durable per second (storage-ceiling-appends/s, see
+//     storageCeiling), as a share of the bare handler (storage-ceiling/ceiling: what durable intake could reach
+//     at best on this machine) and the server's intake as a share of it (accepted/storage-ceiling);
 //   - sending: the texts the contact's phone received during the load (delivered/s), the bare whatsmeow client's
 //     back-to-back sends/s to a contact of its own (ceiling-sends/s), their ratio delivered/ceiling, the backlog
 //     left when the load stopped (backlog-msgs) and the rate at which it drained (drain-msgs/s, until the
@@ -36,6 +39,7 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	// The ceilings first, each alone on the machine, as the server will be.
 	ceiling := handlerCeiling(b, body, clients, d)
 	ceilingSends := senderCeiling(b, sim, bareBusiness, bareContact, d)
+	ceilingStorage := storageCeiling(b, clients, d)
 
 	hooks := newReceiver(b)
 	srv := startServer(b, sim)
@@ -70,6 +74,9 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	ceiling.report(b, "ceiling-")
 	b.ReportMetric(load.perSecond()/ceiling.perSecond(), "accepted/ceiling")
 	b.ReportMetric(load.p99()/ceiling.p99(), "p99/ceiling-p99")
+	b.ReportMetric(ceilingStorage, "storage-ceiling-appends/s")
+	b.ReportMetric(ceilingStorage/ceiling.perSecond(), "storage-ceiling/ceiling")
+	b.ReportMetric(load.perSecond()/ceilingStorage, "accepted/storage-ceiling")
 	deliveredPerSecond := float64(delivered) / d.Seconds()
 	b.ReportMetric(deliveredPerSecond, "delivered/s")
 	b.ReportMetric(ceilingSends, "ceiling-sends/s")

@@ -206,7 +206,7 @@ func TestLiveEventsStayWithTheirInstance(t *testing.T) {
 	l := eventstest.OpenLog(t, eventstest.OpenDB(t, ""), events.Config{})
 	feedCtx, shutdown := context.WithCancel(context.Background())
 	defer shutdown()
-	feed, err := live.Start(feedCtx, l, "", eventstest.Logger())
+	feed, err := live.Start(feedCtx, l, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return err
 	}
 	// The dashboard's live events: one consumer group per node (a node serves the streams of its instances).
-	feed, err := live.Start(ctx, evlog, cfg.ClusterURL, log.With("component", "live"))
+	feed, err := live.Start(ctx, evlog, cfg.ClusterURL)
 	if err != nil {
 		return err
 	}
