@@ -60,8 +60,8 @@ func (s *System) ask(ctx context.Context, id string, cmd any) (any, error) {
 		pid := s.pids[id]
 		s.mu.RUnlock()
 		if pid == nil {
-			if attempt > 0 {
-				// It stopped while waiting for its lease: this node no longer runs it.
+			if attempt > 0 || s.Draining() {
+				// It stopped while waiting for its lease, or was handed over: it runs on another node now.
 				return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
 			}
 			return nil, ErrInstanceNotFound
