@@ -230,8 +230,8 @@ func (s *System) Locate(ctx context.Context, id string, forwarded bool) (url str
 	if (forwarded || n.draining.Load()) && s.hold(ctx, id) {
 		return "", true, nil
 	}
-	if n.draining.Load() {
-		return n.awayURL(id)
+	if url, left, err := n.awayURL(id); left {
+		return url, false, err
 	}
 	loc, err := n.locate(id)
 	if err != nil {
@@ -240,25 +240,30 @@ func (s *System) Locate(ctx context.Context, id string, forwarded bool) (url str
 	if loc.GetUrl() != n.cfg.URL {
 		return loc.GetUrl(), false, nil
 	}
-	if !s.hold(ctx, id) && n.draining.Load() {
-		return n.awayURL(id) // handed over since
+	if s.hold(ctx, id) || !n.draining.Load() {
+		return "", true, nil
 	}
-	return "", true, nil
+	// Handed over since.
+	if url, left, err := n.awayURL(id); left {
+		return url, false, err
+	}
+	return "", false, fmt.Errorf("instance %s: %w: this node is leaving the cluster", id, ErrUnavailable)
 }
 
-// awayURL is where a draining node forwards a request about an instance it no longer serves: to the node the
-// other nodes place it on without this one.
-func (n *clusterNode) awayURL(id string) (url string, local bool, err error) {
+// awayURL is where a node that left the cluster to drain forwards a request about an instance it no longer
+// serves: to the node the other nodes place it on without this one. left is false until it left.
+func (n *clusterNode) awayURL(id string) (url string, left bool, err error) {
 	n.mu.Lock()
 	away, urls := n.away, n.urls
 	n.mu.Unlock()
-	if away != nil {
-		url = urls[away.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind))]
+	if away == nil {
+		return "", false, nil
 	}
+	url = urls[away.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind))]
 	if url == "" {
-		return "", false, fmt.Errorf("instance %s: %w: this node is leaving the cluster, and knows no other node", id, ErrUnavailable)
+		return "", true, fmt.Errorf("instance %s: %w: this node left the cluster, and knows no other node", id, ErrUnavailable)
 	}
-	return url, false, nil
+	return url, true, nil
 }
 
 // Draining says whether this node is handing its instances over before it stops (Drain): it forwards what it

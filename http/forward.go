@@ -37,10 +37,10 @@ const nodeHeader = "X-Plugzapi-Node"
 const (
 	forwardedHeader = "X-Plugzapi-Forwarded"
 	clientIPHeader  = "X-Plugzapi-Client-Ip"
-	// hopsHeader counts the nodes that forwarded a request. A request is forwarded by the node it arrives at;
-	// a draining node forwards what it no longer serves, and the node it forwards to may forward once more (the
-	// draining node's view of the membership stopped when it left). Never more than maxHops times, so no request
-	// loops. Absent means 1 (a node of an earlier version forwarded it).
+	// hopsHeader says how far a forwarded request went: 1 when forwarded by the node it reached (the node it
+	// is forwarded to serves it), 2 when forwarded by a draining node (whose view of the membership stopped when
+	// it left, so the next node may forward it once more), 3 then: never forwarded again, so no request loops.
+	// Absent means 1 (a node of an earlier version forwarded it).
 	hopsHeader = "X-Plugzapi-Hops"
 	maxHops    = 3
 )
@@ -117,7 +117,11 @@ func (f *forwarder) handler(next http.Handler) http.Handler {
 			r.Header.Set(forwardedHeader, string(f.secret))
 			r.Header.Set(clientIPHeader, middleware.GetClientIP(r.Context()))
 		}
-		r.Header.Set(hopsHeader, strconv.Itoa(hops+1))
+		next := hops + 1
+		if f.locate.Draining() {
+			next = max(next, 2)
+		}
+		r.Header.Set(hopsHeader, strconv.Itoa(next))
 		proxy.ServeHTTP(w, r)
 	})
 }

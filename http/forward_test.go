@@ -20,8 +20,8 @@ func (l placedLocator) Draining() bool { return l.draining }
 func (placedLocator) NodeURL() string  { return "http://this-node" }
 
 // A request is forwarded by the node it reaches; a node it was forwarded to forwards it again only while that
-// node drains, and the node after it once more: never more than maxHops times, so no request loops. The count
-// is believed only with the cluster's secret.
+// node drains, and the node after a draining one once more: never more than maxHops times, so no request
+// loops. The count is believed only with the cluster's secret.
 func TestForwardingHops(t *testing.T) {
 	const secret = "cluster-secret"
 	var got string // the hops of the last request the owner received
@@ -39,6 +39,7 @@ func TestForwardingHops(t *testing.T) {
 		want     string // the hops the owner gets; "" when this node answers 503
 	}{
 		{"from a client", nil, false, "1"},
+		{"from a client, draining", nil, true, "2"},
 		{"from a client, with a forged count", map[string]string{hopsHeader: "3"}, false, "1"},
 		{"from a node that placed it here", map[string]string{forwardedHeader: secret}, false, ""},
 		{"from a node that placed it here, draining", map[string]string{forwardedHeader: secret}, true, "2"},
