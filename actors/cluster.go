@@ -368,7 +368,7 @@ func (s *System) askNodes(nodes []*cluster.Member) []*clusterv1.Located {
 }
 
 // handOver stops an instance marked leaving once the requests this node took for it are answered (no longer
-// than ctx allows), which releases its lease to its new node.
+// than ctx allows), which releases its lease to its new node; unless it is no longer leaving by then.
 func (s *System) handOver(ctx context.Context, id string) {
 	for {
 		s.mu.RLock()
@@ -381,10 +381,13 @@ func (s *System) handOver(ctx context.Context, id string) {
 	}
 	s.mu.Lock()
 	pid := s.pids[id]
-	delete(s.pids, id)
-	delete(s.leaving, id)
+	leaving := s.leaving[id]
+	if leaving {
+		delete(s.pids, id)
+		delete(s.leaving, id)
+	}
 	s.mu.Unlock()
-	if pid != nil {
+	if leaving && pid != nil {
 		_ = s.actors.Root.PoisonFuture(pid).Wait()
 	}
 }
@@ -468,11 +471,15 @@ func (s *System) owns(id string) bool {
 // activate starts an instance's actor on this node, unless it runs here already or no longer exists, and says
 // whether it started it.
 func (s *System) activate(id string) bool {
-	s.mu.RLock()
-	running := s.pids[id] != nil
-	s.mu.RUnlock()
+	s.mu.Lock()
+	running, leaving := s.pids[id] != nil, s.leaving[id]
+	if leaving {
+		// Its placement moved away and back before it stopped: it stays.
+		delete(s.leaving, id)
+	}
+	s.mu.Unlock()
 	if running {
-		return false
+		return leaving
 	}
 	ctx, cancel := context.WithTimeout(s.deps.stopping, locateTimeout)
 	defer cancel()
@@ -491,15 +498,22 @@ func (s *System) activate(id string) bool {
 }
 
 // deactivate stops an instance's actor on this node: its placement moved to another node (or this one leaves).
+// It stops once the requests this node took for it are answered (handOver); not waited for here: the
+// placement's mailbox must not block.
 func (s *System) deactivate(id string) {
 	s.mu.Lock()
-	pid := s.pids[id]
-	delete(s.pids, id)
+	running := s.pids[id] != nil
+	if running {
+		s.leaving[id] = true
+	}
 	s.mu.Unlock()
-	if pid == nil {
+	if !running {
 		return
 	}
-	// Not waited for here: the placement's mailbox must not block; the actor closes its connection as it stops.
-	s.actors.Root.Poison(pid)
 	s.deps.log.Info("instance deactivated on this node", "instance", id)
+	go func() {
+		ctx, cancel := context.WithTimeout(s.deps.stopping, s.deps.cfg.RequestTimeout)
+		defer cancel()
+		s.handOver(ctx, id)
+	}()
 }

@@ -68,7 +68,8 @@ func (s *System) ask(ctx context.Context, id string, cmd any) (any, error) {
 		}
 		res, err := s.actors.Root.RequestFuture(pid, cmd, time.Until(deadline)).Result()
 		if err != nil {
-			if errors.Is(err, actor.ErrTimeout) {
+			// A dead letter: it stopped (it moved to another node) as the request reached it.
+			if errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter) {
 				return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
 			}
 			return nil, fmt.Errorf("instance %s: %w", id, err)
