@@ -14,7 +14,6 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	clusterv1 "github.com/plugzapi/plugzapi/proto/cluster/v1"
 	"github.com/plugzapi/plugzapi/store"
@@ -194,7 +193,9 @@ func (s *System) keepPlaced(n *clusterNode) {
 func (n *clusterNode) locate(id string) (*clusterv1.Located, error) {
 	deadline := time.Now().Add(locateTimeout)
 	for attempt := 1; ; attempt++ {
-		res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(time.Until(deadline)), cluster.WithRetryCount(2))
+		// A try waits no more than a second: a node that stopped answering (it left, and the others blocked it) must
+		// not take the whole time, while the membership drops it.
+		res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(min(time.Until(deadline), time.Second)), cluster.WithRetryCount(2))
 		loc, ok := res.(*clusterv1.Located)
 		switch {
 		case err == nil && ok && loc.GetUrl() != "":
@@ -324,7 +325,9 @@ func (s *System) Drain(ctx context.Context) {
 	n.away, n.urls = away, urls
 	n.mu.Unlock()
 
-	n.c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
+	// Out of the provider's membership: the others drop this node at their next look (and block it, refusing
+	// its answers from then on). Not gossiped as having left, as protoactor's shutdown does: the others would
+	// block it at once, before their membership drops it, and their requests to it would go unanswered.
 	if err := n.c.Config.ClusterProvider.Shutdown(true); err != nil {
 		s.deps.log.Warn("cluster: leave the membership", "err", err)
 	}
