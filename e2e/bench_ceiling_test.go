@@ -310,8 +310,8 @@ func handlerCeiling(b *testing.B, body string, clients int, d time.Duration) loa
 }
 
 // senderCeiling links a bare whatsmeow client to phone, lets it send to contact back-to-back for d, and returns
-// its sends per second once contact received every one of them.
-func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration) float64 {
+// its sends per second once contact received every one of them. during, when set, runs while it sends.
+func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration, during func()) float64 {
 	b.Helper()
 	c := startCeiling(b, "sender",
 		ceilingSimEnv+"="+sim.Addr(), ceilingToEnv+"="+contact.Phone(), ceilingForEnv+"="+d.String())
@@ -335,6 +335,9 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 	before := inbox.count()
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		b.Fatalf("start the bare client: %v", err)
+	}
+	if during != nil {
+		during()
 	}
 	seconds := c.expectFloat(b, "seconds", d+time.Minute)
 	sent := int(c.expectFloat(b, "sent", time.Minute))
