@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkLinkedIntake: send-text on one linked instance, 32 concurrent clients, pacing 0, durable commits, for
-// 5 s, against the two ceilings measured in the same run (see bench_ceiling_test.go):
+// 5 s, against ceilings measured in the same run (see bench_ceiling_test.go and bench_storage_test.go):
 //
 //   - intake: accepted/s, p50-ms and p99-ms of the server and of the bare handler (ceiling-…), and the ratios
 //     accepted/ceiling and p99/ceiling-p99;
@@ -17,7 +17,8 @@ import (
 //     storage-ceiling-p99/ceiling-p99: what durable intake could reach at best on this machine) and the
 //     server's intake as a share of it (accepted/storage-ceiling);
 //   - sending: the texts the contact's phone received during the load (delivered/s), the bare whatsmeow client's
-//     back-to-back sends/s to a contact of its own (ceiling-sends/s), their ratio delivered/ceiling, the backlog
+//     back-to-back sends/s to a contact of its own (ceiling-sends/s) and its process's CPU time per send
+//     (ceiling-cpu-ms/send, to read against EndToEnd's server CPU per delivered message), their ratio delivered/ceiling, the backlog
 //     left when the load stopped (backlog-msgs) and the rate at which it drained (drain-msgs/s, until the
 //     contact had every accepted text, or over drainLimit when it had not by then);
 //   - the bare whatsmeow loop once more while the bare handler takes the same intake load
@@ -45,13 +46,13 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 
 	// The ceilings first, each alone on the machine, as the server will be.
 	ceiling := handlerCeiling(b, body, clients, d)
-	ceilingSends := senderCeiling(b, sim, bareBusiness, bareContact, d, nil)
+	ceilingSends, ceilingSendCPU := senderCeiling(b, sim, bareBusiness, bareContact, d, nil)
 	ceilingStorage := storageCeiling(b, clients, d)
 	// The bare loop again while the bare handler takes the same load as the server will: what sending keeps of
 	// its rate when the cores are busy with intake, whoever does the intake.
 	handler := startCeiling(b, "handler")
 	handlerAddr := handler.expect(b, "addr", time.Minute)
-	ceilingSendsBusy := senderCeiling(b, sim, busyBusiness, busyContact, d, func() {
+	ceilingSendsBusy, _ := senderCeiling(b, sim, busyBusiness, busyContact, d, func() {
 		hammer([]string{"http://" + handlerAddr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
 	})
 	handler.stop()
@@ -96,6 +97,7 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	deliveredPerSecond := float64(delivered) / d.Seconds()
 	b.ReportMetric(deliveredPerSecond, "delivered/s")
 	b.ReportMetric(ceilingSends, "ceiling-sends/s")
+	b.ReportMetric(float64(ceilingSendCPU.Microseconds())/1000, "ceiling-cpu-ms/send")
 	b.ReportMetric(deliveredPerSecond/ceilingSends, "delivered/ceiling")
 	b.ReportMetric(ceilingSendsBusy, "ceiling-sends-busy/s")
 	b.ReportMetric(ceilingSendsBusy/ceilingSends, "ceiling-sends-busy/ceiling-sends")
