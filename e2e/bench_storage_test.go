@@ -5,8 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,28 +23,37 @@ import (
 // each appending to an instance of its own, append one MessageQueued event with its content sealed into the
 // vault, one append after the other, for d, through the server's own event log and store with their default
 // settings (SQLite, synchronous FULL, group commit). No HTTP, no actor, no consumer group, no whatsmeow: what
-// the disk path alone costs on this machine. It runs in this process, alone on the machine like the others.
-func storageCeiling(b *testing.B, writers int, d time.Duration) float64 {
+// the disk path alone costs on this machine. It runs in this process, alone on the machine like the others. Its
+// latencies are those of the appends.
+func storageCeiling(b *testing.B, writers int, d time.Duration) loadResult {
 	b.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Dir: b.TempDir()}, nil)
+	quiet := slog.New(slog.DiscardHandler)
+	db, err := store.Open(ctx, store.Config{Dir: b.TempDir()}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	log, err := events.Open(ctx, db, events.Config{ConsumerDB: db.Replayable()}, nil)
+	log, err := events.Open(ctx, db, events.Config{ConsumerDB: db.Replayable()}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer log.Close()
-	var appended atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
 	deadline := time.Now().Add(d)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			instanceID := fmt.Sprint("storage-ceiling-", w)
+			var mine []time.Duration
+			defer func() {
+				mu.Lock()
+				latencies = append(latencies, mine...)
+				mu.Unlock()
+			}()
 			for seq := int64(0); time.Now().Before(deadline); seq++ {
+				start := time.Now()
 				m := &messagesv1.Outbound{ZaapId: ulid.MustNew(ulid.Now(), rand.Reader).String(), MessageId: fmt.Sprint("bench-", seq), Phone: "5511999990001",
 					Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: benchText}}}}
 				public, record, err := events.Seal(m)
@@ -59,10 +69,11 @@ func storageCeiling(b *testing.B, writers int, d time.Duration) float64 {
 					b.Error(err)
 					return
 				}
-				appended.Add(1)
+				mine = append(mine, time.Since(start))
 			}
 		})
 	}
 	wg.Wait()
-	return float64(appended.Load()) / time.Since(start).Seconds()
+	slices.Sort(latencies)
+	return loadResult{latencies: latencies, d: d}
 }
