@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,6 +43,10 @@ type ClusterConfig struct {
 	// KeepEvery is how often the node asks for the placement of every instance, so that each runs somewhere
 	// even when no request names it; membership changes ask at once. Default 5s.
 	KeepEvery time.Duration
+	// LeaveWait is how long the other nodes may take to see a node leave (the static provider polls every 2s):
+	// a draining node keeps serving its instances that long after leaving, then hands them over (System.Drain).
+	// Default 3s.
+	LeaveWait time.Duration
 }
 
 // placementKind is the cluster kind of the instances' placements.
@@ -56,13 +63,31 @@ type clusterNode struct {
 	keep chan struct{}
 	stop chan struct{}
 	done sync.WaitGroup
+
+	mu sync.Mutex
+	// last are the members of the last topology.
+	last []*cluster.Member
+	// away, once the node drains, places instances as the other nodes do without it (the members of the last
+	// topology but this node), and urls are those nodes' APIs: a draining node forwards there what it no longer
+	// serves, without asking the cluster (the others refuse its messages once they saw it leave).
+	away *cluster.Rendezvous
+	urls map[string]string
+	// draining is set once the node started handing its instances over (System.Drain).
+	draining atomic.Bool
 }
+
+// nodeActor is the name of the actor by which a node tells the others where its API is: asked Locate, it
+// answers with its own Located.
+const nodeActor = "plugzapi-node"
 
 // startCluster joins the cluster: from then on placements activate instances on this node.
 func (s *System) startCluster() (err error) {
 	cfg := *s.clusterCfg
 	if cfg.KeepEvery <= 0 {
 		cfg.KeepEvery = 5 * time.Second
+	}
+	if cfg.LeaveWait <= 0 {
+		cfg.LeaveWait = 3 * time.Second
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &placement{sys: s} })
 	remoteOpts := []remote.ConfigOption{}
@@ -77,10 +102,20 @@ func (s *System) startCluster() (err error) {
 	s.cluster = n
 	s.actors.EventStream.Subscribe(func(ev any) {
 		if t, ok := ev.(*cluster.ClusterTopology); ok {
+			n.mu.Lock()
+			n.last = t.Members
+			n.mu.Unlock()
 			n.members.UpdateMembers(t.Members)
 			n.wake()
 		}
 	})
+	if _, err := s.actors.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*clusterv1.Locate); ok {
+			c.Respond(&clusterv1.Located{Node: c.ActorSystem().Address(), Url: cfg.URL})
+		}
+	}), nodeActor); err != nil {
+		return fmt.Errorf("join the cluster: %w", err)
+	}
 	defer func() {
 		// protoactor panics where it cannot start (a port in use, a provider that cannot reach its peers).
 		if r := recover(); r != nil {
@@ -96,6 +131,16 @@ func (s *System) startCluster() (err error) {
 
 // locateTimeout bounds one Locate: an activation waits for nothing but the spawn of the instance's actor.
 const locateTimeout = 5 * time.Second
+
+// stopped says whether the keeper was told to stop.
+func (n *clusterNode) stopped() bool {
+	select {
+	case <-n.stop:
+		return true
+	default:
+		return false
+	}
+}
 
 func (n *clusterNode) wake() {
 	select {
@@ -127,6 +172,9 @@ func (s *System) keepPlaced(n *clusterNode) {
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 16)
 		for _, inst := range instances {
+			if n.stopped() {
+				break
+			}
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
@@ -145,7 +193,9 @@ func (s *System) keepPlaced(n *clusterNode) {
 func (n *clusterNode) locate(id string) (*clusterv1.Located, error) {
 	deadline := time.Now().Add(locateTimeout)
 	for attempt := 1; ; attempt++ {
-		res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(time.Until(deadline)), cluster.WithRetryCount(2))
+		// A try waits no more than a second: a node that stopped answering (it left, and the others blocked it) must
+		// not take the whole time, while the membership drops it.
+		res, err := n.c.Request(id, placementKind, &clusterv1.Locate{}, cluster.WithTimeout(min(time.Until(deadline), time.Second)), cluster.WithRetryCount(2))
 		loc, ok := res.(*clusterv1.Located)
 		switch {
 		case err == nil && ok && loc.GetUrl() != "":
@@ -165,22 +215,184 @@ func (n *clusterNode) locate(id string) (*clusterv1.Located, error) {
 }
 
 // Locate says where an instance runs: here (local, the URL empty), or on the node at url. Without a cluster
-// every instance is local.
-func (s *System) Locate(ctx context.Context, id string) (url string, local bool, err error) {
-	if s.cluster == nil {
+// every instance is local. forwarded says another node sent the request here, having located the instance
+// here: it is served here if the instance runs here. A request served here is counted until its context ends
+// (for HTTP, when its handler returns): a draining node hands an instance over only after the requests it took
+// for it (see hold).
+func (s *System) Locate(ctx context.Context, id string, forwarded bool) (url string, local bool, err error) {
+	n := s.cluster
+	if n == nil {
 		return "", true, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	loc, err := s.cluster.locate(id)
+	// A draining node serves the instances it has not handed over yet, and no other.
+	if (forwarded || n.draining.Load()) && s.hold(ctx, id) {
+		return "", true, nil
+	}
+	if url, left, err := n.awayURL(id); left {
+		return url, false, err
+	}
+	loc, err := n.locate(id)
 	if err != nil {
 		return "", false, fmt.Errorf("instance %s: %w: %v", id, ErrUnavailable, err)
 	}
-	if loc.GetUrl() == s.cluster.cfg.URL {
+	if loc.GetUrl() != n.cfg.URL {
+		return loc.GetUrl(), false, nil
+	}
+	if s.hold(ctx, id) || !n.draining.Load() {
 		return "", true, nil
 	}
-	return loc.GetUrl(), false, nil
+	// Handed over since.
+	if url, left, err := n.awayURL(id); left {
+		return url, false, err
+	}
+	return "", false, fmt.Errorf("instance %s: %w: this node is leaving the cluster", id, ErrUnavailable)
+}
+
+// awayURL is where a node that left the cluster to drain forwards a request about an instance it no longer
+// serves: to the node the other nodes place it on without this one. left is false until it left.
+func (n *clusterNode) awayURL(id string) (url string, left bool, err error) {
+	n.mu.Lock()
+	away, urls := n.away, n.urls
+	n.mu.Unlock()
+	if away == nil {
+		return "", false, nil
+	}
+	url = urls[away.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind))]
+	if url == "" {
+		return "", true, fmt.Errorf("instance %s: %w: this node left the cluster, and knows no other node", id, ErrUnavailable)
+	}
+	return url, true, nil
+}
+
+// Draining says whether this node is handing its instances over before it stops (Drain): it forwards what it
+// no longer serves, requests other nodes forwarded to it included.
+func (s *System) Draining() bool { return s.cluster != nil && s.cluster.draining.Load() }
+
+// hold counts a request for an instance this node runs and has not started handing over, until ctx ends, and
+// says whether it did.
+func (s *System) hold(ctx context.Context, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pids[id] == nil || s.leaving[id] {
+		return false
+	}
+	s.serving[id]++
+	context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.serving[id]--; s.serving[id] == 0 {
+			delete(s.serving, id)
+		}
+	})
+	return true
+}
+
+// Drain hands this node's instances over to the other nodes while its API still serves, so that no request
+// finds an instance running nowhere: it asks the other nodes where their APIs are, leaves the membership (the
+// others place its instances on themselves, where they wait for their leases), goes on serving its instances
+// for LeaveWait (until the others saw it leave), then stops each instance once the requests it took for it are
+// answered, releasing its lease (its new node takes it at once). From the start it forwards what it does not
+// serve to where the others place it. Stop stops the rest.
+func (s *System) Drain(ctx context.Context) {
+	n := s.cluster
+	if n == nil || !n.draining.CompareAndSwap(false, true) {
+		return
+	}
+	start := time.Now()
+	close(n.stop) // the keeper places nothing more (stopCluster waits for it)
+	n.mu.Lock()
+	var others []*cluster.Member
+	for _, m := range n.last {
+		if m.Address() != s.actors.Address() {
+			others = append(others, m)
+		}
+	}
+	n.mu.Unlock()
+	urls := map[string]string{}
+	var found []*cluster.Member
+	for i, loc := range s.askNodes(others) {
+		if loc.GetUrl() != "" {
+			urls[others[i].Address()] = loc.GetUrl()
+			found = append(found, others[i])
+		}
+	}
+	away := cluster.NewRendezvous()
+	away.UpdateMembers(found)
+	n.mu.Lock()
+	n.away, n.urls = away, urls
+	n.mu.Unlock()
+
+	// Out of the provider's membership: the others drop this node at their next look (and block it, refusing
+	// its answers from then on). Not gossiped as having left, as protoactor's shutdown does: the others would
+	// block it at once, before their membership drops it, and their requests to it would go unanswered.
+	if err := n.c.Config.ClusterProvider.Shutdown(true); err != nil {
+		s.deps.log.Warn("cluster: leave the membership", "err", err)
+	}
+	s.deps.log.Info("left the cluster: draining", "nodes", len(found), "serving for", n.cfg.LeaveWait)
+	select {
+	case <-time.After(n.cfg.LeaveWait):
+	case <-ctx.Done():
+	}
+
+	s.mu.Lock()
+	ids := slices.Collect(maps.Keys(s.pids))
+	for _, id := range ids {
+		s.leaving[id] = true
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() { s.handOver(ctx, id) })
+	}
+	wg.Wait()
+	s.deps.log.Info("drained: the instances are handed over", "count", len(ids), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// askNodes asks each node where its API is (its nodeActor), at once; a node that does not answer in time gets
+// a nil.
+func (s *System) askNodes(nodes []*cluster.Member) []*clusterv1.Located {
+	found := make([]*clusterv1.Located, len(nodes))
+	var wg sync.WaitGroup
+	for i, m := range nodes {
+		wg.Go(func() {
+			res, err := s.actors.Root.RequestFuture(actor.NewPID(m.Address(), nodeActor), &clusterv1.Locate{}, time.Second).Result()
+			if loc, ok := res.(*clusterv1.Located); ok && err == nil {
+				found[i] = loc
+			} else {
+				s.deps.log.Warn("cluster: ask a node where its API is", "node", m.Address(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return found
+}
+
+// handOver stops an instance marked leaving once the requests this node took for it are answered (no longer
+// than ctx allows), which releases its lease to its new node; unless it is no longer leaving by then.
+func (s *System) handOver(ctx context.Context, id string) {
+	for {
+		s.mu.RLock()
+		busy := s.serving[id] > 0
+		s.mu.RUnlock()
+		if !busy || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.mu.Lock()
+	pid := s.pids[id]
+	leaving := s.leaving[id]
+	if leaving {
+		delete(s.pids, id)
+		delete(s.leaving, id)
+	}
+	s.mu.Unlock()
+	if leaving && pid != nil {
+		_ = s.actors.Root.PoisonFuture(pid).Wait()
+	}
 }
 
 // Runs says whether this node runs an instance now: it holds the instance's lease.
@@ -194,10 +406,16 @@ func (s *System) NodeURL() string {
 	return s.clusterCfg.URL
 }
 
-// stopCluster leaves the cluster gracefully: the other nodes take this node's placements over.
+// stopCluster leaves the cluster gracefully: the other nodes take this node's placements over. A node that
+// drained left already.
 func (s *System) stopCluster() {
 	n := s.cluster
 	if n == nil {
+		return
+	}
+	if n.draining.Load() {
+		n.done.Wait()
+		n.c.Shutdown(false)
 		return
 	}
 	close(n.stop)
@@ -242,19 +460,29 @@ func (p *placement) Receive(c actor.Context) {
 }
 
 // owns says whether this node owns an instance's placement in its current view of the membership (the
-// rendezvous hash disthash places by).
+// rendezvous hash disthash places by). A draining node owns the instances it has not handed over yet: the
+// nodes that did not see it leave yet still send their requests here.
 func (s *System) owns(id string) bool {
+	if s.cluster.draining.Load() {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return s.pids[id] != nil && !s.leaving[id]
+	}
 	return s.cluster.members.GetByClusterIdentity(cluster.NewClusterIdentity(id, placementKind)) == s.actors.Address()
 }
 
 // activate starts an instance's actor on this node, unless it runs here already or no longer exists, and says
 // whether it started it.
 func (s *System) activate(id string) bool {
-	s.mu.RLock()
-	running := s.pids[id] != nil
-	s.mu.RUnlock()
+	s.mu.Lock()
+	running, leaving := s.pids[id] != nil, s.leaving[id]
+	if leaving {
+		// Its placement moved away and back before it stopped: it stays.
+		delete(s.leaving, id)
+	}
+	s.mu.Unlock()
 	if running {
-		return false
+		return leaving
 	}
 	ctx, cancel := context.WithTimeout(s.deps.stopping, locateTimeout)
 	defer cancel()
@@ -273,15 +501,22 @@ func (s *System) activate(id string) bool {
 }
 
 // deactivate stops an instance's actor on this node: its placement moved to another node (or this one leaves).
+// It stops once the requests this node took for it are answered (handOver); not waited for here: the
+// placement's mailbox must not block.
 func (s *System) deactivate(id string) {
 	s.mu.Lock()
-	pid := s.pids[id]
-	delete(s.pids, id)
+	running := s.pids[id] != nil
+	if running {
+		s.leaving[id] = true
+	}
 	s.mu.Unlock()
-	if pid == nil {
+	if !running {
 		return
 	}
-	// Not waited for here: the placement's mailbox must not block; the actor closes its connection as it stops.
-	s.actors.Root.Poison(pid)
 	s.deps.log.Info("instance deactivated on this node", "instance", id)
+	go func() {
+		ctx, cancel := context.WithTimeout(s.deps.stopping, s.deps.cfg.RequestTimeout)
+		defer cancel()
+		s.handOver(ctx, id)
+	}()
 }

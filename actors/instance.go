@@ -162,6 +162,7 @@ type instance struct {
 	lease      store.Lease
 	claimPause time.Duration
 	claimTimer *time.Timer
+	claimedAt  time.Time // the last try
 }
 
 // durableWaiter is something to do once the events up to seq are durable.

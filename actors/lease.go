@@ -206,14 +206,18 @@ func (k *leaseKeeper) close() {
 // claimLease is the instance's own message to try its lease again.
 type claimLease struct{}
 
+// minClaimPause is the shortest pause between two tries of an instance's lease.
+const minClaimPause = 100 * time.Millisecond
+
 // claim takes the instance's lease and then recovers its state; while another node holds the lease it tries
 // again with a growing pause (a lease released cleanly is taken within the first pauses; one whose holder died
-// when it expires).
+// when it expires), or sooner when a request waits for it (see unclaimed).
 func (a *instance) claim(ctx actor.Context) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.claimedAt = time.Now()
 	l, err := a.deps.leases.acquire(a.ctx, a.id, func() { a.deps.leaseLost(a.id, self) })
 	if err != nil {
-		a.claimPause = min(max(2*a.claimPause, 100*time.Millisecond), a.deps.leases.ttl/3)
+		a.claimPause = min(max(2*a.claimPause, minClaimPause), a.deps.leases.ttl/3)
 		if !errors.Is(err, store.ErrLeaseHeld) {
 			a.log.Warn("take the instance's lease", "err", err)
 		}
@@ -241,10 +245,22 @@ func (s *System) leaseLost(id string, pid *actor.PID) {
 	}
 }
 
-// unclaimed answers what arrives while the instance waits for its lease: requests with ErrUnavailable (the
-// instance runs nowhere else, or is about to run here); anything else is dropped.
+// errUnclaimed answers a request to an instance that has not taken its lease yet: nothing was done, so asking
+// again is safe (System.ask does, until its deadline).
+var errUnclaimed = fmt.Errorf("%w: it waits for its lease", ErrUnavailable)
+
+// unclaimed answers what arrives while the instance waits for its lease: requests with errUnclaimed, having
+// applied nothing (the instance runs nowhere else, or is about to run here); anything else is dropped. A request
+// makes the instance try its lease at once rather than after a long pause (no more often than minClaimPause): a
+// node handing the instance over releases the lease any moment, and the request waits for it.
 func (a *instance) unclaimed(ctx actor.Context) {
-	if ctx.Sender() != nil {
-		ctx.Respond(reply{nil, ErrUnavailable})
+	if ctx.Sender() == nil {
+		return
+	}
+	ctx.Respond(reply{nil, errUnclaimed})
+	if a.claimTimer != nil && time.Since(a.claimedAt) >= minClaimPause {
+		a.claimTimer.Stop()
+		a.claimTimer = nil
+		a.claim(ctx)
 	}
 }

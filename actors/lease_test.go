@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -112,5 +114,54 @@ func TestLeaseTakenDuringARenewalIsKept(t *testing.T) {
 		if err := k.check(id); err != nil {
 			t.Errorf("%s after the renewal: %v", id, err)
 		}
+	}
+}
+
+// A request to an instance that waits for its lease waits for it, within its deadline, instead of failing: the
+// node handing the instance over releases the lease any moment. The instance applies nothing before, so asking
+// again is safe.
+func TestAskWaitsForTheLease(t *testing.T) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(t, t.TempDir())
+	log := eventstest.OpenLog(t, db, events.Config{})
+	const id = "INSTANCE1"
+	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
+		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
+	other, err := db.Acquire(ctx, id, "another-node", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.RequestTimeout = 5 * time.Second
+	d := testDeps(t, db, log, cfg)
+	system, pid := spawnActor(t, id, d)
+	s := &System{actors: system, deps: d, pids: map[string]*actor.PID{id: pid}}
+
+	// Held elsewhere for longer than the request may wait: unavailable, once its time is up.
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.ask(short, id, getStatus{}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("status while another node holds the lease = %v, want unavailable", err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("the request gave up after %v, before its deadline", waited)
+	}
+
+	// Released while a request waits (after the instance's pauses between tries grew): the request is served.
+	time.Sleep(time.Second)
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		if err := db.Release(ctx, other); err != nil {
+			t.Error(err)
+		}
+		released <- time.Now()
+	}()
+	if _, err := s.ask(ctx, id, getStatus{}); err != nil {
+		t.Fatalf("status while the lease is released = %v, want an answer", err)
+	}
+	if wait := time.Since(<-released); wait > 250*time.Millisecond {
+		t.Errorf("served %v after the lease was released, want at once", wait)
 	}
 }

@@ -313,7 +313,8 @@ func (a *instance) sent(d sendDone) {
 		return
 	}
 	a.inflight = ""
-	m := a.st.find(d.zaapID)
+	queued := a.st.queued(d.zaapID)
+	m := queued.GetMessageQueued()
 	if m == nil {
 		return
 	}
@@ -335,7 +336,8 @@ func (a *instance) sent(d sendDone) {
 			return keep(tx)
 		}
 		if err := a.append(inTx, &eventsv1.Event{Payload: &eventsv1.Event_MessageSent{MessageSent: &eventsv1.MessageSent{
-			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sent.At.UnixMilli()}}}); err != nil {
+			ZaapId: m.GetZaapId(), MessageId: m.GetMessageId(), Phone: m.GetPhone(), ServerTimeMs: d.sent.At.UnixMilli(),
+			QueuedTimeMs: queued.GetTimeMs()}}}); err != nil {
 			a.log.Error("could not record a sent message", "message_id", m.GetMessageId(), "err", err)
 			return
 		}

@@ -65,6 +65,8 @@ func NewSystem(cfg Config, d SystemDeps) (*System, error) {
 		clusterCfg: d.Cluster,
 		cutOff:     d.CutOff,
 		pids:       map[string]*actor.PID{},
+		serving:    map[string]int{},
+		leaving:    map[string]bool{},
 	}
 	s.deps.leaseLost = s.leaseLost
 	return s, nil

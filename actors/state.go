@@ -110,9 +110,14 @@ func (s *state) dequeue(zaapID string) {
 
 // find returns the queued message with that zaapId, or nil.
 func (s *state) find(zaapID string) *messagesv1.Outbound {
+	return s.queued(zaapID).GetMessageQueued()
+}
+
+// queued returns the MessageQueued event of the queued message with that zaapId, or nil.
+func (s *state) queued(zaapID string) *eventsv1.Event {
 	for _, e := range s.queue {
-		if m := e.GetMessageQueued(); m.GetZaapId() == zaapID {
-			return m
+		if e.GetMessageQueued().GetZaapId() == zaapID {
+			return e
 		}
 	}
 	return nil

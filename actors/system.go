@@ -37,16 +37,16 @@ type System struct {
 
 	mu   sync.RWMutex
 	pids map[string]*actor.PID
+	// serving counts the requests served here per instance (cluster nodes, see hold); leaving are the instances
+	// a draining node is handing over.
+	serving map[string]int
+	leaving map[string]bool
 }
 
-// ask sends a command to an instance's actor and waits for its reply, no longer than the context allows.
+// ask sends a command to an instance's actor and waits for its reply, no longer than the context allows. An
+// instance that waits for its lease (just placed on this node, the node before it handing it over) applied
+// nothing and is asked again, every askAgainEvery, until it answers or the time is up.
 func (s *System) ask(ctx context.Context, id string, cmd any) (any, error) {
-	s.mu.RLock()
-	pid := s.pids[id]
-	s.mu.RUnlock()
-	if pid == nil {
-		return nil, ErrInstanceNotFound
-	}
 	timeout := s.deps.cfg.RequestTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(deadline))
@@ -54,19 +54,43 @@ func (s *System) ask(ctx context.Context, id string, cmd any) (any, error) {
 	if timeout <= 0 {
 		return nil, fmt.Errorf("instance %s: %w", id, ctx.Err())
 	}
-	res, err := s.actors.Root.RequestFuture(pid, cmd, timeout).Result()
-	if err != nil {
-		if errors.Is(err, actor.ErrTimeout) {
-			return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
+	deadline := time.Now().Add(timeout)
+	for attempt := 0; ; attempt++ {
+		s.mu.RLock()
+		pid := s.pids[id]
+		s.mu.RUnlock()
+		if pid == nil {
+			if attempt > 0 || s.Draining() {
+				// It stopped while waiting for its lease, or was handed over: it runs on another node now.
+				return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
+			}
+			return nil, ErrInstanceNotFound
 		}
-		return nil, fmt.Errorf("instance %s: %w", id, err)
+		res, err := s.actors.Root.RequestFuture(pid, cmd, time.Until(deadline)).Result()
+		if err != nil {
+			// A dead letter: it stopped (it moved to another node) as the request reached it.
+			if errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter) {
+				return nil, fmt.Errorf("instance %s: %w", id, ErrUnavailable)
+			}
+			return nil, fmt.Errorf("instance %s: %w", id, err)
+		}
+		r, ok := res.(reply)
+		if !ok {
+			return nil, fmt.Errorf("instance %s: unexpected answer %T", id, res)
+		}
+		if !errors.Is(r.err, errUnclaimed) || time.Until(deadline) < askAgainEvery {
+			return r.value, r.err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("instance %s: %w", id, ctx.Err())
+		case <-time.After(askAgainEvery):
+		}
 	}
-	r, ok := res.(reply)
-	if !ok {
-		return nil, fmt.Errorf("instance %s: unexpected answer %T", id, res)
-	}
-	return r.value, r.err
 }
+
+// askAgainEvery is how often a request asks again an instance that waits for its lease.
+const askAgainEvery = 20 * time.Millisecond
 
 // spawn starts the actor of an instance; it recovers its state from the event log before its first message.
 func (s *System) spawn(id string) error {

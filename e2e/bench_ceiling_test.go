@@ -310,8 +310,9 @@ func handlerCeiling(b *testing.B, body string, clients int, d time.Duration) loa
 }
 
 // senderCeiling links a bare whatsmeow client to phone, lets it send to contact back-to-back for d, and returns
-// its sends per second once contact received every one of them.
-func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration) float64 {
+// its sends per second once contact received every one of them, and the CPU time its process used per send
+// meanwhile. during, when set, runs while it sends.
+func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration, during func()) (perSecond float64, cpuPerSend time.Duration) {
 	b.Helper()
 	c := startCeiling(b, "sender",
 		ceilingSimEnv+"="+sim.Addr(), ceilingToEnv+"="+contact.Phone(), ceilingForEnv+"="+d.String())
@@ -333,11 +334,16 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 	})
 	inbox := &inboxCounter{phone: contact}
 	before := inbox.count()
+	cpuBefore := processCPU(b, c.cmd.Process.Pid)
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		b.Fatalf("start the bare client: %v", err)
 	}
+	if during != nil {
+		during()
+	}
 	seconds := c.expectFloat(b, "seconds", d+time.Minute)
 	sent := int(c.expectFloat(b, "sent", time.Minute))
+	cpu := processCPU(b, c.cmd.Process.Pid) - cpuBefore
 	eventually(b, 2*time.Minute, "the contact receives every text the bare client sent", func() error {
 		if n := inbox.count() - before; n < sent {
 			return fmt.Errorf("%d of %d", n, sent)
@@ -345,5 +351,5 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 		return nil
 	})
 	c.stop()
-	return float64(sent) / seconds
+	return float64(sent) / seconds, cpu / time.Duration(max(sent, 1))
 }

@@ -8,14 +8,23 @@ import (
 )
 
 // BenchmarkLinkedIntake: send-text on one linked instance, 32 concurrent clients, pacing 0, durable commits, for
-// 5 s, against the two ceilings measured in the same run (see bench_ceiling_test.go):
+// 5 s, against ceilings measured in the same run (see bench_ceiling_test.go and bench_storage_test.go):
 //
 //   - intake: accepted/s, p50-ms and p99-ms of the server and of the bare handler (ceiling-…), and the ratios
 //     accepted/ceiling and p99/ceiling-p99;
+//   - storage: how many texts the disk path alone makes durable per second (storage-ceiling-accepted/s, and its
+//     p50 and p99; see storageCeiling), as a share of the bare handler (storage-ceiling/ceiling, and
+//     storage-ceiling-p99/ceiling-p99: what durable intake could reach at best on this machine) and the
+//     server's intake as a share of it (accepted/storage-ceiling);
 //   - sending: the texts the contact's phone received during the load (delivered/s), the bare whatsmeow client's
-//     back-to-back sends/s to a contact of its own (ceiling-sends/s), their ratio delivered/ceiling, the backlog
+//     back-to-back sends/s to a contact of its own (ceiling-sends/s) and its process's CPU time per send
+//     (ceiling-cpu-ms/send, to read against EndToEnd's server CPU per delivered message), their ratio delivered/ceiling, the backlog
 //     left when the load stopped (backlog-msgs) and the rate at which it drained (drain-msgs/s, until the
-//     contact had every accepted text, or over drainLimit when it had not by then).
+//     contact had every accepted text, or over drainLimit when it had not by then);
+//   - the bare whatsmeow loop once more while the bare handler takes the same intake load
+//     (ceiling-sends-busy/s), what it keeps of its rate (ceiling-sends-busy/ceiling-sends) — what the cores
+//     being busy with intake, by anyone, costs sending on this machine — and the server's sending during its
+//     load as a share of it (delivered/ceiling-sends-busy).
 func BenchmarkLinkedIntake(b *testing.B) {
 	for range b.N {
 		benchLinkedIntake(b, 32, 5*time.Second)
@@ -31,11 +40,22 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	contact := addAccount(b, sim, "5511970000002", "Contact")
 	bareBusiness := addAccount(b, sim, "5511970000003", "Bare business")
 	bareContact := addAccount(b, sim, "5511970000004", "Bare contact")
+	busyBusiness := addAccount(b, sim, "5511970000005", "Bare business, busy machine")
+	busyContact := addAccount(b, sim, "5511970000006", "Bare contact, busy machine")
 	body := textBody(contact.Phone())
 
 	// The ceilings first, each alone on the machine, as the server will be.
 	ceiling := handlerCeiling(b, body, clients, d)
-	ceilingSends := senderCeiling(b, sim, bareBusiness, bareContact, d)
+	ceilingSends, ceilingSendCPU := senderCeiling(b, sim, bareBusiness, bareContact, d, nil)
+	ceilingStorage := storageCeiling(b, clients, d)
+	// The bare loop again while the bare handler takes the same load as the server will: what sending keeps of
+	// its rate when the cores are busy with intake, whoever does the intake.
+	handler := startCeiling(b, "handler")
+	handlerAddr := handler.expect(b, "addr", time.Minute)
+	ceilingSendsBusy, _ := senderCeiling(b, sim, busyBusiness, busyContact, d, func() {
+		hammer([]string{"http://" + handlerAddr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
+	})
+	handler.stop()
 
 	hooks := newReceiver(b)
 	srv := startServer(b, sim)
@@ -70,10 +90,18 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	ceiling.report(b, "ceiling-")
 	b.ReportMetric(load.perSecond()/ceiling.perSecond(), "accepted/ceiling")
 	b.ReportMetric(load.p99()/ceiling.p99(), "p99/ceiling-p99")
+	ceilingStorage.report(b, "storage-ceiling-")
+	b.ReportMetric(ceilingStorage.perSecond()/ceiling.perSecond(), "storage-ceiling/ceiling")
+	b.ReportMetric(ceilingStorage.p99()/ceiling.p99(), "storage-ceiling-p99/ceiling-p99")
+	b.ReportMetric(load.perSecond()/ceilingStorage.perSecond(), "accepted/storage-ceiling")
 	deliveredPerSecond := float64(delivered) / d.Seconds()
 	b.ReportMetric(deliveredPerSecond, "delivered/s")
 	b.ReportMetric(ceilingSends, "ceiling-sends/s")
+	b.ReportMetric(float64(ceilingSendCPU.Microseconds())/1000, "ceiling-cpu-ms/send")
 	b.ReportMetric(deliveredPerSecond/ceilingSends, "delivered/ceiling")
+	b.ReportMetric(ceilingSendsBusy, "ceiling-sends-busy/s")
+	b.ReportMetric(ceilingSendsBusy/ceilingSends, "ceiling-sends-busy/ceiling-sends")
+	b.ReportMetric(deliveredPerSecond/ceilingSendsBusy, "delivered/ceiling-sends-busy")
 	b.ReportMetric(float64(accepted-delivered), "backlog-msgs")
 	b.ReportMetric(float64(drainEnd-loadEnd)/drainTime.Seconds(), "drain-msgs/s")
 }

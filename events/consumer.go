@@ -180,9 +180,10 @@ func (c *Consumer) handle(ctx context.Context, msg *message.Message) {
 	ev := &eventsv1.Event{}
 	if err := proto.Unmarshal(msg.Payload, ev); err != nil || TypeName(ev) == "" {
 		// An event this binary cannot read will never become readable by retrying; skipping it is the only way
-		// forward. It stays in the event log.
+		// forward. It stays in the event log. An unknown payload (a newer binary's) still decodes its instance
+		// and seq.
 		c.log.Error("event consumer: skipping undecodable or unknown event", "uuid", msg.UUID,
-			"instance_id", msg.Metadata.Get("instance_id"), "type", msg.Metadata.Get("type"), "err", err)
+			"instance_id", ev.GetInstanceId(), "seq", ev.GetSeq(), "err", err)
 		msg.Ack()
 		return
 	}

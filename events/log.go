@@ -56,6 +56,7 @@ type Log struct {
 
 	mu      sync.Mutex
 	waiters map[chan struct{}]struct{}
+	taps    taps
 
 	stop      chan struct{}
 	loops     sync.WaitGroup
@@ -138,7 +139,7 @@ func (l *Log) Append(ctx context.Context, instanceID string, expectedSeq int64, 
 	if err != nil {
 		return nil, err
 	}
-	if err := l.await(ctx, &writeReq{fn: a.run, publishes: true}); err != nil {
+	if err := l.await(ctx, &writeReq{fn: a.run, evs: a.stored}); err != nil {
 		return nil, a.failed(err)
 	}
 	return a.stored, nil
@@ -154,7 +155,7 @@ func (l *Log) AppendAsync(instanceID string, expectedSeq int64, evs []*eventsv1.
 	if err != nil {
 		return nil, err
 	}
-	l.writeAsync(&writeReq{fn: a.run, publishes: true}, func(err error) {
+	l.writeAsync(&writeReq{fn: a.run, evs: a.stored}, func(err error) {
 		if err != nil {
 			err = a.failed(err)
 		}
@@ -217,10 +218,8 @@ func (l *Log) prepare(instanceID string, expectedSeq int64, evs []*eventsv1.Even
 			return nil, fmt.Errorf("events: append to %s: marshal event %d: %w", instanceID, i, err)
 		}
 		a.stored[i], a.payloads[i] = ev, b
-		msg := message.NewMessage(ev.Id, b)
-		msg.Metadata.Set("instance_id", instanceID)
-		msg.Metadata.Set("type", TypeName(ev))
-		a.msgs[i] = msg
+		// No metadata: the payload carries the instance, seq and type, and consumers decode it anyway.
+		a.msgs[i] = message.NewMessage(ev.Id, b)
 	}
 	return a, nil
 }
@@ -398,23 +397,6 @@ func ForgetHistory(ctx context.Context, q store.Querier, instanceID string, thro
 		return fmt.Errorf("events: forget snapshot of %s: %w", instanceID, err)
 	}
 	return nil
-}
-
-// QueuedTime returns when the message with the given ID was queued by the instance (the time of its
-// MessageQueued event); ok is false when the log has no such event.
-func QueuedTime(ctx context.Context, q store.Querier, instanceID, messageID string) (t time.Time, ok bool, err error) {
-	// MIN rather than ORDER BY seq: ordering by seq makes SQLite walk the instance's whole stream by primary
-	// key instead of using instance_events_message.
-	var ms sql.NullInt64
-	err = q.QueryRowContext(ctx, `SELECT MIN(time_ms) FROM instance_events
-		WHERE instance_id = ? AND message_id = ? AND type = 'message_queued'`, instanceID, messageID).Scan(&ms)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("events: queued time of %s/%s: %w", instanceID, messageID, err)
-	}
-	if !ms.Valid {
-		return time.Time{}, false, nil
-	}
-	return time.UnixMilli(ms.Int64), true, nil
 }
 
 // register returns a channel that receives a token (without blocking the sender; one pending token at most)

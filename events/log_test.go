@@ -103,13 +103,6 @@ func TestAppendAndLoad(t *testing.T) {
 	if last, err := l.LastSeq(ctx, "nobody"); err != nil || last != 0 {
 		t.Fatalf("LastSeq(nobody) = %d, %v", last, err)
 	}
-	queuedAt, ok, err := events.QueuedTime(ctx, db.SQL(), "inst", "m2")
-	if err != nil || !ok || queuedAt.UnixMilli() != stored[1].TimeMs {
-		t.Fatalf("QueuedTime = %v %v %v", queuedAt, ok, err)
-	}
-	if _, ok, _ := events.QueuedTime(ctx, db.SQL(), "inst", "nope"); ok {
-		t.Fatal("QueuedTime found a message never queued")
-	}
 }
 
 func TestLoadManyPages(t *testing.T) {

@@ -48,7 +48,7 @@ func (l *Log) lockStream(ctx context.Context, tx *sql.Tx, batch []*writeReq) err
 	}
 	stall := strconv.FormatInt(l.cfg.StallTimeout.Milliseconds(), 10)
 	query, args := `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, []any{stall}
-	if slices.ContainsFunc(batch, func(r *writeReq) bool { return r.publishes }) {
+	if slices.ContainsFunc(batch, func(r *writeReq) bool { return len(r.evs) > 0 }) {
 		query, args = query+`, pg_advisory_xact_lock(?)`, append(args, streamLockKey)
 	}
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {

@@ -65,9 +65,12 @@ func (s StreamSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, er
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?)")
-		md, err := json.Marshal(msg.Metadata)
-		if err != nil {
-			return wsql.Query{}, fmt.Errorf("marshal metadata of message %s: %w", msg.UUID, err)
+		var md []byte
+		if len(msg.Metadata) > 0 {
+			var err error
+			if md, err = json.Marshal(msg.Metadata); err != nil {
+				return wsql.Query{}, fmt.Errorf("marshal metadata of message %s: %w", msg.UUID, err)
+			}
 		}
 		args = append(args, msg.UUID, []byte(msg.Payload), string(md), createdMs)
 	}

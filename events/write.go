@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+
+	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
 
 // maxWriteBatch bounds how many appends share one transaction.
@@ -17,8 +19,9 @@ type writeReq struct {
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
 	then func(error)
-	// publishes is set for appends: fn inserts into the stream (see lockStream and notifyStream).
-	publishes bool
+	// evs are an append's events, which fn inserts into the stream (see lockStream and notifyStream) and the
+	// taps see once they are durable; nil for other writes.
+	evs []*eventsv1.Event
 }
 
 func (r *writeReq) answer(err error) {
@@ -54,7 +57,7 @@ func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 	return l.await(ctx, &writeReq{fn: fn})
 }
 
-// await queues the request r (its fn and publishes set) and waits for its answer, as write does.
+// await queues the request r (its fn and evs set) and waits for its answer, as write does.
 func (l *Log) await(ctx context.Context, r *writeReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -67,7 +70,7 @@ func (l *Log) await(ctx context.Context, r *writeReq) error {
 	return <-r.done
 }
 
-// writeAsync queues the request r (its fn and publishes set) like write but returns at once; then is called
+// writeAsync queues the request r (its fn and evs set) like write but returns at once; then is called
 // on the committer's goroutine with the outcome, and must not block. Writes queued by one goroutine commit in
 // the order they were queued.
 func (l *Log) writeAsync(r *writeReq, then func(error)) {
@@ -157,7 +160,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		return nil
 	}
 	var committed []*writeReq
-	published := false
+	var published []*eventsv1.Event
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.answer(err)
@@ -180,7 +183,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 				return append(requeue(committed), batch[i+1:]...)
 			}
 			committed = append(committed, r)
-			published = published || r.publishes
+			published = append(published, r.evs...)
 			continue
 		}
 		_, rbErr := tx.ExecContext(rctx, "ROLLBACK TO write_req")
@@ -198,7 +201,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		_ = tx.Rollback()
 		return nil
 	}
-	if published {
+	if len(published) > 0 {
 		if err := l.notifyStream(ctx, tx); err != nil {
 			_ = tx.Rollback()
 			answerAll(committed, err)
@@ -211,6 +214,7 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	}
 	answerAll(committed, nil)
 	l.wake()
+	l.taps.see(published)
 	return nil
 }
 

@@ -206,7 +206,7 @@ func TestLiveEventsStayWithTheirInstance(t *testing.T) {
 	l := eventstest.OpenLog(t, eventstest.OpenDB(t, ""), events.Config{})
 	feedCtx, shutdown := context.WithCancel(context.Background())
 	defer shutdown()
-	feed, err := live.Start(feedCtx, l, "", eventstest.Logger())
+	feed, err := live.Start(feedCtx, l, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,9 +261,10 @@ func TestLiveEventsOfUnknownInstanceIs404(t *testing.T) {
 // remoteLocator places every instance on another node.
 type remoteLocator struct{ url string }
 
-func (l remoteLocator) Locate(context.Context, string) (string, bool, error) {
+func (l remoteLocator) Locate(context.Context, string, bool) (string, bool, error) {
 	return l.url, false, nil
 }
+func (remoteLocator) Draining() bool  { return false }
 func (remoteLocator) NodeURL() string { return "http://this-node" }
 
 // TestLiveEventsStreamThroughTheCluster: on a cluster, the event stream of an instance another node runs is

@@ -48,7 +48,7 @@ func newMux(cfg Config, deps Deps) (*chi.Mux, error) {
 			return nil, errors.New("http: a cluster node needs the cluster's secret")
 		}
 		f := &forwarder{locate: deps.Locator, secret: []byte(cfg.ClusterSecret), self: deps.Locator.NodeURL(), log: a.log,
-			proxies: map[string]*httputil.ReverseProxy{}}
+			transport: forwardTransport(cfg.RequestTimeout), proxies: map[string]*httputil.ReverseProxy{}}
 		r.Use(f.handler)
 	}
 	r.NotFound(notFound)

@@ -37,8 +37,9 @@ func newLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// serve runs the server until ctx ends, then shuts it down in order: no new requests, then the instances
-// (closing their WhatsApp connections), then the event consumers, then the storage.
+// serve runs the server until ctx ends, then shuts it down in order: a cluster node first hands its instances
+// over while its API still serves (actors.System.Drain); then no new requests, and the requests in flight
+// finish; then the instances (closing their WhatsApp connections), then the event consumers, then the storage.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	ctx, cutOff := context.WithCancelCause(ctx)
 	defer cutOff(nil)
@@ -115,7 +116,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return err
 	}
 	// The dashboard's live events: one consumer group per node (a node serves the streams of its instances).
-	feed, err := live.Start(ctx, evlog, cfg.ClusterURL, log.With("component", "live"))
+	feed, err := live.Start(ctx, evlog, cfg.ClusterURL)
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, cfg, ln, handler, log)
+	var drain func(context.Context)
+	if node != nil {
+		drain = func(limit context.Context) {
+			// A node cut off from the cluster has nothing to hand over: it leaves at once.
+			if !errors.Is(context.Cause(ctx), errCutOff) {
+				system.Drain(limit)
+			}
+		}
+	}
+	return serveAPI(ctx, cfg, ln, handler, drain, log)
 }
 
 // accessRefresh is how often a cluster node reloads the access policies other nodes may have changed.
@@ -238,8 +248,9 @@ func locator(s *actors.System, clustered bool) httpapi.Locator {
 	return s
 }
 
-// serveAPI serves the API on ln until ctx ends, then lets requests in flight finish.
-func serveAPI(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger) error {
+// serveAPI serves the API on ln until ctx ends, then runs drain (when set; the API still serves meanwhile), then
+// lets requests in flight finish.
+func serveAPI(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, drain func(context.Context), log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -255,6 +266,11 @@ func serveAPI(ctx context.Context, cfg Config, ln net.Listener, handler http.Han
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if drain != nil {
+		drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		drain(drainCtx)
+		cancel()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -1,31 +1,29 @@
-// Package live fans the event stream out to the dashboard's browsers: one consumer group per process reads every
-// event once, and each watcher of an instance gets that instance's events, summarised, on a bounded channel.
+// Package live fans the event stream out to the dashboard's browsers: a tap on the event log (events.Log.Tap) sees
+// each event this process appends as it becomes durable, and each watcher of an instance gets that instance's
+// events, summarised, on a bounded channel. On a cluster an instance's events are appended by the node running
+// it, which is where its watchers' requests are forwarded.
 //
-// It is a view of what happens from now on, not a history: the group starts at the stream's end, keeps no state,
-// and a watcher that does not keep up is dropped (its channel closed) instead of being buffered without bound. A
-// summary names the event and the IDs it is about, never message content (events hold none; see package events).
+// It is a view of what happens from now on, not a history: it keeps no state, and a watcher that does not keep up
+// is dropped (its channel closed) instead of being buffered without bound. A summary names the event and the IDs
+// it is about, never message content (events hold none; see package events).
 //
-// It must not block the stream: the consumer hands each event to the watchers without waiting for any of them.
+// It must not block the log's committer: it hands each event to the watchers without waiting for any of them.
 package live
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
 
-// GroupPrefix starts the name of every process's consumer group: "~live" alone, "~live " and the node's URL on a
-// cluster (each node watches the instances it runs, so each needs all events). The groups are transient
-// (events.TransientPrefix): they hold no stream rows back from pruning.
-const GroupPrefix = events.TransientPrefix + "live"
+// formerGroup starts the name of the consumer group that fed the feed before the tap: "~live" alone, "~live " and
+// the node's URL on a cluster. Start drops the process's own, which would otherwise linger in the consumer lag.
+const formerGroup = events.TransientPrefix + "live"
 
 // Event summarises one event for a watcher.
 type Event struct {
@@ -71,10 +69,7 @@ func statusName(s eventsv1.MessageStatus) string {
 
 // Feed is the running fan-out. Its methods are safe for concurrent use.
 type Feed struct {
-	log      *events.Log
-	group    string
-	logger   *slog.Logger
-	consumer *events.Consumer
+	untap func()
 
 	mu       sync.Mutex
 	closed   bool
@@ -83,31 +78,21 @@ type Feed struct {
 	stopWatch chan struct{}
 	done      sync.WaitGroup
 	closeOnce sync.Once
-	closeErr  error
 }
 
-// Start starts the process's consumer group, named GroupPrefix and then node (empty when the server runs alone),
-// at the stream's end. Any offset the group kept from an earlier run is dropped first: a watcher wants what
-// happens now, not the backlog of a restart. Watchers are closed when ctx ends (the server is shutting down, and
-// their streams must end for it to) or at Close.
-func Start(ctx context.Context, log *events.Log, node string, logger *slog.Logger) (*Feed, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	group := GroupPrefix
+// Start taps log's appends. node (empty when the server runs alone) names the former consumer group to drop.
+// Watchers are closed when ctx ends (the server is shutting down, and their streams must end for it to) or at
+// Close.
+func Start(ctx context.Context, log *events.Log, node string) (*Feed, error) {
+	group := formerGroup
 	if node != "" {
 		group += " " + node
 	}
 	if err := log.DropGroup(ctx, group); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	f := &Feed{log: log, group: group, logger: logger, watchers: map[string]map[*Watch]struct{}{},
-		stopWatch: make(chan struct{})}
-	c, err := log.Consume(ctx, events.ConsumerOptions{Group: group, StartAtEnd: true}, f.fanOut)
-	if err != nil {
-		return nil, fmt.Errorf("live: %w", err)
-	}
-	f.consumer = c
+	f := &Feed{watchers: map[string]map[*Watch]struct{}{}, stopWatch: make(chan struct{})}
+	f.untap = log.Tap(f.fanOut)
 	f.done.Add(1)
 	go func() {
 		defer f.done.Done()
@@ -120,23 +105,28 @@ func Start(ctx context.Context, log *events.Log, node string, logger *slog.Logge
 	return f, nil
 }
 
-// fanOut hands ev to its instance's watchers without waiting: a watcher whose buffer is full is dropped.
-func (f *Feed) fanOut(_ context.Context, _ *sql.Tx, ev *eventsv1.Event) error {
+// fanOut hands each event to its instance's watchers without waiting: a watcher whose buffer is full is
+// dropped.
+func (f *Feed) fanOut(evs []*eventsv1.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ws := f.watchers[ev.GetInstanceId()]
-	if len(ws) == 0 {
-		return nil
+	if len(f.watchers) == 0 {
+		return
 	}
-	e := Summarise(ev)
-	for w := range ws {
-		select {
-		case w.events <- e:
-		default:
-			f.removeLocked(w, true)
+	for _, ev := range evs {
+		ws := f.watchers[ev.GetInstanceId()]
+		if len(ws) == 0 {
+			continue
+		}
+		e := Summarise(ev)
+		for w := range ws {
+			select {
+			case w.events <- e:
+			default:
+				f.removeLocked(w, true)
+			}
 		}
 	}
-	return nil
 }
 
 // Watch is one watcher of an instance's events.
@@ -212,22 +202,13 @@ func (f *Feed) closeWatchers() {
 	}
 }
 
-// Close ends every watch, stops the consumer group and forgets its offset, so that a node that does not come
-// back holds no stream rows back from pruning. It is safe to call more than once.
+// Close ends every watch and removes the tap. It is safe to call more than once.
 func (f *Feed) Close() error {
 	f.closeOnce.Do(func() {
 		close(f.stopWatch)
 		f.done.Wait()
+		f.untap()
 		f.closeWatchers()
-		err := f.consumer.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if dropErr := f.log.DropGroup(ctx, f.group); dropErr != nil {
-			err = errors.Join(err, dropErr)
-		}
-		if err != nil {
-			f.closeErr = fmt.Errorf("live: close: %w", err)
-		}
 	})
-	return f.closeErr
+	return nil
 }

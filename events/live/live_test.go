@@ -12,7 +12,7 @@ import (
 
 func startFeed(t *testing.T, ctx context.Context, l *events.Log) *live.Feed {
 	t.Helper()
-	f, err := live.Start(ctx, l, "", eventstest.Logger())
+	f, err := live.Start(ctx, l, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,18 @@
-// Package metrics is the Prometheus projection of the event stream: counters fed by their own consumer group,
-// gauges read from current state (the instance view, the stream's offsets, the webhook queue) at scrape time,
+// Package metrics is the Prometheus projection of the event stream: counters fed by a tap on the event log
+// (the events this process appends, as they become durable), gauges read from current state (the instance view, the stream's offsets, the webhook queue) at scrape time,
 // and the webhook dispatcher's attempt reports. Everything is registered on the package's own registry, never
 // on prometheus.DefaultRegisterer; serve it with [Metrics.Handler].
 //
 // Labels are bounded: callback types, receipt statuses, event types, consumer groups. No metric is labelled
 // per message or per instance.
 //
-// Counters count from when the process started: the consumer group starts at the end of the stream the
-// first time and then resumes where it left off, so history is never replayed into counters, and Prometheus
-// sees an ordinary counter reset at a restart.
+// Counters count from when the process started, and history is never replayed into them: Prometheus sees an
+// ordinary counter reset at a restart. On a cluster each node counts the events of the instances it runs, so
+// the sum over the nodes counts each event once.
 package metrics
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,8 +30,9 @@ import (
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 )
 
-// ConsumerGroup is the projection's consumer group name.
-const ConsumerGroup = "metrics"
+// formerGroup is the consumer group the counters were fed by before the tap. Start drops it: its offset would
+// otherwise hold back the stream's pruning for ever.
+const formerGroup = "metrics"
 
 const namespace = "plugzapi"
 
@@ -84,8 +84,8 @@ type Metrics struct {
 	whDead     *prometheus.CounterVec
 	whRequeued *prometheus.CounterVec
 
-	mu       sync.Mutex
-	consumer *events.Consumer
+	mu    sync.Mutex
+	untap func()
 }
 
 // Callback types the dispatcher reports; pre-declared so their series exist (at zero) from the start.
@@ -171,48 +171,47 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// Start runs the counters' consumer group until Close (or until ctx is done).
+// Start feeds the counters from log's appends until Close.
 func (m *Metrics) Start(ctx context.Context, log *events.Log) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.consumer != nil {
+	if m.untap != nil {
 		return errors.New("metrics: already started")
 	}
-	c, err := log.Consume(ctx, events.ConsumerOptions{Group: ConsumerGroup, StartAtEnd: true}, m.count)
-	if err != nil {
+	if err := log.DropGroup(ctx, formerGroup); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	m.consumer = c
+	m.untap = log.Tap(m.countAll)
 	return nil
 }
 
-// Close stops the consumer group. It is safe to call more than once.
+// Close stops counting. It is safe to call more than once.
 func (m *Metrics) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.consumer == nil {
-		return nil
+	if m.untap != nil {
+		m.untap()
+		m.untap = nil
 	}
-	err := m.consumer.Close()
-	m.consumer = nil
-	return err
+	return nil
 }
 
-// count is the consumer group's handler. It never fails: a failed handler rolls back and repeats its batch,
-// which for counters means counting twice.
-func (m *Metrics) count(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+// countAll is the tap: it runs on the event log's committer, so it only counts.
+func (m *Metrics) countAll(evs []*eventsv1.Event) {
+	for _, ev := range evs {
+		m.count(ev)
+	}
+}
+
+func (m *Metrics) count(ev *eventsv1.Event) {
 	m.events.WithLabelValues(events.TypeName(ev)).Inc()
 	switch p := ev.GetPayload().(type) {
 	case *eventsv1.Event_MessageQueued:
 		m.queued.Inc()
 	case *eventsv1.Event_MessageSent:
 		m.sent.Inc()
-		queuedAt, ok, err := events.QueuedTime(ctx, tx, ev.GetInstanceId(), p.MessageSent.GetMessageId())
-		switch {
-		case err != nil:
-			m.log.Debug("metrics: no send latency for message", "instance_id", ev.GetInstanceId(), "err", err)
-		case ok:
-			m.sendLatency.Observe(max(time.UnixMilli(ev.GetTimeMs()).Sub(queuedAt).Seconds(), 0))
+		if queued := p.MessageSent.GetQueuedTimeMs(); queued > 0 {
+			m.sendLatency.Observe(max(time.UnixMilli(ev.GetTimeMs()).Sub(time.UnixMilli(queued)).Seconds(), 0))
 		}
 	case *eventsv1.Event_MessageFailed:
 		m.failed.Inc()
@@ -236,7 +235,6 @@ func (m *Metrics) count(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) err
 	case *eventsv1.Event_LoggedOut:
 		m.disconnects.WithLabelValues("logged_out").Inc()
 	}
-	return nil
 }
 
 func statusLabel(s eventsv1.MessageStatus) string {

@@ -771,7 +771,10 @@ type MessageSent struct {
 	MessageId string                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	Phone     string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
 	// server_time_ms is WhatsApp's timestamp of the message.
-	ServerTimeMs  int64 `protobuf:"varint,4,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
+	ServerTimeMs int64 `protobuf:"varint,4,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
+	// queued_time_ms is when the message was queued (its MessageQueued event's time), for the send latency
+	// metric; 0 in events recorded before it was added.
+	QueuedTimeMs  int64 `protobuf:"varint,5,opt,name=queued_time_ms,json=queuedTimeMs,proto3" json:"queued_time_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -830,6 +833,13 @@ func (x *MessageSent) GetPhone() string {
 func (x *MessageSent) GetServerTimeMs() int64 {
 	if x != nil {
 		return x.ServerTimeMs
+	}
+	return 0
+}
+
+func (x *MessageSent) GetQueuedTimeMs() int64 {
+	if x != nil {
+		return x.QueuedTimeMs
 	}
 	return 0
 }
@@ -1913,13 +1923,14 @@ const file_events_v1_events_proto_rawDesc = "" +
 	"\x0fInstanceDeleted\"Z\n" +
 	"\x11WebhookConfigured\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.plugzapi.events.v1.WebhookKindR\x04kind\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\x81\x01\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"\xa7\x01\n" +
 	"\vMessageSent\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12$\n" +
-	"\x0eserver_time_ms\x18\x04 \x01(\x03R\fserverTimeMs\"s\n" +
+	"\x0eserver_time_ms\x18\x04 \x01(\x03R\fserverTimeMs\x12$\n" +
+	"\x0equeued_time_ms\x18\x05 \x01(\x03R\fqueuedTimeMs\"s\n" +
 	"\rMessageFailed\x12\x17\n" +
 	"\azaap_id\x18\x01 \x01(\tR\x06zaapId\x12\x1d\n" +
 	"\n" +
