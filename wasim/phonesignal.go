@@ -20,7 +20,7 @@ import (
 // wrote it writes back the counter the send had used. The phone then repeats a counter (its contact ignores the
 // message as an "old counter", yet acknowledges it) or starts over with a one-time prekey the contact already
 // spent. Without this, TestTwoWayTraffic lost up to 9 of Alice's 101 texts in 2 runs of 3, each ignored by the
-// instance as an "old counter". So each phone serialises its sends and its decryptions on one lock,
+// instance as an "old counter" (the instance now asks for such a message again: it arrives late). So each phone serialises its sends and its decryptions on one lock,
 // engine.signal: every send goes through engine.sendMessage, and every decryption through the event buffer's
 // transaction, oneAtATime. (whatsmeow's answers to retry receipts still encrypt on their own: rare.)
 
