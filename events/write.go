@@ -212,9 +212,10 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 		answerAll(committed, fmt.Errorf("commit: %w", err))
 		return nil
 	}
+	// The taps first: an append whose caller heard back was seen by every tap registered before.
+	l.taps.see(published)
 	answerAll(committed, nil)
 	l.wake()
-	l.taps.see(published)
 	return nil
 }
 
