@@ -14,19 +14,26 @@ import (
 	"github.com/plugzapi/plugzapi/store"
 )
 
+// leasedElsewhere creates instance id and gives its lease to another node, for a minute.
+func leasedElsewhere(t *testing.T, id string) (*store.DB, *events.Log, store.Lease) {
+	t.Helper()
+	db := eventstest.OpenDB(t, t.TempDir())
+	log := eventstest.OpenLog(t, db, events.Config{})
+	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
+		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
+	other, err := db.Acquire(context.Background(), id, "another-node", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, log, other
+}
+
 // An instance whose lease another node holds does nothing and answers "unavailable"; it runs as soon as the
 // lease is released.
 func TestInstanceWaitsForItsLease(t *testing.T) {
 	ctx := context.Background()
-	db := eventstest.OpenDB(t, t.TempDir())
-	log := eventstest.OpenLog(t, db, events.Config{})
 	const id = "INSTANCE1"
-	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
-		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
-	other, err := db.Acquire(ctx, id, "another-node", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, log, other := leasedElsewhere(t, id)
 	cfg := DefaultConfig()
 	cfg.RequestTimeout = 2 * time.Second
 	ask := spawnInstance(t, id, testDeps(t, db, log, cfg))
@@ -122,15 +129,8 @@ func TestLeaseTakenDuringARenewalIsKept(t *testing.T) {
 // again is safe.
 func TestAskWaitsForTheLease(t *testing.T) {
 	ctx := context.Background()
-	db := eventstest.OpenDB(t, t.TempDir())
-	log := eventstest.OpenLog(t, db, events.Config{})
 	const id = "INSTANCE1"
-	eventstest.Append(t, log, id, &eventsv1.Event{Payload: &eventsv1.Event_InstanceCreated{
-		InstanceCreated: &eventsv1.InstanceCreated{Name: "shop"}}})
-	other, err := db.Acquire(ctx, id, "another-node", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, log, other := leasedElsewhere(t, id)
 	cfg := DefaultConfig()
 	cfg.RequestTimeout = 5 * time.Second
 	d := testDeps(t, db, log, cfg)
