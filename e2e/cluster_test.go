@@ -258,6 +258,11 @@ func TestCluster(t *testing.T) {
 			} else {
 				t.Logf("while %s drained it answered %d requests", n.base, answered)
 			}
+			// As an operator does (README, "Draining a node"): the next node drains once the cluster serves
+			// again with this one back — every node answers for every instance — not merely once its API is up.
+			eventually(t, time.Minute, "every node answers for every instance after "+n.base+" restarted", func() error {
+				return servesAll(client, nodes, instances)
+			})
 		}
 		close(stop)
 		if err := <-sending; err != nil {
@@ -277,6 +282,26 @@ func TestCluster(t *testing.T) {
 			t.Errorf("during the rolling restart WhatsApp saw replacing logins: %d in all since the pause's", r)
 		}
 	})
+}
+
+// servesAll asks every node about the status of every instance, and says which did not answer 200.
+func servesAll(client *http.Client, nodes []*server, instances []instance) error {
+	for _, n := range nodes {
+		n.mu.Lock()
+		base := n.base
+		n.mu.Unlock()
+		for _, in := range instances {
+			res, err := client.Get(base + in.path("status"))
+			if err != nil {
+				return err
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s about %s: %s", base, in.id, res.Status)
+			}
+		}
+	}
+	return nil
 }
 
 // probe asks the node at base about the status of each instance in turn, every 20 ms, until the node stops

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"slices"
 	"sync"
 
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
@@ -19,37 +20,22 @@ func (l *Log) Tap(fn TapFunc) (untap func()) {
 	return l.taps.add(fn)
 }
 
-// taps are the registered TapFuncs; the committer reads them on every commit, so it takes a copy under a lock
-// that only registration holds for long.
+// taps are the registered TapFuncs. The committer reads the list on every commit; registration replaces it
+// (copy on write), so the committer holds the lock only to take it.
 type taps struct {
 	mu   sync.Mutex
-	next int
-	fns  map[int]TapFunc
-	list []TapFunc // fns, rebuilt on every change
+	list []*TapFunc
 }
 
 func (t *taps) add(fn TapFunc) func() {
+	entry := &fn
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.fns == nil {
-		t.fns = map[int]TapFunc{}
-	}
-	id := t.next
-	t.next++
-	t.fns[id] = fn
-	t.rebuild()
+	t.list = append(slices.Clone(t.list), entry)
 	return func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		delete(t.fns, id)
-		t.rebuild()
-	}
-}
-
-func (t *taps) rebuild() {
-	t.list = make([]TapFunc, 0, len(t.fns))
-	for _, fn := range t.fns {
-		t.list = append(t.list, fn)
+		t.list = slices.DeleteFunc(slices.Clone(t.list), func(e *TapFunc) bool { return e == entry })
 	}
 }
 
@@ -61,6 +47,6 @@ func (t *taps) see(evs []*eventsv1.Event) {
 	list := t.list
 	t.mu.Unlock()
 	for _, fn := range list {
-		fn(evs)
+		(*fn)(evs)
 	}
 }
