@@ -10,7 +10,6 @@ import (
 
 	"github.com/plugzapi/plugzapi/events"
 	"github.com/plugzapi/plugzapi/events/instanceview"
-	"github.com/plugzapi/plugzapi/events/webhooks"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	"github.com/plugzapi/plugzapi/store"
 )
@@ -30,8 +29,9 @@ type StreamPosition interface {
 	Lag(ctx context.Context) (latest int64, groups []events.GroupLag, err error)
 }
 
-// readModelGroups are the consumer groups behind the Directory's answers.
-var readModelGroups = []string{instanceview.ConsumerGroup, webhooks.ConsumerGroup}
+// readModelGroup is the consumer group behind the Directory's answers: the instance view and the webhook
+// targets are parts of it.
+const readModelGroup = events.ProjectionsGroup
 
 // catchUpPoll is how often the Directory looks whether its read models have caught up, and catchUpLimit how
 // long it waits for them: a projection stuck on a failing event must not make the admin view unavailable, so
@@ -110,10 +110,8 @@ func (d *Directory) catchUp(ctx context.Context) error {
 		}
 		behind := false
 		for _, g := range groups {
-			for _, want := range readModelGroups {
-				if g.Group == want && g.Acked < latest {
-					behind = true
-				}
+			if g.Group == readModelGroup && g.Acked < latest {
+				behind = true
 			}
 		}
 		if !behind {

@@ -109,11 +109,11 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	c, err := l.Consume(ctx, events.ConsumerOptions{Group: "bench"}, func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+	c, err := l.Consume(ctx, events.ConsumerOptions{Group: "bench"}, events.Part{Name: "seen", Handle: func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO bench_seen (instance_id, seq) VALUES (?, ?)
 			ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq`, ev.InstanceId, ev.Seq)
 		return err
-	})
+	}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,10 +24,10 @@ import (
 // any other connection: that write would not be undone with a rolled-back batch, and on SQLite it would wait
 // for the write lock tx holds.
 //
-// An error rolls back the whole batch the event belongs to — its writes and its offset — and the batch is
-// retried from the last committed offset after a backoff. So a handler error stalls the group until the cause
-// is fixed: return one only for failures that can heal (I/O); log and return nil for an event that can never
-// be handled.
+// An error rolls back the whole batch the event belongs to — its writes in every part of the group, and its
+// offset — and the batch is retried from the last committed offset after a backoff. So a handler error stalls
+// the group until the cause is fixed: return one only for failures that can heal (I/O); log and return nil for
+// an event that can never be handled.
 type Handler func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error
 
 // ConsumerOptions configures a consumer group.
@@ -36,12 +37,8 @@ type ConsumerOptions struct {
 	Group string
 	// StartAtEnd makes a group that has no offset yet start after the newest event instead of at the first.
 	// A projection that rebuilds state from the log starts at the beginning; one that only counts what happens
-	// from now on (Prometheus counters) starts at the end.
+	// from now on starts at the end.
 	StartAtEnd bool
-	// AfterCommit, when set, is called on the consumer's goroutine after each batch that handled at least one
-	// event was committed (for example to wake a dispatcher that reads what the handler wrote). It must not
-	// block.
-	AfterCommit func()
 }
 
 // TransientPrefix starts the names of transient consumer groups: views of what happens from now on (the
@@ -54,7 +51,7 @@ const TransientPrefix = "~"
 type Consumer struct {
 	group   string
 	log     *slog.Logger
-	handler Handler
+	parts   []Part
 	sub     *wsql.Subscriber
 	wake    chan struct{}
 	stop    chan struct{}
@@ -62,6 +59,10 @@ type Consumer struct {
 	loop    sync.WaitGroup
 	release func()
 	gate    *idleGate
+
+	// floors and floorsDropped: see Consumer.apply.
+	floors        []int64
+	floorsDropped bool
 
 	// failedTx is the transaction last rolled back by a handler error; later messages of its batch are
 	// passed over (see handle).
@@ -71,34 +72,36 @@ type Consumer struct {
 	closeErr  error
 }
 
-// Consume starts a consumer group member: handler is called for each event after the group's committed
-// offset, in stream order, until ctx is done or Close is called. Closing waits for the event in hand to be
-// handled and its batch committed; cancelling ctx instead rolls the batch in hand back (nothing is lost
-// either way: uncommitted events are delivered again).
-func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, handler Handler) (*Consumer, error) {
+// Consume starts a member of a consumer group of parts: each event after the group's committed offset is
+// handed, in stream order, to every part in the order given, all in the one transaction per batch that commits
+// the group's offset; after each batch that committed, the parts' AfterCommit are called. It runs until ctx is
+// done or Close is called. Closing waits for the event in hand to be handled and its batch committed;
+// cancelling ctx instead rolls the batch in hand back (nothing is lost either way: uncommitted events are
+// delivered again).
+//
+// On the group's first start, parts that were consumer groups of their own before (see [Part]) are taken
+// over where they left off, exactly once (see Log.takeOver).
+func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, parts ...Part) (*Consumer, error) {
 	if opts.Group == "" {
 		return nil, errors.New("events: consume: empty group name")
 	}
-	if handler == nil {
-		return nil, errors.New("events: consume: nil handler")
+	if err := checkParts(opts.Group, parts); err != nil {
+		return nil, fmt.Errorf("events: consume %s: %w", opts.Group, err)
+	}
+	floors, err := l.takeOver(ctx, opts, parts)
+	if err != nil {
+		return nil, fmt.Errorf("events: consume %s: %w", opts.Group, err)
 	}
 	db := l.cfg.ConsumerDB
 	if db == nil {
 		db = l.db
 	}
-	if opts.StartAtEnd {
-		_, err := db.ExecContext(ctx, `INSERT INTO `+l.offsets.MessagesOffsetsTable(Topic)+` (consumer_group, offset_acked)
-			VALUES (?, (SELECT COALESCE(MAX("offset"), 0) FROM `+l.schema.MessagesTable(Topic)+`))
-			ON CONFLICT (consumer_group) DO NOTHING`, opts.Group)
-		if err != nil {
-			return nil, fmt.Errorf("events: consume %s: start at end: %w", opts.Group, err)
-		}
-	}
 	c := &Consumer{
-		group:   opts.Group,
-		log:     l.log.With("consumer_group", opts.Group),
-		handler: handler,
-		stop:    make(chan struct{}),
+		group:  opts.Group,
+		log:    l.log.With("consumer_group", opts.Group),
+		parts:  parts,
+		floors: floors,
+		stop:   make(chan struct{}),
 	}
 	c.wake = l.register()
 	c.release = func() { l.unregister(c.wake) }
@@ -110,7 +113,7 @@ func (l *Log) Consume(ctx context.Context, opts ConsumerOptions, handler Handler
 		gather:      l.cfg.Gather,
 		batch:       l.cfg.BatchSize,
 		retryMax:    l.cfg.RetryMax,
-		afterCommit: opts.AfterCommit,
+		afterCommit: c.afterCommit,
 		log:         c.log,
 	}
 	c.gate = gate
@@ -187,13 +190,22 @@ func (c *Consumer) handle(ctx context.Context, msg *message.Message) {
 		msg.Ack()
 		return
 	}
-	if err := c.handler(msg.Context(), tx, ev); err != nil {
+	offset, err := strconv.ParseInt(msg.Metadata.Get(offsetMetadata), 10, 64)
+	if err != nil {
+		// Cannot happen with StreamSchema, which numbers every message it reads; refuse to guess.
+		c.log.Error("event consumer: message without its stream offset; not handled", "uuid", msg.UUID)
+		msg.Nack()
+		return
+	}
+	if err := c.apply(msg.Context(), tx, offset, ev); err != nil {
 		c.log.Warn("event consumer: handler failed; rolling back the batch to retry it",
 			"instance_id", ev.InstanceId, "seq", ev.Seq, "type", TypeName(ev), "err", err)
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			c.log.Error("event consumer: rollback failed", "err", rbErr)
 		}
 		c.failedTx = tx
+		// The floors' deletion, if this batch made it, is undone with it.
+		c.floorsDropped = false
 		msg.Ack()
 		return
 	}

@@ -45,9 +45,10 @@ func (r *received) snapshot() []*eventsv1.Event {
 	return append([]*eventsv1.Event(nil), r.evs...)
 }
 
+// consume runs a group of one part whose handler is h.
 func consume(t *testing.T, l *events.Log, opts events.ConsumerOptions, h events.Handler) *events.Consumer {
 	t.Helper()
-	c, err := l.Consume(context.Background(), opts, h)
+	c, err := l.Consume(context.Background(), opts, events.Part{Name: "part", Handle: h})
 	if err != nil {
 		t.Fatalf("Consume(%s): %v", opts.Group, err)
 	}
@@ -373,7 +374,7 @@ func crashingConsumer(t *testing.T, dir string) {
 	// The group commits unsynced, as the server's do: a process crash must not lose a committed batch either.
 	l := eventstest.OpenLog(t, db, events.Config{BatchSize: 10, ConsumerDB: db.Replayable()})
 	handled := 0
-	c, err := l.Consume(context.Background(), events.ConsumerOptions{Group: "proj"}, func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
+	c, err := l.Consume(context.Background(), events.ConsumerOptions{Group: "proj"}, events.Part{Name: "part", Handle: func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?, ?)`, ev.Id, ev.Seq); err != nil {
 			return err
 		}
@@ -384,7 +385,7 @@ func crashingConsumer(t *testing.T, dir string) {
 			os.Exit(3)
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,8 @@ func (s StreamSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	return wsql.Query{Query: q, Args: args}, nil
 }
 
-// UnmarshalMessage turns a selected row into a watermill message.
+// UnmarshalMessage turns a selected row into a watermill message. Its metadata carries the row's offset for
+// the consumer (see Consumer.apply), which watermill does not hand over otherwise.
 func (s StreamSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
 	var r wsql.Row
 	var metadata string
@@ -124,6 +125,7 @@ func (s StreamSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql
 			return wsql.Row{}, fmt.Errorf("unmarshal metadata of message at offset %d: %w", r.Offset, err)
 		}
 	}
+	msg.Metadata.Set(offsetMetadata, strconv.FormatInt(r.Offset, 10))
 	r.Msg = msg
 	return r, nil
 }

@@ -1,6 +1,6 @@
 // Package chats is the chats read model: per instance its chats (unread count, last message time, archived,
-// pinned, muted), its labels and which chat wears which, maintained from the event stream by its own consumer
-// group. It is built from what WhatsApp told the instance — the phone's history sync (the chat list of a newly
+// pinned, muted), its labels and which chat wears which, maintained from the event stream as a part of the projections
+// consumer group (events/consumers). It is built from what WhatsApp told the instance — the phone's history sync (the chat list of a newly
 // linked number), the account's synced app state (what any device of the account did to a chat), the messages
 // received and sent — so it survives restarts and needs no question to WhatsApp.
 //
@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plugzapi/plugzapi/account"
@@ -25,8 +24,9 @@ import (
 	"github.com/plugzapi/plugzapi/store"
 )
 
-// ConsumerGroup is the view's consumer group name.
-const ConsumerGroup = "chats_view"
+// partName is the view's part name; it was the view's own consumer group's name before the read models shared
+// one (see events.Part).
+const partName = "chats_view"
 
 // catchUpTimeout bounds how long a read waits for the view to reach the instance's last event; after it, the
 // read answers from what the view has.
@@ -68,48 +68,23 @@ type Label struct {
 //go:embed migrations
 var migrations embed.FS
 
-// View is the chats read model. Create it with [New]; [View.Start] keeps it up to date.
+// View is the chats read model. Create it with [New]; its [View.Part] keeps it up to date.
 type View struct {
-	db *sql.DB
-
-	mu       sync.Mutex
-	log      *events.Log
-	consumer *events.Consumer
+	db  *sql.DB
+	log *events.Log
 }
 
-// New migrates the view's tables.
-func New(ctx context.Context, db *store.DB) (*View, error) {
+// New migrates the view's tables. Reads wait for the view to reach log's position (see View.catchUp).
+func New(ctx context.Context, db *store.DB, log *events.Log) (*View, error) {
 	if err := db.Migrate(ctx, "chatsview", migrations); err != nil {
 		return nil, err
 	}
-	return &View{db: db.SQL()}, nil
+	return &View{db: db.SQL(), log: log}, nil
 }
 
-// Start runs the view's consumer group until Close (or until ctx is done).
-func (v *View) Start(ctx context.Context, log *events.Log) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.consumer != nil {
-		return errors.New("chats: already started")
-	}
-	c, err := log.Consume(ctx, events.ConsumerOptions{Group: ConsumerGroup}, v.apply)
-	if err != nil {
-		return fmt.Errorf("chats: %w", err)
-	}
-	v.consumer, v.log = c, log
-	return nil
-}
-
-// Close stops the consumer group. It is safe to call more than once.
-func (v *View) Close() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.consumer == nil {
-		return nil
-	}
-	err := v.consumer.Close()
-	v.consumer = nil
-	return err
+// Part is the view's part of a consumer group (see events.Log.Consume).
+func (v *View) Part() events.Part {
+	return events.Part{Name: partName, Handle: v.apply}
 }
 
 // apply folds one event into the view, inside the consumer group's transaction.
@@ -285,13 +260,7 @@ func isChat(phone string) bool { return phone != "" && phone != "status" }
 // catchUp waits until the view applied every event the instance had when it was called, so that a client reads
 // its own writes. After catchUpTimeout it gives up quietly: the answer is then what the view has.
 func (v *View) catchUp(ctx context.Context, inst string) error {
-	v.mu.Lock()
-	log := v.log
-	v.mu.Unlock()
-	if log == nil {
-		return nil
-	}
-	want, err := log.LastSeq(ctx, inst)
+	want, err := v.log.LastSeq(ctx, inst)
 	if err != nil {
 		return fmt.Errorf("chats: position of %s: %w", inst, err)
 	}

@@ -33,14 +33,11 @@ func TestView(t *testing.T) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(t, "")
 	log := eventstest.OpenLog(t, db, events.Config{})
-	v, err := chats.New(ctx, db)
+	v, err := chats.New(ctx, db, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Start(ctx, log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	eventstest.Consume(t, log, v.Part())
 
 	eventstest.Append(t, log, "A",
 		&eventsv1.Event{Payload: &eventsv1.Event_Paired{Paired: &eventsv1.Paired{Jid: "5511999990000:3@s.whatsapp.net", BusinessName: "Loja"}}},

@@ -1,6 +1,7 @@
 // Package consumers starts and stops the event stream's consumers of the embedded server in one call: the
-// instance view, the Prometheus projection, and the webhook projection and dispatcher (reporting to the
-// metrics). It only wires; each consumer lives in its own package.
+// read models — the instance view, the chats view and the webhook projection, parts of one consumer group
+// (events.ProjectionsGroup) — the webhook dispatcher, and the Prometheus metrics (which the dispatcher reports
+// to). It only wires; each consumer lives in its own package.
 package consumers
 
 import (
@@ -36,6 +37,8 @@ type Consumers struct {
 	Webhooks *webhooks.Webhooks
 	// Chats is the chats and labels read model.
 	Chats *chats.View
+
+	projections *events.Consumer
 }
 
 // Start migrates the consumers' tables and starts them. They run until Close, or until ctx is done. On error,
@@ -53,56 +56,51 @@ func Start(ctx context.Context, db *store.DB, log *events.Log, cfg Config, logge
 			err = errors.Join(err, c.Close())
 		}
 	}()
-	view, err := instanceview.New(ctx, db)
-	if err != nil {
+	if c.View, err = instanceview.New(ctx, db); err != nil {
 		return nil, err
 	}
-	if err := view.Start(ctx, log); err != nil {
+	if c.Chats, err = chats.New(ctx, db, log); err != nil {
 		return nil, err
 	}
-	c.View = view
 	hooks, err := webhooks.New(ctx, db, log, cfg.Webhooks, logger)
 	if err != nil {
 		return nil, err
 	}
-	m := metrics.New(metrics.Sources{View: view, Stream: log, Webhooks: hooks}, logger)
+	m := metrics.New(metrics.Sources{View: c.View, Stream: log, Webhooks: hooks}, logger)
 	if err := m.Start(ctx, log); err != nil {
 		return nil, err
 	}
 	c.Metrics = m
-	if err := hooks.Start(ctx, m); err != nil {
+	if err := hooks.Start(m); err != nil {
 		return nil, err
 	}
 	c.Webhooks = hooks
-	cv, err := chats.New(ctx, db)
-	if err != nil {
-		return nil, err
+	// One group for the read models: one read of the stream and one transaction per batch for all three, where
+	// a group each read every event thrice and took SQLite's write lock thrice. The order is fixed; the parts
+	// write only their own tables.
+	if c.projections, err = log.Consume(ctx, events.ConsumerOptions{Group: events.ProjectionsGroup},
+		c.View.Part(), c.Chats.Part(), hooks.Part()); err != nil {
+		return nil, fmt.Errorf("consumers: %w", err)
 	}
-	if err := cv.Start(ctx, log); err != nil {
-		return nil, err
-	}
-	c.Chats = cv
 	return c, nil
 }
 
 // MetricsHandler serves GET /metrics.
 func (c *Consumers) MetricsHandler() http.Handler { return c.Metrics.Handler() }
 
-// Close stops the consumers: the webhook dispatcher (requests in flight are abandoned and retried at the next
-// start) and every consumer group (each commits the batch in hand). It is safe to call more than once.
+// Close stops the consumers: the read models' group (which commits the batch in hand), the webhook dispatcher
+// (requests in flight are abandoned and retried at the next start) and the metrics. It is safe to call more
+// than once.
 func (c *Consumers) Close() error {
 	var errs []error
+	if c.projections != nil {
+		errs = append(errs, c.projections.Close())
+	}
 	if c.Webhooks != nil {
 		errs = append(errs, c.Webhooks.Close())
 	}
 	if c.Metrics != nil {
 		errs = append(errs, c.Metrics.Close())
-	}
-	if c.Chats != nil {
-		errs = append(errs, c.Chats.Close())
-	}
-	if c.View != nil {
-		errs = append(errs, c.View.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("consumers: close: %w", err)

@@ -41,6 +41,22 @@ func OpenLog(t testing.TB, db *store.DB, cfg events.Config) *events.Log {
 	return l
 }
 
+// Consume runs parts as the read models' group, events.ProjectionsGroup, as the server does, until the test ends
+// (or the returned consumer is closed: closing again is harmless).
+func Consume(tb testing.TB, l *events.Log, parts ...events.Part) *events.Consumer {
+	tb.Helper()
+	c, err := l.Consume(context.Background(), events.ConsumerOptions{Group: events.ProjectionsGroup}, parts...)
+	if err != nil {
+		tb.Fatalf("consume: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Errorf("close consumer: %v", err)
+		}
+	})
+	return c
+}
+
 // WaitFor polls cond every few milliseconds until it is true, failing the test with msg after timeout.
 func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
 	t.Helper()

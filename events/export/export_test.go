@@ -308,7 +308,7 @@ func TestExportSurvivesOutageAndRestart(t *testing.T) {
 	s.Shutdown()
 	var others atomic.Int64
 	other, err := l.Consume(context.Background(), events.ConsumerOptions{Group: "other", StartAtEnd: true},
-		func(context.Context, *sql.Tx, *eventsv1.Event) error { others.Add(1); return nil })
+		events.Part{Name: "count", Handle: func(context.Context, *sql.Tx, *eventsv1.Event) error { others.Add(1); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

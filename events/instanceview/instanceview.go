@@ -1,5 +1,6 @@
 // Package instanceview is the instance read model: per instance its connection state, linked phone, last state
-// change and queue depth, maintained from the event stream by its own consumer group. The admin API lists
+// change and queue depth, maintained from the event stream as a part of the projections consumer group
+// (events/consumers). The admin API lists
 // instances from it and the metrics read their gauges from it.
 //
 // It trails the event log by the consumer's latency (milliseconds): an instance actor answers about itself
@@ -13,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plugzapi/plugzapi/events"
@@ -21,8 +21,9 @@ import (
 	"github.com/plugzapi/plugzapi/store"
 )
 
-// ConsumerGroup is the view's consumer group name.
-const ConsumerGroup = "instance_view"
+// partName is the view's part name; it was the view's own consumer group's name before the read models shared
+// one (see events.Part).
+const partName = "instance_view"
 
 // ErrNotFound is returned by [View.Get] for an instance the view does not hold.
 var ErrNotFound = errors.New("instanceview: instance not found")
@@ -66,12 +67,9 @@ type Totals struct {
 //go:embed migrations
 var migrations embed.FS
 
-// View is the instance read model. Create it with [New]; [View.Start] keeps it up to date.
+// View is the instance read model. Create it with [New]; its [View.Part] keeps it up to date.
 type View struct {
 	db *sql.DB
-
-	mu       sync.Mutex
-	consumer *events.Consumer
 }
 
 // New migrates the view's table.
@@ -82,31 +80,9 @@ func New(ctx context.Context, db *store.DB) (*View, error) {
 	return &View{db: db.SQL()}, nil
 }
 
-// Start runs the view's consumer group until Close (or until ctx is done).
-func (v *View) Start(ctx context.Context, log *events.Log) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.consumer != nil {
-		return errors.New("instanceview: already started")
-	}
-	c, err := log.Consume(ctx, events.ConsumerOptions{Group: ConsumerGroup}, v.apply)
-	if err != nil {
-		return fmt.Errorf("instanceview: %w", err)
-	}
-	v.consumer = c
-	return nil
-}
-
-// Close stops the consumer group. It is safe to call more than once.
-func (v *View) Close() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.consumer == nil {
-		return nil
-	}
-	err := v.consumer.Close()
-	v.consumer = nil
-	return err
+// Part is the view's part of a consumer group (see events.Log.Consume).
+func (v *View) Part() events.Part {
+	return events.Part{Name: partName, Handle: v.apply}
 }
 
 // apply folds one event into the view, inside the consumer group's transaction.

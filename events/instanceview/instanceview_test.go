@@ -21,10 +21,7 @@ func TestView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Start(ctx, log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	c := eventstest.Consume(t, log, v.Part())
 
 	created := &eventsv1.Event{TimeMs: 1000, Payload: &eventsv1.Event_InstanceCreated{InstanceCreated: &eventsv1.InstanceCreated{Name: "Shop"}}}
 	eventstest.Append(t, log, "A", created,
@@ -86,13 +83,11 @@ func TestView(t *testing.T) {
 	}
 
 	// Restarting rebuilds nothing twice: the view resumes after its offset.
-	if err := v.Close(); err != nil {
+	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 	eventstest.Append(t, log, "A", eventstest.Queued("z9", "m9", "1"))
-	if err := v.Start(ctx, log); err != nil {
-		t.Fatal(err)
-	}
+	eventstest.Consume(t, log, v.Part())
 	eventstest.WaitFor(t, 5*time.Second, "A caught up after restart", func() bool {
 		a, err := v.Get(ctx, "A")
 		return err == nil && a.LastSeq == 13

@@ -79,15 +79,13 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := view.Start(ctx, log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { view.Close() })
+	eventstest.Consume(t, log, view.Part())
 
 	// History before the metrics start is not counted.
 	eventstest.Append(t, log, "old", eventstest.Queued("z", "m", "1"), eventstest.Connected("1"))
 	// The consumer group the counters had before the tap is left over by an older version: Start drops it.
-	former, err := log.Consume(ctx, events.ConsumerOptions{Group: "metrics"}, func(context.Context, *sql.Tx, *eventsv1.Event) error { return nil })
+	former, err := log.Consume(ctx, events.ConsumerOptions{Group: "metrics"},
+		events.Part{Name: "counters", Handle: func(context.Context, *sql.Tx, *eventsv1.Event) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +182,7 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 	// Gauges come from current state: the view (A: connected, m4 still queued; B: logged out; "old": connected
 	// with one queued) and the stream's offsets.
 	eventstest.WaitFor(t, 5*time.Second, "view caught up", func() bool {
-		v, _ := value(t, m, "plugzapi_event_consumer_lag", "group", instanceview.ConsumerGroup)
+		v, _ := value(t, m, "plugzapi_event_consumer_lag", "group", events.ProjectionsGroup)
 		return v == 0
 	})
 	for _, tc := range []struct {
@@ -269,7 +267,7 @@ func TestMetricsAfterKnownEvents(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
 		"plugzapi_messages_sent_total 2",
-		`plugzapi_event_consumer_lag{group="instance_view"} 0`,
+		`plugzapi_event_consumer_lag{group="projections"} 0`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(string(body), want) {

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/plugzapi/plugzapi/events"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	"github.com/plugzapi/plugzapi/store"
 )
@@ -734,7 +735,7 @@ func (w *Webhooks) projected(parent context.Context) error {
 			latest = l
 		}
 		for _, g := range groups {
-			if g.Group == ConsumerGroup && g.Acked >= latest {
+			if g.Group == events.ProjectionsGroup && g.Acked >= latest {
 				return nil
 			}
 		}
@@ -773,7 +774,7 @@ func (w *Webhooks) writeLong(ctx context.Context, fn func(ctx context.Context, t
 func (w *Webhooks) requeued(source string, n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started {
+	if w.disp != nil {
 		w.disp.obs.ObserveRequeued(source, n)
 		w.disp.poke()
 	}

@@ -34,10 +34,11 @@ func BenchmarkAppendToWebhook(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := w.Start(ctx, nil); err != nil {
+	if err := w.Start(nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { w.Close() })
+	eventstest.Consume(b, log, w.Part())
 	eventstest.Append(b, log, inst.ID, &eventsv1.Event{Payload: &eventsv1.Event_WebhookConfigured{
 		WebhookConfigured: &eventsv1.WebhookConfigured{Kind: eventsv1.WebhookKind_WEBHOOK_KIND_CONNECTED, Url: srv.URL}}})
 	seq := int64(1)
@@ -94,10 +95,11 @@ func BenchmarkInstanceBacklog(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	if err := w.Start(ctx, nil); err != nil {
+	if err := w.Start(nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { w.Close() })
+	eventstest.Consume(b, log, w.Part())
 	for range b.N {
 		select {
 		case <-got:
@@ -142,11 +144,7 @@ func BenchmarkProjection(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	c, err := log.Consume(ctx, events.ConsumerOptions{Group: ConsumerGroup}, w.project)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
+	eventstest.Consume(b, log, w.Part())
 	eventstest.WaitForGroups(b, log, latest)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")

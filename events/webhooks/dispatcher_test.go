@@ -143,6 +143,7 @@ type env struct {
 	cfg    Config
 	obs    *observer
 	hooks  *Webhooks
+	group  *events.Consumer // the projection's
 	inst   string
 	secret string
 }
@@ -189,16 +190,16 @@ func (e *env) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := w.Start(context.Background(), e.obs); err != nil {
+	if err := w.Start(e.obs); err != nil {
 		e.t.Fatal(err)
 	}
-	e.hooks = w
 	e.t.Cleanup(func() { w.Close() })
+	e.hooks, e.group = w, eventstest.Consume(e.t, e.log, w.Part())
 }
 
 func (e *env) stop() {
 	e.t.Helper()
-	if err := e.hooks.Close(); err != nil {
+	if err := errors.Join(e.group.Close(), e.hooks.Close()); err != nil {
 		e.t.Fatal(err)
 	}
 }

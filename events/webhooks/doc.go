@@ -3,7 +3,7 @@
 //
 // Two parts, both fed by the event stream:
 //
-//   - The projection, a consumer group ("webhooks"), keeps each instance's webhook targets as a read model
+//   - The projection, a part ("webhooks") of the projections consumer group ([Webhooks.Part]), keeps each instance's webhook targets as a read model
 //     (from WebhookConfigured events, so configuration applies in stream order) and turns each event into zero
 //     or more rows of the durable table webhook_deliveries, in the consumer's transaction (exactly once).
 //   - The dispatcher POSTs those rows: in order per instance, whatever their URLs — only the pending delivery

@@ -14,8 +14,9 @@ import (
 	"github.com/plugzapi/plugzapi/store"
 )
 
-// ConsumerGroup is the projection's consumer group name.
-const ConsumerGroup = "webhooks"
+// partName is the projection's part name; it was the projection's own consumer group's name before the read
+// models shared one (see events.Part).
+const partName = "webhooks"
 
 // Observer is told about delivery attempts, for metrics. Implementations must be safe for concurrent use and
 // must not block.
@@ -47,18 +48,16 @@ func (nopObserver) ObserveRequeued(string, int)                {}
 //go:embed migrations
 var migrations embed.FS
 
-// Webhooks is the webhook projection and dispatcher. Create it with [New], start it with [Webhooks.Start]
-// and stop it with [Webhooks.Close].
+// Webhooks is the webhook projection and dispatcher. Create it with [New]; its [Webhooks.Part] keeps the
+// projection up to date, and [Webhooks.Start] and [Webhooks.Close] start and stop the dispatcher.
 type Webhooks struct {
 	db     *store.DB
 	events *events.Log
 	cfg    Config
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	started  bool
-	consumer *events.Consumer
-	disp     *dispatcher
+	mu   sync.Mutex
+	disp *dispatcher // nil while stopped
 }
 
 // New migrates the webhook tables and returns a stopped Webhooks.
@@ -75,12 +74,17 @@ func New(ctx context.Context, db *store.DB, evlog *events.Log, cfg Config, log *
 	return &Webhooks{db: db, events: evlog, cfg: cfg.withDefaults(), log: log.With("part", "webhooks")}, nil
 }
 
-// Start starts the dispatcher, which reports its attempts to obs (may be nil), and the projection's consumer
-// group. They run until Close (or until ctx is done, for the projection).
-func (w *Webhooks) Start(ctx context.Context, obs Observer) error {
+// Part is the webhook projection's part of a consumer group (see events.Log.Consume): it turns events into
+// deliveries, and wakes the dispatcher after each batch that committed.
+func (w *Webhooks) Part() events.Part {
+	return events.Part{Name: partName, Handle: w.project, AfterCommit: w.poke}
+}
+
+// Start starts the dispatcher, which reports its attempts to obs (may be nil). It runs until Close.
+func (w *Webhooks) Start(obs Observer) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started {
+	if w.disp != nil {
 		return errors.New("webhooks: already started")
 	}
 	if obs == nil {
@@ -88,31 +92,28 @@ func (w *Webhooks) Start(ctx context.Context, obs Observer) error {
 	}
 	w.disp = newDispatcher(w.db, w.events, w.cfg, obs, w.log)
 	w.disp.start()
-	c, err := w.events.Consume(ctx, events.ConsumerOptions{
-		Group:       ConsumerGroup,
-		AfterCommit: w.disp.poke,
-	}, w.project)
-	if err != nil {
-		w.disp.close()
-		return fmt.Errorf("webhooks: start projection: %w", err)
-	}
-	w.consumer = c
-	w.started = true
 	return nil
 }
 
-// Close stops the projection (committing the batch in hand) and the dispatcher (aborting requests in flight;
-// they are retried at the next start). It is safe to call more than once.
+// Close stops the dispatcher, aborting requests in flight (they are retried at the next start). It is safe to
+// call more than once.
 func (w *Webhooks) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.started {
-		return nil
+	if w.disp != nil {
+		w.disp.close()
+		w.disp = nil
 	}
-	w.started = false
-	err := w.consumer.Close()
-	w.disp.close()
-	return err
+	return nil
+}
+
+// poke wakes the dispatcher, when it runs, for deliveries just queued.
+func (w *Webhooks) poke() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.disp != nil {
+		w.disp.poke()
+	}
 }
 
 // Targets returns the instance's configured webhook URLs by kind, as the projection has applied them.
