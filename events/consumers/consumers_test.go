@@ -112,3 +112,49 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		t.Fatal("bad config accepted")
 	}
 }
+
+// TestStartTakesOverTheFormerGroups: a database of a version that ran the read models as groups of their own
+// has their offsets; the read models' one group takes them over and removes them, so that none holds back the
+// stream's pruning, and each view goes on from its own offset.
+func TestStartTakesOverTheFormerGroups(t *testing.T) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(t, "")
+	log := eventstest.OpenLog(t, db, events.Config{})
+	eventstest.Append(t, log, "A", eventstest.Queued("z1", "m1", "5511999990001"))
+	latest, _, err := log.Lag(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The instance view had handled the queued message, the other two nothing yet.
+	for g, o := range map[string]int64{"instance_view": latest, "chats_view": 0, "webhooks": 0} {
+		if _, err := db.SQL().Exec(`INSERT INTO watermill_offsets_instance_events (consumer_group, offset_acked) VALUES (?, ?)`, g, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventstest.Append(t, log, "A", eventstest.Queued("z2", "m2", "5511999990001"), eventstest.Sent("z2", "m2", "5511999990001"))
+	c, err := consumers.Start(ctx, db, log, consumers.Config{Webhooks: webhooks.Config{AllowInsecure: true}}, eventstest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	latest, _, err = log.Lag(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.WaitForGroups(t, log, latest)
+	_, groups, err := log.Lag(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || groups[0].Group != events.ProjectionsGroup {
+		t.Fatalf("groups = %+v, want the projections group alone", groups)
+	}
+	// The instance view got only the events past its former offset (the first message, applied again, would
+	// show as queued), and the chats view, which had nothing, got the chat of the sent message.
+	if v, err := c.View.Get(ctx, "A"); err != nil || v.QueueDepth != 0 || v.LastSeq != 3 {
+		t.Fatalf("instance view of A = %+v, %v: want the events after its offset applied once", v, err)
+	}
+	if chats, err := c.Chats.Chats(ctx, "A", 0, 10); err != nil || len(chats) != 1 {
+		t.Fatalf("chats of A = %+v, %v: want the chat of the sent message", chats, err)
+	}
+}
