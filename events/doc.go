@@ -6,8 +6,9 @@
 //
 // The stream is one watermill-sql topic (table watermill_instance_events) read through consumer groups
 // ([Log.Consume]): each group gets every event at least once, in append order (so in per-instance order), and
-// its handler runs inside the transaction that commits the group's offset, so a projection written through that
-// transaction is applied exactly once. The adapters watermill-sql needs for it, on SQLite and on
+// hands it to its parts (read models, [Part]) inside the transaction that commits the group's offset, so a
+// projection written through that transaction is applied exactly once. The server's read models are the parts
+// of one group ([ProjectionsGroup]): one read of the stream and one commit per batch for all of them. The adapters watermill-sql needs for it, on SQLite and on
 // Postgres ([StreamSchema], [StreamOffsets]), live here too.
 //
 // Events carry identifiers, never message content: content lives in the store's vault. [Seal] splits a message
