@@ -267,3 +267,72 @@ func TestConsumeChecksParts(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeOverWaitsForAFormerGroupsBatch: on a cluster, a node of the former version may be handling a batch
+// of a former group while the group of parts starts on another: the takeover waits for that batch to commit
+// and takes the offset it committed, so the part does not get that batch again. (On SQLite there is one node,
+// and its transactions take the write lock one at a time.)
+func TestTakeOverWaitsForAFormerGroupsBatch(t *testing.T) {
+	ctx := context.Background()
+	db := eventstest.OpenDB(t, "")
+	if db.Dialect() != store.Postgres {
+		t.Skip("a former group's member on another node: Postgres only")
+	}
+	l := eventstest.OpenLog(t, db, events.Config{})
+	r := newRecorder(t, db)
+	for range 10 {
+		eventstest.Append(t, l, "inst", eventstest.Connected("1"))
+	}
+	offs := r.learnOffsets()
+	if _, err := db.SQL().Exec(`INSERT INTO watermill_offsets_instance_events (consumer_group, offset_acked) VALUES ('a', ?)`, offs[4]); err != nil {
+		t.Fatal(err)
+	}
+	r.record("a", offs[4])
+
+	// The former group's member handles the next five events, as StreamOffsets has it: its offset row locked
+	// from the batch's read to its commit.
+	old, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Rollback()
+	if _, err := old.Exec(`SELECT offset_acked FROM watermill_offsets_instance_events WHERE consumer_group = 'a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	for id, o := range r.offset {
+		if o > offs[4] {
+			if _, err := old.Exec(`INSERT INTO applied (part, event_id) VALUES ('a', ?)`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := old.Exec(`UPDATE watermill_offsets_instance_events SET offset_acked = ? WHERE consumer_group = 'a'`, offs[9]); err != nil {
+		t.Fatal(err)
+	}
+
+	type started struct {
+		c   *events.Consumer
+		err error
+	}
+	start := make(chan started, 1)
+	go func() {
+		c, err := l.Consume(ctx, events.ConsumerOptions{Group: "views"}, r.part("a"))
+		start <- started{c, err}
+	}()
+	eventstest.WaitFor(t, 10*time.Second, "the takeover to wait for the former group's row", func() bool {
+		return countRows(t, db.SQL(), `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
+	})
+	if err := old.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s := <-start
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	t.Cleanup(func() { s.c.Close() })
+	eventstest.Append(t, l, "inst", eventstest.Connected("2"))
+	offs = r.learnOffsets()
+	eventstest.WaitFor(t, 10*time.Second, "the group to catch up", func() bool { return groupOffsets(t, l)["views"] == offs[len(offs)-1] })
+	r.exactlyOnce("a")
+}
