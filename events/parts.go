@@ -22,7 +22,8 @@ const ProjectionsGroup = "projections"
 type Part struct {
 	// Name names the part in its group. It is also the consumer group the part was fed by on its own, if it
 	// ever was: on the group's first start that group's offset is taken over and deleted (see Log.takeOver).
-	// Required, unique in the group, and not the group's own name.
+	// Only then: a part added to a group that ran before starts at the group's offset. Required, unique in the
+	// group, and not the group's own name.
 	Name string
 	// Handle applies one event to the part's read model (see [Handler]).
 	Handle Handler
@@ -178,7 +179,8 @@ func (l *Log) takeOver(ctx context.Context, opts ConsumerOptions, parts []Part) 
 // apply hands the event at the given stream offset to every part, in order, but for the parts whose floor it
 // is at or below: they had it as groups of their own. The floors never change while the group runs, so a
 // retried batch skips exactly what its first try skipped. The batch that carries the group past the highest
-// floor deletes the floors' rows; should it roll back, a later batch of the next start deletes them.
+// floor deletes the floors' rows (again after a handler error rolled it back; should its commit fail, the next
+// start does). Rows left behind are harmless: a floor the group has passed skips nothing.
 func (c *Consumer) apply(ctx context.Context, tx *sql.Tx, offset int64, ev *eventsv1.Event) error {
 	above := true
 	for i, p := range c.parts {
