@@ -301,7 +301,7 @@ func handlerCeiling(b *testing.B, body string, clients int, d time.Duration) loa
 	b.Helper()
 	c := startCeiling(b, "handler")
 	addr := c.expect(b, "addr", time.Minute)
-	load := hammer([]string{"http://" + addr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
+	load := hammer(b, []string{"http://" + addr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
 	c.stop()
 	if load.failures > 0 {
 		b.Fatalf("%d requests to the bare handler failed:\n%s", load.failures, c.logTail())
@@ -309,10 +309,20 @@ func handlerCeiling(b *testing.B, body string, clients int, d time.Duration) loa
 	return load
 }
 
+// sendRate is what a run of back-to-back sends measured.
+type sendRate struct {
+	perSecond float64
+	// cpuPerSend is the CPU time the sending process used per send; machinePerSend the whole machine's busy
+	// CPU time per send (the simulator and the contact's phone included), and machineShare that time's share of
+	// all the cores' time.
+	cpuPerSend, machinePerSend time.Duration
+	machineShare               float64
+}
+
 // senderCeiling links a bare whatsmeow client to phone, lets it send to contact back-to-back for d, and returns
-// its sends per second once contact received every one of them, and the CPU time its process used per send
-// meanwhile. during, when set, runs while it sends.
-func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration, during func()) (perSecond float64, cpuPerSend time.Duration) {
+// its sends per second once contact received every one of them, with the CPU it took. during, when set, runs
+// while it sends.
+func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Account, d time.Duration, during func()) sendRate {
 	b.Helper()
 	c := startCeiling(b, "sender",
 		ceilingSimEnv+"="+sim.Addr(), ceilingToEnv+"="+contact.Phone(), ceilingForEnv+"="+d.String())
@@ -335,6 +345,7 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 	inbox := &inboxCounter{phone: contact}
 	before := inbox.count()
 	cpuBefore := processCPU(b, c.cmd.Process.Pid)
+	machine := startMachineCPU(b)
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		b.Fatalf("start the bare client: %v", err)
 	}
@@ -344,6 +355,7 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 	seconds := c.expectFloat(b, "seconds", d+time.Minute)
 	sent := int(c.expectFloat(b, "sent", time.Minute))
 	cpu := processCPU(b, c.cmd.Process.Pid) - cpuBefore
+	busy, share := machine.since(b)
 	eventually(b, 2*time.Minute, "the contact receives every text the bare client sent", func() error {
 		if n := inbox.count() - before; n < sent {
 			return fmt.Errorf("%d of %d", n, sent)
@@ -351,5 +363,6 @@ func senderCeiling(b *testing.B, sim *wasim.Simulator, phone, contact *wasim.Acc
 		return nil
 	})
 	c.stop()
-	return float64(sent) / seconds, cpu / time.Duration(max(sent, 1))
+	n := time.Duration(max(sent, 1))
+	return sendRate{perSecond: float64(sent) / seconds, cpuPerSend: cpu / n, machinePerSend: busy / n, machineShare: share}
 }

@@ -24,7 +24,11 @@ import (
 //   - the bare whatsmeow loop once more while the bare handler takes the same intake load
 //     (ceiling-sends-busy/s), what it keeps of its rate (ceiling-sends-busy/ceiling-sends) — what the cores
 //     being busy with intake, by anyone, costs sending on this machine — and the server's sending during its
-//     load as a share of it (delivered/ceiling-sends-busy).
+//     load as a share of it (delivered/ceiling-sends-busy);
+//   - the machine: how busy all its cores were (…machine-busy, 1 = every core busy all the time) and its CPU
+//     time per request or message (…machine-cpu-…), for each load, the bare loop and the drain (and the
+//     server's own CPU per drained message, drain-server-cpu-ms/msg). A rate whose machine-busy is near 1 was
+//     bounded by the cores: another rate on the same machine can then only be higher by costing less CPU.
 func BenchmarkLinkedIntake(b *testing.B) {
 	for range b.N {
 		benchLinkedIntake(b, 32, 5*time.Second)
@@ -46,14 +50,14 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 
 	// The ceilings first, each alone on the machine, as the server will be.
 	ceiling := handlerCeiling(b, body, clients, d)
-	ceilingSends, ceilingSendCPU := senderCeiling(b, sim, bareBusiness, bareContact, d, nil)
+	ceilingSends := senderCeiling(b, sim, bareBusiness, bareContact, d, nil)
 	ceilingStorage := storageCeiling(b, clients, d)
 	// The bare loop again while the bare handler takes the same load as the server will: what sending keeps of
 	// its rate when the cores are busy with intake, whoever does the intake.
 	handler := startCeiling(b, "handler")
 	handlerAddr := handler.expect(b, "addr", time.Minute)
-	ceilingSendsBusy, _ := senderCeiling(b, sim, busyBusiness, busyContact, d, func() {
-		hammer([]string{"http://" + handlerAddr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
+	ceilingSendsBusy := senderCeiling(b, sim, busyBusiness, busyContact, d, func() {
+		hammer(b, []string{"http://" + handlerAddr + "/instances/ceiling/token/ceiling/send-text"}, body, clients, d)
 	})
 	handler.stop()
 
@@ -64,7 +68,7 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	inbox := &inboxCounter{phone: contact}
 	received := inbox.count // texts the contact's phone has received so far
 	before := received()
-	load := hammer([]string{srv.base + in.path("send-text")}, body, clients, d)
+	load := hammer(b, []string{srv.base + in.path("send-text")}, body, clients, d)
 	loadEnd := received()
 	if load.failures > 0 {
 		b.Fatalf("%d requests failed", load.failures)
@@ -73,11 +77,14 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	delivered := loadEnd - before
 
 	drainStart := time.Now()
+	drainMachine, drainServer := startMachineCPU(b), cpuTime(b, srv)
 	for received()-before < accepted && time.Since(drainStart) < drainLimit {
 		time.Sleep(100 * time.Millisecond)
 	}
 	drainEnd := received()
 	drainTime := time.Since(drainStart)
+	drainBusy, drainShare := drainMachine.since(b)
+	drainServerCPU := cpuTime(b, srv) - drainServer
 	if left := accepted - (drainEnd - before); left > 0 {
 		b.Logf("%d of %d accepted texts still queued after %s: the drain rate is measured over that time", left, accepted, drainLimit)
 	}
@@ -96,14 +103,20 @@ func benchLinkedIntake(b *testing.B, clients int, d time.Duration) {
 	b.ReportMetric(load.perSecond()/ceilingStorage.perSecond(), "accepted/storage-ceiling")
 	deliveredPerSecond := float64(delivered) / d.Seconds()
 	b.ReportMetric(deliveredPerSecond, "delivered/s")
-	b.ReportMetric(ceilingSends, "ceiling-sends/s")
-	b.ReportMetric(float64(ceilingSendCPU.Microseconds())/1000, "ceiling-cpu-ms/send")
-	b.ReportMetric(deliveredPerSecond/ceilingSends, "delivered/ceiling")
-	b.ReportMetric(ceilingSendsBusy, "ceiling-sends-busy/s")
-	b.ReportMetric(ceilingSendsBusy/ceilingSends, "ceiling-sends-busy/ceiling-sends")
-	b.ReportMetric(deliveredPerSecond/ceilingSendsBusy, "delivered/ceiling-sends-busy")
+	b.ReportMetric(ceilingSends.perSecond, "ceiling-sends/s")
+	b.ReportMetric(ms(ceilingSends.cpuPerSend), "ceiling-cpu-ms/send")
+	b.ReportMetric(ms(ceilingSends.machinePerSend), "ceiling-sends-machine-cpu-ms/send")
+	b.ReportMetric(ceilingSends.machineShare, "ceiling-sends-machine-busy")
+	b.ReportMetric(deliveredPerSecond/ceilingSends.perSecond, "delivered/ceiling")
+	b.ReportMetric(ceilingSendsBusy.perSecond, "ceiling-sends-busy/s")
+	b.ReportMetric(ceilingSendsBusy.perSecond/ceilingSends.perSecond, "ceiling-sends-busy/ceiling-sends")
+	b.ReportMetric(deliveredPerSecond/ceilingSendsBusy.perSecond, "delivered/ceiling-sends-busy")
 	b.ReportMetric(float64(accepted-delivered), "backlog-msgs")
-	b.ReportMetric(float64(drainEnd-loadEnd)/drainTime.Seconds(), "drain-msgs/s")
+	drained := drainEnd - loadEnd
+	b.ReportMetric(float64(drained)/drainTime.Seconds(), "drain-msgs/s")
+	b.ReportMetric(ms(drainBusy/time.Duration(max(drained, 1))), "drain-machine-cpu-ms/msg")
+	b.ReportMetric(drainShare, "drain-machine-busy")
+	b.ReportMetric(ms(drainServerCPU/time.Duration(max(drained, 1))), "drain-server-cpu-ms/msg")
 }
 
 // inboxCounter counts the messages a phone received, cheaply enough to poll under load: it asks only for those

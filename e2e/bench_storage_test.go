@@ -42,6 +42,7 @@ func storageCeiling(b *testing.B, writers int, d time.Duration) loadResult {
 	var mu sync.Mutex
 	var latencies []time.Duration
 	deadline := time.Now().Add(d)
+	machine := startMachineCPU(b)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -75,5 +76,7 @@ func storageCeiling(b *testing.B, writers int, d time.Duration) loadResult {
 	}
 	wg.Wait()
 	slices.Sort(latencies)
-	return loadResult{latencies: latencies, d: d}
+	r := loadResult{latencies: latencies, d: d}
+	r.machineBusy, r.machineShare = machine.since(b)
+	return r
 }

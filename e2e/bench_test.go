@@ -50,7 +50,7 @@ func benchAccepted(b *testing.B, instances, clients int, d time.Duration, opts .
 	for i, in := range ins {
 		paths[i] = srv.base + in.path("send-text")
 	}
-	load := hammer(paths, textBody("5511999990001"), clients, d)
+	load := hammer(b, paths, textBody("5511999990001"), clients, d)
 	if load.failures > 0 {
 		b.Fatalf("%d requests failed", load.failures)
 	}
@@ -62,26 +62,39 @@ type loadResult struct {
 	latencies []time.Duration
 	failures  int64
 	d         time.Duration
+	// machineBusy is the CPU time the whole machine was busy meanwhile, and machineShare that time's share of
+	// all its cores' time.
+	machineBusy  time.Duration
+	machineShare float64
 }
 
 func (r loadResult) perSecond() float64 { return float64(len(r.latencies)) / r.d.Seconds() }
 func (r loadResult) p50() float64       { return ms(percentile(r.latencies, 0.50)) }
 func (r loadResult) p99() float64       { return ms(percentile(r.latencies, 0.99)) }
 
-// report reports accepted/s, p50-ms and p99-ms, their units prefixed with prefix.
+// machinePerRequest is the machine's busy CPU time per accepted request, in µs.
+func (r loadResult) machinePerRequest() float64 {
+	return float64(r.machineBusy.Microseconds()) / float64(max(len(r.latencies), 1))
+}
+
+// report reports accepted/s, p50-ms, p99-ms, the machine's busy share and its CPU time per accepted request,
+// their units prefixed with prefix.
 func (r loadResult) report(b *testing.B, prefix string) {
 	b.ReportMetric(r.perSecond(), prefix+"accepted/s")
 	b.ReportMetric(r.p50(), prefix+"p50-ms")
 	b.ReportMetric(r.p99(), prefix+"p99-ms")
+	b.ReportMetric(r.machineShare, prefix+"machine-busy")
+	b.ReportMetric(r.machinePerRequest(), prefix+"machine-cpu-us/req")
 }
 
 // hammer posts body for d from clients goroutines, each with its own keep-alive connection, going round urls.
 // A request counts as accepted when it is answered 200.
-func hammer(urls []string, body string, clients int, d time.Duration) loadResult {
+func hammer(b testing.TB, urls []string, body string, clients int, d time.Duration) loadResult {
 	var mu sync.Mutex
 	var latencies []time.Duration
 	var failures atomic.Int64
 	deadline := time.Now().Add(d)
+	machine := startMachineCPU(b)
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Go(func() {
@@ -109,7 +122,9 @@ func hammer(urls []string, body string, clients int, d time.Duration) loadResult
 	}
 	wg.Wait()
 	slices.Sort(latencies)
-	return loadResult{latencies: latencies, failures: failures.Load(), d: d}
+	r := loadResult{latencies: latencies, failures: failures.Load(), d: d}
+	r.machineBusy, r.machineShare = machine.since(b)
+	return r
 }
 
 // BenchmarkEndToEnd: messages per second from the API to the contacts' phones and back as RECEIVED status
@@ -282,3 +297,54 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// machineCPU is the whole machine's CPU use over an interval, from /proc/stat: every process's, the load
+// generator, the simulator and the webhook receiver included. It tells whether a measure was bounded by the
+// cores being busy (a share near 1) or by waiting.
+type machineCPU struct {
+	busy, all int64 // clock ticks summed over all cores, at the start
+	start     time.Time
+}
+
+func startMachineCPU(b testing.TB) machineCPU {
+	busy, all := machineTicks(b)
+	return machineCPU{busy: busy, all: all, start: time.Now()}
+}
+
+// since returns the CPU time the machine spent busy since m started, and the busy share of all its cores' time.
+func (m machineCPU) since(b testing.TB) (busy time.Duration, share float64) {
+	nowBusy, nowAll := machineTicks(b)
+	if nowAll == m.all {
+		return 0, 0
+	}
+	return time.Duration(nowBusy-m.busy) * time.Second / clockTicksPerSecond, float64(nowBusy-m.busy) / float64(nowAll-m.all)
+}
+
+// machineTicks reads the first line of /proc/stat ("cpu user nice system idle iowait irq softirq steal …"):
+// busy is everything but idle and iowait; all is the sum.
+func machineTicks(b testing.TB) (busy, all int64) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatalf("read /proc/stat: %v", err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 6 || fields[0] != "cpu" {
+		b.Fatalf("unexpected /proc/stat: %q", line)
+	}
+	for i, f := range fields[1:] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("parse /proc/stat field %q: %v", f, err)
+		}
+		// Fields 9 and 10 (guest, guest_nice) are already counted in user and nice.
+		if i >= 8 {
+			break
+		}
+		all += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, all
+}
