@@ -13,6 +13,8 @@ import (
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/pgtest"
+	"github.com/plugzapi/plugzapi/store/storetest"
 )
 
 // recorder is a group of parts that each record, in the group's transaction, every event they are handed:
@@ -270,14 +272,11 @@ func TestConsumeChecksParts(t *testing.T) {
 
 // TestTakeOverWaitsForAFormerGroupsBatch: on a cluster, a node of the former version may be handling a batch
 // of a former group while the group of parts starts on another: the takeover waits for that batch to commit
-// and takes the offset it committed, so the part does not get that batch again. (On SQLite there is one node,
-// and its transactions take the write lock one at a time.)
+// and takes the offset it committed, so the part does not get that batch again. It runs on Postgres whatever
+// the run's dialect: on SQLite there is one node, and its transactions take the write lock one at a time.
 func TestTakeOverWaitsForAFormerGroupsBatch(t *testing.T) {
 	ctx := context.Background()
-	db := eventstest.OpenDB(t, "")
-	if db.Dialect() != store.Postgres {
-		t.Skip("a former group's member on another node: Postgres only")
-	}
+	db := storetest.Open(t, store.Config{Dir: t.TempDir(), DatabaseURL: pgtest.NewDatabase(t)})
 	l := eventstest.OpenLog(t, db, events.Config{})
 	r := newRecorder(t, db)
 	for range 10 {
