@@ -342,7 +342,8 @@ type Snapshot struct {
 // that then fail to commit, and their seqs may later be taken by other events. A snapshot older than the stored
 // one is refused too: it would throw away work.
 func (l *Log) SaveSnapshot(ctx context.Context, instanceID string, seq int64, lastEventID string, state []byte) error {
-	err := l.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// Replayable: a snapshot a power failure takes back is only a longer replay of the events.
+	err := l.WriteReplayable(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM instance_events WHERE instance_id = ? AND seq = ?`, instanceID, seq).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && id != lastEventID) {

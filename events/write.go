@@ -22,6 +22,8 @@ type writeReq struct {
 	// evs are an append's events, which fn inserts into the stream (see lockStream and notifyStream) and the
 	// taps see once they are durable; nil for other writes.
 	evs []*eventsv1.Event
+	// replayable marks a write whose loss to a power failure is harmless (see WriteReplayable).
+	replayable bool
 }
 
 func (r *writeReq) answer(err error) {
@@ -38,6 +40,19 @@ func (r *writeReq) answer(err error) {
 // lock, and to share their commits. fn has the same obligations as Append's inTx.
 func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := l.write(ctx, fn); err != nil {
+		return fmt.Errorf("events: write: %w", err)
+	}
+	return nil
+}
+
+// WriteReplayable is Write for a write whose loss to a power failure is harmless, because what it records is
+// redone or rebuilt (a webhook delivery's outcome: the delivery repeats, under the same webhook ID; a snapshot:
+// the state is replayed from the events). A transaction that carries only such writes commits unsynced, on
+// Config.ConsumerDB when set (store.DB.Replayable: synchronous=NORMAL on SQLite, synchronous_commit off on
+// Postgres), so it costs no fsync; it is still atomic and survives a crash of the process, and the next synced
+// commit makes it durable with everything before it. One that carries any other write commits synced.
+func (l *Log) WriteReplayable(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := l.await(ctx, &writeReq{fn: fn, replayable: true}); err != nil {
 		return fmt.Errorf("events: write: %w", err)
 	}
 	return nil
@@ -149,7 +164,7 @@ func (l *Log) commitBatch(batch []*writeReq) {
 func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	// The transaction belongs to the whole batch: no single caller's cancellation may end it.
 	ctx := context.Background()
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.begin(ctx, batch)
 	if err != nil {
 		answerAll(batch, fmt.Errorf("begin transaction: %w", err))
 		return nil
@@ -217,6 +232,19 @@ func (l *Log) tryBatch(batch []*writeReq) (retry []*writeReq) {
 	answerAll(committed, nil)
 	l.wake()
 	return nil
+}
+
+// begin begins the batch's transaction: on Config.ConsumerDB, unsynced, when every request in it is
+// replayable (see WriteReplayable).
+func (l *Log) begin(ctx context.Context, batch []*writeReq) (*sql.Tx, error) {
+	pool := l.cfg.ConsumerDB
+	for _, r := range batch {
+		if !r.replayable || pool == nil {
+			pool = l.db
+			break
+		}
+	}
+	return pool.BeginTx(ctx, nil)
 }
 
 func answerAll(reqs []*writeReq, err error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/store/storetest"
 )
 
 func newInternalLog(t *testing.T) (*Log, *sql.DB) {
@@ -149,5 +150,58 @@ func TestWriteAfterClose(t *testing.T) {
 	err := l.write(context.Background(), func(context.Context, *sql.Tx) error { return nil })
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("write after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestReplayableWritesCommitUnsynced: a batch of replayable writes only commits without an fsync (SQLite:
+// through the replayable pool, synchronous=NORMAL; Postgres: synchronous_commit off); a batch with any other
+// write commits synced, its replayable writes with it.
+func TestReplayableWritesCommitUnsynced(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.Config{})
+	l, err := Open(ctx, db, Config{ConsumerDB: db.Replayable()}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	// synced records whether the transaction fn runs in will commit synced.
+	synced := func(got *bool) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if db.Dialect() == store.Postgres {
+				var mode string
+				err := tx.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&mode)
+				*got = mode != "off"
+				return err
+			}
+			var level int
+			err := tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level)
+			*got = level >= 2 // FULL or EXTRA
+			return err
+		}
+	}
+	req := func(fn func(context.Context, *sql.Tx) error, replayable bool) *writeReq {
+		return &writeReq{ctx: ctx, done: make(chan error, 1), fn: fn, replayable: replayable}
+	}
+	var alone, besidePlain, plain bool
+	for _, batch := range [][]*writeReq{
+		{req(synced(&alone), true)},
+		{req(synced(&besidePlain), true), req(synced(&plain), false)},
+	} {
+		l.commitBatch(batch)
+		for _, r := range batch {
+			if err := <-r.done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if alone {
+		t.Error("a batch of replayable writes only committed synced")
+	}
+	if !besidePlain || !plain {
+		t.Errorf("a batch with a plain write: replayable synced %v, plain synced %v; want both synced", besidePlain, plain)
+	}
+	// Through the committer as callers use it.
+	if err := l.WriteReplayable(ctx, synced(&alone)); err != nil || alone {
+		t.Errorf("WriteReplayable: synced %v, err %v; want unsynced", alone, err)
 	}
 }

@@ -375,7 +375,8 @@ func (d *dispatcher) backoff(n int) time.Duration {
 }
 
 // record writes an attempt's outcome through the log's write path (it shares commits with appends) and
-// reports whether that worked.
+// reports whether that worked. The outcome is replayable: should a power failure take it back, the delivery is
+// made again under the same webhook ID, which at-least-once delivery allows.
 func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 	if res == abandoned {
 		return true
@@ -387,7 +388,7 @@ func (d *dispatcher) record(h delivery, res outcome, detail string) bool {
 	// The outcome happened; recording it must not be cut short by closing.
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
 	defer cancel()
-	err := d.events.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := d.events.WriteReplayable(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		switch res {
 		case delivered, drop:
