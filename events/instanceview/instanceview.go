@@ -94,10 +94,6 @@ func (v *View) apply(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error 
 		}
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO instance_view (instance_id, created_ms, state_changed_ms) VALUES (?, ?, ?)
-		ON CONFLICT (instance_id) DO NOTHING`, inst, at, at); err != nil {
-		return fmt.Errorf("add %s to view: %w", inst, err)
-	}
 	var set string
 	var args []any
 	state := func(s string, connected bool) {
@@ -135,6 +131,19 @@ func (v *View) apply(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error 
 	// last_seq guards against applying an event twice should the view ever be fed one again.
 	q := `UPDATE instance_view SET ` + set + `last_seq = ? WHERE instance_id = ? AND last_seq < ?`
 	args = append(args, seq, inst, seq)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("apply %s seq %d to view: %w", inst, seq, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	// No row changed: the instance's first event (or one applied before). Add the row, then apply. One
+	// statement per event instead of two: the view sees every event of every instance.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO instance_view (instance_id, created_ms, state_changed_ms) VALUES (?, ?, ?)
+		ON CONFLICT (instance_id) DO NOTHING`, inst, at, at); err != nil {
+		return fmt.Errorf("add %s to view: %w", inst, err)
+	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("apply %s seq %d to view: %w", inst, seq, err)
 	}
