@@ -71,7 +71,8 @@ func checkParts(group string, parts []Part) error {
 //
 // On Postgres the former groups' rows are locked first: a member of a former group (an older node) that is
 // handling a batch finishes it, and the floor is the offset it committed. Such a node keeps running without
-// its row, though, and would start over from the stream's beginning: see README (upgrading a cluster).
+// its row, though, and would start over from the stream's beginning: see README (upgrading a cluster). The
+// row it then writes is removed at the group's next start.
 func (l *Log) takeOver(ctx context.Context, opts ConsumerOptions, parts []Part) ([]int64, error) {
 	offsets, floorsTable := l.offsets.MessagesOffsetsTable(Topic), `consumer_part_floors`
 	names := make([]any, len(parts))
@@ -85,8 +86,21 @@ func (l *Log) takeOver(ctx context.Context, opts ConsumerOptions, parts []Part) 
 		if err != nil {
 			return fmt.Errorf("register: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err // started before
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Started before. A former group's row can only be back if a node of the former version ran
+			// after the takeover (README: upgrading a cluster); left, it would hold back stream pruning for
+			// ever.
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+offsets+` WHERE consumer_group IN `+in, names...)
+			if err != nil {
+				return fmt.Errorf("drop former groups: %w", err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n > 0 {
+				l.log.Warn("removed former consumer groups that came back after the takeover: did a node of the former version run?",
+					"consumer_group", opts.Group, "removed", n)
+			}
+			return err
 		}
 		var fresh int64
 		if opts.StartAtEnd {

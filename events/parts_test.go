@@ -204,9 +204,14 @@ func TestPartsTakeOverFormerGroupsExactlyOnce(t *testing.T) {
 		t.Fatalf("%d floors left once the group passed them all", n)
 	}
 
-	// Later events reach every part, and a restart takes nothing over again.
+	// Later events reach every part, and a restart takes nothing over again. A former group's row that came
+	// back meanwhile (a node of the former version still running) is removed, not taken over: it would hold
+	// back pruning.
 	eventstest.Append(t, l, "inst0", eventstest.Connected("3"))
 	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`INSERT INTO watermill_offsets_instance_events (consumer_group, offset_acked) VALUES ('b', 0)`); err != nil {
 		t.Fatal(err)
 	}
 	c, err = l.Consume(ctx, events.ConsumerOptions{Group: "views"}, parts...)
@@ -214,6 +219,9 @@ func TestPartsTakeOverFormerGroupsExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	if _, back := groupOffsets(t, l)["b"]; back {
+		t.Error("the former group b came back after the takeover and is still there after a restart")
+	}
 	offs = r.learnOffsets()
 	eventstest.WaitFor(t, 10*time.Second, "the last event", func() bool { return groupOffsets(t, l)["views"] == offs[len(offs)-1] })
 	r.exactlyOnce("a", "b", "c", "d")
