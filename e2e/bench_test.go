@@ -332,14 +332,11 @@ func machineTicks(b testing.TB) (busy, all int64) {
 	if len(fields) < 6 || fields[0] != "cpu" {
 		b.Fatalf("unexpected /proc/stat: %q", line)
 	}
-	for i, f := range fields[1:] {
+	// The first eight: guest and guest_nice, after them, are already counted in user and nice.
+	for i, f := range fields[1:min(len(fields), 9)] {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			b.Fatalf("parse /proc/stat field %q: %v", f, err)
-		}
-		// Fields 9 and 10 (guest, guest_nice) are already counted in user and nice.
-		if i >= 8 {
-			break
 		}
 		all += n
 		if i != 3 && i != 4 { // idle, iowait

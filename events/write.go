@@ -39,10 +39,7 @@ func (r *writeReq) answer(err error) {
 // store changes that go with no event) use it to queue fairly with appends instead of contending for SQLite's
 // lock, and to share their commits. fn has the same obligations as Append's inTx.
 func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if err := l.write(ctx, fn); err != nil {
-		return fmt.Errorf("events: write: %w", err)
-	}
-	return nil
+	return l.write(ctx, fn, false)
 }
 
 // WriteReplayable is Write for a write whose loss to a power failure is harmless, because what it records is
@@ -52,14 +49,12 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // Postgres), so it costs no fsync; it is still atomic and survives a crash of the process, and the next synced
 // commit makes it durable with everything before it. One that carries any other write commits synced.
 func (l *Log) WriteReplayable(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if err := l.await(ctx, &writeReq{fn: fn, replayable: true}); err != nil {
-		return fmt.Errorf("events: write: %w", err)
-	}
-	return nil
+	return l.write(ctx, fn, true)
 }
 
 // write runs fn in a transaction shared with other writes that arrived meanwhile, inside a savepoint of its
-// own, and returns once that transaction committed (nil) or fn's work was rolled back (its error).
+// own, and returns once that transaction committed (nil) or fn's work was rolled back (its error). A
+// replayable write may commit unsynced (see WriteReplayable).
 //
 // Why group commit: every commit of an acknowledged write costs an fsync (synchronous=FULL), and SQLite has
 // one writer at a time. Serial commits cap appends at the disk's fsync rate whatever the number of instances;
@@ -68,8 +63,11 @@ func (l *Log) WriteReplayable(ctx context.Context, fn func(ctx context.Context, 
 // append faster than one commit per append. It also replaces SQLite's busy handler — which sleeps and retries
 // (1ms … 100ms) in no particular order, measured at p99 ~50ms and worst 2s with 32 writers — with a queue in
 // this process.
-func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return l.await(ctx, &writeReq{fn: fn})
+func (l *Log) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, replayable bool) error {
+	if err := l.await(ctx, &writeReq{fn: fn, replayable: replayable}); err != nil {
+		return fmt.Errorf("events: write: %w", err)
+	}
+	return nil
 }
 
 // await queues the request r (its fn and evs set) and waits for its answer, as write does.

@@ -147,7 +147,7 @@ func TestGroupCommitSurvivesLostTransaction(t *testing.T) {
 func TestWriteAfterClose(t *testing.T) {
 	l, _ := newInternalLog(t)
 	l.Close()
-	err := l.write(context.Background(), func(context.Context, *sql.Tx) error { return nil })
+	err := l.write(context.Background(), func(context.Context, *sql.Tx) error { return nil }, false)
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("write after Close = %v, want ErrClosed", err)
 	}

@@ -1,8 +1,9 @@
 // Package chats is the chats read model: per instance its chats (unread count, last message time, archived,
-// pinned, muted), its labels and which chat wears which, maintained from the event stream as a part of the projections
-// consumer group (events/consumers). It is built from what WhatsApp told the instance — the phone's history sync (the chat list of a newly
-// linked number), the account's synced app state (what any device of the account did to a chat), the messages
-// received and sent — so it survives restarts and needs no question to WhatsApp.
+// pinned, muted), its labels and which chat wears which, maintained from the event stream as a part of the
+// projections consumer group (events/consumers). It is built from what WhatsApp told the instance — the
+// phone's history sync (the chat list of a newly linked number), the account's synced app state (what any
+// device of the account did to a chat), the messages received and sent — so it survives restarts and needs no
+// question to WhatsApp.
 //
 // It holds no message content: a chat's messages are not stored anywhere.
 package chats

@@ -1,7 +1,6 @@
 // Package instanceview is the instance read model: per instance its connection state, linked phone, last state
 // change and queue depth, maintained from the event stream as a part of the projections consumer group
-// (events/consumers). The admin API lists
-// instances from it and the metrics read their gauges from it.
+// (events/consumers). The admin API lists instances from it and the metrics read their gauges from it.
 //
 // It trails the event log by the consumer's latency (milliseconds): an instance actor answers about itself
 // from its own state; this view answers about all instances at once.
