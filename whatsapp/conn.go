@@ -193,11 +193,6 @@ func (c *Conn) Logout(ctx context.Context) error {
 // logoutLoginWait is how long Logout waits for a client still logging in when its context has no deadline.
 const logoutLoginWait = 10 * time.Second
 
-// NewMessageID is a new WhatsApp message ID, for a message to be sent later: WhatsApp takes a message sent twice
-// with the same ID as one message. (whatsmeow's client derives its IDs from the account, which a message queued
-// before linking does not have yet; WhatsApp accepts both forms.)
-func NewMessageID() string { return whatsmeow.GenerateMessageID() }
-
 // Sent is what sending a message gave.
 type Sent struct {
 	// At is WhatsApp's timestamp of the message.
