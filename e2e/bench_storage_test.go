@@ -17,6 +17,7 @@ import (
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
 	"github.com/plugzapi/plugzapi/store"
+	"github.com/plugzapi/plugzapi/whatsapp"
 )
 
 // storageCeiling is the third ceiling: the durable part of accepting a text and nothing else. writers goroutines,
@@ -34,7 +35,7 @@ func storageCeiling(b *testing.B, writers int, d time.Duration) loadResult {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	log, err := events.Open(ctx, db, events.Config{ConsumerDB: db.Replayable()}, quiet)
+	log, err := events.Open(ctx, db, events.Config{ConsumerDB: db.Unsynced()}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func storageCeiling(b *testing.B, writers int, d time.Duration) loadResult {
 			}()
 			for seq := int64(0); time.Now().Before(deadline); seq++ {
 				start := time.Now()
-				m := &messagesv1.Outbound{ZaapId: ulid.MustNew(ulid.Now(), rand.Reader).String(), MessageId: fmt.Sprint("bench-", seq), Phone: "5511999990001",
+				m := &messagesv1.Outbound{ZaapId: ulid.MustNew(ulid.Now(), rand.Reader).String(), MessageId: whatsapp.NewMessageID(), Phone: "5511999990001",
 					Content: &messagesv1.Content{Kind: &messagesv1.Content_Text{Text: &messagesv1.Text{Body: benchText}}}}
 				public, record, err := events.Seal(m)
 				if err != nil {

@@ -83,7 +83,7 @@ func benchAppend(b *testing.B, syncMode string, writers int) {
 func BenchmarkConsume(b *testing.B) {
 	db := eventstest.OpenDB(b, "")
 	// As the server runs its groups: on the pool whose commits are not synced.
-	l := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Replayable()})
+	l := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Unsynced()})
 	ctx := context.Background()
 	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE bench_seen (instance_id TEXT PRIMARY KEY, seq BIGINT NOT NULL)`); err != nil {
 		b.Fatal(err)

@@ -47,7 +47,7 @@ type Config struct {
 	// Default 10s; SQLite ignores it (one process stopped while writing holds the file's lock; SQLite runs one
 	// node).
 	StallTimeout time.Duration
-	// ConsumerDB, when set, is the pool consumer groups run their transactions on: store.DB.Replayable(), whose
+	// ConsumerDB, when set, is the pool consumer groups run their transactions on: store.DB.Unsynced(), whose
 	// commits cost no fsync. That is safe for every consumer group, because a group's writes commit with its
 	// offset: a commit lost to a power loss is handled again from the offset before. Default: the log's pool.
 	ConsumerDB *sql.DB

@@ -18,7 +18,7 @@ import (
 // other write.
 func TestConsumerRunsOnConsumerDB(t *testing.T) {
 	db := eventstest.OpenDB(t, "")
-	l := eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Replayable()})
+	l := eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Unsynced()})
 	if _, err := db.SQL().Exec(`CREATE TABLE proj (event_id TEXT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}

@@ -372,7 +372,7 @@ func crashingConsumer(t *testing.T, dir string) {
 	crashAfter, _ := strconv.Atoi(os.Getenv(crashEnvAfter))
 	db := storetest.Open(t, store.Config{Dir: dir, DatabaseURL: os.Getenv(crashEnvURL)})
 	// The group commits unsynced, as the server's do: a process crash must not lose a committed batch either.
-	l := eventstest.OpenLog(t, db, events.Config{BatchSize: 10, ConsumerDB: db.Replayable()})
+	l := eventstest.OpenLog(t, db, events.Config{BatchSize: 10, ConsumerDB: db.Unsynced()})
 	handled := 0
 	c, err := l.Consume(context.Background(), events.ConsumerOptions{Group: "proj"}, events.Part{Name: "part", Handle: func(ctx context.Context, tx *sql.Tx, ev *eventsv1.Event) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO proj VALUES (?, ?)`, ev.Id, ev.Seq); err != nil {

@@ -45,7 +45,7 @@ func (l *Log) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 // WriteReplayable is Write for a write whose loss to a power failure is harmless, because what it records is
 // redone or rebuilt (a webhook delivery's outcome: the delivery repeats, under the same webhook ID; a snapshot:
 // the state is replayed from the events). A transaction that carries only such writes commits unsynced, on
-// Config.ConsumerDB when set (store.DB.Replayable: synchronous=NORMAL on SQLite, synchronous_commit off on
+// Config.ConsumerDB when set (store.DB.Unsynced: synchronous=NORMAL on SQLite, synchronous_commit off on
 // Postgres), so it costs no fsync; it is still atomic and survives a crash of the process, and the next synced
 // commit makes it durable with everything before it. One that carries any other write commits synced.
 func (l *Log) WriteReplayable(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {

@@ -159,7 +159,7 @@ func TestWriteAfterClose(t *testing.T) {
 func TestReplayableWritesCommitUnsynced(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t, store.Config{})
-	l, err := Open(ctx, db, Config{ConsumerDB: db.Replayable()}, slog.Default())
+	l, err := Open(ctx, db, Config{ConsumerDB: db.Unsynced()}, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ type Config struct {
 	// Synchronous is SQLite's synchronous mode. "FULL" (the default) makes every acknowledged write survive a
 	// power loss, which is what the API promises when it answers "queued". "NORMAL" survives process crashes
 	// but may lose the last transactions on power loss, for far fewer fsyncs. "EXTRA" is also accepted. It
-	// applies to the main pool; the replayable pool ([DB.Replayable]) is always NORMAL.
+	// applies to the main pool; the unsynced pool ([DB.Unsynced]) is always NORMAL.
 	Synchronous string
 	// BusyTimeout is how long a statement waits for another connection's write lock before failing with
 	// SQLITE_BUSY. Default 10s.

@@ -35,7 +35,7 @@ type Querier interface {
 type DB struct {
 	dialect Dialect
 	sql     *sql.DB
-	// replay is a second pool on the same file whose commits are not synced (see Replayable).
+	// replay is a second pool on the same file whose commits are not synced (see Unsynced).
 	replay *sql.DB
 	// pgConfig is the main pool's connection settings on Postgres (see PostgresConfig).
 	pgConfig *pgx.ConnConfig
@@ -45,8 +45,11 @@ type DB struct {
 	vault    *Vault
 	log      *slog.Logger
 
+	// unsynced syncs the replayable pool's commits on SQLite when the main pool syncs (nil otherwise).
+	unsynced *walSyncer
+
 	stop      chan struct{}
-	loopDone  chan struct{}
+	loops     sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -93,7 +96,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	db := &DB{cfg: cfg, log: log, stop: make(chan struct{}), loopDone: make(chan struct{})}
+	db := &DB{cfg: cfg, log: log, stop: make(chan struct{})}
 	if cfg.DatabaseURL != "" {
 		if err := db.openPostgres(); err != nil {
 			return nil, err
@@ -105,9 +108,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		return nil, errors.Join(err, db.sql.Close(), db.replay.Close())
 	}
 	if db.dialect == SQLite && cfg.CheckpointInterval > 0 {
-		go db.checkpointLoop(cfg.CheckpointInterval)
-	} else {
-		close(db.loopDone)
+		db.loops.Go(func() { db.checkpointLoop(cfg.CheckpointInterval) })
+	}
+	if db.unsynced != nil {
+		db.loops.Go(func() {
+			db.unsynced.loop(db.stop, func(err error) { db.log.Warn("sync of the unsynced commits failed", "err", err) })
+		})
 	}
 	return db, nil
 }
@@ -118,20 +124,24 @@ func (db *DB) openSQLite() {
 	db.path = filepath.Join(db.cfg.Dir, DatabaseFile)
 	db.dsn = DSN(db.path, db.cfg)
 	gate := newWriteGate(db.cfg.BusyTimeout)
-	db.sql = openPool(db.dsn, db.cfg.MaxOpenConns, gate)
+	db.sql = openPool(db.dsn, db.cfg.MaxOpenConns, gate, nil)
 	relaxed := db.cfg
 	relaxed.Synchronous = "NORMAL"
-	db.replay = openPool(DSN(db.path, relaxed), replayConns, gate)
+	if db.cfg.Synchronous != relaxed.Synchronous {
+		db.unsynced = newWALSyncer(db.path)
+	}
+	db.replay = openPool(DSN(db.path, relaxed), replayConns, gate, db.unsynced)
 }
 
-// replayConns bounds the replayable pool: its users are the consumer groups, whose transactions take the
-// write lock one at a time anyway.
-const replayConns = 4
+// replayConns bounds the unsynced pool. Its users are the consumer groups, whose transactions take the write
+// lock one at a time anyway, and whatsmeow's store, whose statements are short; on Postgres a cluster's nodes
+// share the server's connection limit.
+const replayConns = 8
 
 // openPool opens a connection pool on dsn whose connections keep their prepared statements (see
-// cachingConnector), and whose write transactions queue at gate.
-func openPool(dsn string, conns int, gate *writeGate) *sql.DB {
-	p := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: dsn, gate: gate})
+// cachingConnector), and whose write transactions queue at gate. Its writes are reported to unsynced, when set.
+func openPool(dsn string, conns int, gate *writeGate, unsynced *walSyncer) *sql.DB {
+	p := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: dsn, gate: gate, unsynced: unsynced})
 	p.SetMaxOpenConns(conns)
 	// Keep connections: each carries its pragmas, page cache and prepared statements, and reopening costs a
 	// file open and parse.
@@ -167,17 +177,21 @@ func (db *DB) open(ctx context.Context) error {
 // whatsmeow's sqlstore). Do not close it: close the DB.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
-// Replayable returns a second pool on the same file for writers that can redo their work after a power loss:
-// its commits are not synced (synchronous=NORMAL), which makes them cost no fsync. In WAL mode such a commit
-// is still atomic and survives a crash of the process; a power loss may take it back, but only together with
-// every commit after it that was not synced either: the log is a sequence, so the next synced commit of the
-// main pool (fsyncing the log up to itself) makes every earlier commit durable, this pool's included.
+// Unsynced returns a second pool on the same file whose commits are not synced (SQLite: synchronous=NORMAL;
+// Postgres: synchronous_commit=off), which makes them cost no fsync. Such a commit is still atomic and
+// survives a crash of the process; a power loss may take back the last ones, but only together with every
+// commit after them that was not synced either: the log is a sequence, so the next synced commit of the main
+// pool makes every earlier commit durable, this pool's included. With no synced commit, they reach the disk
+// within unsyncedWindow on SQLite (walSyncer) and within Postgres's WAL writer delay on Postgres.
 //
-// Consumer groups are such writers: a group's handler writes and its offset commit in one transaction, so
-// losing it means re-handling its events from the offset before, with the same result. Anything whose loss
-// could not be redone from what stays durable — an acknowledged append, a record of a side effect that must
-// not repeat — belongs in the main pool.
-func (db *DB) Replayable() *sql.DB { return db.replay }
+// Its writers are those whose last commits may be taken back so: consumer groups (a group's handler writes
+// and its offset commit in one transaction, so losing it means handling its events again from the offset
+// before, with the same result) and whatsmeow's store, whose writes that matter are followed by a synced
+// commit of their outcome before anything is acknowledged (a received message's Signal session and buffered
+// plaintext commit before its event, which is synced before WhatsApp hears the receipt; a sent message's
+// session before its MessageSent event). Anything whose loss could not be redone from what stays durable — an
+// acknowledged append, a record of a side effect that must not repeat — belongs in the main pool.
+func (db *DB) Unsynced() *sql.DB { return db.replay }
 
 // DSN returns the connection string the pool was opened with, for a caller that needs its own pool on the same
 // file with the same settings. It is empty on Postgres.
@@ -259,7 +273,6 @@ func (db *DB) Checkpoint(ctx context.Context) (complete bool, err error) {
 }
 
 func (db *DB) checkpointLoop(every time.Duration) {
-	defer close(db.loopDone)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -284,11 +297,14 @@ func (db *DB) checkpointLoop(every time.Duration) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.stop)
-		<-db.loopDone
+		db.loops.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BusyTimeout)
 		_, cpErr := db.Checkpoint(ctx)
 		cancel()
 		db.closeErr = errors.Join(cpErr, db.replay.Close(), db.sql.Close())
+		if db.unsynced != nil {
+			db.closeErr = errors.Join(db.closeErr, db.unsynced.close())
+		}
 	})
 	return db.closeErr
 }

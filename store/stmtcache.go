@@ -23,9 +23,10 @@ const stmtCacheSize = 256
 // ("checked out" until database/sql closes it) instead of a new one. Nothing here depends on SQLite: any
 // database/sql driver can be wrapped.
 type cachingConnector struct {
-	drv  driver.Driver
-	dsn  string
-	gate *writeGate // shared by every pool on the file
+	drv      driver.Driver
+	dsn      string
+	gate     *writeGate // shared by every pool on the file
+	unsynced *walSyncer // told of every write when the pool's commits are not synced
 }
 
 func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
@@ -34,7 +35,7 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	cc := newCachingConn(conn, stmtCacheSize)
-	cc.gate = c.gate
+	cc.gate, cc.unsynced = c.gate, c.unsynced
 	return cc, nil
 }
 
@@ -44,10 +45,11 @@ func (c cachingConnector) Driver() driver.Driver { return c.drv }
 // goroutine at a time; the mutex only guards against a statement closed from another goroutine (a Rows
 // closed late).
 type cachingConn struct {
-	inner driver.Conn
-	max   int
-	gate  *writeGate
-	inTx  bool // a transaction is open: its statements are gated with it
+	inner    driver.Conn
+	max      int
+	gate     *writeGate
+	unsynced *walSyncer
+	inTx     bool // a transaction is open: its statements are gated with it
 
 	mu    sync.Mutex
 	stmts map[string]*list.Element // of *cachedStmt, most recently used at the front
@@ -91,6 +93,7 @@ func (s *cachedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 		if held {
 			defer s.conn.gate.leave()
 		}
+		defer s.conn.unsynced.wrote()
 	}
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)

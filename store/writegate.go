@@ -121,6 +121,7 @@ type txOf struct {
 
 func (t *txOf) Commit() error {
 	err := t.Tx.Commit()
+	t.conn.unsynced.wrote()
 	t.end()
 	return err
 }

@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 
 	// Consumer groups commit unsynced: they replay from their offset whatever a power loss takes back.
-	evlog, err := events.Open(ctx, db, events.Config{Retention: cfg.Retention, ConsumerDB: db.Replayable()},
+	evlog, err := events.Open(ctx, db, events.Config{Retention: cfg.Retention, ConsumerDB: db.Unsynced()},
 		log.With("component", "events"))
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	closers = append(closers, files.Close)
 
-	sessions, err := whatsapp.OpenSessions(ctx, db.SQL(), db.Dialect().DriverName(), whatsapp.Options{
+	sessions, err := whatsapp.OpenSessions(ctx, db.Unsynced(), db.Dialect().DriverName(), whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
 		DeviceName: cfg.DeviceName,

@@ -22,7 +22,7 @@ import (
 func BenchmarkAppendToWebhook(b *testing.B) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(b, "")
-	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Replayable()})
+	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Unsynced()})
 	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000001", "bench", "", time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -72,7 +72,7 @@ func BenchmarkAppendToWebhook(b *testing.B) {
 func BenchmarkInstanceBacklog(b *testing.B) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(b, "")
-	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Replayable()})
+	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Unsynced()})
 	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000002", "bench", "", time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -120,7 +120,7 @@ func BenchmarkInstanceBacklog(b *testing.B) {
 func BenchmarkProjection(b *testing.B) {
 	ctx := context.Background()
 	db := eventstest.OpenDB(b, "")
-	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Replayable()})
+	log := eventstest.OpenLog(b, db, events.Config{ConsumerDB: db.Unsynced()})
 	inst, _, err := store.CreateInstance(ctx, db.SQL(), "BENCH0000000000000000000000000003", "bench", "", time.Now())
 	if err != nil {
 		b.Fatal(err)

@@ -171,7 +171,7 @@ func testConfig() Config {
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
 	db := eventstest.OpenDB(t, "")
-	e := &env{t: t, db: db, log: eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Replayable()}), cfg: cfg, obs: &observer{}, secret: "whsec-test"}
+	e := &env{t: t, db: db, log: eventstest.OpenLog(t, db, events.Config{ConsumerDB: db.Unsynced()}), cfg: cfg, obs: &observer{}, secret: "whsec-test"}
 	inst, _, err := store.CreateInstance(context.Background(), db.SQL(), mustID(t), "test", "", time.Now())
 	if err != nil {
 		t.Fatal(err)
