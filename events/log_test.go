@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/plugzapi/plugzapi/events/eventstest"
 	eventsv1 "github.com/plugzapi/plugzapi/proto/events/v1"
 	messagesv1 "github.com/plugzapi/plugzapi/proto/messages/v1"
-	"github.com/plugzapi/plugzapi/store"
 )
 
 func countRows(t *testing.T, db *sql.DB, query string, args ...any) int {
@@ -395,78 +393,5 @@ func TestTypeName(t *testing.T) {
 	}
 	if got := events.TypeName(nil); got != "" {
 		t.Fatalf("TypeName(nil) = %q", got)
-	}
-}
-
-// TestUpgradeToWithoutRowid opens a SQLite event log whose table is still the rowid table of versions 1 and 2,
-// with events in it: the upgrade keeps every event, in order, in a log that is one B-tree, and appends go on.
-func TestUpgradeToWithoutRowid(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	open := func() (*store.DB, *events.Log) {
-		db, err := store.Open(ctx, store.Config{Dir: dir, CheckpointInterval: -1}, eventstest.Logger())
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := events.Open(ctx, db, events.Config{}, eventstest.Logger())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, l
-	}
-	db, l := open()
-	eventstest.Append(t, l, "inst", eventstest.Queued("z1", "m1", "5511999990001"), eventstest.Sent("z1", "m1", "5511999990001"))
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Back to version 2's table, with the same rows.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range []string{
-			`DROP INDEX instance_events_id`,
-			`DROP INDEX instance_events_message`,
-			`CREATE TABLE instance_events_v2 (instance_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
-				time_ms BIGINT NOT NULL, message_id TEXT, payload BLOB NOT NULL, PRIMARY KEY (instance_id, seq))`,
-			`INSERT INTO instance_events_v2 SELECT instance_id, seq, id, type, time_ms, message_id, payload FROM instance_events`,
-			`DROP TABLE instance_events`,
-			`ALTER TABLE instance_events_v2 RENAME TO instance_events`,
-			`CREATE UNIQUE INDEX instance_events_id ON instance_events (id)`,
-			`CREATE INDEX instance_events_message ON instance_events (instance_id, message_id) WHERE message_id IS NOT NULL`,
-			`UPDATE plugzapi_schema SET version = 2 WHERE component = 'events'`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", stmt, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, l = open()
-	defer db.Close()
-	defer l.Close()
-	var schema string
-	if err := db.SQL().QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'instance_events'`).Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(schema, "WITHOUT ROWID") {
-		t.Fatalf("after the upgrade the log is %s", schema)
-	}
-	eventstest.Append(t, l, "inst", eventstest.Queued("z2", "m2", "5511999990002"))
-	var types []string
-	if err := l.Load(ctx, "inst", 0, func(ev *eventsv1.Event) error {
-		types = append(types, fmt.Sprint(ev.Seq, " ", events.TypeName(ev)))
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.Join(types, " "), "1 message_queued 2 message_sent 3 message_queued"; got != want {
-		t.Fatalf("events after the upgrade: %s, want %s", got, want)
-	}
-	if n := countRows(t, db.SQL(), `SELECT COUNT(*) FROM instance_events WHERE instance_id = 'inst' AND message_id = 'm1'`); n != 2 {
-		t.Fatalf("%d events of message m1 after the upgrade, want 2", n)
 	}
 }
