@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -269,59 +268,5 @@ func TestVaultKeyMustMatchOnASharedDatabase(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "same vault.key") {
 		t.Errorf("refused with %v, want it to say every server needs the same vault.key", err)
-	}
-}
-
-// TestVaultUpgradeToWithoutRowid opens a database whose vault is still the rowid table of versions 1 to 3, with
-// items in it: the upgrade keeps every item, readable, in a vault that is one B-tree.
-func TestVaultUpgradeToWithoutRowid(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	db := openSQLiteDB(t, Config{Dir: dir, CheckpointInterval: -1})
-	v := db.Vault()
-	if err := v.Put(ctx, db.SQL(), "inst/out/a", []byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.PutUntil(ctx, db.SQL(), "inst/fwd/b", []byte("second"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	// Back to version 3's table, with the same rows.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, stmt := range []string{
-			`CREATE TABLE vault_v3 (key TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL, ciphertext BLOB NOT NULL, expires_ms BIGINT)`,
-			`INSERT INTO vault_v3 SELECT key, wrapped_key, ciphertext, expires_ms FROM vault`,
-			`DROP TABLE vault`,
-			`ALTER TABLE vault_v3 RENAME TO vault`,
-			`CREATE INDEX vault_expires ON vault (expires_ms) WHERE expires_ms IS NOT NULL`,
-			`UPDATE plugzapi_schema SET version = 3 WHERE component = 'store'`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", stmt, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db = openSQLiteDB(t, Config{Dir: dir, CheckpointInterval: -1})
-	var schema string
-	if err := db.SQL().QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'vault'`).Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(schema, "WITHOUT ROWID") {
-		t.Fatalf("after the upgrade the vault is %s", schema)
-	}
-	for key, want := range map[string]string{"inst/out/a": "first", "inst/fwd/b": "second"} {
-		if got, err := db.Vault().Get(ctx, key); err != nil || string(got) != want {
-			t.Fatalf("Get(%s) after the upgrade = %q, %v", key, got, err)
-		}
-	}
-	var expiring int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM vault WHERE expires_ms IS NOT NULL`).Scan(&expiring); err != nil || expiring != 1 {
-		t.Fatalf("items that expire after the upgrade: %d, %v", expiring, err)
 	}
 }

@@ -1,3 +1,0 @@
--- v4: nothing to do on Postgres. (On SQLite the vault became a WITHOUT ROWID table; a Postgres table has no
--- rowid B-tree of its own to save.)
-SELECT 1;
