@@ -35,8 +35,8 @@ type Querier interface {
 type DB struct {
 	dialect Dialect
 	sql     *sql.DB
-	// replay is a second pool on the same file whose commits are not synced (see Unsynced).
-	replay *sql.DB
+	// unsyncedPool is a second pool on the same file whose commits are not synced (see Unsynced).
+	unsyncedPool *sql.DB
 	// pgConfig is the main pool's connection settings on Postgres (see PostgresConfig).
 	pgConfig *pgx.ConnConfig
 	cfg      Config
@@ -45,8 +45,8 @@ type DB struct {
 	vault    *Vault
 	log      *slog.Logger
 
-	// unsynced syncs the replayable pool's commits on SQLite when the main pool syncs (nil otherwise).
-	unsynced *walSyncer
+	// walSync syncs the unsynced pool's commits on SQLite when the main pool syncs (nil otherwise).
+	walSync *walSyncer
 
 	stop      chan struct{}
 	loops     sync.WaitGroup
@@ -105,14 +105,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		db.openSQLite()
 	}
 	if err := db.open(ctx); err != nil {
-		return nil, errors.Join(err, db.sql.Close(), db.replay.Close())
+		return nil, errors.Join(err, db.sql.Close(), db.unsyncedPool.Close())
 	}
 	if db.dialect == SQLite && cfg.CheckpointInterval > 0 {
 		db.loops.Go(func() { db.checkpointLoop(cfg.CheckpointInterval) })
 	}
-	if db.unsynced != nil {
+	if db.walSync != nil {
 		db.loops.Go(func() {
-			db.unsynced.loop(db.stop, func(err error) { db.log.Warn("sync of the unsynced commits failed", "err", err) })
+			db.walSync.loop(db.stop, func(err error) { db.log.Warn("sync of the unsynced commits failed", "err", err) })
 		})
 	}
 	return db, nil
@@ -128,15 +128,15 @@ func (db *DB) openSQLite() {
 	relaxed := db.cfg
 	relaxed.Synchronous = "NORMAL"
 	if db.cfg.Synchronous != relaxed.Synchronous {
-		db.unsynced = newWALSyncer(db.path)
+		db.walSync = newWALSyncer(db.path)
 	}
-	db.replay = openPool(DSN(db.path, relaxed), replayConns, gate, db.unsynced)
+	db.unsyncedPool = openPool(DSN(db.path, relaxed), unsyncedConns, gate, db.walSync)
 }
 
-// replayConns bounds the unsynced pool. Its users are the consumer groups, whose transactions take the write
+// unsyncedConns bounds the unsynced pool. Its users are the consumer groups, whose transactions take the write
 // lock one at a time anyway, and whatsmeow's store, whose statements are short; on Postgres a cluster's nodes
 // share the server's connection limit.
-const replayConns = 8
+const unsyncedConns = 8
 
 // openPool opens a connection pool on dsn whose connections keep their prepared statements (see
 // cachingConnector), and whose write transactions queue at gate. Its writes are reported to unsynced, when set.
@@ -191,7 +191,7 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // plaintext commit before its event, which is synced before WhatsApp hears the receipt; a sent message's
 // session before its MessageSent event). Anything whose loss could not be redone from what stays durable — an
 // acknowledged append, a record of a side effect that must not repeat — belongs in the main pool.
-func (db *DB) Unsynced() *sql.DB { return db.replay }
+func (db *DB) Unsynced() *sql.DB { return db.unsyncedPool }
 
 // DSN returns the connection string the pool was opened with, for a caller that needs its own pool on the same
 // file with the same settings. It is empty on Postgres.
@@ -301,9 +301,9 @@ func (db *DB) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BusyTimeout)
 		_, cpErr := db.Checkpoint(ctx)
 		cancel()
-		db.closeErr = errors.Join(cpErr, db.replay.Close(), db.sql.Close())
-		if db.unsynced != nil {
-			db.closeErr = errors.Join(db.closeErr, db.unsynced.close())
+		db.closeErr = errors.Join(cpErr, db.unsyncedPool.Close(), db.sql.Close())
+		if db.walSync != nil {
+			db.closeErr = errors.Join(db.closeErr, db.walSync.close())
 		}
 	})
 	return db.closeErr

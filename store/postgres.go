@@ -38,7 +38,7 @@ func (d Dialect) DriverName() string {
 // dialects: the connections rewrite them (rebind). pgx prepares and caches each statement per connection
 // itself, so the SQLite statement cache and its write gate (Postgres has row locks) are not needed here.
 //
-// The replayable pool's sessions commit with synchronous_commit=off: Postgres then acknowledges a commit before
+// The unsynced pool's sessions commit with synchronous_commit=off: Postgres then acknowledges a commit before
 // its WAL record is flushed. Like SQLite's synchronous=NORMAL, a crash of the server may take back the last
 // such commits, never a part of one, and never one that a later synchronous commit depended on (the WAL is a
 // sequence: flushing a later commit flushes every earlier one).
@@ -56,7 +56,7 @@ func (db *DB) openPostgres() error {
 	}
 	db.pgConfig = main.Copy()
 	db.sql = openPostgresPool(*main, db.cfg.MaxOpenConns)
-	db.replay = openPostgresPool(*relaxed, replayConns)
+	db.unsyncedPool = openPostgresPool(*relaxed, unsyncedConns)
 	return nil
 }
 

@@ -43,7 +43,7 @@ func TestUnsyncedPool(t *testing.T) {
 func TestUnsyncedCommitsAreSyncedSoon(t *testing.T) {
 	db := openSQLiteDB(t, Config{CheckpointInterval: -1})
 	ctx := context.Background()
-	syncs := db.unsynced.syncs.Load
+	syncs := db.walSync.syncs.Load
 	waitForSync := func(what string, after int64) {
 		t.Helper()
 		deadline := time.Now().Add(10 * unsyncedWindow)
@@ -97,7 +97,7 @@ func TestUnsyncedCommitsAreSyncedSoon(t *testing.T) {
 	db.sql = openPool(db.dsn, db.cfg.MaxOpenConns, newWriteGate(db.cfg.BusyTimeout), nil)
 	relaxed := db.cfg
 	relaxed.Synchronous = "NORMAL"
-	db.replay = openPool(DSN(db.path, relaxed), replayConns, newWriteGate(db.cfg.BusyTimeout), db.unsynced)
+	db.unsyncedPool = openPool(DSN(db.path, relaxed), unsyncedConns, newWriteGate(db.cfg.BusyTimeout), db.walSync)
 	before = syncs()
 	put(db.Unsynced(), "after reopening")
 	waitForSync("a statement after the WAL was made anew", before)
@@ -108,7 +108,7 @@ func TestUnsyncedCommitsAreSyncedSoon(t *testing.T) {
 	if os.SameFile(first, second) {
 		t.Fatal("the WAL file is the same after every connection closed: the test proves nothing about a new one")
 	}
-	held, err := db.unsynced.file.Stat()
+	held, err := db.walSync.file.Stat()
 	if err != nil || !os.SameFile(held, second) {
 		t.Fatalf("the syncer holds %v (%v), not the new WAL file", held, err)
 	}

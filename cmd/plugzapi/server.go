@@ -139,6 +139,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	closers = append(closers, files.Close)
 
+	// whatsmeow's store commits unsynced too: what it writes on the way to an acknowledgement is synced by the
+	// acknowledged event's commit after it (see store.DB.Unsynced).
 	sessions, err := whatsapp.OpenSessions(ctx, db.Unsynced(), db.Dialect().DriverName(), whatsapp.Options{
 		Logger:     log.With("component", "whatsapp"),
 		Redirect:   simulatorRedirect(cfg.Simulator, log),
