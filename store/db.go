@@ -123,13 +123,18 @@ func (db *DB) openSQLite() {
 	db.dialect = SQLite
 	db.path = filepath.Join(db.cfg.Dir, DatabaseFile)
 	db.dsn = DSN(db.path, db.cfg)
+	if db.cfg.Synchronous != "NORMAL" {
+		db.walSync = newWALSyncer(db.path)
+	}
+	db.openSQLitePools()
+}
+
+// openSQLitePools opens the main and the unsynced pool on the database file, their writes queueing at one gate.
+func (db *DB) openSQLitePools() {
 	gate := newWriteGate(db.cfg.BusyTimeout)
 	db.sql = openPool(db.dsn, db.cfg.MaxOpenConns, gate, nil)
 	relaxed := db.cfg
 	relaxed.Synchronous = "NORMAL"
-	if db.cfg.Synchronous != relaxed.Synchronous {
-		db.walSync = newWALSyncer(db.path)
-	}
 	db.unsyncedPool = openPool(DSN(db.path, relaxed), unsyncedConns, gate, db.walSync)
 }
 

@@ -210,7 +210,7 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		return nil, err
 	}
 	c.inTx = true
-	return &txOf{Tx: tx, conn: c, gated: held}, nil
+	return &txOf{Tx: tx, conn: c, gated: held, readOnly: opts.ReadOnly}, nil
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error {

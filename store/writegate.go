@@ -116,12 +116,16 @@ type txOf struct {
 	driver.Tx
 	conn  *cachingConn
 	gated bool
-	done  bool
+	// readOnly transactions write nothing the unsynced pool's syncer would have to sync.
+	readOnly bool
+	done     bool
 }
 
 func (t *txOf) Commit() error {
 	err := t.Tx.Commit()
-	t.conn.unsynced.wrote()
+	if !t.readOnly {
+		t.conn.unsynced.wrote()
+	}
 	t.end()
 	return err
 }
